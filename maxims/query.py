@@ -1,0 +1,205 @@
+"""The query grammar shared by `/maxim`, the `maxim` command and the console.
+
+`parse_query` turns any string into a `Query`; it never raises. Unreadable input becomes
+`Invalid` with a friendly message. Nothing the user typed is kept verbatim except through
+`safe_echo`, which cannot form a mention on Slack or Discord.
+"""
+
+from __future__ import annotations
+
+from maxims.model import Value
+from maxims.search import words
+
+MAX_QUERY_LENGTH = 200
+_NUMBERISH = frozenset("0123456789.,_eE+-/")
+_ECHO_OK = frozenset(":/_-+. '’")
+
+
+class Query(Value):
+    """Base of every parsed query."""
+
+    __slots__ = ()
+
+
+class RandomMaxim(Query):
+    """A random maxim (empty query, or ``random``)."""
+
+    __slots__ = ()
+
+
+class ByNumber(Query):
+    """One maxim by number; the number is not range-checked yet (the corpus knows its size)."""
+
+    __slots__ = ("number",)
+    number: int
+
+
+class NotANumber(Query):
+    """Something shaped like a number that is not a whole number (``1e9``, ``4.2``)."""
+
+    __slots__ = ()
+
+
+class Today(Query):
+    """The channel's maxim of the day."""
+
+    __slots__ = ()
+
+
+class Search(Query):
+    """Maxims matching words (``search WORDS`` or bare words)."""
+
+    __slots__ = ("words",)
+    words: tuple[str, ...]
+
+
+class ListAll(Query):
+    """Every maxim with a short preview."""
+
+    __slots__ = ()
+
+
+class Help(Query):
+    """Usage."""
+
+    __slots__ = ()
+
+
+class DailyShow(Query):
+    """Show this channel's daily post setting."""
+
+    __slots__ = ()
+
+
+class DailyOff(Query):
+    """Stop this channel's daily post."""
+
+    __slots__ = ()
+
+
+class DailySet(Query):
+    """Post daily at hour:minute, in `timezone` (an IANA name, or None for the default)."""
+
+    __slots__ = ("hour", "minute", "timezone")
+    hour: int
+    minute: int
+    timezone: str | None
+
+
+class Invalid(Query):
+    """Input we cannot use; `message` says why and what works instead."""
+
+    __slots__ = ("message",)
+    message: str
+
+
+def safe_echo(text: str, limit: int = 40) -> str:
+    """`text` reduced to letters, digits and a little punctuation: it can ping nobody."""
+    kept = "".join(ch for ch in text if ch.isalnum() or ch in _ECHO_OK).strip()
+    return kept if len(kept) <= limit else kept[: limit - 1] + "…"
+
+
+def parse_clock(text: str) -> tuple[int, int] | None:
+    """``HH:MM`` on a 24-hour clock (``9:05`` also works) -> (hour, minute), else None."""
+    hours, sep, minutes = text.partition(":")
+    if (
+        not sep
+        or not (1 <= len(hours) <= 2 and hours.isdigit() and hours.isascii())
+        or not (len(minutes) == 2 and minutes.isdigit() and minutes.isascii())
+    ):
+        return None
+    hour, minute = int(hours), int(minutes)
+    if hour > 23 or minute > 59:
+        return None
+    return hour, minute
+
+
+def _parse_daily(args: list[str], command: str) -> Query:
+    usage = f"Use `{command} daily HH:MM Area/City` (24-hour clock, e.g. `09:00 Europe/Berlin`)"
+    if not args:
+        return DailyShow()
+    if len(args) == 1 and args[0].lower() == "off":
+        return DailyOff()
+    if len(args) > 2:
+        return Invalid(f"That’s more than a time and a zone. {usage}, or `{command} daily off`.")
+    clock = parse_clock(args[0])
+    if clock is None:
+        return Invalid(f"“{safe_echo(args[0])}” isn’t a time I can read. {usage}.")
+    zone = args[1] if len(args) == 2 else None
+    if zone is not None and not all(ch.isalnum() or ch in "/_-+" for ch in zone):
+        return Invalid(f"“{safe_echo(zone)}” isn’t a time zone name. {usage}.")
+    return DailySet(clock[0], clock[1], zone)
+
+
+def _is_control(ch: str) -> bool:
+    code = ord(ch)
+    return code < 32 or 127 <= code < 160 or code in (0x2028, 0x2029, 0xFEFF)
+
+
+def parse_query(text: str, command: str = "/maxim") -> Query:
+    """Parse one query; never raises, whatever the string."""
+    if len(text) > MAX_QUERY_LENGTH:
+        return Invalid(
+            f"That’s a long query: keep it under {MAX_QUERY_LENGTH} characters, "
+            f"like `{command} search dropout`."
+        )
+    # Tabs and line breaks are just spacing; other control characters mean garbled input.
+    text = text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    if any(_is_control(ch) for ch in text):
+        return Invalid(
+            f"That query has control characters in it. Try plain words or a number, "
+            f"like `{command} 42`."
+        )
+    parts = text.split()
+    if not parts:
+        return RandomMaxim()
+    head = parts[0].lower()
+    if len(parts) == 1:
+        if head in ("help", "-h", "--help", "?"):
+            return Help()
+        if head == "list":
+            return ListAll()
+        if head == "today":
+            return Today()
+        if head == "random":
+            return RandomMaxim()
+    if head == "daily":
+        return _parse_daily(parts[1:], command)
+    if head == "search":
+        found = words(" ".join(parts[1:]))
+        if not found:
+            return Invalid(f"Search for what? Try `{command} search dropout`.")
+        return Search(tuple(found))
+    if len(parts) == 1:
+        token = parts[0]
+        if token.startswith("#"):
+            digits = token[1:]
+            if not digits:
+                return Invalid(f"`#` needs a number after it, like `{command} #42`.")
+            token = digits
+        number = _parse_number(token)
+        if number is not None:
+            return number
+        if token != parts[0]:
+            return Invalid(f"`#` needs a whole number after it, like `{command} #42`.")
+    found = words(text)
+    if not found:
+        return Invalid(
+            f"I couldn’t find any words in that. Try `{command} search overfitting`, "
+            f"a number like `{command} 42`, or `{command} help`."
+        )
+    return Search(tuple(found))
+
+
+def _parse_number(token: str) -> Query | None:
+    sign = 1
+    body = token
+    if body[:1] in "+-" and len(body) > 1:
+        sign = -1 if body[0] == "-" else 1
+        body = body[1:]
+    if body.isdigit() and body.isascii():
+        # Python refuses to convert strings of over 4,300 digits; no maxim is that high anyway.
+        return ByNumber(sign * int(body[:10]) if len(body) <= 10 else sign * 10**10)
+    if body[:1].isdigit() and all(ch in _NUMBERISH for ch in body):
+        return NotANumber()
+    return None

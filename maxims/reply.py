@@ -1,0 +1,134 @@
+"""Platform-neutral replies and `answer`, the one function every front end calls.
+
+Replies are data: each adapter renders them its own way (Slack Block Kit, a Discord embed,
+plain text on the console), so the core never formats for a platform.
+"""
+
+from __future__ import annotations
+
+from maxims.model import Maxim, Value
+from maxims.query import (
+    ByNumber,
+    Help,
+    Invalid,
+    ListAll,
+    NotANumber,
+    Query,
+    RandomMaxim,
+    Search,
+    Today,
+    parse_query,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import datetime
+
+    from maxims.corpus import Corpus, Rng
+
+
+class Reply(Value):
+    """Base of every reply."""
+
+    __slots__ = ()
+
+
+class MaximReply(Reply):
+    """One or more maxims; `kind` is how they were chosen: random, number, today or search.
+
+    For a search, `maxims` holds every match, best first: adapters show the first and offer
+    the next one on "Shuffle" / "Another".
+    """
+
+    __slots__ = ("kind", "maxims")
+    maxims: tuple[Maxim, ...]
+    kind: str
+
+
+class ListReply(Reply):
+    """Every maxim, for a numbered list with previews."""
+
+    __slots__ = ("maxims",)
+    maxims: tuple[Maxim, ...]
+
+
+class TextReply(Reply):
+    """A message for the asker alone; `status` is help, notice, error or not_found."""
+
+    __slots__ = ("status", "text")
+    text: str
+    status: str
+
+
+HELP_LINES = (
+    ("", "a random maxim"),
+    ("42", "maxim 42 (also #42)"),
+    ("today", "today’s maxim of the day"),
+    ("search WORDS", "the best matches; bare words work too, typos forgiven"),
+    ("list", "every maxim, numbered"),
+    ("daily", "this channel’s daily post; `daily HH:MM Area/City` or `daily off` (admins)"),
+    ("help", "this help"),
+)
+
+
+def render_help(command: str = "/maxim") -> str:
+    """Usage text; the one place help is written, shared by every front end."""
+    width = max(len(f"{command} {form}".rstrip()) for form, _ in HELP_LINES)
+    lines = ["The Seventy Maxims of Effective Machine Learning Engineers"]
+    for form, what in HELP_LINES:
+        lines.append(f"  {f'{command} {form}'.rstrip():<{width}}  {what}")
+    return "\n".join(lines)
+
+
+def _range_hint(size: int, command: str) -> str:
+    return f"pick 1–{size}, or try `{command} search <word>`"
+
+
+def answer(
+    query: Query | str,
+    *,
+    corpus: Corpus,
+    today: datetime.date,
+    rng: Rng,
+    channel_key: str = "",
+    command: str = "/maxim",
+) -> Reply:
+    """Answer one query; never raises. Daily-post queries are the caller's (they need storage)."""
+    if isinstance(query, str):
+        query = parse_query(query, command)
+    size = len(corpus)
+    if isinstance(query, RandomMaxim):
+        return MaximReply((corpus.random(rng),), "random")
+    if isinstance(query, ByNumber):
+        maxim = corpus.get(query.number)
+        if maxim is None:
+            shown = str(query.number) if abs(query.number) < 10**6 else "that high"
+            return TextReply(f"There’s no maxim {shown}: {_range_hint(size, command)}.", "error")
+        return MaximReply((maxim,), "number")
+    if isinstance(query, NotANumber):
+        return TextReply(
+            f"Maxims have whole numbers from 1 to {size}: try `{command} 42`.", "error"
+        )
+    if isinstance(query, Today):
+        return MaximReply((corpus.for_day(today, channel_key),), "today")
+    if isinstance(query, Search):
+        found = corpus.search(query.words)
+        if found:
+            return MaximReply(tuple(found), "search")
+        shown = " ".join(query.words)
+        shown = shown if len(shown) <= 40 else shown[:39] + "…"
+        hint = corpus.index.closest_word(query.words)
+        tip = f" Did you mean “{hint}”?" if hint else ""
+        return TextReply(
+            f"No maxim matches “{shown}”.{tip} Try `{command} list` to see them all.",
+            "not_found",
+        )
+    if isinstance(query, ListAll):
+        return ListReply(corpus.maxims)
+    if isinstance(query, Help):
+        return TextReply(render_help(command), "help")
+    if isinstance(query, Invalid):
+        return TextReply(query.message, "error")
+    return TextReply(
+        f"`{command} daily` is for chat channels; here, try `{command} help`.", "error"
+    )

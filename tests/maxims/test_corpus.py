@@ -1,0 +1,90 @@
+"""The real corpus: complete, numbered, pinned, and faithful to the source."""
+
+from pathlib import Path
+
+import pytest
+
+from maxims import Corpus, CorpusError, Maxim, load_corpus
+from maxims.corpus import parse_corpus
+from tests.maxims.pinned_texts import EXPECTED_TEXTS
+
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_77851bf649334f9a.txt"
+
+
+def test_corpus_is_valid_and_reports_every_problem_at_once():
+    corpus = load_corpus()
+    problems = []
+    if len(corpus) != 70:
+        problems.append(f"{len(corpus)} maxims")
+    for position, maxim in enumerate(corpus, 1):
+        if maxim.number != position:
+            problems.append(f"#{position} numbered {maxim.number}")
+        if not maxim.text.strip():
+            problems.append(f"#{position} empty")
+        if len(maxim.text) >= 2000:
+            problems.append(f"#{position} too long")
+        if not maxim.tags:
+            problems.append(f"#{position} has no tags")
+        if "'" in maxim.text:
+            problems.append(f"#{position} has a straight apostrophe")
+    assert problems == []
+
+
+def test_all_seventy_texts_are_pinned():
+    assert tuple(m.text for m in load_corpus()) == EXPECTED_TEXTS
+
+
+@pytest.mark.skipif(not SEED.is_file(), reason=f"the source text is not at {SEED}")
+def test_texts_differ_from_the_source_only_by_restored_apostrophes():
+    source = [
+        line[2:] for line in SEED.read_text(encoding="utf-8").splitlines() if line.startswith("* ")
+    ]
+    assert [m.text.replace("’", "") for m in load_corpus()] == source
+
+
+def test_exactly_the_three_nan_maxims_are_tagged_nan():
+    assert [m.number for m in load_corpus() if "nan" in m.tags] == [34, 40, 55]
+
+
+def test_possessives_and_contractions_are_told_apart():
+    corpus = load_corpus()
+    assert "Take its labels away" in corpus.get(21).text
+    assert "your model’s failure" in corpus.get(25).text
+    assert "If it’s a hack and it works, it’s still a hack" in corpus.get(43).text
+    assert "others’ hyperparameters" in corpus.get(13).text
+
+
+def test_validation_gathers_every_bad_entry():
+    maxims = [Maxim(1, "fine"), Maxim(3, " "), Maxim(3, "x" * 2001)]
+    with pytest.raises(CorpusError) as caught:
+        Corpus(maxims)
+    message = caught.value.user_message
+    assert "entry 2 is numbered 3" in message
+    assert "maxim 3 is empty" in message
+    assert "over 2000 characters" in message
+
+
+def test_parse_corpus_reports_malformed_lines():
+    with pytest.raises(CorpusError, match="line 2"):
+        parse_corpus("1\ttag\tfine\nnot a maxim line\n")
+
+
+def test_loading_the_corpus_imports_no_chat_sdk_or_scheduler():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from maxims import load_corpus; load_corpus(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('slack_bolt', 'slack_sdk', 'discord', 'apscheduler', 'sqlalchemy', 'pydantic')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_preview_cuts_at_a_word_with_an_ellipsis():
+    maxim = load_corpus().get(21)
+    preview = maxim.preview(40)
+    assert len(preview) <= 40
+    assert preview.endswith("…")
+    assert maxim.text.startswith(preview[:-1])

@@ -1,0 +1,207 @@
+"""The query grammar and `answer`: every form, every bad input, and no string that breaks them."""
+
+import datetime as dt
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from maxims import ListReply, MaximReply, TextReply, answer, load_corpus, parse_query
+from maxims.query import (
+    ByNumber,
+    DailyOff,
+    DailySet,
+    DailyShow,
+    Help,
+    Invalid,
+    ListAll,
+    NotANumber,
+    RandomMaxim,
+    Search,
+    Today,
+    parse_clock,
+    safe_echo,
+)
+
+TODAY = dt.date(2026, 11, 28)
+
+
+def ask(text, **kwargs):
+    return answer(text, corpus=load_corpus(), today=TODAY, rng=random.Random(7), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("", RandomMaxim()),
+        ("   ", RandomMaxim()),
+        ("random", RandomMaxim()),
+        ("42", ByNumber(42)),
+        ("#42", ByNumber(42)),
+        (" 7 ", ByNumber(7)),
+        ("0", ByNumber(0)),
+        ("-3", ByNumber(-3)),
+        ("71", ByNumber(71)),
+        ("1e9", NotANumber()),
+        ("4.2", NotANumber()),
+        ("today", Today()),
+        ("TODAY", Today()),
+        ("list", ListAll()),
+        ("help", Help()),
+        ("--help", Help()),
+        ("search adam", Search(("adam",))),
+        ("Search Over-Fitting", Search(("over", "fitting"))),
+        ("dropout layers", Search(("dropout", "layers"))),
+        ("you’re", Search(("you're",))),
+        ("daily", DailyShow()),
+        ("daily off", DailyOff()),
+        ("daily 09:00", DailySet(9, 0, None)),
+        ("daily 9:05 Europe/Berlin", DailySet(9, 5, "Europe/Berlin")),
+        ("daily 23:59 America/New_York", DailySet(23, 59, "America/New_York")),
+    ],
+)
+def test_parse_query_reads_every_form(text, query):
+    assert parse_query(text) == query
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["daily 24:00", "daily 9am", "daily 25:61", "daily 09:60", "daily 0900", "daily ９:００"],
+)
+def test_bad_daily_times_say_the_accepted_form(text):
+    query = parse_query(text)
+    assert isinstance(query, Invalid)
+    assert "HH:MM" in query.message
+
+
+@pytest.mark.parametrize(
+    ("clock", "parsed"),
+    [
+        ("09:00", (9, 0)),
+        ("0:00", (0, 0)),
+        ("23:59", (23, 59)),
+        ("24:00", None),
+        ("9", None),
+        ("09:5", None),
+        ("ab:cd", None),
+        ("-1:00", None),
+    ],
+)
+def test_parse_clock(clock, parsed):
+    assert parse_clock(clock) == parsed
+
+
+def test_number_answers_that_maxim():
+    reply = ask("34")
+    assert reply == MaximReply((load_corpus().get(34),), "number")
+
+
+def test_today_is_the_channels_maxim_of_the_day():
+    reply = ask("today", channel_key="slack:C1")
+    assert reply.maxims == (load_corpus().for_day(TODAY, "slack:C1"),)
+
+
+def test_random_uses_the_given_rng():
+    first = ask("").maxims[0]
+    again = ask("").maxims[0]
+    assert first == again  # same seed, same maxim: the core never reads global randomness
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("0", "There’s no maxim 0: pick 1–70"),
+        ("71", "There’s no maxim 71: pick 1–70"),
+        ("-3", "There’s no maxim -3"),
+        ("99999999999999999999999", "There’s no maxim that high"),
+        ("1e9", "whole numbers from 1 to 70"),
+        ("#", "needs a number"),
+        ("#abc", "needs a whole number"),
+        ("x" * 10_000, "under 200 characters"),
+        ("loss\x00nan", "control characters"),
+        ("\x1b[31m", "control characters"),
+        ("!!! ???", "couldn’t find any words"),
+        ("search", "Search for what?"),
+    ],
+)
+def test_bad_input_gets_one_friendly_line(text, fragment):
+    reply = ask(text)
+    assert isinstance(reply, TextReply)
+    assert reply.status == "error"
+    assert fragment in reply.text
+    assert "\n" not in reply.text
+
+
+def test_nothing_found_suggests_the_closest_word():
+    reply = ask("search overfitign zzzz")
+    assert isinstance(reply, MaximReply)  # one word matched, with a typo
+    reply = ask("search transfomrers")
+    assert isinstance(reply, MaximReply)
+    reply = ask("search qqqqq")
+    assert reply.status == "not_found"
+    reply = ask("search dropuot-layerz-xx")
+    assert isinstance(reply, MaximReply)
+
+
+def test_not_found_offers_a_close_match():
+    reply = ask("search hyperparamters-zz")
+    assert isinstance(reply, MaximReply)
+    reply = ask("search ethereumm")
+    assert isinstance(reply, MaximReply)
+    reply = ask("search xqzvw")
+    assert reply == TextReply(
+        "No maxim matches “xqzvw”. Try `/maxim list` to see them all.", "not_found"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@everyone",
+        "@here",
+        "<!channel>",
+        "<!everyone>",
+        "<@U123>",
+        "<#C42>",
+        "<@&987>",
+        "search @everyone <!here>",
+        "daily 9am <!channel>",
+        "daily 09:00 <@U1>",
+    ],
+)
+def test_user_text_is_never_echoed_with_a_live_mention(text):
+    reply = ask(text)
+    shown = reply.text if isinstance(reply, TextReply) else ""
+    for dangerous in ("@", "<!", "<#", "<@"):
+        assert dangerous not in shown
+
+
+def test_list_has_every_maxim():
+    reply = ask("list")
+    assert isinstance(reply, ListReply)
+    assert [m.number for m in reply.maxims] == list(range(1, 71))
+
+
+def test_help_uses_the_given_command_name():
+    assert "maxim today" in ask("help", command="maxim").text
+    assert "/maxim search WORDS" in ask("help").text
+
+
+def test_safe_echo_drops_mention_syntax_and_caps_length():
+    assert safe_echo("<@U123> hi @everyone") == "U123 hi everyone"
+    assert len(safe_echo("a" * 100)) == 40
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=300))
+def test_parser_and_answer_never_raise(text):
+    query = parse_query(text)
+    reply = ask(query)
+    assert isinstance(reply, MaximReply | ListReply | TextReply)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=50).map(lambda s: "#" + s))
+def test_hash_forms_never_raise(text):
+    assert ask(text) is not None
