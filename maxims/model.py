@@ -13,7 +13,10 @@ if TYPE_CHECKING:
 
 
 class Value:
-    """An immutable value: equality, hash and repr come from ``__slots__``."""
+    """An immutable value: equality, hash and repr come from ``__slots__``.
+
+    The order of ``__slots__`` is the order of the constructor's arguments.
+    """
 
     __slots__: tuple[str, ...] = ()
 
@@ -43,7 +46,7 @@ class Value:
 class Maxim(Value):
     """One of the seventy maxims: its number (1-70), its text and its topic tags."""
 
-    __slots__ = ("number", "tags", "text")
+    __slots__ = ("number", "text", "tags")
     number: int
     text: str
     tags: tuple[str, ...]

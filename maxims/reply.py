@@ -40,9 +40,13 @@ class MaximReply(Reply):
     the next one on "Shuffle" / "Another".
     """
 
-    __slots__ = ("kind", "maxims")
+    __slots__ = ("maxims", "kind", "words")
     maxims: tuple[Maxim, ...]
     kind: str
+    words: tuple[str, ...]  # the search words (normalised), to re-run the search later
+
+    def __init__(self, maxims: tuple[Maxim, ...], kind: str, words: tuple[str, ...] = ()) -> None:
+        super().__init__(tuple(maxims), kind, tuple(words))
 
 
 class ListReply(Reply):
@@ -55,7 +59,7 @@ class ListReply(Reply):
 class TextReply(Reply):
     """A message for the asker alone; `status` is help, notice, error or not_found."""
 
-    __slots__ = ("status", "text")
+    __slots__ = ("text", "status")
     text: str
     status: str
 
@@ -114,7 +118,7 @@ def answer(
     if isinstance(query, Search):
         found = corpus.search(query.words)
         if found:
-            return MaximReply(tuple(found), "search")
+            return MaximReply(tuple(found), "search", query.words)
         shown = " ".join(query.words)
         shown = shown if len(shown) <= 40 else shown[:39] + "…"
         hint = corpus.index.closest_word(query.words)

@@ -123,7 +123,7 @@ def mentions_nan(text: str) -> bool:
 class Rule(Value):
     """A trigger: when `matches(text)`, answer with a maxim carrying one of `tags`."""
 
-    __slots__ = ("cooldown_seconds", "matches", "name", "tags")
+    __slots__ = ("name", "tags", "cooldown_seconds", "matches")
     name: str
     tags: tuple[str, ...]
     cooldown_seconds: float | None  # None: the engine's default
