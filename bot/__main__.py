@@ -1,0 +1,153 @@
+"""``maxim-bot``: run the bot, check its configuration, or set up Discord.
+
+This is the only module that reads the environment and sets up logging. Configuration is
+validated here, once; a bad file exits 2 with one line that names the key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from bot.config import ConfigError, Settings, find_config_file, load_settings
+from bot.log import setup_logging
+
+log = logging.getLogger("bot")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line grammar."""
+    parser = argparse.ArgumentParser(
+        prog="maxim-bot",
+        description="A Slack and Discord bot for The Seventy Maxims of Effective ML Engineers.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add_config(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "-c",
+            "--config",
+            metavar="PATH",
+            help="config file (default: $MAXIM_BOT_CONFIG, else ./config.toml if present)",
+        )
+
+    run = sub.add_parser("run", help="start the bot (the console chat when no tokens are set)")
+    add_config(run)
+    run.add_argument("--daily-at", metavar="HH:MM", help="post a daily maxim to the console")
+    run.add_argument("--tz", metavar="AREA/CITY", help="time zone of --daily-at (default UTC)")
+    check = sub.add_parser("check-config", help="validate the configuration and summarise it")
+    add_config(check)
+    discord_parser = sub.add_parser(
+        "discord", help="Discord set-up: sync slash commands, invite URL"
+    )
+    actions = discord_parser.add_subparsers(dest="discord_command", required=True, metavar="ACTION")
+    sync = actions.add_parser(
+        "sync",
+        help="push /maxim and /maxim-daily to Discord now (to --guild, else discord.guild_ids, "
+        "else globally)",
+    )
+    add_config(sync)
+    sync.add_argument("--guild", type=int, metavar="ID", help="sync to this server only")
+    invite = actions.add_parser("invite", help="print the URL that adds the bot to a server")
+    add_config(invite)
+    invite.add_argument(
+        "--client-id",
+        type=int,
+        metavar="ID",
+        help="the application id (default: asked from Discord with DISCORD_TOKEN)",
+    )
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    path = find_config_file(args.config, os.environ)
+    if getattr(args, "daily_at", None) or getattr(args, "tz", None):
+        base = load_settings(path)
+        entry = {
+            "platform": "console",
+            "channel": base.console.channel,
+            "time": args.daily_at or "09:00",
+            "timezone": args.tz or "UTC",
+        }
+        overrides["daily"] = [d.model_dump() for d in base.daily] + [entry]
+    return load_settings(path, overrides=overrides)
+
+
+def _secret_values(settings: Settings) -> list[str]:
+    fields = settings.secrets
+    values = [
+        fields.slack_bot_token,
+        fields.slack_app_token,
+        fields.slack_signing_secret,
+        fields.discord_token,
+    ]
+    return [v.get_secret_value() for v in values if v is not None]
+
+
+async def _run(settings: Settings) -> int:
+    from bot.runner import run_bot
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    return await run_bot(settings, stop=stop)
+
+
+def _discord(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.discord_adapter import invite_url, sync_commands_now  # discord.py loads here only
+    from bot.runner import StartupError
+
+    try:
+        if args.discord_command == "invite":
+            print(asyncio.run(invite_url(settings, args.client_id)))
+        else:
+            for line in asyncio.run(sync_commands_now(settings, args.guild)):
+                print(line)
+    except StartupError as err:
+        print(f"maxim-bot: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``maxim-bot``."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except ConfigError as err:
+        print(f"maxim-bot: {err}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log.level, _secret_values(settings))
+    if args.command == "check-config":
+        print(f"configuration OK ({settings.source})")
+        print(f"platforms: {', '.join(settings.platforms) or 'none'}")
+        print(f"storage: {settings.storage.url.split('://')[0]}")
+        print(f"daily posts from config: {len(settings.daily)}")
+        return 0
+    if args.command == "discord":
+        return _discord(args, settings)
+    log.info(
+        "starting maxim-bot (%s); platforms: %s",
+        settings.source,
+        ", ".join(settings.platforms) or "none",
+    )
+    if settings.platforms == ("console",):
+        log.info("no Slack or Discord token set: running the console chat")
+    try:
+        return asyncio.run(_run(settings))
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""What every chat platform shares: answering `/maxim` and running the message triggers.
+
+The adapters (console, Slack, Discord) pull plain values out of their events, call
+`ChatService`, and render what comes back. Nothing platform-specific happens here, so a rule
+such as "one answer per event id" or "one NaN answer per cooldown" exists exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
+
+from maxims import Corpus, Maxim, Reply, answer, parse_query
+from maxims.query import DailyOff, DailySet, DailyShow, Query, Today
+from maxims.triggers import NAN_RULE, Rule, TriggerEngine, pattern_rule
+
+if TYPE_CHECKING:
+    from bot.config import TriggersConfig
+    from bot.storage import Storage
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+IsAdmin = Callable[[], Awaitable[bool]]
+
+
+def utc_now() -> dt.datetime:
+    """The real clock, timezone-aware UTC (the one place the bot reads it by default)."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a command or message came from, in plain values."""
+
+    platform: str
+    channel: str
+    user: str
+    workspace: str = ""
+
+    @property
+    def channel_key(self) -> str:
+        """The key of the channel's maxim-of-the-day order (same as its daily posts)."""
+        return channel_key(self.platform, self.channel)
+
+
+def channel_key(platform: str, channel: str) -> str:
+    """The maxim-of-the-day key for a channel: posts and `/maxim today` agree on it."""
+    return f"{platform}:{channel}"
+
+
+class DailyCommands(Protocol):
+    """Handles `/maxim daily ...` (it needs storage and the scheduler)."""
+
+    async def handle(self, origin: Origin, query: Query, is_admin: IsAdmin) -> Reply:
+        """Answer one daily-post query."""
+        ...
+
+    async def timezone_of(self, origin: Origin) -> str | None:
+        """The channel's subscription time zone, if it has one."""
+        ...
+
+
+def build_trigger_engine(config: TriggersConfig, corpus: Corpus) -> TriggerEngine:
+    """The rules from ``[triggers]``: NaN first (unless turned off), then enabled custom rules."""
+    rules: list[Rule] = [NAN_RULE] if config.nan else []
+    rules += [
+        pattern_rule(r.name, r.pattern, r.tags, r.cooldown_seconds)
+        for r in config.rules
+        if r.enabled
+    ]
+    return TriggerEngine(rules, corpus, config.cooldown_seconds)
+
+
+class ChatService:
+    """Answers commands and messages for every platform."""
+
+    def __init__(
+        self,
+        *,
+        corpus: Corpus,
+        engine: TriggerEngine,
+        storage: Storage,
+        clock: Clock = utc_now,
+        rng: random.Random | None = None,
+        daily: DailyCommands | None = None,
+    ) -> None:
+        self.corpus = corpus
+        self.engine = engine
+        self.storage = storage
+        self.clock = clock
+        self.rng = rng or random.Random()  # noqa: S311  # jokes, not cryptography
+        self.daily = daily
+        self._last_answer: dict[tuple[str, str], int] = {}
+
+    async def today(self, origin: Origin) -> dt.date:
+        """The channel's local date: its daily-post zone if it has one, else UTC."""
+        zone = await self.daily.timezone_of(origin) if self.daily else None
+        now = self.clock()
+        return now.astimezone(ZoneInfo(zone)).date() if zone else now.date()
+
+    async def command(
+        self, origin: Origin, text: str, is_admin: IsAdmin, *, command: str = "/maxim"
+    ) -> Reply:
+        """Answer one `/maxim` query (never raises for bad input)."""
+        query = parse_query(text, command)
+        if isinstance(query, DailyShow | DailyOff | DailySet):
+            if self.daily is None:
+                from maxims import TextReply
+
+                return TextReply("Daily posts are not available here.", "error")
+            return await self.daily.handle(origin, query, is_admin)
+        # Only `today` needs the channel's zone: other answers skip the storage read.
+        today = await self.today(origin) if isinstance(query, Today) else self.clock().date()
+        reply = answer(
+            query,
+            corpus=self.corpus,
+            today=today,
+            rng=self.rng,
+            channel_key=origin.channel_key,
+            command=command,
+        )
+        log.info("served %s %s on %s", command, type(query).__name__, origin.platform)
+        return reply
+
+    async def message(
+        self, origin: Origin, text: str, *, event_id: str | None = None
+    ) -> Maxim | None:
+        """The maxim to answer a chat message with, or None (most messages).
+
+        Cheap when nothing matches: no storage call unless a rule fires. Then the event is
+        claimed once (platforms re-deliver) and the channel's cooldown is taken atomically,
+        so several processes answer a burst of NaN exactly once.
+        """
+        rule = self.engine.match(text)
+        if rule is None:
+            return None
+        now = self.clock()
+        if event_id is not None and not await self.storage.first_delivery(
+            origin.platform, event_id, now=now
+        ):
+            log.debug("event %s already answered", event_id)
+            return None
+        if not await self.storage.take_cooldown(
+            origin.platform,
+            origin.channel,
+            rule.name,
+            now=now,
+            seconds=self.engine.cooldown_for(rule),
+        ):
+            log.debug("rule %s cooling down in %s", rule.name, origin.channel)
+            return None
+        key = (origin.platform, origin.channel)
+        maxim = self.engine.pick(rule, self.rng, avoid=self._last_answer.get(key))
+        self._last_answer[key] = maxim.number
+        log.info("rule %s answered with maxim %d on %s", rule.name, maxim.number, origin.platform)
+        return maxim

@@ -1,0 +1,319 @@
+"""Configuration: ``config.toml`` plus environment variables -> one frozen `Settings`.
+
+Validation happens once, in ``maxim-bot`` (``bot.__main__``), never at import. Pydantic writes
+the error messages; `ConfigError` turns the first one into a single line that names the key.
+Secrets only ever come from the environment and are `SecretStr`, whose repr is ``'**********'``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from maxims.query import parse_clock
+
+DEFAULT_CONFIG_FILE = "config.toml"
+PLATFORMS = ("console", "slack", "discord")
+
+
+class ConfigError(Exception):
+    """A configuration problem, as one line naming the key and what is wrong."""
+
+
+def _check_zone(name: str) -> str:
+    if not valid_timezone(name):
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name like 'Europe/Berlin'")
+    return name
+
+
+def valid_timezone(name: str) -> bool:
+    """Whether `name` is an IANA time zone this machine knows."""
+    if not name or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def _check_clock(text: str) -> str:
+    if parse_clock(text) is None:
+        raise ValueError(f"{text!r} is not a time: use HH:MM on a 24-hour clock, like '09:00'")
+    return text
+
+
+def _check_pattern(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        raise ValueError(f"not a valid regular expression ({err})") from None
+    return pattern
+
+
+TimeZone = Annotated[str, AfterValidator(_check_zone)]
+ClockTime = Annotated[str, AfterValidator(_check_clock)]
+
+
+class Section(BaseModel):
+    """Base of every section: frozen, and unknown keys are errors (they are usually typos)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RuleConfig(Section):
+    """One ``[[triggers.rules]]`` entry."""
+
+    name: str = Field(min_length=1)
+    pattern: Annotated[str, AfterValidator(_check_pattern)] = Field(min_length=1)
+    tags: tuple[str, ...] = Field(min_length=1)
+    cooldown_seconds: float | None = Field(default=None, ge=0)
+    enabled: bool = True
+
+
+class TriggersConfig(Section):
+    """``[triggers]``: the NaN rule and extra rules, with a per-channel cooldown."""
+
+    nan: bool = True
+    cooldown_seconds: float = Field(default=600, ge=0)
+    rules: tuple[RuleConfig, ...] = ()
+
+
+class DailyConfig(Section):
+    """One ``[[daily]]`` entry: a channel that gets the maxim of the day."""
+
+    platform: Literal["console", "slack", "discord"]
+    channel: str = Field(min_length=1)
+    time: ClockTime = "09:00"
+    timezone: TimeZone = "UTC"
+    workspace: str = ""
+
+
+class ScheduleConfig(Section):
+    """``[schedule]``: how daily posts are delivered."""
+
+    catch_up_minutes: float = Field(default=120, ge=0)
+    max_concurrent_posts: int = Field(default=8, ge=1, le=256)
+    claim_timeout_seconds: float = Field(default=300, gt=0)
+    retry_limit: int = Field(default=5, ge=0)
+
+
+class StorageConfig(Section):
+    """``[storage]``: where state lives."""
+
+    url: str = "sqlite+aiosqlite:///maxim-bot.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, url: str) -> str:
+        if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "use 'sqlite+aiosqlite:///FILE' or 'postgresql+asyncpg://USER@HOST/DB'"
+            )
+        return url
+
+
+class ConsoleConfig(Section):
+    """``[console]``: the terminal chat."""
+
+    enabled: bool | Literal["auto"] = "auto"
+    channel: str = "console"
+    user: str = "you"
+
+
+class SlackConfig(Section):
+    """``[slack]``: started when ``SLACK_BOT_TOKEN`` is set."""
+
+    mode: Literal["socket", "http"] | None = None
+    api_url: str = "https://slack.com/api/"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=3000, ge=0, le=65535)
+    preview: bool = True
+    admins: tuple[str, ...] = ()
+    reaction: str = ""
+
+
+class DiscordConfig(Section):
+    """``[discord]``: started when ``DISCORD_TOKEN`` is set."""
+
+    api_base: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg/"
+    guild_ids: tuple[int, ...] = ()
+    preview: bool = True
+    reaction: str = ""
+    message_content: bool = True
+    shards: Literal["auto"] | None = None
+    shard_ids: tuple[int, ...] | None = None
+    shard_count: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> DiscordConfig:
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ValueError("shard_ids needs shard_count")
+            bad = [i for i in self.shard_ids if not 0 <= i < self.shard_count]
+            if bad:
+                raise ValueError(f"shard_ids {bad} are outside 0..{self.shard_count - 1}")
+        return self
+
+
+class LogConfig(Section):
+    """``[log]``."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Secrets(Section):
+    """Tokens, from the environment only; their repr never shows the value."""
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    discord_token: SecretStr | None = None
+
+
+class Settings(Section):
+    """Everything the bot needs to start, validated."""
+
+    triggers: TriggersConfig = TriggersConfig()
+    daily: tuple[DailyConfig, ...] = ()
+    schedule: ScheduleConfig = ScheduleConfig()
+    storage: StorageConfig = StorageConfig()
+    console: ConsoleConfig = ConsoleConfig()
+    slack: SlackConfig = SlackConfig()
+    discord: DiscordConfig = DiscordConfig()
+    log: LogConfig = LogConfig()
+    secrets: Secrets = Secrets()
+    source: str = "defaults"
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Slack starts when it has a bot token."""
+        return self.secrets.slack_bot_token is not None
+
+    @property
+    def discord_enabled(self) -> bool:
+        """Discord starts when it has a token."""
+        return self.secrets.discord_token is not None
+
+    @property
+    def console_enabled(self) -> bool:
+        """The console starts when asked to, or by default when no other platform runs."""
+        if self.console.enabled == "auto":
+            return not (self.slack_enabled or self.discord_enabled)
+        return bool(self.console.enabled)
+
+    @property
+    def slack_mode(self) -> Literal["socket", "http"]:
+        """Socket Mode when chosen, or by default when an app-level token is present."""
+        if self.slack.mode is not None:
+            return self.slack.mode
+        return "socket" if self.secrets.slack_app_token is not None else "http"
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        """The platforms that will start, in a stable order."""
+        enabled = (self.console_enabled, self.slack_enabled, self.discord_enabled)
+        return tuple(p for p, on in zip(PLATFORMS, enabled, strict=True) if on)
+
+
+SECRET_VARIABLES = {
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_app_token": "SLACK_APP_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "discord_token": "DISCORD_TOKEN",
+}
+# Environment variables that override one config key each (for proxies and the tests' emulators).
+URL_OVERRIDES = {
+    "SLACK_API_URL": ("slack", "api_url"),
+    "DISCORD_API_BASE": ("discord", "api_base"),
+    "DISCORD_GATEWAY_URL": ("discord", "gateway_url"),
+}
+
+
+def find_config_file(explicit: str | None, env: Mapping[str, str]) -> Path | None:
+    """``-c PATH``, else ``MAXIM_BOT_CONFIG``, else ``./config.toml`` if present, else None."""
+    if explicit:
+        return Path(explicit)
+    if env.get("MAXIM_BOT_CONFIG"):
+        return Path(env["MAXIM_BOT_CONFIG"])
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+    key = key or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling against config.example.toml)"
+    more = len(err.errors()) - 1
+    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{source}: {key}: {message}{tail}"
+
+
+def load_settings(
+    path: Path | None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read, merge and validate configuration.
+
+    Args:
+        path: the TOML file, or None for defaults only.
+        env: the environment (secrets and URL overrides); defaults to ``os.environ``.
+        overrides: extra top-level values from the command line, applied last.
+
+    Raises:
+        ConfigError: one line that names the file, the key and what is wrong.
+
+    """
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{source}: no such file") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"{source}: cannot read it ({err.__class__.__name__})") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{source}: not valid TOML ({err})") from None
+    for variable, (section, key) in URL_OVERRIDES.items():
+        if env.get(variable):
+            table = data.setdefault(section, {})
+            if isinstance(table, dict):
+                table[key] = env[variable]
+    data.update(overrides or {})
+    data["secrets"] = {
+        field: env[variable] for field, variable in SECRET_VARIABLES.items() if env.get(variable)
+    }
+    data["source"] = source
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_describe(err, source)) from None

@@ -1,0 +1,75 @@
+"""Logging set-up: the one place handlers are configured (`setup_logging`).
+
+Also a filter that blanks every configured secret from every record, as a second line of
+defence: we never log tokens on purpose, but SDK debug logs print request headers.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+from collections.abc import Iterable
+
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+NOISY = (
+    "discord.http",
+    "discord.gateway",
+    "discord.client",
+    "slack_sdk",
+    "slack_bolt",
+    "apscheduler",
+    "aiosqlite",
+    "asyncio",
+    "sqlalchemy",
+    "alembic",
+)
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces each secret value with ``***`` in the formatted message."""
+
+    def __init__(self, values: Iterable[str]) -> None:
+        super().__init__()
+        self.values = [v for v in values if len(v) >= 6]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact in place; never drops a record."""
+        if not self.values:
+            return True
+        message = record.getMessage()
+        redacted = message
+        for value in self.values:
+            redacted = redacted.replace(value, "***")
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def setup_logging(level: str = "INFO", secret_values: Iterable[str] = ()) -> None:
+    """Log to stderr at `level`; SDK loggers stay at WARNING unless we debug."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(RedactSecrets(secret_values))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in NOISY:
+        logging.getLogger(name).setLevel(level if level == "DEBUG" else "WARNING")
+
+
+def error_reference() -> str:
+    """A short reference that ties a chat apology to the log line with the traceback."""
+    return secrets.token_hex(3)
+
+
+def report_failure(log: logging.Logger, what: str) -> str:
+    """Log the exception being handled with a reference; return the apology for chat.
+
+    The apology carries no exception text: that stays in the log, for us.
+    """
+    ref = error_reference()
+    log.exception("%s failed (ref %s)", what, ref)
+    return f"Something went wrong on my side (ref {ref}). Please try again in a moment."

@@ -1,0 +1,58 @@
+"""The platform-neutral posting port: what the daily scheduler knows of a chat platform.
+
+Each platform adapter (console, Slack, Discord) provides one `Poster`. The scheduler only ever
+sees this protocol and the three errors below, so the exactly-once logic lives in one place.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from maxims import Maxim
+
+
+class PostError(Exception):
+    """A post did not go through; `permanent` says whether retrying can help."""
+
+    permanent = False
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RateLimited(PostError):
+    """The platform asked us to wait `retry_after` seconds before the next call."""
+
+    def __init__(self, retry_after: float, reason: str = "rate limited") -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class ChannelUnavailable(PostError):
+    """The channel is gone or the bot may not post there: retrying will not help."""
+
+    permanent = True
+
+
+class Poster(Protocol):
+    """Posts a maxim to a channel of one platform."""
+
+    platform: str
+
+    async def post(self, channel: str, maxim: Maxim, *, key: str) -> str:
+        """Post `maxim` to `channel` and return the platform's message id.
+
+        `key` identifies the daily post (platform, channel, local date). Platforms that can
+        de-duplicate on it (Discord's enforced nonce, Slack's message metadata) use it.
+        """
+        ...
+
+    async def find_post(self, channel: str, key: str) -> str | None:
+        """Return the id of a message already posted with `key`, or None if unknown.
+
+        Called before re-posting a claim whose earlier attempt may have reached the platform
+        (a crash between the platform's answer and our database write).
+        """
+        ...

@@ -1,0 +1,97 @@
+"""`maxim-bot run` as a real process, driven through a pipe like a scripted console session."""
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from maxims import load_corpus
+
+BOT = Path(sys.executable).with_name("maxim-bot")
+pytestmark = pytest.mark.skipif(not BOT.exists(), reason="maxim-bot is not installed in this venv")
+CLEAN_ENV = {
+    k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "MAXIM_BOT_"))
+}
+
+
+def run_bot(tmp_path, stdin, *args, timeout=60):
+    return subprocess.run(
+        [str(BOT), "run", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=CLEAN_ENV,
+        timeout=timeout,
+    )
+
+
+def test_scripted_console_session(tmp_path):
+    done = run_bot(tmp_path, "/maxim 34\n/maxim 71\nmy loss is NaN\nstill NaN, help\n")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"maxim-bot: #34 {load_corpus().get(34).text}"
+    assert lines[1] == "maxim-bot: There’s no maxim 71: pick 1–70, or try /maxim search <word>."
+    nan_answers = lines[2:]
+    assert len(nan_answers) == 1  # the second NaN is inside the cooldown
+    assert int(nan_answers[0].split("#")[1].split()[0]) in {34, 40, 55}
+    assert "console" in done.stderr  # it says it runs the console chat
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "maxim-bot.db").is_file()  # the default SQLite store
+
+
+def test_daily_post_is_caught_up_at_start_and_not_repeated(tmp_path):
+    just_now = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)).strftime("%H:%M")
+    first = run_bot(tmp_path, "", "--daily-at", just_now, "--tz", "UTC")
+    assert first.returncode == 0, first.stderr
+    posts = [line for line in first.stdout.splitlines() if "Maxim of the day" in line]
+    assert len(posts) == 1
+    today = dt.datetime.now(dt.UTC).date()
+    expected = load_corpus().for_day(today, "console:console")
+    assert posts[0] == f"maxim-bot [#console] Maxim of the day: #{expected.number} {expected.text}"
+    again = run_bot(tmp_path, "", "--daily-at", just_now, "--tz", "UTC")
+    assert "Maxim of the day" not in again.stdout  # never twice, even after a restart
+
+
+def test_bad_config_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "config.toml").write_text(
+        '[[daily]]\nplatform = "console"\nchannel = "c"\ntime = "9am"\n'
+    )
+    done = run_bot(tmp_path, "")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "maxim-bot: config.toml: daily[0].time: '9am' is not a time: use HH:MM on a 24-hour "
+        "clock, like '09:00'"
+    ]
+
+
+def test_ctrl_c_ends_cleanly(tmp_path):
+    process = subprocess.Popen(
+        [str(BOT), "run"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=CLEAN_ENV,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write("/maxim 1\n")
+        process.stdin.flush()
+        first = process.stdout.readline()  # the bot is up and answering
+        assert first.startswith("maxim-bot: #1 ")
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=max(deadline - time.monotonic(), 1))
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert "Traceback" not in err
+    assert "maxim-bot stopped" in err
