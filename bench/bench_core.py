@@ -1,0 +1,118 @@
+"""Core benchmarks: `maxim` cold start, answer latency per query form, trigger throughput.
+
+Every figure is a ratio to a baseline measured in the same run, on the same machine:
+- cold start: `maxim ARGS` vs `python -c pass` (the bare interpreter), median of alternating runs;
+- answer latency: each query form vs `corpus.get(42)` (the cheapest lookup there is);
+- trigger scan: messages/s through the trigger engine vs one precompiled `re.search`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.chatlines import chat_lines
+from maxims import answer, load_corpus
+from maxims.triggers import NAN_RULE, TriggerEngine
+
+BIN = Path(sys.executable).parent
+ROUNDS = 31
+TARGETS = {"42": 2.0, "": 2.0, "search overfitting": 3.5, "today": None}
+
+
+def wall(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+def cold_start() -> None:
+    forms = list(TARGETS)
+    samples: dict[str, list[float]] = {"bare": [], **{f: [] for f in forms}}
+    for _ in range(ROUNDS):  # alternate, so load drift hits every variant alike
+        samples["bare"].append(wall([sys.executable, "-c", "pass"]))
+        for form in forms:
+            samples[form].append(wall([str(BIN / "maxim"), *form.split()]))
+    bare = statistics.median(samples["bare"])
+    print(f"cold start (median of {ROUNDS}; bare `python -c pass` = {bare * 1000:.1f} ms)")
+    for form in forms:
+        ratio = statistics.median(samples[form]) / bare
+        target = TARGETS[form]
+        verdict = ""
+        if target is not None:
+            verdict = f"  target <= {target}x: {'ok' if ratio <= target else 'MISSED'}"
+        print(f"  maxim {form or '(random)':<20} {ratio:5.2f}x bare{verdict}")
+
+
+def per_call(fn, number: int) -> float:
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - start) / number)
+    return best
+
+
+def answer_latency() -> None:
+    corpus = load_corpus()
+    rng = random.Random(1)
+    today = dt.date(2026, 11, 28)
+    base = per_call(lambda: corpus.get(42), 20000)
+    print(f"answer latency (best of 5; baseline corpus.get(42) = {base * 1e6:.3f} us)")
+    for form in [
+        "42",
+        "",
+        "today",
+        "search overfitting",
+        "search overfiting",
+        "dropout layers",
+        "list",
+        "help",
+        "71",
+        "x" * 300,
+    ]:
+
+        def call(f: str = form) -> None:
+            corpus.index._cache.clear()  # measure the search itself, not the result cache
+            answer(f, corpus=corpus, today=today, rng=rng)
+
+        cost = per_call(call, 100)
+        label = form if len(form) < 30 else form[:10] + "…"
+        print(f"  {label or '(random)':<22} {cost * 1e6:9.1f} us  {cost / base:8.0f}x baseline")
+
+
+def trigger_throughput() -> None:
+    lines = chat_lines(200_000)
+    engine = TriggerEngine([NAN_RULE], load_corpus())
+    regex = re.compile(r"\bnan\b", re.IGNORECASE)
+    match, search = engine.match, regex.search
+    ours, bare = [], []
+    for _ in range(5):
+        start = time.perf_counter()
+        for line in lines:
+            search(line)
+        bare.append(len(lines) / (time.perf_counter() - start))
+        start = time.perf_counter()
+        for line in lines:
+            match(line)
+        ours.append(len(lines) / (time.perf_counter() - start))
+    ratio = statistics.median(ours) / statistics.median(bare)
+    fired = sum(1 for line in lines if match(line)) / len(lines)
+    print(
+        f"trigger scan over {len(lines):,} chat lines ({fired:.1%} fire): "
+        f"{statistics.median(ours):,.0f} msg/s vs bare re.search {statistics.median(bare):,.0f} "
+        f"msg/s = {ratio:.2f}x  target >= 0.5x: {'ok' if ratio >= 0.5 else 'MISSED'}"
+    )
+
+
+if __name__ == "__main__":
+    cold_start()
+    answer_latency()
+    trigger_throughput()
