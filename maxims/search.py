@@ -147,9 +147,20 @@ class SearchIndex:
         size = max(len(maxims), 1)
         self.weight = {w: math.log(1 + size / len(ns)) for w, ns in postings.items()}
         self.by_number = {m.number: m for m in maxims}
+        # Autocomplete asks the same prefixes again and again, and "Another" re-runs searches.
+        self._cache: dict[tuple[str, ...], list[Maxim]] = {}
 
     def search(self, query_words: Sequence[str]) -> list[Maxim]:
         """Maxims matching any query word, most query words matched first, then best score."""
+        key = tuple(query_words)
+        cached = self._cache.get(key)
+        if cached is None:
+            if len(self._cache) >= 512:
+                self._cache.clear()
+            cached = self._cache[key] = self._search(key)
+        return list(cached)
+
+    def _search(self, query_words: Sequence[str]) -> list[Maxim]:
         normalized = [w for query_word in query_words for w in words(query_word)]
         wanted = [w for w in normalized if w not in STOPWORDS] or normalized
         matched: dict[int, int] = {}
