@@ -1,0 +1,193 @@
+"""Block Kit rendering for Slack: maxims, previews with buttons, help, lists and errors.
+
+Pure functions from the core's replies to Slack message dicts (``text`` plus ``blocks``), so
+the adapter only sends what these return. Everything that is not ours (maxim texts, search
+words, anything echoed from a user) goes through `escape`: Slack's mrkdwn turns ``<...>`` into
+links and mentions, so an unescaped ``<!channel>`` in user text would ping a whole channel.
+The only mention we ever write is ``<@USER>`` for the person who pressed Send, and only when
+the id looks like a Slack user id.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, Preview, preview_of
+from maxims import ListReply, Maxim, MaximReply, Reply, TextReply
+
+Block = dict[str, Any]
+Message = dict[str, Any]  # keyword arguments for chat.postMessage, ack() or respond()
+
+SECTION_LIMIT = 3000  # Slack rejects a section whose text is longer
+FALLBACK_LIMIT = 3000  # notifications show far less; keep the fallback short
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters as entities: no links, mentions or broadcasts."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mention(user_id: str) -> str:
+    """``<@U123>`` for a real-looking user id, else nothing (never a pasted-in mention)."""
+    return f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else "someone"
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f">{escape(line)}" for line in text.splitlines() or [""])
+
+
+def _context(*parts: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(parts)}]}
+
+
+def describe(maxim: Maxim) -> str:
+    """``*Maxim 34* · nan, learning-rate``: the number and tags of a maxim, as mrkdwn."""
+    tags = ", ".join(escape(tag) for tag in maxim.tags)
+    return f"*Maxim {maxim.number}*" + (f" · {tags}" if tags else "")
+
+
+def fallback(maxim: Maxim, prefix: str = "") -> str:
+    """The plain ``text`` of a maxim message: what notifications and screen readers show."""
+    return escape(f"{prefix}Maxim {maxim.number}: {maxim.text}")[:FALLBACK_LIMIT]
+
+
+def maxim_blocks(maxim: Maxim, *notes: str, heading: str = "") -> list[Block]:
+    """A maxim as a quote, then its number, tags and any `notes` (mrkdwn, ours) in context."""
+    blocks: list[Block] = []
+    if heading:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": heading}})
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _quote(maxim.text)}})
+    blocks.append(_context(describe(maxim), *notes))
+    return blocks
+
+
+def render_maxim(maxim: Maxim, *notes: str) -> Message:
+    """A maxim as a public message (a mention's answer, a NaN answer)."""
+    return {"text": fallback(maxim), "blocks": maxim_blocks(maxim, *notes)}
+
+
+def render_shared(maxim: Maxim, user_id: str) -> Message:
+    """A maxim someone chose to post from their preview: "shared by @user"."""
+    return {
+        "text": fallback(maxim),
+        "blocks": maxim_blocks(maxim, f"shared by {mention(user_id)}"),
+    }
+
+
+def render_daily(maxim: Maxim) -> Message:
+    """The maxim of the day."""
+    return {
+        "text": fallback(maxim, "Maxim of the day. "),
+        "blocks": maxim_blocks(maxim, heading=":calendar: *Maxim of the day*"),
+    }
+
+
+def _search_note(preview: Preview, total: int | None) -> str:
+    shown = escape(" ".join(preview.words))
+    if total:
+        return f"result {preview.position + 1} of {total} for “{shown}”"
+    return f"a match for “{shown}”"
+
+
+def render_preview(preview: Preview, total: int | None = None) -> Message:
+    """The private preview: the maxim and Send / Shuffle / Cancel buttons carrying its state.
+
+    `total` is the number of search results, when known, for "result 2 of 5".
+    """
+    notes = ["only you can see this"]
+    if preview.kind == "search" and preview.words:
+        notes.insert(0, _search_note(preview, total))
+    elif preview.kind == "today":
+        notes.insert(0, "today’s maxim")
+    value = preview.encode()
+    buttons: list[Block] = [_button("Send", ACTION_POST, value, style="primary")]
+    if preview.can_shuffle:
+        buttons.append(_button("Shuffle", ACTION_SHUFFLE, value))
+    buttons.append(_button("Cancel", ACTION_CANCEL, value))
+    blocks = maxim_blocks(preview.maxim, *notes)
+    blocks.append({"type": "actions", "block_id": "maxim_preview", "elements": buttons})
+    return {"text": fallback(preview.maxim, "Preview. "), "blocks": blocks}
+
+
+def _button(label: str, action_id: str, value: str, *, style: str = "") -> Block:
+    button: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _sections(lines: list[str]) -> list[Block]:
+    """Lines packed into as few sections as Slack's 3,000-character limit allows."""
+    blocks: list[Block] = []
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        if chunk and size + len(line) + 1 > SECTION_LIMIT:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
+    return blocks
+
+
+def render_list(reply: ListReply) -> Message:
+    """Every maxim, numbered, with a short preview of each."""
+    lines = [f"*{m.number}.* {escape(m.preview(70))}" for m in reply.maxims]
+    return {
+        "text": f"All {len(reply.maxims)} maxims",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "The Seventy Maxims"}},
+            *_sections(lines),
+        ],
+    }
+
+
+def render_text(reply: TextReply) -> Message:
+    """Help, notices and errors: our words, possibly quoting safe-echoed user input."""
+    if reply.status == "help":
+        body = escape(reply.text.replace("`", ""))
+        return {
+            "text": escape((reply.text.splitlines() or ["Help"])[0]),
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"```{body}```"}}],
+        }
+    text = escape(reply.text)[:SECTION_LIMIT]
+    icon = {"error": ":warning: ", "not_found": ":mag: "}.get(reply.status, "")
+    return {
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": icon + text}}],
+    }
+
+
+def render_reply(reply: Reply, *, preview: bool, total: int | None = None) -> Message:
+    """Any reply to `/maxim`; maxims become a preview when `preview` is set."""
+    if isinstance(reply, MaximReply):
+        if preview:
+            return render_preview(preview_of(reply), total=len(reply.maxims))
+        return render_answer(reply)
+    if isinstance(reply, ListReply):
+        return render_list(reply)
+    if isinstance(reply, TextReply):
+        return render_text(reply)
+    raise TypeError(f"cannot render {type(reply).__name__}")
+
+
+def render_answer(reply: MaximReply) -> Message:
+    """A maxim answer posted at once (no preview): the first match, with a hint for searches."""
+    first = reply.maxims[0]
+    notes: list[str] = []
+    if reply.kind == "search" and len(reply.maxims) > 1:
+        others = ", ".join(str(m.number) for m in reply.maxims[1:6])
+        more = "…" if len(reply.maxims) > 6 else ""
+        notes.append(f"more matches: {others}{more}")
+    elif reply.kind == "today":
+        notes.append("today’s maxim")
+    return render_maxim(first, *notes)

@@ -1,0 +1,486 @@
+"""Slack as a running platform: the HTTP server, Socket Mode, start-up errors, whole processes.
+
+Everything listens on 127.0.0.1 with free ports and stops by itself. The fake's Socket Mode
+websocket sends envelopes and records the acks; HTTP requests are signed like Slack's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.config import ScheduleConfig, Settings
+from bot.runner import Runtime, StartupError
+from bot.scheduler import DailyScheduler
+from bot.slack_adapter import SlackPlatform, build_slack_app
+from bot.storage import Storage
+from tests.bot.test_slack_adapter import make_service
+from tests.fakes.slack_api import (
+    FakeSlack,
+    app_mention_event,
+    block_actions_body,
+    block_actions_payload,
+    event_body,
+    event_payload,
+    message_event,
+    slash_command_body,
+    slash_command_payload,
+    url_verification_body,
+)
+
+BOT_TOKEN = "xoxb-test"
+APP_TOKEN = "xapp-test"
+SECRET = "test-signing-secret"
+BOT = Path(sys.executable).with_name("maxim-bot")
+
+
+@pytest.fixture(autouse=True)
+def no_slack_env(monkeypatch):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+async def fake():
+    async with FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+async def storage(sqlite_url):
+    store = await Storage.open(sqlite_url)
+    yield store
+    await store.close()
+
+
+def settings_for(fake: FakeSlack, *, secrets: dict[str, str] | None = None, **slack: Any):
+    return Settings.model_validate(
+        {
+            "slack": {"api_url": fake.url, "http_port": 0, **slack},
+            "secrets": secrets
+            if secrets is not None
+            else {
+                "slack_bot_token": BOT_TOKEN,
+                "slack_app_token": APP_TOKEN,
+                "slack_signing_secret": SECRET,
+            },
+        }
+    )
+
+
+def runtime_for(settings: Settings, storage: Storage) -> Runtime:
+    service = make_service(storage)
+    return Runtime(settings, service, storage, service.clock)
+
+
+@pytest.fixture
+async def started():
+    """Start platforms and always stop them."""
+    platforms: list[SlackPlatform] = []
+
+    async def start(platform: SlackPlatform) -> SlackPlatform:
+        platforms.append(platform)
+        await platform.start()
+        return platform
+
+    yield start
+    for platform in platforms:
+        await platform.stop()
+
+
+# ------------------------------------------------------------------------------ HTTP mode
+
+
+async def post(port: int, built, *, secret: str = SECRET, timestamp: int | None = None):
+    headers = built.headers(secret, timestamp)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"http://127.0.0.1:{port}/slack/events", data=built.body.encode(), headers=headers
+        ) as response,
+    ):
+        return response.status, await response.text()
+
+
+async def healthz(port: int) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/healthz") as response,
+    ):
+        return response.status
+
+
+async def test_http_mode_serves_signed_requests_on_the_real_server(fake, storage, started):
+    platform = await started(SlackPlatform(runtime_for(settings_for(fake, mode="http"), storage)))
+    assert platform.port
+
+    status, body = await post(
+        platform.port, slash_command_body("2", response_url=fake.response_url())
+    )
+    challenge = await post(platform.port, url_verification_body("ch-42"))
+
+    assert status == 200
+    answer = json.loads(body)
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("Preview. Maxim 2:")
+    assert challenge == (200, json.dumps({"challenge": "ch-42"}))
+
+
+async def test_search_for_the_word_payload_works_over_http(fake, storage, started):
+    platform = await started(SlackPlatform(runtime_for(settings_for(fake, mode="http"), storage)))
+
+    status, body = await post(platform.port, slash_command_body("search payload"))
+
+    assert status == 200  # bolt alone would misread the form and answer 404
+    assert "“payload”" in json.loads(body)["text"]
+
+
+async def test_bad_and_stale_signatures_are_refused_with_401(fake, storage, started):
+    platform = await started(SlackPlatform(runtime_for(settings_for(fake, mode="http"), storage)))
+    built = slash_command_body("2")
+
+    forged = await post(platform.port, built, secret="not-the-secret")
+    stale = await post(platform.port, built, timestamp=int(time.time()) - 600)
+    via_dispatch = await platform.app.async_dispatch(
+        built.bolt_request("not-the-secret")  # the same check without the server
+    )
+
+    assert forged[0] == stale[0] == via_dispatch.status == 401
+    # Refused before bolt's authorization: only the start-up auth.test reached Slack.
+    assert [call.method for call in fake.calls] == ["auth.test"]
+
+
+async def test_buttons_and_events_over_http(fake, storage, started):
+    platform = await started(SlackPlatform(runtime_for(settings_for(fake, mode="http"), storage)))
+
+    clicked = await post(
+        platform.port,
+        block_actions_body("maxim_cancel", "number|2|0|", response_url=fake.response_url("b")),
+    )
+    mentioned = await post(platform.port, event_body(app_mention_event("3"), event_id="EvM"))
+    [(_, removed)] = await fake.wait_for_response(name="b")
+    [answer] = await fake.wait_for("chat.postMessage")
+
+    assert clicked == (200, "")
+    assert mentioned == (200, "")
+    assert removed["delete_original"] is True
+    assert answer.body["text"].startswith("Maxim 3:")
+
+
+async def test_healthz_is_ok_only_while_serving_with_a_running_scheduler(fake, storage, started):
+    runtime = runtime_for(settings_for(fake, mode="http"), storage)
+    platform = await started(SlackPlatform(runtime))
+    assert await healthz(platform.port) == 503  # no scheduler yet
+
+    runtime.scheduler = DailyScheduler(
+        storage=storage,
+        posters={"slack": platform.poster},
+        corpus=runtime.service.corpus,
+        config=ScheduleConfig(),
+        clock=runtime.clock,
+    )
+    await runtime.scheduler.start()
+    try:
+        assert await healthz(platform.port) == 200
+        assert await platform.connected()
+    finally:
+        await runtime.scheduler.stop()
+    assert await healthz(platform.port) == 503
+    await platform.stop()
+    assert not platform.healthy()
+    assert not await platform.connected()
+
+
+# ------------------------------------------------------------------------------ Socket Mode
+
+
+async def test_socket_mode_acks_commands_buttons_and_events(fake, storage, started):
+    platform = await started(SlackPlatform(runtime_for(settings_for(fake, mode="socket"), storage)))
+    await fake.wait_socket_connected()
+    assert await platform.connected()
+    assert platform.port is None  # no HTTP server in Socket Mode
+
+    command = await fake.socket_send("slash_commands", slash_command_payload("4"))
+    button = await fake.socket_send(
+        "interactive",
+        block_actions_payload("maxim_post", "number|4|0|", response_url=fake.response_url("b")),
+    )
+    event = await fake.socket_send(
+        "events_api",
+        event_payload(message_event("NaN again", ts="9.9"), event_id="EvS"),
+        accepts_response_payload=False,
+    )
+    shared, threaded = await fake.wait_for("chat.postMessage", count=2)
+    [(_, removed)] = await fake.wait_for_response(name="b")
+
+    assert command["payload"]["response_type"] == "ephemeral"
+    assert command["payload"]["text"].startswith("Preview. Maxim 4:")
+    assert "payload" not in button  # buttons answer through the response_url only
+    assert "payload" not in event
+    by_text = {c.body.get("thread_ts"): c.body for c in (shared, threaded)}
+    assert "shared by <@U1>" in json.dumps(by_text[None]["blocks"])
+    assert by_text["9.9"]["text"].startswith(("Maxim 2:", "Maxim 4:"))
+    assert removed["delete_original"] is True
+    [opened] = fake.calls_to("apps.connections.open")
+    assert opened.headers["authorization"] == f"Bearer {APP_TOKEN}"
+
+
+async def test_socket_mode_reconnects_when_slack_asks(fake, storage, started):
+    await started(SlackPlatform(runtime_for(settings_for(fake, mode="socket"), storage)))
+    await fake.wait_socket_connected()
+
+    await fake.socket_disconnect()  # Slack's periodic refresh_requested
+    ack = await fake.socket_send("slash_commands", slash_command_payload("help"))
+
+    assert "/maxim search WORDS" in json.dumps(ack["payload"])
+    assert fake.socket_connections == 2
+
+
+# ------------------------------------------------------------------------------ start-up
+
+
+@pytest.mark.parametrize(
+    ("secrets", "mode", "expected"),
+    [
+        (
+            {"slack_bot_token": "xoxb-wrong", "slack_signing_secret": SECRET},
+            "http",
+            "Slack: SLACK_BOT_TOKEN was rejected (invalid_auth)",
+        ),
+        (
+            {"slack_bot_token": APP_TOKEN, "slack_signing_secret": SECRET},
+            "http",
+            "Slack: SLACK_BOT_TOKEN is not a bot token (not_allowed_token_type)",
+        ),
+        (
+            {"slack_bot_token": BOT_TOKEN, "slack_app_token": "xapp-wrong"},
+            "socket",
+            "Slack: SLACK_APP_TOKEN was rejected (invalid_auth)",
+        ),
+        (
+            {"slack_bot_token": BOT_TOKEN, "slack_app_token": BOT_TOKEN},
+            "socket",
+            "Slack: SLACK_APP_TOKEN is not an app-level token (not_allowed_token_type)",
+        ),
+        ({"slack_bot_token": BOT_TOKEN}, "http", "Slack: HTTP mode needs SLACK_SIGNING_SECRET"),
+        ({"slack_bot_token": BOT_TOKEN}, "socket", "Slack: Socket Mode needs SLACK_APP_TOKEN"),
+    ],
+    ids=[
+        "bad bot token",
+        "app token as bot token",
+        "bad app token",
+        "bot token as app token",
+        "no signing secret",
+        "no app token",
+    ],
+)
+async def test_start_up_problems_are_one_clear_line(fake, storage, secrets, mode, expected):
+    platform = SlackPlatform(runtime_for(settings_for(fake, secrets=secrets, mode=mode), storage))
+    try:
+        with pytest.raises(StartupError) as caught:
+            await platform.start()
+    finally:
+        await platform.stop()
+
+    assert str(caught.value).startswith(expected)
+    assert "\n" not in str(caught.value)
+    assert fake.socket_connections == 0
+
+
+async def test_an_unreachable_slack_is_a_startup_error(storage):
+    with socket.socket() as unused:  # a port nobody listens on once it is closed
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    settings = Settings.model_validate(
+        {
+            "slack": {"api_url": f"http://127.0.0.1:{port}/api/", "mode": "http"},
+            "secrets": {"slack_bot_token": BOT_TOKEN, "slack_signing_secret": SECRET},
+        }
+    )
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    quick = AsyncWebClient(token=BOT_TOKEN, base_url=settings.slack.api_url, retry_handlers=[])
+    platform = SlackPlatform(runtime_for(settings, storage), client=quick)
+
+    with pytest.raises(StartupError, match=r"cannot reach the Web API at http://127\.0\.0\.1"):
+        await platform.start()
+    await platform.stop()
+
+
+async def test_a_taken_port_is_a_startup_error(fake, storage):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        platform = SlackPlatform(
+            runtime_for(settings_for(fake, mode="http", http_port=port), storage)
+        )
+        with pytest.raises(StartupError, match=rf"cannot listen on 127\.0\.0\.1:{port}"):
+            await platform.start()
+        await platform.stop()
+
+
+async def test_bolt_never_reads_slack_variables_itself(fake, storage, monkeypatch, caplog):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-env")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret-from-env")
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1.2")  # would turn on bolt's multi-workspace OAuth
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "shh")
+    settings = settings_for(fake, mode="http")
+
+    with caplog.at_level(logging.WARNING):
+        app = build_slack_app(make_service(storage), settings)
+
+    assert app.oauth_flow is None
+    assert app.client.token == BOT_TOKEN
+    assert [r for r in caplog.records if r.name.startswith("slack_bolt")] == []
+    assert os.environ["SLACK_CLIENT_ID"] == "1.2"  # put back afterwards
+    response = await app.async_dispatch(slash_command_body("2").bolt_request(SECRET))
+    assert response.status == 200
+
+
+# ------------------------------------------------------------------------------ whole processes
+
+
+pytestmark_process = pytest.mark.skipif(not BOT.exists(), reason="maxim-bot is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def process_env(fake: FakeSlack, **secrets: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "DISCORD_", "MAXIM_BOT_"))
+    }
+    env.update(SLACK_API_URL=fake.url, **secrets)
+    return env
+
+
+class BotProcess:
+    """`maxim-bot run` as a child process whose log we read as it comes."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.log: list[str] = []
+
+    @classmethod
+    async def start(cls, tmp_path: Path, config: str, env: dict[str, str]) -> BotProcess:
+        (tmp_path / "config.toml").write_text(
+            config + f'\n[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"\n'
+        )
+        process = await asyncio.create_subprocess_exec(
+            str(BOT),
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        return cls(process)
+
+    async def wait_for_line(self, text: str, timeout: float = 30) -> None:
+        assert self.process.stderr is not None
+        async with asyncio.timeout(timeout):
+            while not any(text in line for line in self.log):
+                line = await self.process.stderr.readline()
+                if not line:
+                    raise AssertionError(f"the bot ended before {text!r}:\n{''.join(self.log)}")
+                self.log.append(line.decode())
+
+    async def end(self, timeout: float = 30, *, terminate: bool = True) -> int:
+        if terminate and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        assert self.process.stderr is not None
+        async with asyncio.timeout(timeout):
+            rest = await self.process.stderr.read()
+            await self.process.wait()
+        self.log.append(rest.decode())
+        return int(self.process.returncode or 0)
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+
+    @property
+    def text(self) -> str:
+        return "".join(self.log)
+
+
+@pytestmark_process
+async def test_the_whole_bot_in_http_mode(fake, tmp_path):
+    port = free_port()
+    bot = await BotProcess.start(
+        tmp_path,
+        f'[slack]\nmode = "http"\nhttp_port = {port}\n',
+        process_env(fake, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SECRET),
+    )
+    try:
+        await bot.wait_for_line("maxim-bot running on slack")
+        status, body = await post(port, slash_command_body("34"))
+        health = await healthz(port)
+        code = await bot.end()
+    finally:
+        bot.kill()
+
+    assert status == 200
+    assert json.loads(body)["text"].startswith("Preview. Maxim 34: If you’re seeing NaN")
+    assert health == 200
+    assert code == 0, bot.text
+    assert "Traceback" not in bot.text
+    assert "maxim-bot stopped" in bot.text
+
+
+@pytestmark_process
+async def test_the_whole_bot_in_socket_mode(fake, tmp_path):
+    bot = await BotProcess.start(
+        tmp_path,
+        '[slack]\nmode = "socket"\n',
+        process_env(fake, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN),
+    )
+    try:
+        await bot.wait_for_line("maxim-bot running on slack")
+        await fake.wait_socket_connected()
+        ack = await fake.socket_send("slash_commands", slash_command_payload("list"))
+        code = await bot.end()
+    finally:
+        bot.kill()
+
+    assert ack["payload"]["response_type"] == "ephemeral"
+    assert "The Seventy Maxims" in json.dumps(ack["payload"])
+    assert code == 0, bot.text
+    assert "Traceback" not in bot.text
+
+
+@pytestmark_process
+async def test_a_bad_token_ends_the_bot_with_one_line_and_status_2(fake, tmp_path):
+    bot = await BotProcess.start(
+        tmp_path,
+        '[slack]\nmode = "http"\nhttp_port = 0\n',
+        process_env(fake, SLACK_BOT_TOKEN="xoxb-revoked", SLACK_SIGNING_SECRET=SECRET),
+    )
+    try:
+        code = await bot.end(terminate=False)
+    finally:
+        bot.kill()
+
+    assert code == 2
+    errors = [line for line in bot.text.splitlines() if " ERROR " in line]
+    assert len(errors) == 1, bot.text
+    assert "SLACK_BOT_TOKEN was rejected (invalid_auth)" in errors[0]
+    assert "Traceback" not in bot.text
