@@ -121,6 +121,14 @@ def _discord(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``maxim-bot``."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `maxim-bot check-config | head -1`
+        sys.stderr.close()
+        return 0
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = _settings(args)
