@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+REFUSED_HOLD_SECONDS = 2.0  # after storage refused (cooldown taken elsewhere), ask again later
 IsAdmin = Callable[[], Awaitable[bool]]
 
 
@@ -97,6 +98,9 @@ class ChatService:
         self.rng = rng or random.Random()  # noqa: S311  # jokes, not cryptography
         self.daily = daily
         self._last_answer: dict[tuple[str, str], int] = {}
+        # (platform, channel, rule) -> POSIX time before which storage would refuse anyway
+        self._quiet_until: dict[tuple[str, str, str], float] = {}
+        self._asking: set[tuple[str, str, str]] = set()
 
     async def today(self, origin: Origin) -> dt.date:
         """The channel's local date: its daily-post zone if it has one, else UTC."""
@@ -133,14 +137,40 @@ class ChatService:
     ) -> Maxim | None:
         """The maxim to answer a chat message with, or None (most messages).
 
-        Cheap when nothing matches: no storage call unless a rule fires. Then the event is
-        claimed once (platforms re-deliver) and the channel's cooldown is taken atomically,
-        so several processes answer a burst of NaN exactly once.
+        Cheap when nothing matches: no storage call unless a rule fires. Storage then decides
+        (the event is claimed once, as platforms re-deliver, and the channel's cooldown is taken
+        atomically), so several processes answer a burst of NaN exactly once. A local gate in
+        front of it skips a channel that just answered (for its cooldown), that storage just
+        refused (for `REFUSED_HOLD_SECONDS`) or that is being asked about right now, so a log
+        paste full of NaN costs one database round trip, not one per line.
         """
         rule = self.engine.match(text)
         if rule is None:
             return None
         now = self.clock()
+        key = (origin.platform, origin.channel, rule.name)
+        cooldown = self.engine.cooldown_for(rule)
+        if cooldown > 0:
+            if key in self._asking or now.timestamp() < self._quiet_until.get(key, 0.0):
+                return None
+            self._asking.add(key)
+        try:
+            maxim = await self._answer_message(origin, rule, now, event_id)
+        finally:
+            self._asking.discard(key)
+        if cooldown > 0:
+            hold = cooldown if maxim is not None else min(cooldown, REFUSED_HOLD_SECONDS)
+            self._remember_quiet(key, now.timestamp() + hold, now.timestamp())
+        return maxim
+
+    def _remember_quiet(self, key: tuple[str, str, str], until: float, now: float) -> None:
+        if len(self._quiet_until) > 10_000:
+            self._quiet_until = {k: v for k, v in self._quiet_until.items() if v > now}
+        self._quiet_until[key] = until
+
+    async def _answer_message(
+        self, origin: Origin, rule: Rule, now: dt.datetime, event_id: str | None
+    ) -> Maxim | None:
         if event_id is not None and not await self.storage.first_delivery(
             origin.platform, event_id, now=now
         ):
