@@ -213,8 +213,11 @@ class DailyScheduler:
             now = self.clock()
             subs = await self.storage.list_subscriptions()
             await self._refresh_slots(subs)
+            # Local dates run from UTC-12 to UTC+14: yesterday in UTC covers every zone's today.
+            since = now.date() - dt.timedelta(days=1)
             posts = {
-                (p.platform, p.channel, p.local_date): p for p in await self.storage.list_posts()
+                (p.platform, p.channel, p.local_date): p
+                for p in await self.storage.list_posts(since=since)
             }
             work: list[tuple[Subscription, dt.date]] = []
             for sub in subs:

@@ -749,12 +749,19 @@ class Storage:
             row = (await conn.execute(stmt)).first()
         return None if row is None else _post(row)
 
-    async def list_posts(self, platform: str | None = None) -> list[PostRecord]:
-        """Return all post records (of one platform), by date, platform, channel."""
+    async def list_posts(
+        self, platform: str | None = None, *, since: datetime.date | None = None
+    ) -> list[PostRecord]:
+        """Return post records by date, platform, channel; of one platform, from `since` on.
+
+        The scheduler's sweep reads only the last days, never the whole history.
+        """
         c = daily_posts.c
         stmt = sa.select(daily_posts).order_by(c.local_date, c.platform, c.channel)
         if platform is not None:
             stmt = stmt.where(c.platform == platform)
+        if since is not None:
+            stmt = stmt.where(c.local_date >= since)
         async with self._reading() as conn:
             return [_post(row) for row in await conn.execute(stmt)]
 

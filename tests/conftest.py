@@ -21,13 +21,15 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+from bot.storage import Storage
 
 # ----------------------------------------------------------------------------------------------
 # SQLite
@@ -37,6 +39,14 @@ import pytest
 def sqlite_url(tmp_path: Path) -> str:
     """URL of a not-yet-existing SQLite database file in the test's tmp_path."""
     return f"sqlite+aiosqlite:///{tmp_path / 'maxim.db'}"
+
+
+@pytest.fixture
+async def storage(sqlite_url: str) -> AsyncIterator[Storage]:
+    """Real storage on a fresh SQLite file (modules testing both backends override it)."""
+    store = await Storage.open(sqlite_url)
+    yield store
+    await store.close()
 
 
 # ----------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import pytest
 from bot.chat import ChatService, build_trigger_engine
 from bot.config import TriggersConfig
 from bot.console import Console, render_console
-from bot.storage import Storage
 from bot.subscriptions import ADMINS_ONLY, DailySubscriptions
 from maxims import load_corpus
 
@@ -20,13 +19,6 @@ class Clock:
 
     def __call__(self):
         return self.now
-
-
-@pytest.fixture
-async def storage(tmp_path):
-    store = await Storage.open(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
-    yield store
-    await store.close()
 
 
 @pytest.fixture

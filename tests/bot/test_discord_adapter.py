@@ -27,7 +27,6 @@ from bot.discord_render import (
     render_reply,
 )
 from bot.preview import ACTION_POST, ACTION_SHUFFLE, Preview
-from bot.storage import Storage
 from bot.subscriptions import ADMINS_ONLY
 from maxims import ListReply, load_corpus
 from tests.bot.discord_helpers import (
@@ -59,13 +58,6 @@ NO_PINGS = {"parse": []}
 async def fake():
     async with FakeDiscord() as emulator, emulator.patch_discord():
         yield emulator
-
-
-@pytest.fixture
-async def storage(sqlite_url):
-    store = await Storage.open(sqlite_url)
-    yield store
-    await store.close()
 
 
 @pytest.fixture

@@ -7,13 +7,9 @@ The `maxim-bot` process tests start the real command with the emulator's URLs in
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-import os
 import re
-import signal
-import sys
 from pathlib import Path
 
 import discord
@@ -37,6 +33,7 @@ from bot.runner import StartupError
 from bot.scheduler import DailyScheduler, post_key
 from bot.storage import Storage, Subscription
 from maxims import load_corpus
+from tests.bot.bot_process import BotProcess, clean_env, needs_bot, write_config
 from tests.bot.discord_helpers import (
     HARD_TIMEOUT,
     NAN_NUMBERS,
@@ -50,7 +47,6 @@ from tests.bot.discord_helpers import (
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_gateway import INTENT_MESSAGE_CONTENT
 
-BOT = Path(sys.executable).with_name("maxim-bot")
 DAY = dt.date(2026, 11, 28)
 CORPUS = load_corpus()
 
@@ -59,13 +55,6 @@ CORPUS = load_corpus()
 async def fake():
     async with FakeDiscord() as emulator, emulator.patch_discord():
         yield emulator
-
-
-@pytest.fixture
-async def storage(sqlite_url):
-    store = await Storage.open(sqlite_url)
-    yield store
-    await store.close()
 
 
 def settings_for_offline(**discord_keys):
@@ -328,79 +317,22 @@ async def test_invite_asks_discord_for_the_application_id(fake):
 
 # ------------------------------------------------------------------------------ whole processes
 
-needs_bot = pytest.mark.skipif(not BOT.exists(), reason="maxim-bot is not installed in this venv")
-
 
 def process_env(fake: FakeDiscord, token: str | None = None) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DISCORD_", "MAXIM_BOT_"))
-    }
-    env.update(
+    return clean_env(
         DISCORD_TOKEN=token or fake.token,
         DISCORD_API_BASE=fake.api_base,
         DISCORD_GATEWAY_URL=fake.gateway_url,
     )
-    return env
 
 
-class BotProcess:
-    """A `maxim-bot` child process whose log we read as it comes."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.log: list[str] = []
-
-    @classmethod
-    async def start(cls, tmp_path: Path, env: dict[str, str], *args: str) -> BotProcess:
-        process = await asyncio.create_subprocess_exec(
-            str(BOT),
-            *args,
-            cwd=tmp_path,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        return cls(process)
-
-    async def wait_for_line(self, text: str, timeout: float = 30) -> None:
-        assert self.process.stderr is not None
-        async with asyncio.timeout(timeout):
-            while not any(text in line for line in self.log):
-                line = await self.process.stderr.readline()
-                if not line:
-                    raise AssertionError(f"the bot ended before {text!r}:\n{self.text}")
-                self.log.append(line.decode())
-
-    async def end(self, timeout: float = 30, *, terminate: bool = True) -> tuple[int, str]:
-        if terminate and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(timeout):
-            out, rest = await self.process.communicate()
-        self.log.append(rest.decode())
-        return int(self.process.returncode or 0), out.decode()
-
-    def kill(self) -> None:
-        if self.process.returncode is None:
-            self.process.kill()
-
-    @property
-    def text(self) -> str:
-        return "".join(self.log)
-
-
-def write_config(tmp_path: Path, fake: FakeDiscord, extra: str = "") -> None:
-    (tmp_path / "config.toml").write_text(
-        f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"\n'
-        f"[discord]\nguild_ids = [{fake.default_guild_id}]\n{extra}"
-    )
+def write_discord_config(tmp_path: Path, fake: FakeDiscord, extra: str = "") -> None:
+    write_config(tmp_path, f"[discord]\nguild_ids = [{fake.default_guild_id}]\n{extra}")
 
 
 @needs_bot
 async def test_the_whole_bot_runs_on_discord_and_stops_on_sigterm(fake, tmp_path):
-    write_config(tmp_path, fake)
+    write_discord_config(tmp_path, fake)
     bot = await BotProcess.start(tmp_path, process_env(fake), "run")
     try:
         await bot.wait_for_line("maxim-bot running on discord")
@@ -423,7 +355,7 @@ async def test_the_whole_bot_runs_on_discord_and_stops_on_sigterm(fake, tmp_path
 
 @needs_bot
 async def test_the_whole_bot_with_a_bad_token_exits_2_with_one_line(fake, tmp_path):
-    write_config(tmp_path, fake)
+    write_discord_config(tmp_path, fake)
     bot = await BotProcess.start(tmp_path, process_env(fake, token="revoked-token"), "run")
     try:
         code, _ = await bot.end(terminate=False)
@@ -438,7 +370,7 @@ async def test_the_whole_bot_with_a_bad_token_exits_2_with_one_line(fake, tmp_pa
 
 @needs_bot
 async def test_discord_sync_pushes_the_commands_to_one_guild_and_remembers(fake, tmp_path):
-    write_config(tmp_path, fake)
+    write_discord_config(tmp_path, fake)
     other = fake.add_guild("Another server")
     bot = await BotProcess.start(
         tmp_path, process_env(fake), "discord", "sync", "--guild", str(other.id)

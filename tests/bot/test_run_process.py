@@ -1,22 +1,15 @@
 """`maxim-bot run` as a real process, driven through a pipe like a scripted console session."""
 
 import datetime as dt
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
-
-import pytest
 
 from maxims import load_corpus
+from tests.bot.bot_process import BOT, clean_env, needs_bot
 
-BOT = Path(sys.executable).with_name("maxim-bot")
-pytestmark = pytest.mark.skipif(not BOT.exists(), reason="maxim-bot is not installed in this venv")
-CLEAN_ENV = {
-    k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "MAXIM_BOT_"))
-}
+pytestmark = needs_bot
+CLEAN_ENV = clean_env()
 
 
 def run_bot(tmp_path, stdin, *args, timeout=60):

@@ -67,13 +67,6 @@ async def fake():
         yield server
 
 
-@pytest.fixture
-async def storage(sqlite_url):
-    store = await Storage.open(sqlite_url)
-    yield store
-    await store.close()
-
-
 def make_settings(fake: FakeSlack, **slack: Any) -> Settings:
     return Settings.model_validate(
         {

@@ -6,13 +6,10 @@ websocket sends envelopes and records the acks; HTTP requests are signed like Sl
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
-import signal
 import socket
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ from bot.runner import Runtime, StartupError
 from bot.scheduler import DailyScheduler
 from bot.slack_adapter import SlackPlatform, build_slack_app
 from bot.storage import Storage
+from tests.bot.bot_process import BotProcess, clean_env, needs_bot, write_config
 from tests.bot.test_slack_adapter import make_service
 from tests.fakes.slack_api import (
     FakeSlack,
@@ -42,7 +40,6 @@ from tests.fakes.slack_api import (
 BOT_TOKEN = "xoxb-test"
 APP_TOKEN = "xapp-test"
 SECRET = "test-signing-secret"
-BOT = Path(sys.executable).with_name("maxim-bot")
 
 
 @pytest.fixture(autouse=True)
@@ -55,13 +52,6 @@ def no_slack_env(monkeypatch):
 async def fake():
     async with FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as server:
         yield server
-
-
-@pytest.fixture
-async def storage(sqlite_url):
-    store = await Storage.open(sqlite_url)
-    yield store
-    await store.close()
 
 
 def settings_for(fake: FakeSlack, *, secrets: dict[str, str] | None = None, **slack: Any):
@@ -352,9 +342,6 @@ async def test_bolt_never_reads_slack_variables_itself(fake, storage, monkeypatc
 # ------------------------------------------------------------------------------ whole processes
 
 
-pytestmark_process = pytest.mark.skipif(not BOT.exists(), reason="maxim-bot is not installed")
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -362,70 +349,18 @@ def free_port() -> int:
 
 
 def process_env(fake: FakeSlack, **secrets: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DISCORD_", "MAXIM_BOT_"))
-    }
-    env.update(SLACK_API_URL=fake.url, **secrets)
-    return env
+    return clean_env(SLACK_API_URL=fake.url, **secrets)
 
 
-class BotProcess:
-    """`maxim-bot run` as a child process whose log we read as it comes."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.log: list[str] = []
-
-    @classmethod
-    async def start(cls, tmp_path: Path, config: str, env: dict[str, str]) -> BotProcess:
-        (tmp_path / "config.toml").write_text(
-            config + f'\n[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"\n'
-        )
-        process = await asyncio.create_subprocess_exec(
-            str(BOT),
-            "run",
-            cwd=tmp_path,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        return cls(process)
-
-    async def wait_for_line(self, text: str, timeout: float = 30) -> None:
-        assert self.process.stderr is not None
-        async with asyncio.timeout(timeout):
-            while not any(text in line for line in self.log):
-                line = await self.process.stderr.readline()
-                if not line:
-                    raise AssertionError(f"the bot ended before {text!r}:\n{''.join(self.log)}")
-                self.log.append(line.decode())
-
-    async def end(self, timeout: float = 30, *, terminate: bool = True) -> int:
-        if terminate and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        assert self.process.stderr is not None
-        async with asyncio.timeout(timeout):
-            rest = await self.process.stderr.read()
-            await self.process.wait()
-        self.log.append(rest.decode())
-        return int(self.process.returncode or 0)
-
-    def kill(self) -> None:
-        if self.process.returncode is None:
-            self.process.kill()
-
-    @property
-    def text(self) -> str:
-        return "".join(self.log)
+async def start_bot(tmp_path: Path, config: str, env: dict[str, str]) -> BotProcess:
+    write_config(tmp_path, config)
+    return await BotProcess.start(tmp_path, env, "run")
 
 
-@pytestmark_process
+@needs_bot
 async def test_the_whole_bot_in_http_mode(fake, tmp_path):
     port = free_port()
-    bot = await BotProcess.start(
+    bot = await start_bot(
         tmp_path,
         f'[slack]\nmode = "http"\nhttp_port = {port}\n',
         process_env(fake, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SECRET),
@@ -434,7 +369,7 @@ async def test_the_whole_bot_in_http_mode(fake, tmp_path):
         await bot.wait_for_line("maxim-bot running on slack")
         status, body = await post(port, slash_command_body("34"))
         health = await healthz(port)
-        code = await bot.end()
+        code, _ = await bot.end()
     finally:
         bot.kill()
 
@@ -446,9 +381,9 @@ async def test_the_whole_bot_in_http_mode(fake, tmp_path):
     assert "maxim-bot stopped" in bot.text
 
 
-@pytestmark_process
+@needs_bot
 async def test_the_whole_bot_in_socket_mode(fake, tmp_path):
-    bot = await BotProcess.start(
+    bot = await start_bot(
         tmp_path,
         '[slack]\nmode = "socket"\n',
         process_env(fake, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN),
@@ -457,7 +392,7 @@ async def test_the_whole_bot_in_socket_mode(fake, tmp_path):
         await bot.wait_for_line("maxim-bot running on slack")
         await fake.wait_socket_connected()
         ack = await fake.socket_send("slash_commands", slash_command_payload("list"))
-        code = await bot.end()
+        code, _ = await bot.end()
     finally:
         bot.kill()
 
@@ -467,15 +402,15 @@ async def test_the_whole_bot_in_socket_mode(fake, tmp_path):
     assert "Traceback" not in bot.text
 
 
-@pytestmark_process
+@needs_bot
 async def test_a_bad_token_ends_the_bot_with_one_line_and_status_2(fake, tmp_path):
-    bot = await BotProcess.start(
+    bot = await start_bot(
         tmp_path,
         '[slack]\nmode = "http"\nhttp_port = 0\n',
         process_env(fake, SLACK_BOT_TOKEN="xoxb-revoked", SLACK_SIGNING_SECRET=SECRET),
     )
     try:
-        code = await bot.end(terminate=False)
+        code, _ = await bot.end(terminate=False)
     finally:
         bot.kill()
 

@@ -29,13 +29,6 @@ async def fake():
         yield server
 
 
-@pytest.fixture
-async def storage(sqlite_url):
-    store = await Storage.open(sqlite_url)
-    yield store
-    await store.close()
-
-
 def production_client(fake: FakeSlack):
     """The client the bot really uses: the fake's URL, our retry handlers."""
     settings = Settings.model_validate(

@@ -622,3 +622,19 @@ async def test_sqlite_file_setup(tmp_path: Path) -> None:
 async def test_unsupported_url_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported"):
         await Storage.open("mysql+aiomysql://u@h/db")
+
+
+async def test_list_posts_since_a_date_leaves_out_older_days(storage: Storage) -> None:
+    now = dt.datetime(2026, 11, 28, 9, tzinfo=dt.UTC)
+    for day in (26, 27, 28):
+        await storage.claim_post(
+            "slack",
+            "C1",
+            dt.date(2026, 11, day),
+            1,
+            owner="a",
+            now=now,
+            lease=dt.timedelta(minutes=5),
+        )
+    recent = await storage.list_posts(since=dt.date(2026, 11, 27))
+    assert [p.local_date.day for p in recent] == [27, 28]
