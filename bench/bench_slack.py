@@ -116,6 +116,46 @@ async def serve_bot() -> None:
             await storage.close()
 
 
+async def serve_bolt() -> None:
+    """slack-bolt itself, acking a constant: the floor any Bolt app stands on."""
+    import logging
+
+    from aiohttp import web
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response
+    from slack_bolt.async_app import AsyncAck, AsyncApp
+    from slack_bolt.request.async_request import AsyncBoltRequest
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from tests.fakes.slack_api import FakeSlack
+
+    logging.disable(logging.ERROR)
+    async with FakeSlack(bot_token=BOT_TOKEN) as fake:
+        app = AsyncApp(
+            name="bare",
+            client=AsyncWebClient(token=BOT_TOKEN, base_url=fake.url),
+            signing_secret=SECRET,
+            process_before_response=True,
+        )
+
+        @app.command("/maxim")
+        async def constant(ack: AsyncAck) -> None:
+            await ack(text="Maxim 1")
+
+        async def events(request: web.Request) -> web.Response:
+            bolt_request = AsyncBoltRequest(
+                body=await request.text(), query=request.query_string, headers=request.headers
+            )
+            return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+
+        web_app = web.Application()
+        web_app.router.add_post("/slack/events", events)
+        runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        await announce_and_wait(int(runner.addresses[0][1]))
+        await runner.cleanup()
+
+
 async def announce_and_wait(port: int) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -223,12 +263,17 @@ async def bench(kind: str) -> dict[str, float]:
         await asyncio.wait_for(child.wait(), timeout=30)
 
 
-def report(raw: dict[str, float], bot: dict[str, float], seconds: float) -> None:
+def report(
+    raw: dict[str, float], bolt: dict[str, float], bot: dict[str, float], seconds: float
+) -> None:
     print(
         f"bench_slack: /maxim over Slack HTTP mode, signed, loopback; {REQUESTS} sequential and "
         f"{REQUESTS} from {CLIENTS} concurrent clients ({seconds:.1f} s)"
     )
-    print(f"  {'':16} {'raw aiohttp':>12} {'maxim-bot':>12} {'ratio':>7}  target")
+    print(
+        f"  {'':16} {'raw aiohttp':>12} {'bare bolt':>12} {'maxim-bot':>12} "
+        f"{'bolt/raw':>8} {'bot/raw':>8}  target (bot/raw)"
+    )
     rows = [
         ("sequential p50", "seq_p50", "ms", f"<= {TARGET_LATENCY:g}x", True),
         ("sequential p99", "seq_p99", "ms", f"<= {TARGET_LATENCY:g}x", True),
@@ -248,8 +293,9 @@ def report(raw: dict[str, float], bot: dict[str, float], seconds: float) -> None
             if not ok:
                 missed.append(label)
         print(
-            f"  {label:16} {raw[key] * scale:>9.3f} {unit:2} {bot[key] * scale:>9.3f} {unit:2} "
-            f"{ratio:>6.2f}x  {target} {verdict}".rstrip()
+            f"  {label:16} {raw[key] * scale:>9.3f} {unit:2} {bolt[key] * scale:>9.3f} {unit:2} "
+            f"{bot[key] * scale:>9.3f} {unit:2} {bolt[key] / raw[key]:>7.2f}x {ratio:>7.2f}x  "
+            f"{target} {verdict}".rstrip()
         )
     if bot["slow_acks"]:
         print(f"  slow acks (answer took over 2 s, sent later): {bot['slow_acks']:.0f}")
@@ -259,16 +305,19 @@ def report(raw: dict[str, float], bot: dict[str, float], seconds: float) -> None
 async def main() -> None:
     start = time.perf_counter()
     raw = await bench("raw")
+    bolt = await bench("bolt")
     bot = await bench("bot")
-    report(raw, bot, time.perf_counter() - start)
+    report(raw, bolt, bot, time.perf_counter() - start)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--serve", choices=["raw", "bot"], help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=["raw", "bolt", "bot"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve == "raw":
         asyncio.run(serve_raw())
+    elif args.serve == "bolt":
+        asyncio.run(serve_bolt())
     elif args.serve == "bot":
         asyncio.run(serve_bot())
     else:
