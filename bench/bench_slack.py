@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import os
@@ -26,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -35,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 SECRET = "bench-signing-secret"  # noqa: S105  # loopback-only
 BOT_TOKEN = "xoxb-bench"  # noqa: S105
 REQUESTS = 2000
+ROUNDS = 5  # medians over alternating rounds: single runs vary by ±30 % here
 CLIENTS = 8
 WARM_UP = 300
 TARGET_LATENCY = 2.0
@@ -240,7 +243,9 @@ def percentile(values: list[float], pct: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
 
 
-async def bench(kind: str) -> dict[str, float]:
+@contextlib.asynccontextmanager
+async def server(kind: str) -> AsyncIterator[int]:
+    """One server in a child process (so it has a core of its own); yields its port."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -256,11 +261,16 @@ async def bench(kind: str) -> dict[str, float]:
         line = await asyncio.wait_for(child.stdout.readline(), timeout=30)
         if not line.strip().isdigit():
             raise SystemExit(f"the {kind} server did not start")
-        return await measure(int(line))
+        yield int(line)
     finally:
         if child.returncode is None:
             child.send_signal(signal.SIGTERM)
         await asyncio.wait_for(child.wait(), timeout=30)
+
+
+def median_round(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over the rounds."""
+    return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
 
 
 def report(
@@ -268,7 +278,8 @@ def report(
 ) -> None:
     print(
         f"bench_slack: /maxim over Slack HTTP mode, signed, loopback; {REQUESTS} sequential and "
-        f"{REQUESTS} from {CLIENTS} concurrent clients ({seconds:.1f} s)"
+        f"{REQUESTS} from {CLIENTS} concurrent clients, medians of {ROUNDS} alternating rounds "
+        f"({seconds:.1f} s)"
     )
     print(
         f"  {'':16} {'raw aiohttp':>12} {'bare bolt':>12} {'maxim-bot':>12} "
@@ -304,9 +315,16 @@ def report(
 
 async def main() -> None:
     start = time.perf_counter()
-    raw = await bench("raw")
-    bolt = await bench("bolt")
-    bot = await bench("bot")
+    kinds = ("raw", "bolt", "bot")
+    results: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
+    async with contextlib.AsyncExitStack() as stack:
+        ports = {kind: await stack.enter_async_context(server(kind)) for kind in kinds}
+        for round_number in range(ROUNDS):
+            # Alternate the order, so drifting load on a shared machine hits every server alike.
+            order = kinds if round_number % 2 == 0 else kinds[::-1]
+            for kind in order:
+                results[kind].append(await measure(ports[kind]))
+    raw, bolt, bot = (median_round(results[kind]) for kind in kinds)
     report(raw, bolt, bot, time.perf_counter() - start)
 
 
