@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from maxims import Corpus, Maxim, Reply, answer, parse_query
+from maxims import Corpus, Maxim, Reply, TextReply, answer, parse_query
 from maxims.query import DailyOff, DailySet, DailyShow, Query, Today
 from maxims.triggers import NAN_RULE, Rule, TriggerEngine, pattern_rule
 
@@ -115,8 +115,6 @@ class ChatService:
         query = parse_query(text, command)
         if isinstance(query, DailyShow | DailyOff | DailySet):
             if self.daily is None:
-                from maxims import TextReply
-
                 return TextReply("Daily posts are not available here.", "error")
             return await self.daily.handle(origin, query, is_admin)
         # Only `today` needs the channel's zone: other answers skip the storage read.
