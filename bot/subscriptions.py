@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEZONE = "UTC"
+FROM_CONFIG = (
+    "This channel’s daily maxim is set in the bot’s config file (a [[daily]] entry): ask "
+    "whoever runs the bot to remove it there. (Setting a new time here overrides it.)"
+)
 ADMINS_ONLY = (
     "Only admins can change the daily maxim (workspace admins on Slack, people with Manage "
     "Channels on Discord). `/maxim daily` shows the current setting."
@@ -69,6 +73,10 @@ class DailySubscriptions:
             log.info("refused a daily-post change by %s on %s", origin.user, origin.platform)
             return TextReply(ADMINS_ONLY, "error")
         if isinstance(query, DailyOff):
+            current = await self.storage.get_subscription(origin.platform, origin.channel)
+            if current is not None and current.source == "config":
+                # Deleting it would only last until the next start re-reads the config.
+                return TextReply(FROM_CONFIG, "notice")
             removed = await self.storage.delete_subscription(origin.platform, origin.channel)
             await self.on_change()
             if not removed:

@@ -139,3 +139,14 @@ def test_search_results_mention_further_matches():
 
     text = render_console(MaximReply((corpus.get(4), corpus.get(17)), "search"))
     assert text.splitlines()[1].strip() == "(more matches: #17)"
+
+
+async def test_daily_off_leaves_a_config_entry_alone(service, storage, clock):
+    from bot.config import DailyConfig
+    from bot.subscriptions import FROM_CONFIG, config_subscriptions
+
+    entry = DailyConfig(platform="console", channel="console", time="09:00", timezone="UTC")
+    await storage.sync_config_subscriptions(config_subscriptions([entry], clock.now))
+    lines = await chat(service, "/maxim daily off\n")
+    assert lines == [f"maxim-bot: {FROM_CONFIG}"]
+    assert [s.source for s in await storage.list_subscriptions()] == ["config"]
