@@ -38,12 +38,21 @@ class RedactSecrets(logging.Filter):
         if not self.values:
             return True
         message = record.getMessage()
-        redacted = message
-        for value in self.values:
-            redacted = redacted.replace(value, "***")
+        redacted = self.redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            # Tracebacks are formatted after filters run: format (and redact) them here.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
         return True
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret replaced by ``***``."""
+        for value in self.values:
+            text = text.replace(value, "***")
+        return text
 
 
 def setup_logging(level: str = "INFO", secret_values: Iterable[str] = ()) -> None:
