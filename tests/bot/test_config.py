@@ -1,8 +1,7 @@
 """Configuration: the example loads, every error names its key, secrets stay secret."""
 
-from pathlib import Path
-
 import logging
+from pathlib import Path
 
 import pytest
 
