@@ -151,6 +151,9 @@ def _main(argv: Sequence[str] | None) -> int:
     )
     if settings.platforms == ("console",):
         log.info("no Slack or Discord token set: running the console chat")
+    if settings.console_enabled and sys.stdin.isatty() and settings.log.level == "INFO":
+        # In a terminal the log shares the screen with the chat: keep the chat readable.
+        logging.getLogger("bot.chat").setLevel(logging.WARNING)
     try:
         return asyncio.run(_run(settings))
     except KeyboardInterrupt:
