@@ -302,15 +302,7 @@ class DailyScheduler:
                 sub.channel,
                 err.reason,
             )
-            await self.storage.fail_post(
-                sub.platform,
-                sub.channel,
-                day,
-                owner=self.owner,
-                error=err.reason,
-                now=self.clock(),
-                retry_at=None,
-            )
+            await self._fail(sub, day, err.reason, retry_at=None)
             await self.storage.mark_subscription_failing(sub.platform, sub.channel, err.reason)
             return False
         except Exception as err:
@@ -324,15 +316,7 @@ class DailyScheduler:
                 record.attempts,
                 f"retrying at {retry_at:%H:%M:%S} UTC" if retry_at else "giving up",
             )
-            await self.storage.fail_post(
-                sub.platform,
-                sub.channel,
-                day,
-                owner=self.owner,
-                error=reason,
-                now=self.clock(),
-                retry_at=retry_at,
-            )
+            await self._fail(sub, day, reason, retry_at=retry_at)
             return False
         await self.storage.complete_post(
             sub.platform,
@@ -344,6 +328,19 @@ class DailyScheduler:
         )
         log.info("posted maxim %d to %s %s for %s", maxim.number, sub.platform, sub.channel, day)
         return True
+
+    async def _fail(
+        self, sub: Subscription, day: dt.date, reason: str, *, retry_at: dt.datetime | None
+    ) -> None:
+        await self.storage.fail_post(
+            sub.platform,
+            sub.channel,
+            day,
+            owner=self.owner,
+            error=reason,
+            now=self.clock(),
+            retry_at=retry_at,
+        )
 
     def _retry_at(self, attempts: int) -> dt.datetime | None:
         if attempts >= self.config.retry_limit:

@@ -681,27 +681,17 @@ class Storage:
         An owner whose lease expired but was not taken over yet may still complete: the
         message did go out.
         """
-        stmt = (
-            sa.update(daily_posts)
-            .where(
-                _post_key(platform, channel, local_date),
-                daily_posts.c.state == "claimed",
-                daily_posts.c.owner == owner,
-            )
-            .values(
-                state="posted",
-                message_id=message_id,
-                posted_at=_utc(now),
-                error=None,
-                next_attempt_at=None,
-            )
-            .returning(daily_posts.c.state)
+        return await self._settle(
+            platform,
+            channel,
+            local_date,
+            owner,
+            state="posted",
+            message_id=message_id,
+            posted_at=_utc(now),
+            error=None,
+            next_attempt_at=None,
         )
-        async with self._engine.begin() as conn:
-            done = (await conn.execute(stmt)).first() is not None
-        if not done:
-            log.warning("%s lost the claim on %s %s %s", owner, platform, channel, local_date)
-        return done
 
     async def fail_post(
         self,
@@ -718,7 +708,26 @@ class Storage:
 
         Returns False (and changes nothing) unless `owner` still holds the claim.
         """
-        now = _utc(now)
+        return await self._settle(
+            platform,
+            channel,
+            local_date,
+            owner,
+            state="failed" if retry_at is not None else "abandoned",
+            error=error,
+            next_attempt_at=None if retry_at is None else _utc(retry_at),
+            lease_until=_utc(now),
+        )
+
+    async def _settle(
+        self,
+        platform: str,
+        channel: str,
+        local_date: datetime.date,
+        owner: str,
+        **values: Any,
+    ) -> bool:
+        """End a claim with `values`, only if `owner` still holds it; False otherwise."""
         stmt = (
             sa.update(daily_posts)
             .where(
@@ -726,12 +735,7 @@ class Storage:
                 daily_posts.c.state == "claimed",
                 daily_posts.c.owner == owner,
             )
-            .values(
-                state="failed" if retry_at is not None else "abandoned",
-                error=error,
-                next_attempt_at=None if retry_at is None else _utc(retry_at),
-                lease_until=now,
-            )
+            .values(**values)
             .returning(daily_posts.c.state)
         )
         async with self._engine.begin() as conn:
