@@ -10,15 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import random
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from slack_bolt.response import BoltResponse
 
-from bot.chat import ChatService, build_trigger_engine
-from bot.config import Settings, TriggersConfig
+from bot.chat import ChatService
+from bot.config import Settings
 from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, Preview
 from bot.slack_adapter import (
     Background,
@@ -27,8 +26,14 @@ from bot.slack_adapter import (
     build_web_client,
 )
 from bot.storage import Storage
-from bot.subscriptions import ADMINS_ONLY, DailySubscriptions
-from maxims import Corpus, Maxim
+from bot.subscriptions import ADMINS_ONLY
+from tests.bot.slack_helpers import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    CORPUS,
+    SECRET,
+    make_service,
+)
 from tests.fakes.slack_api import (
     FakeSlack,
     app_mention_event,
@@ -38,21 +43,7 @@ from tests.fakes.slack_api import (
     slash_command_body,
 )
 
-BOT_TOKEN = "xoxb-test"
-APP_TOKEN = "xapp-test"
-SECRET = "test-signing-secret"
-NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
 DELETED = {"text": "", "delete_original": True}  # what bolt's respond(delete_original=True) sends
-# A small corpus: one maxim full of Slack control characters, two NaN maxims, two on dropout.
-CORPUS = Corpus(
-    [
-        Maxim(1, "Escape <!channel> & <@U999> before <https://x.test|clicking>.", ("testing",)),
-        Maxim(2, "If you’re seeing NaN, you need a smaller learning rate.", ("nan",)),
-        Maxim(3, "Dropout is not a fix for a leaky validation set.", ("dropout",)),
-        Maxim(4, "A NaN is a bug report from your optimiser.", ("nan", "debugging")),
-        Maxim(5, "More dropout, fewer excuses.", ("dropout", "regularization")),
-    ]
-)
 
 
 @pytest.fixture(autouse=True)
@@ -77,20 +68,6 @@ def make_settings(fake: FakeSlack, **slack: Any) -> Settings:
                 "slack_signing_secret": SECRET,
             },
         }
-    )
-
-
-def make_service(storage: Storage, seed: int = 1) -> ChatService:
-    async def nothing_to_reload() -> None:
-        pass
-
-    return ChatService(
-        corpus=CORPUS,
-        engine=build_trigger_engine(TriggersConfig(cooldown_seconds=0), CORPUS),
-        storage=storage,
-        clock=lambda: NOW,
-        rng=random.Random(seed),
-        daily=DailySubscriptions(storage, nothing_to_reload, clock=lambda: NOW),
     )
 
 

@@ -16,9 +16,9 @@ from bot.scheduler import DailyScheduler, post_key
 from bot.slack_adapter import SlackPoster, build_web_client
 from bot.storage import Storage, Subscription
 from maxims import load_corpus
+from tests.bot.slack_helpers import BOT_TOKEN
 from tests.fakes.slack_api import FakeSlack
 
-BOT_TOKEN = "xoxb-test"
 DAY = dt.date(2026, 11, 28)
 NOW = dt.datetime(2026, 11, 28, 9, 1, tzinfo=dt.UTC)
 
