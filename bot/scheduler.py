@@ -283,14 +283,7 @@ class DailyScheduler:
             # An earlier attempt may have reached the platform before its owner died.
             existing = await poster.find_post(sub.channel, key)
             if existing is not None:
-                await self.storage.complete_post(
-                    sub.platform,
-                    sub.channel,
-                    day,
-                    owner=self.owner,
-                    message_id=existing,
-                    now=self.clock(),
-                )
+                await self._complete(sub, day, existing)
                 log.info("daily post to %s %s was already there", sub.platform, sub.channel)
                 return False
         try:
@@ -318,6 +311,11 @@ class DailyScheduler:
             )
             await self._fail(sub, day, reason, retry_at=retry_at)
             return False
+        await self._complete(sub, day, message_id)
+        log.info("posted maxim %d to %s %s for %s", maxim.number, sub.platform, sub.channel, day)
+        return True
+
+    async def _complete(self, sub: Subscription, day: dt.date, message_id: str) -> None:
         await self.storage.complete_post(
             sub.platform,
             sub.channel,
@@ -326,8 +324,6 @@ class DailyScheduler:
             message_id=message_id,
             now=self.clock(),
         )
-        log.info("posted maxim %d to %s %s for %s", maxim.number, sub.platform, sub.channel, day)
-        return True
 
     async def _fail(
         self, sub: Subscription, day: dt.date, reason: str, *, retry_at: dt.datetime | None

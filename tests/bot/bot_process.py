@@ -76,6 +76,13 @@ class BotProcess:
         if self.process.returncode is None:
             self.process.kill()
 
+    def only_error(self) -> str:
+        """The one ERROR line of the log (failing if there are more, or a traceback)."""
+        errors = [line for line in self.text.splitlines() if " ERROR " in line]
+        assert len(errors) == 1, self.text
+        assert "Traceback" not in self.text
+        return errors[0]
+
     @property
     def text(self) -> str:
         """The whole log so far."""
