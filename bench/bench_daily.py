@@ -20,8 +20,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import ScheduleConfig
+from bot.daily.scheduler import DailyScheduler
 from bot.poster import RateLimited
-from bot.scheduler import DailyScheduler
 from bot.storage import Storage, Subscription
 from maxims import Maxim, load_corpus
 

@@ -46,7 +46,7 @@ TIMEOUT = 60.0
 
 async def serve() -> None:
     """The child: the emulator, flooding whoever is connected when asked on stdin."""
-    from tests.fakes.discord_api import FakeDiscord
+    from tests.fakes.discord.api import FakeDiscord
 
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -158,7 +158,7 @@ async def bare_client(emulator: Emulator) -> tuple[Any, Any]:
     """A discord.py client with the bot's options and an ``on_message`` that does nothing."""
     import discord
 
-    from bot.discord_adapter import build_intents
+    from bot.platforms.discord.lifecycle import build_intents
 
     client = discord.Client(
         intents=build_intents(message_content=True),
@@ -187,12 +187,9 @@ async def bot_client(emulator: Emulator, storage: Any) -> tuple[Any, Any]:
     """The real Discord platform of maxim-bot, started as `maxim-bot run` starts it."""
     import random
 
-    from bot.chat import ChatService, build_trigger_engine
+    from bot.bootstrap import build_service
     from bot.config import Settings
-    from bot.discord_adapter import DiscordPlatform
-    from bot.runner import Runtime
-    from bot.subscriptions import DailySubscriptions
-    from maxims import load_corpus
+    from bot.platforms.discord.lifecycle import DiscordPlatform
 
     settings = Settings.model_validate(
         {
@@ -205,19 +202,9 @@ async def bot_client(emulator: Emulator, storage: Any) -> tuple[Any, Any]:
         }
     )
 
-    async def nothing() -> None:
-        pass
-
-    corpus = load_corpus()
-    service = ChatService(
-        corpus=corpus,
-        engine=build_trigger_engine(settings.triggers, corpus),
-        storage=storage,
-        rng=random.Random(1),
-        daily=DailySubscriptions(storage, nothing),
-    )
+    service = build_service(settings, storage, rng=random.Random(1))
     platform = DiscordPlatform(
-        Runtime(settings, service, storage, service.clock), guild_ready_timeout=0.05
+        service, settings.discord, settings.secrets, storage=storage, guild_ready_timeout=0.05
     )
     await platform.start()
     return platform.client, platform.stop

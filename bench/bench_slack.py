@@ -77,14 +77,11 @@ async def serve_bot() -> None:
     import logging
     import random
 
-    from bot.chat import ChatService, build_trigger_engine
+    from bot.bootstrap import build_service
     from bot.config import Settings
-    from bot.runner import Runtime
-    from bot.slack_adapter import SlackPlatform
+    from bot.platforms.slack.lifecycle import SlackPlatform
     from bot.storage import Storage
-    from bot.subscriptions import DailySubscriptions
-    from maxims import load_corpus
-    from tests.fakes.slack_api import FakeSlack
+    from tests.fakes.slack.api import FakeSlack
 
     # Per-request INFO lines are not what we measure; a late answer's failing response_url
     # (the bench gives none) is counted by the client as a "slow ack" instead.
@@ -100,18 +97,8 @@ async def serve_bot() -> None:
             )
             storage = await Storage.open(settings.storage.url)
 
-            async def nothing() -> None:
-                pass
-
-            corpus = load_corpus()
-            service = ChatService(
-                corpus=corpus,
-                engine=build_trigger_engine(settings.triggers, corpus),
-                storage=storage,
-                rng=random.Random(1),
-                daily=DailySubscriptions(storage, nothing),
-            )
-            platform = SlackPlatform(Runtime(settings, service, storage, service.clock))
+            service = build_service(settings, storage, rng=random.Random(1))
+            platform = SlackPlatform(service, settings.slack, settings.secrets)
             await platform.start()
             assert platform.port is not None
             await announce_and_wait(platform.port)
@@ -129,7 +116,7 @@ async def serve_bolt() -> None:
     from slack_bolt.request.async_request import AsyncBoltRequest
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from tests.fakes.slack_api import FakeSlack
+    from tests.fakes.slack.api import FakeSlack
 
     logging.disable(logging.ERROR)
     async with FakeSlack(bot_token=BOT_TOKEN) as fake:

@@ -103,15 +103,23 @@ async def _run(settings: Settings) -> int:
     return await run_bot(settings, stop=stop)
 
 
+async def _discord_sync(settings: Settings, guild: int | None) -> list[str]:
+    from bot.bootstrap import open_service
+    from bot.platforms.discord.lifecycle import sync_commands_now
+
+    async with open_service(settings) as service:
+        return await sync_commands_now(settings, service, guild)
+
+
 def _discord(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.discord_adapter import invite_url, sync_commands_now  # discord.py loads here only
-    from bot.runner import StartupError
+    from bot.platforms import StartupError
+    from bot.platforms.discord.lifecycle import invite_url  # discord.py loads here only
 
     try:
         if args.discord_command == "invite":
             print(asyncio.run(invite_url(settings, args.client_id)))
         else:
-            for line in asyncio.run(sync_commands_now(settings, args.guild)):
+            for line in asyncio.run(_discord_sync(settings, args.guild)):
                 print(line)
     except StartupError as err:
         print(f"maxim-bot: {err}", file=sys.stderr)

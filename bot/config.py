@@ -193,6 +193,13 @@ class Secrets(Section):
     discord_token: SecretStr | None = None
 
 
+def slack_mode(slack: SlackConfig, secrets: Secrets) -> Literal["socket", "http"]:
+    """Socket Mode when chosen, or by default when an app-level token is present."""
+    if slack.mode is not None:
+        return slack.mode
+    return "socket" if secrets.slack_app_token is not None else "http"
+
+
 class Settings(Section):
     """Everything the bot needs to start, validated."""
 
@@ -227,9 +234,7 @@ class Settings(Section):
     @property
     def slack_mode(self) -> Literal["socket", "http"]:
         """Socket Mode when chosen, or by default when an app-level token is present."""
-        if self.slack.mode is not None:
-            return self.slack.mode
-        return "socket" if self.secrets.slack_app_token is not None else "http"
+        return slack_mode(self.slack, self.secrets)
 
     @property
     def platforms(self) -> tuple[str, ...]:

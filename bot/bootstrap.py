@@ -1,0 +1,156 @@
+"""The one composition root: from `Settings` to storage, the chat service, platforms, scheduler.
+
+Everything the bot is made of is built here and nowhere else (cosmicpython's ``bootstrap``):
+`maxim-bot run` (through `bot.runner`), `maxim-bot discord sync` and the tests all call these
+functions, so a new collaborator is wired in once. Parts receive what they need as explicit
+arguments; nothing is looked up from a shared mutable bag.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+from bot.chat import ChatService, Clock, build_trigger_engine, utc_now
+from bot.daily.commands import DailySubscriptions, config_subscriptions
+from bot.storage import Storage
+from maxims import Corpus, load_corpus
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.daily.scheduler import DailyScheduler
+    from bot.platforms import HealthCheck, Platform
+
+
+class _ScheduleReload:
+    """`/maxim daily` changes reload the scheduler, which is built after the service."""
+
+    def __init__(self) -> None:
+        self.scheduler: DailyScheduler | None = None
+
+    async def __call__(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.reload()
+
+
+async def _nothing_to_reload() -> None:
+    """Without a scheduler (`discord sync`, tests), a changed subscription needs no reload."""
+
+
+def build_service(
+    settings: Settings,
+    storage: Storage,
+    *,
+    clock: Clock = utc_now,
+    rng: random.Random | None = None,
+    on_schedule_change: Callable[[], Awaitable[None]] = _nothing_to_reload,
+    corpus: Corpus | None = None,
+) -> ChatService:
+    """The chat service every platform shares, with `/maxim daily` over `storage`.
+
+    `on_schedule_change` runs after a chat command changed a subscription (the scheduler's
+    reload); `corpus` defaults to the seventy maxims (tests pass a small one).
+    """
+    corpus = corpus or load_corpus()
+    return ChatService(
+        corpus=corpus,
+        engine=build_trigger_engine(settings.triggers, corpus),
+        storage=storage,
+        clock=clock,
+        rng=rng or random.Random(),  # noqa: S311  # picking jokes
+        daily=DailySubscriptions(storage, on_schedule_change, clock=clock),
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_service(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[ChatService]:
+    """Storage opened (and migrated) and a service over it, closed again on exit."""
+    storage = await Storage.open(settings.storage.url)
+    try:
+        yield build_service(settings, storage, clock=clock)
+    finally:
+        await storage.close()
+
+
+def build_platforms(
+    settings: Settings,
+    service: ChatService,
+    *,
+    healthy: HealthCheck,
+    stdin: TextIO,
+    stdout: TextIO,
+) -> list[Platform]:
+    """The configured platforms; each SDK is imported only when its platform is configured."""
+    platforms: list[Platform] = []
+    if settings.console_enabled:
+        from bot.platforms.console import ConsolePlatform
+
+        platforms.append(ConsolePlatform(service, settings.console, stdin, stdout))
+    if settings.slack_enabled:
+        from bot.platforms.slack.lifecycle import SlackPlatform
+
+        platforms.append(SlackPlatform(service, settings.slack, settings.secrets, healthy=healthy))
+    if settings.discord_enabled:
+        from bot.platforms.discord.lifecycle import DiscordPlatform
+
+        platforms.append(
+            DiscordPlatform(
+                service,
+                settings.discord,
+                settings.secrets,
+                storage=service.storage,
+                healthy=healthy,
+            )
+        )
+    return platforms
+
+
+@dataclass
+class Bot:
+    """Everything `maxim-bot run` starts, built and wired, not yet started."""
+
+    storage: Storage
+    service: ChatService
+    platforms: list[Platform]
+    scheduler: DailyScheduler
+
+    def healthy(self) -> bool:
+        """Whether the scheduler runs (each platform adds its own connection state)."""
+        return self.scheduler.running
+
+
+@contextlib.asynccontextmanager
+async def assemble(
+    settings: Settings, *, stdin: TextIO, stdout: TextIO, clock: Clock = utc_now
+) -> AsyncIterator[Bot]:
+    """Open storage, build the service, the platforms and the scheduler; close storage on exit.
+
+    The config's ``[[daily]]`` entries are written to storage first, so the scheduler sees them
+    on its first reload.
+    """
+    from bot.daily.scheduler import DailyScheduler  # APScheduler loads only to run the bot
+
+    storage = await Storage.open(settings.storage.url)
+    try:
+        await storage.sync_config_subscriptions(config_subscriptions(settings.daily, clock()))
+        reload = _ScheduleReload()
+        service = build_service(settings, storage, clock=clock, on_schedule_change=reload)
+
+        def healthy() -> bool:
+            return reload.scheduler is not None and reload.scheduler.running
+
+        platforms = build_platforms(settings, service, healthy=healthy, stdin=stdin, stdout=stdout)
+        scheduler = DailyScheduler(
+            storage=storage,
+            posters={p.name: p.poster for p in platforms},
+            corpus=service.corpus,
+            config=settings.schedule,
+            clock=clock,
+        )
+        reload.scheduler = scheduler
+        yield Bot(storage, service, platforms, scheduler)
+    finally:
+        await storage.close()

@@ -1,0 +1,1 @@
+"""Command-line tools other than `maxim-bot` itself: the `maxim` fortune command."""

@@ -1,0 +1,144 @@
+"""`/maxim daily ...`: showing and changing a channel's daily post, for every platform.
+
+The rule that only administrators change the schedule, and its refusal message, live here;
+each adapter supplies the "is this user an admin" check for its platform (Slack: workspace
+admins/owners or ``slack.admins``; Discord: Manage Channels; console: the person at the keyboard).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.chat import Clock, IsAdmin, Origin, utc_now
+from bot.config import DailyConfig, valid_timezone
+from bot.daily.time_rules import describe_next, next_instant
+from bot.storage import Subscription
+from maxims import Reply, TextReply
+from maxims.query import DailyOff, DailySet, DailyShow, Query, safe_echo
+
+if TYPE_CHECKING:
+    from bot.storage import Storage
+
+log = logging.getLogger(__name__)
+DEFAULT_TIMEZONE = "UTC"
+FROM_CONFIG = (
+    "This channel’s daily maxim is set in the bot’s config file (a [[daily]] entry): ask "
+    "whoever runs the bot to remove it there. (Setting a new time here overrides it.)"
+)
+ADMINS_ONLY = (
+    "Only admins can change the daily maxim (workspace admins on Slack, people with Manage "
+    "Channels on Discord). `/maxim daily` shows the current setting."
+)
+
+
+class DailySubscriptions:
+    """Handles the daily-post queries against storage and tells the scheduler of changes."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        on_change: Callable[[], Awaitable[None]],
+        *,
+        clock: Clock = utc_now,
+        command: str = "/maxim",
+    ) -> None:
+        self.storage = storage
+        self.on_change = on_change
+        self.clock = clock
+        self.command = command
+
+    async def timezone_of(self, origin: Origin) -> str | None:
+        """The channel's subscription time zone, if it has one."""
+        sub = await self.storage.get_subscription(origin.platform, origin.channel)
+        return sub.timezone if sub else None
+
+    async def handle(self, origin: Origin, query: Query, is_admin: IsAdmin) -> Reply:
+        """Answer `/maxim daily`, `/maxim daily off` or `/maxim daily HH:MM [Area/City]`."""
+        if isinstance(query, DailyShow):
+            return await self._show(origin)
+        if not await is_admin():
+            log.info("refused a daily-post change by %s on %s", origin.user, origin.platform)
+            return TextReply(ADMINS_ONLY, "error")
+        if isinstance(query, DailyOff):
+            current = await self.storage.get_subscription(origin.platform, origin.channel)
+            if current is not None and current.source == "config":
+                # Deleting it would only last until the next start re-reads the config.
+                return TextReply(FROM_CONFIG, "notice")
+            removed = await self.storage.delete_subscription(origin.platform, origin.channel)
+            await self.on_change()
+            if not removed:
+                return TextReply("This channel had no daily maxim; nothing to stop.", "notice")
+            return TextReply("Stopped: no more daily maxims in this channel.", "notice")
+        if not isinstance(query, DailySet):
+            raise TypeError(f"not a daily query: {type(query).__name__}")
+        current = await self.storage.get_subscription(origin.platform, origin.channel)
+        zone = query.timezone or (current.timezone if current else DEFAULT_TIMEZONE)
+        if not valid_timezone(zone):
+            return TextReply(
+                f"I don’t know the time zone “{safe_echo(zone)}”. Use an IANA name like "
+                f"`Europe/Berlin` or `America/New_York`: "
+                f"`{self.command} daily 09:00 Europe/Berlin`.",
+                "error",
+            )
+        at = dt.time(query.hour, query.minute)
+        now = self.clock()
+        await self.storage.save_subscription(
+            Subscription(
+                platform=origin.platform,
+                workspace=origin.workspace,
+                channel=origin.channel,
+                time=at,
+                timezone=zone,
+                set_by=origin.user,
+                set_at=now,
+            )
+        )
+        await self.on_change()
+        log.info("daily post set to %s %s on %s by %s", at, zone, origin.platform, origin.user)
+        upcoming = describe_next(next_instant(now, at, ZoneInfo(zone)), zone, now)
+        return TextReply(
+            f"Done: a maxim of the day will be posted here daily at {at:%H:%M} {zone}. "
+            f"Next: {upcoming}.",
+            "notice",
+        )
+
+    async def _show(self, origin: Origin) -> Reply:
+        sub = await self.storage.get_subscription(origin.platform, origin.channel)
+        if sub is None:
+            return TextReply(
+                "This channel has no daily maxim. An admin can start one with "
+                f"`{self.command} daily 09:00 Europe/Berlin`.",
+                "notice",
+            )
+        now = self.clock()
+        upcoming = describe_next(
+            next_instant(now, sub.time, ZoneInfo(sub.timezone)), sub.timezone, now
+        )
+        text = f"Daily maxim here at {sub.time:%H:%M} {sub.timezone}. Next: {upcoming}."
+        if sub.failing:
+            text += (
+                f" But posting is failing ({safe_echo(sub.failing, 60)}): check that I’m in this "
+                f"channel and may post, then set the time again to resume."
+            )
+        return TextReply(text, "notice")
+
+
+def config_subscriptions(entries: Sequence[DailyConfig], now: dt.datetime) -> list[Subscription]:
+    """The ``[[daily]]`` entries of the config as subscriptions (source "config")."""
+    return [
+        Subscription(
+            platform=e.platform,
+            workspace=e.workspace,
+            channel=e.channel,
+            time=dt.time.fromisoformat(f"{int(e.time.split(':')[0]):02d}:{e.time.split(':')[1]}"),
+            timezone=e.timezone,
+            set_by="config",
+            set_at=now,
+            source="config",
+        )
+        for e in entries
+    ]

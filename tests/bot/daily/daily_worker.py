@@ -1,0 +1,66 @@
+"""A bot process for the multi-process daily-post test: real storage, real scheduler.
+
+It posts through a small HTTP poster to the test's fake platform, so the test can count what
+every process posted and kill one of them with SIGKILL in the middle of a fan-out.
+Run as ``python -m tests.bot.daily.daily_worker DB_URL PLATFORM_URL``; stops on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import aiohttp
+
+from bot.config import ScheduleConfig
+from bot.daily.scheduler import DailyScheduler
+from bot.poster import PostError
+from bot.storage import Storage
+from maxims import Maxim, load_corpus
+
+
+class HttpPoster:
+    """Posts to the test's fake platform; `find_post` asks it for a key."""
+
+    platform = "test"
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session = session
+        self.url = url
+
+    async def post(self, channel: str, maxim: Maxim, *, key: str) -> str:
+        body = {"channel": channel, "number": maxim.number, "key": key}
+        async with self.session.post(f"{self.url}/post", json=body) as response:
+            if response.status != 200:
+                raise PostError(f"status {response.status}")
+            return str((await response.json())["id"])
+
+    async def find_post(self, channel: str, key: str) -> str | None:
+        async with self.session.get(f"{self.url}/find", params={"key": key}) as response:
+            found = (await response.json())["id"]
+            return None if found is None else str(found)
+
+
+async def main(db_url: str, platform_url: str) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    storage = await Storage.open(db_url)
+    async with aiohttp.ClientSession() as session:
+        scheduler = DailyScheduler(
+            storage=storage,
+            posters={"test": HttpPoster(session, platform_url)},
+            corpus=load_corpus(),
+            config=ScheduleConfig(max_concurrent_posts=8, claim_timeout_seconds=2),
+            sweep_seconds=0.5,
+        )
+        await scheduler.start()
+        print("ready", flush=True)
+        await stop.wait()
+        await scheduler.stop()
+    await storage.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2]))

@@ -1,0 +1,539 @@
+"""The Slack adapter end to end: the real slack-bolt app and slack_sdk against the loopback fake.
+
+Requests are signed exactly as Slack signs them and go through `app.async_dispatch`, the real
+aiohttp server of HTTP mode, or the fake's Socket Mode websocket. Storage is real SQLite. No
+sleeps: tests wait for the fake to record a call, or for the adapter's background work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from slack_bolt.response import BoltResponse
+
+from bot.chat import ChatService
+from bot.config import Settings
+from bot.daily.commands import ADMINS_ONLY
+from bot.platforms.slack.lifecycle import (
+    Background,
+    SlackAdmins,
+    build_slack_app,
+    build_web_client,
+)
+from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, Preview
+from bot.storage import Storage
+from tests.bot.platforms.slack.helpers import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    CORPUS,
+    SECRET,
+    make_service,
+)
+from tests.fakes.slack.api import (
+    FakeSlack,
+    app_mention_event,
+    block_actions_body,
+    event_body,
+    message_event,
+    slash_command_body,
+)
+
+DELETED = {"text": "", "delete_original": True}  # what bolt's respond(delete_original=True) sends
+
+
+@pytest.fixture(autouse=True)
+def no_slack_env(monkeypatch):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+async def fake():
+    async with FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as server:
+        yield server
+
+
+def make_settings(fake: FakeSlack, **slack: Any) -> Settings:
+    return Settings.model_validate(
+        {
+            "slack": {"api_url": fake.url, "mode": "http", **slack},
+            "secrets": {
+                "slack_bot_token": BOT_TOKEN,
+                "slack_app_token": APP_TOKEN,
+                "slack_signing_secret": SECRET,
+            },
+        }
+    )
+
+
+@dataclass
+class Bot:
+    """A built app plus what tests look at."""
+
+    fake: FakeSlack
+    settings: Settings
+    service: ChatService
+    background: Background = field(default_factory=lambda: Background("Slack"))
+    ack_deadline: float = 2.0
+
+    def __post_init__(self) -> None:
+        self.app = build_slack_app(
+            self.service,
+            self.settings.slack,
+            self.settings.secrets,
+            client=build_web_client(self.settings.slack, self.settings.secrets),
+            background=self.background,
+            ack_deadline=self.ack_deadline,
+        )
+
+    async def dispatch(self, built) -> BoltResponse:
+        return await self.app.async_dispatch(built.bolt_request(SECRET))
+
+    async def command(self, text: str, user: str = "U1", **kwargs: Any) -> dict[str, Any]:
+        url = self.fake.response_url("cmd")
+        response = await self.dispatch(
+            slash_command_body(text, user_id=user, response_url=url, **kwargs)
+        )
+        assert response.status == 200
+        return json.loads(response.body)
+
+    async def click(self, action: str, value: str, user: str = "U1") -> None:
+        url = self.fake.response_url("btn")
+        response = await self.dispatch(
+            block_actions_body(action, value, user_id=user, response_url=url)
+        )
+        assert response.status == 200
+        assert response.body == ""  # a button never answers in its acknowledgement
+        await self.settle()
+
+    async def settle(self) -> None:
+        assert await self.background.drain(timeout=5)
+
+
+@pytest.fixture
+def make_bot(fake, storage):
+    def build(ack_deadline: float = 2.0, **slack: Any) -> Bot:
+        settings = make_settings(fake, **slack)
+        return Bot(fake, settings, make_service(storage), ack_deadline=ack_deadline)
+
+    return build
+
+
+def texts(message: dict[str, Any]) -> str:
+    """Every string in a message, for checks that must hold everywhere in it."""
+    return json.dumps(message, ensure_ascii=False)
+
+
+def buttons(message: dict[str, Any]) -> dict[str, str]:
+    [actions] = [b for b in message["blocks"] if b["type"] == "actions"]
+    return {e["text"]["text"]: e for e in actions["elements"]}
+
+
+# ------------------------------------------------------------------------------ /maxim
+
+
+async def test_maxim_by_number_is_a_private_preview_with_send_and_cancel(make_bot):
+    bot = make_bot()
+
+    answer = await bot.command("2")
+
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"] == f"Preview. Maxim 2: {CORPUS.get(2).text}"
+    assert answer["blocks"][0]["text"]["text"] == (
+        ">If you’re seeing NaN, you need a smaller learning rate."
+    )
+    assert "*Maxim 2* · nan" in answer["blocks"][1]["elements"][0]["text"]
+    shown = buttons(answer)
+    assert list(shown) == ["Send", "Cancel"]  # no Shuffle for a maxim asked for by number
+    assert shown["Send"]["action_id"] == ACTION_POST
+    assert Preview.decode(shown["Send"]["value"], CORPUS) == Preview(CORPUS.get(2), "number")
+    assert bot.fake.calls_to("chat.postMessage") == []  # nothing public
+
+
+async def test_random_and_search_previews_offer_shuffle(make_bot):
+    bot = make_bot()
+
+    random_answer = await bot.command("")
+    search_answer = await bot.command("search dropout")
+
+    assert list(buttons(random_answer)) == ["Send", "Shuffle", "Cancel"]
+    assert list(buttons(search_answer)) == ["Send", "Shuffle", "Cancel"]
+    assert "result 1 of 2 for “dropout”" in texts(search_answer)
+
+
+async def test_preview_off_answers_in_the_channel_at_once(make_bot):
+    bot = make_bot(preview=False)
+
+    answer = await bot.command("3")
+
+    assert answer["response_type"] == "in_channel"
+    assert answer["text"] == "Maxim 3: Dropout is not a fix for a leaky validation set."
+    assert all(block["type"] != "actions" for block in answer["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("help", "/maxim search WORDS"),
+        ("list", "*5.* More dropout, fewer excuses."),
+        ("71", "There’s no maxim 71: pick 1–5"),
+        ("search quaternion", "No maxim matches “quaternion”"),
+        ("daily 9am", "isn’t a time I can read"),
+    ],
+)
+async def test_help_list_and_errors_are_private(make_bot, text, expected):
+    answer = await make_bot(preview=False).command(text)
+
+    assert answer["response_type"] == "ephemeral"
+    assert expected in texts(answer)
+
+
+async def test_maxim_text_and_user_input_cannot_mention_or_link(make_bot):
+    bot = make_bot(preview=False)
+
+    maxim = await bot.command("1")
+    echoed = await bot.command("search <!here> <@U2> &amp;")
+
+    quote = maxim["blocks"][0]["text"]["text"]
+    assert quote == (
+        ">Escape &lt;!channel&gt; &amp; &lt;@U999&gt; before &lt;https://x.test|clicking&gt;."
+    )
+    for message in (maxim, echoed):
+        assert "<!" not in texts(message)
+        assert "<@" not in texts(message)
+        assert "<http" not in texts(message)
+
+
+async def test_a_failing_command_gets_a_private_apology_with_a_reference(fake, storage, caplog):
+    class Broken(ChatService):
+        async def command(self, *args, **kwargs):
+            raise RuntimeError("database password is hunter2")
+
+    bot = Bot(fake, make_settings(fake), Broken(**vars_of(make_service(storage))))
+
+    with caplog.at_level(logging.ERROR, logger="bot.platforms.slack.lifecycle"):
+        answer = await bot.command("2")
+
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("Something went wrong on my side (ref ")
+    assert "hunter2" not in answer["text"]
+    assert "RuntimeError" not in answer["text"]
+    [record] = [r for r in caplog.records if r.name == "bot.platforms.slack.lifecycle"]
+    assert record.exc_info is not None  # the traceback is in the log, with the reference
+    assert answer["text"].split("ref ")[1][:6] in record.getMessage()
+
+
+def vars_of(service: ChatService) -> dict[str, Any]:
+    return {
+        "corpus": service.corpus,
+        "engine": service.engine,
+        "storage": service.storage,
+        "clock": service.clock,
+        "rng": service.rng,
+        "daily": service.daily,
+    }
+
+
+# ------------------------------------------------------------------------------ buttons
+
+
+async def test_send_posts_as_the_bot_shared_by_the_user_and_removes_the_preview(make_bot):
+    bot = make_bot()
+    value = buttons(await bot.command("3"))["Send"]["value"]
+
+    await bot.click(ACTION_POST, value, user="U7")
+
+    [post] = bot.fake.calls_to("chat.postMessage")
+    assert post.body["channel"] == "C1"
+    assert post.body["text"] == "Maxim 3: Dropout is not a fix for a leaky validation set."
+    assert "shared by <@U7>" in texts(post.body["blocks"])
+    assert bot.fake.responses == [("btn", DELETED)]
+
+
+async def test_send_where_the_bot_is_not_a_member_posts_through_the_response_url(make_bot):
+    bot = make_bot()
+    value = buttons(await bot.command("3"))["Send"]["value"]
+    bot.fake.fail_next("chat.postMessage", "not_in_channel")
+
+    await bot.click(ACTION_POST, value)
+
+    [(_, shared), (_, removed)] = bot.fake.responses
+    assert shared["response_type"] == "in_channel"
+    assert shared["replace_original"] is False
+    assert "shared by <@U1>" in texts(shared)
+    assert removed == DELETED
+
+
+async def test_shuffle_replaces_the_preview_with_the_next_search_result(make_bot):
+    bot = make_bot()
+    first = await bot.command("dropout")
+    assert "Maxim 3" in first["text"]
+
+    await bot.click(ACTION_SHUFFLE, buttons(first)["Shuffle"]["value"])
+
+    [(_, shuffled)] = bot.fake.responses
+    assert shuffled["response_type"] == "ephemeral"  # still private
+    assert shuffled["replace_original"] is True
+    assert "Maxim 5" in shuffled["text"]
+    assert "result 2 of 2 for “dropout”" in texts(shuffled)
+    assert Preview.decode(buttons(shuffled)["Send"]["value"], CORPUS).position == 1
+    assert bot.fake.calls_to("chat.postMessage") == []
+
+
+async def test_cancel_removes_the_preview_and_posts_nothing(make_bot):
+    bot = make_bot()
+    value = buttons(await bot.command(""))["Cancel"]["value"]
+
+    await bot.click(ACTION_CANCEL, value)
+
+    assert bot.fake.responses == [("btn", DELETED)]
+    assert bot.fake.calls_to("chat.postMessage") == []
+
+
+@pytest.mark.parametrize("action", [ACTION_POST, ACTION_SHUFFLE])
+async def test_an_out_of_date_button_says_so_privately(make_bot, action):
+    bot = make_bot()
+
+    await bot.click(action, "number|99|0|")
+
+    [(_, answer)] = bot.fake.responses
+    assert answer["response_type"] == "ephemeral"
+    assert "out of date" in answer["text"]
+    assert bot.fake.calls_to("chat.postMessage") == []
+
+
+async def test_a_failing_button_apologises_privately(make_bot):
+    bot = make_bot()
+    value = buttons(await bot.command("3"))["Send"]["value"]
+    bot.fake.fail_next("chat.postMessage", "msg_too_long")
+
+    await bot.click(ACTION_POST, value)
+
+    [(_, apology)] = bot.fake.responses
+    assert apology["response_type"] == "ephemeral"
+    assert apology["replace_original"] is False
+    assert apology["text"].startswith("Something went wrong on my side (ref ")
+
+
+# ------------------------------------------------------------------------------ mentions
+
+
+async def test_a_mention_answers_in_the_thread_like_the_command(make_bot):
+    bot = make_bot()
+
+    response = await bot.dispatch(event_body(app_mention_event("search dropout", ts="111.1")))
+    await bot.settle()
+
+    assert response.status == 200
+    [post] = bot.fake.calls_to("chat.postMessage")
+    assert post.body["thread_ts"] == "111.1"
+    assert post.body["text"] == "Maxim 3: Dropout is not a fix for a leaky validation set."
+    assert "more matches: 5" in texts(post.body["blocks"])
+
+
+async def test_a_mention_in_a_thread_answers_in_that_thread(make_bot):
+    bot = make_bot()
+
+    event = app_mention_event("4", ts="222.2", thread_ts="200.0")
+    await bot.dispatch(event_body(event))
+    await bot.settle()
+
+    [post] = bot.fake.calls_to("chat.postMessage")
+    assert post.body["thread_ts"] == "200.0"
+    assert post.body["text"].startswith("Maxim 4:")
+
+
+async def test_a_mention_asking_for_help_answers_only_the_asker(make_bot):
+    bot = make_bot()
+
+    await bot.dispatch(event_body(app_mention_event("help", user_id="U5", ts="333.3")))
+    await bot.settle()
+
+    assert bot.fake.calls_to("chat.postMessage") == []
+    [note] = bot.fake.calls_to("chat.postEphemeral")
+    assert note.body["user"] == "U5"
+    assert note.body["thread_ts"] == "333.3"
+    assert "/maxim search WORDS" in texts(note.body)
+
+
+# ------------------------------------------------------------------------------ messages
+
+
+async def test_nan_gets_a_threaded_answer_and_the_configured_reaction(make_bot, fake):
+    bot = make_bot(reaction=":thinking_face:")
+    # A message of a human in the fake's channel, so the reaction has something to land on.
+    human = fake.web_client()
+    posted = await human.chat_postMessage(channel="C1", text="my loss is NaN again")
+    fake.clear()
+
+    await bot.dispatch(event_body(message_event("my loss is NaN again", ts=posted["ts"])))
+    await bot.settle()
+
+    [answer] = fake.calls_to("chat.postMessage")
+    assert answer.body["thread_ts"] == posted["ts"]
+    assert answer.body["text"].startswith(("Maxim 2:", "Maxim 4:"))
+    [reaction] = fake.calls_to("reactions.add")
+    assert reaction.body == {"channel": "C1", "timestamp": posted["ts"], "name": "thinking_face"}
+
+
+async def test_messages_without_a_trigger_get_no_answer(make_bot):
+    bot = make_bot()
+
+    await bot.dispatch(event_body(message_event("banana bread")))
+    await bot.settle()
+
+    assert [call.method for call in bot.fake.calls] == ["auth.test"]  # bolt's, once
+
+
+async def test_a_redelivered_event_is_answered_once(make_bot):
+    bot = make_bot()
+    event = message_event("NaN everywhere", ts="444.4")
+
+    for attempt in range(3):  # Slack retries when it got no 200 within 3 s
+        response = await bot.dispatch(event_body(event, event_id="EvSame"))
+        assert response.status == 200, attempt
+    await bot.settle()
+
+    assert len(bot.fake.calls_to("chat.postMessage")) == 1
+
+
+async def test_two_processes_sharing_storage_answer_a_redelivery_once(fake, sqlite_url):
+    async with await Storage.open(sqlite_url) as one, await Storage.open(sqlite_url) as two:
+        bots = [Bot(fake, make_settings(fake), make_service(store)) for store in (one, two)]
+        for bot in bots:
+            await bot.dispatch(event_body(message_event("NaN!", ts="555.5"), event_id="EvTwice"))
+        for bot in bots:
+            await bot.settle()
+
+    assert len(fake.calls_to("chat.postMessage")) == 1
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        message_event("NaN from another bot", bot_id="B999"),
+        message_event("NaN from a bot", subtype="bot_message"),
+        message_event("NaN, edited", subtype="message_changed"),
+        message_event("", subtype="message_deleted"),
+        message_event("<@U1> has joined the channel, NaN", subtype="channel_join"),
+        message_event("NaN but mentioning <@UBOT>"),  # on_mention answers that one
+    ],
+    ids=["other bot", "bot_message", "edit", "deletion", "join", "mention"],
+)
+async def test_bots_edits_deletions_and_joins_are_ignored(make_bot, event):
+    bot = make_bot()
+
+    await bot.dispatch(event_body(event))
+    await bot.settle()
+
+    assert bot.fake.calls_to("chat.postMessage") == []
+
+
+async def test_the_bots_own_messages_are_ignored(make_bot, fake):
+    bot = make_bot()
+    own = message_event("NaN in my own daily post", user_id=fake.bot_user_id, bot_id=fake.bot_id)
+
+    await bot.dispatch(event_body(own))
+    await bot.settle()
+
+    assert fake.calls_to("chat.postMessage") == []
+
+
+# ------------------------------------------------------------------------------ /maxim daily
+
+
+async def test_an_admin_sets_the_daily_post(make_bot, fake, storage):
+    fake.users["UADMIN"] = {"is_admin": True}
+    bot = make_bot()
+
+    answer = await bot.command("daily 09:00 Europe/Berlin", user="UADMIN", team_id="T1")
+
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("Done: a maxim of the day will be posted here daily at 09:00")
+    sub = await storage.get_subscription("slack", "C1")
+    assert (sub.time, sub.timezone, sub.set_by, sub.workspace) == (
+        dt.time(9, 0),
+        "Europe/Berlin",
+        "UADMIN",
+        "T1",
+    )
+
+
+async def test_a_non_admin_may_look_but_not_change(make_bot, fake, storage):
+    fake.users["UPLAIN"] = {"is_admin": False, "is_owner": False}
+    bot = make_bot()
+
+    refused = await bot.command("daily 09:00 Europe/Berlin", user="UPLAIN")
+    shown = await bot.command("daily", user="UPLAIN")
+
+    assert refused["text"] == ADMINS_ONLY.replace("&", "&amp;")
+    assert await storage.get_subscription("slack", "C1") is None
+    assert "This channel has no daily maxim" in shown["text"]
+    assert len(fake.calls_to("users.info")) == 1  # showing needs no admin check
+
+
+async def test_owners_and_configured_admins_may_change_and_answers_are_cached(make_bot, fake):
+    fake.users["UOWNER"] = {"is_owner": True}
+    bot = make_bot(admins=["UCONF"])
+
+    by_config = await bot.command("daily off", user="UCONF")
+    by_owner = await bot.command("daily 10:30", user="UOWNER")
+    again = await bot.command("daily off", user="UOWNER")
+
+    assert "nothing to stop" in by_config["text"]
+    assert "daily at 10:30 UTC" in by_owner["text"]
+    assert "Stopped" in again["text"]
+    assert [c.body["user"] for c in fake.calls_to("users.info")] == ["UOWNER"]
+
+
+async def test_a_failing_users_info_refuses_instead_of_erroring(make_bot, fake):
+    bot = make_bot()
+    fake.fail_next("users.info", "missing_scope")
+
+    answer = await bot.command("daily 09:00", user="UNKNOWN")
+
+    assert answer["text"] == ADMINS_ONLY.replace("&", "&amp;")
+
+
+async def test_a_slow_admin_check_is_acknowledged_first_and_answered_later(make_bot, fake):
+    fake.users["UADMIN"] = {"is_admin": True}
+    bot = make_bot(ack_deadline=0.05)
+    gate = fake.hold_next("users.info")
+
+    answer = await bot.command("daily 08:00 Europe/Berlin", user="UADMIN")
+    assert answer == {"response_type": "ephemeral", "text": "Working on it…"}
+    gate.set()
+    await bot.settle()
+
+    [(name, later)] = fake.responses
+    assert name == "cmd"
+    assert later["response_type"] == "ephemeral"
+    assert later["replace_original"] is False
+    assert "daily at 08:00 Europe/Berlin" in later["text"]
+
+
+async def test_admin_cache_expires(fake):
+    fake.users["U1"] = {"is_admin": True}
+    now = [0.0]
+    admins = SlackAdmins(fake.web_client(), ttl=60, clock=lambda: now[0])
+
+    assert await admins.is_admin("U1")
+    fake.users["U1"] = {"is_admin": False}
+    assert await admins.is_admin("U1")  # cached
+    now[0] = 61.0
+    assert not await admins.is_admin("U1")
+
+
+async def test_a_redelivered_mention_is_answered_once(make_bot):
+    bot = make_bot()
+
+    for _ in range(2):
+        await bot.dispatch(event_body(app_mention_event("2", ts="666.6"), event_id="EvMention"))
+    await bot.settle()
+
+    assert len(bot.fake.calls_to("chat.postMessage")) == 1

@@ -1,0 +1,1149 @@
+"""Loopback emulator of Slack: Web API, response URLs and Socket Mode, on 127.0.0.1 only.
+
+Why this exists: the bot's tests must drive the *real* slack-bolt ``AsyncApp`` and the real
+slack_sdk clients end to end — bolt's middleware (request verification, single-workspace
+authorization via ``auth.test``, self-event filtering), slack_sdk's retry handlers and the
+Socket Mode ack protocol.  Mocking SDK objects would skip exactly the code that breaks in
+production, so instead :class:`FakeSlack` is a small aiohttp server that answers the handful of
+methods the bot uses the way Slack does, records every call for assertions, and lets a test
+inject failures (``ok: false`` errors, HTTP 429 with ``Retry-After``, HTTP 5xx) or hold a
+call until released (a slow Slack, without sleeping).
+
+The module also builds signed HTTP request bodies (slash commands, block actions, Events API
+callbacks, URL verification) exactly as Slack sends them, for bolt's HTTP mode.
+
+Typical use::
+
+    async with FakeSlack(bot_token="xoxb-test", app_token="xapp-test") as fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.url)
+        await client.chat_postMessage(channel="C1", text="hi")
+        [call] = await fake.wait_for("chat.postMessage")
+
+Nothing here touches the network beyond the loopback interface, and :meth:`FakeSlack.stop`
+closes every websocket and the server, leaving no task of its own behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import functools
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal, NamedTuple, Self
+from urllib.parse import urlencode
+
+from aiohttp import WSCloseCode, WSMsgType, web
+from multidict import CIMultiDict, CIMultiDictProxy
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+__all__ = [
+    "DEFAULT_APP_ID",
+    "DEFAULT_BOT_ID",
+    "DEFAULT_BOT_USER_ID",
+    "DEFAULT_SCOPES",
+    "DEFAULT_TEAM_ID",
+    "UNROUTABLE_RESPONSE_URL",
+    "Call",
+    "FakeSlack",
+    "SlackRequestBody",
+    "app_mention_event",
+    "block_actions_body",
+    "block_actions_payload",
+    "event_body",
+    "event_payload",
+    "message_event",
+    "sign",
+    "slash_command_body",
+    "slash_command_payload",
+    "url_verification_body",
+]
+
+DEFAULT_TEAM_ID = "T1"
+DEFAULT_TEAM_NAME = "Maxim Test Team"
+DEFAULT_TEAM_DOMAIN = "maxim-test"
+DEFAULT_BOT_USER_ID = "UBOT"
+DEFAULT_BOT_ID = "BBOT"
+DEFAULT_APP_ID = "A1"
+DEFAULT_BOT_NAME = "maxim"
+DEFAULT_SCOPES = (
+    "app_mentions:read,channels:history,chat:write,commands,groups:history,im:history,"
+    "reactions:write,users:read"
+)
+#: A loopback URL nothing listens on: a response_url that fails fast instead of leaving the host.
+UNROUTABLE_RESPONSE_URL = "http://127.0.0.1:9/response/unset"
+DEFAULT_TRIGGER_ID = "1700000000.1.fake-trigger"
+
+_FIRST_TS_SECONDS = 1_700_000_000
+_TS_STEP_MICROS = 100
+# Form fields whose value Slack (and slack_sdk) send as a JSON string.
+_JSON_FORM_FIELDS = frozenset(
+    {"blocks", "attachments", "metadata", "unfurls", "user_auth_blocks", "view", "payload"}
+)
+
+_TokenKind = Literal["none", "bot", "app"]
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Web API request as the fake received it, plus what it answered.
+
+    ``body`` merges the query string with the decoded JSON or form body; JSON-carrying form
+    fields (``blocks``, ``metadata``, ``attachments``…) are decoded so tests can assert on
+    structure whichever encoding slack_sdk picked.  ``headers`` is case-insensitive.
+    """
+
+    method: str
+    body: dict[str, Any]
+    headers: Mapping[str, str]
+    status: int = 200
+    response: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the fake answered HTTP 200 with ``ok: true``."""
+        return self.status == 200 and self.response.get("ok") is True
+
+    @property
+    def error(self) -> str | None:
+        """The Slack error code the fake answered with, if any."""
+        error = self.response.get("error")
+        return str(error) if error is not None else None
+
+
+@dataclass(frozen=True)
+class _Fault:
+    kind: Literal["error", "ratelimit", "server"]
+    error: str = ""
+    retry_after: int = 0
+    status: int = 200
+
+
+class _SlackError(Exception):
+    """An ``ok: false`` answer; raised by method handlers."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+@dataclass(eq=False)
+class _SocketConnection:
+    ws: web.WebSocketResponse
+    number: int
+    retired: bool = False
+
+    @property
+    def usable(self) -> bool:
+        return not self.retired and not self.ws.closed
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+_Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+# --------------------------------------------------------------------------------------------
+# The emulator
+# --------------------------------------------------------------------------------------------
+
+
+class FakeSlack:
+    """An aiohttp server on 127.0.0.1 that behaves like the parts of Slack the bot uses.
+
+    Public state tests may read or set directly:
+
+    * ``calls`` — every Web API request, in arrival order (:class:`Call`).
+    * ``users`` — ``users.info`` directory: ``fake.users["U1"] = {"is_admin": True}``.
+    * ``responses`` — ``(name, body)`` for every POST to a :meth:`response_url`.
+    * ``socket_messages`` / ``socket_acks`` / ``socket_envelopes`` — Socket Mode traffic.
+    * ``socket_connections`` — how many websocket sessions were ever established.
+    """
+
+    def __init__(
+        self,
+        bot_token: str = "xoxb-test",  # noqa: S107 - fake credentials for a loopback fake
+        app_token: str = "xapp-test",  # noqa: S107
+        *,
+        team_id: str = DEFAULT_TEAM_ID,
+        team_name: str = DEFAULT_TEAM_NAME,
+        team_domain: str = DEFAULT_TEAM_DOMAIN,
+        bot_user_id: str = DEFAULT_BOT_USER_ID,
+        bot_id: str = DEFAULT_BOT_ID,
+        bot_name: str = DEFAULT_BOT_NAME,
+        app_id: str = DEFAULT_APP_ID,
+        scopes: str = DEFAULT_SCOPES,
+    ) -> None:
+        """Configure the identity the fake reports; nothing listens until :meth:`start`."""
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.team_id = team_id
+        self.team_name = team_name
+        self.team_domain = team_domain
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.bot_name = bot_name
+        self.app_id = app_id
+        self.scopes = scopes
+
+        self.users: dict[str, dict[str, Any]] = {}
+        self.calls: list[Call] = []
+        self.responses: list[tuple[str, dict[str, Any]]] = []
+        self.socket_messages: list[dict[str, Any]] = []
+        self.socket_acks: list[dict[str, Any]] = []
+        self.socket_envelopes: list[dict[str, Any]] = []
+        self.socket_connections = 0
+
+        self._channels: dict[str, list[dict[str, Any]]] = {}
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._holds: dict[str, deque[asyncio.Event]] = {}
+        self._ts_counter = 0
+        self._tickets: set[str] = set()
+        self._sockets: list[_SocketConnection] = []
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._stopping = False
+        self._methods: dict[str, tuple[_TokenKind, _Handler]] = {
+            "api.test": ("none", self._api_test),
+            "auth.test": ("bot", self._auth_test),
+            "apps.connections.open": ("app", self._apps_connections_open),
+            "chat.postMessage": ("bot", self._chat_post_message),
+            "chat.postEphemeral": ("bot", self._chat_post_ephemeral),
+            "chat.update": ("bot", self._chat_update),
+            "chat.delete": ("bot", self._chat_delete),
+            "reactions.add": ("bot", self._reactions_add),
+            "users.info": ("bot", self._users_info),
+            "conversations.history": ("bot", self._conversations_history),
+        }
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def start(self) -> Self:
+        """Bind a free port on 127.0.0.1 and start serving; returns ``self``."""
+        if self._runner is not None:
+            raise RuntimeError("FakeSlack is already started")
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/response/{name}", self._handle_response_url)
+        app.router.add_get("/link/", self._handle_socket)
+        app.on_shutdown.append(self._close_sockets)
+        # A short shutdown_timeout: stop() must not hang on a client that keeps a handler busy.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._port = int(runner.addresses[0][1])
+        self._runner = runner
+        self._stopping = False
+        return self
+
+    async def stop(self) -> None:
+        """Close every websocket, then the server; idempotent."""
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        self._stopping = True
+        for gates in self._holds.values():  # a held call must not keep stop() waiting
+            for gate in gates:
+                gate.set()
+        self._holds.clear()
+        await runner.cleanup()  # stops listening, runs _close_sockets, then drains handlers
+
+    async def __aenter__(self) -> Self:
+        """Start the server for the duration of an ``async with`` block."""
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the server, whatever happened inside the block."""
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        """The TCP port the fake listens on (127.0.0.1)."""
+        if self._port is None or self._runner is None:
+            raise RuntimeError("FakeSlack is not started")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT/``."""
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def url(self) -> str:
+        """Web API base URL for ``AsyncWebClient(base_url=...)``; ends with ``/``."""
+        return f"{self.base_url}api/"
+
+    def web_client(
+        self,
+        token: str | None = None,
+        *,
+        retry_handlers: list[AsyncRetryHandler] | None = None,
+        **kwargs: Any,
+    ) -> AsyncWebClient:
+        """A real ``AsyncWebClient`` pointed at the fake (bot token unless ``token`` given)."""
+        return AsyncWebClient(
+            token=self.bot_token if token is None else token,
+            base_url=self.url,
+            retry_handlers=retry_handlers,
+            **kwargs,
+        )
+
+    def clear(self) -> None:
+        """Forget recorded traffic and pending faults (channel history and users are kept)."""
+        self.calls.clear()
+        self.responses.clear()
+        self.socket_messages.clear()
+        self.socket_acks.clear()
+        self.socket_envelopes.clear()
+        self._faults.clear()
+
+    # ---------------------------------------------------------------- recording helpers
+
+    def calls_to(self, method: str, *, ok: bool | None = None) -> list[Call]:
+        """Recorded calls to ``method``, optionally only successful (``ok=True``) or failed ones."""
+        return [c for c in self.calls if c.method == method and (ok is None or c.ok == ok)]
+
+    async def wait_for(
+        self, method: str, count: int = 1, timeout: float = 5.0, *, ok: bool | None = None
+    ) -> list[Call]:
+        """Wait until ``count`` calls to ``method`` were recorded; return all of them.
+
+        Raises AssertionError listing what *was* recorded if ``timeout`` passes first.
+        """
+        await self._wait_until(
+            lambda: len(self.calls_to(method, ok=ok)) >= count,
+            timeout,
+            lambda: (
+                f"expected {count} call(s) to {method}"
+                f"{'' if ok is None else f' with ok={ok}'} within {timeout}s, "
+                f"got {len(self.calls_to(method, ok=ok))}; recorded: {self._describe_calls()}"
+            ),
+        )
+        return self.calls_to(method, ok=ok)
+
+    def channel_messages(self, channel: str) -> list[dict[str, Any]]:
+        """Messages the bot currently has in ``channel`` (oldest first, threads included)."""
+        return copy.deepcopy(self._channels.get(channel, []))
+
+    # ---------------------------------------------------------------- failure injection
+
+    def fail_next(self, method: str, error: str = "not_in_channel", times: int = 1) -> None:
+        """Answer the next ``times`` calls to ``method`` with HTTP 200 ``ok: false, error``.
+
+        Injected faults are consumed first-in first-out per method and take precedence over
+        token checks and unknown-method handling, like a failing Slack front end would.
+        """
+        self._add_faults(method, _Fault("error", error=error), times)
+
+    def rate_limit_next(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        """Answer the next ``times`` calls with HTTP 429, ``Retry-After: retry_after``.
+
+        slack_sdk parses the header with ``int()`` and sleeps ``retry_after + random()``
+        seconds, so keep it an integer (0 is accepted and means "under a second").
+        """
+        if retry_after < 0:
+            raise ValueError("retry_after must be >= 0")
+        self._add_faults(method, _Fault("ratelimit", retry_after=retry_after), times)
+
+    def server_error_next(self, method: str, status: int = 500, times: int = 1) -> None:
+        """Answer the next ``times`` calls with HTTP ``status`` (slack_sdk retries 500/503)."""
+        if status < 500:
+            raise ValueError("server errors are 5xx")
+        self._add_faults(method, _Fault("server", status=status), times)
+
+    def hold_next(self, method: str) -> asyncio.Event:
+        """Keep the next call to ``method`` waiting until the returned event is set.
+
+        A slow Slack without sleeping: the call is recorded only once it is released, and
+        :meth:`stop` releases anything still held.
+        """
+        gate = asyncio.Event()
+        self._holds.setdefault(method, deque()).append(gate)
+        return gate
+
+    def _add_faults(self, method: str, fault: _Fault, times: int) -> None:
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        self._faults.setdefault(method, deque()).extend([fault] * times)
+
+    # ---------------------------------------------------------------- response_url
+
+    def response_url(self, name: str = "default") -> str:
+        """A response_url served by the fake; POSTs to it land in ``responses`` as ``name``."""
+        return f"{self.base_url}response/{name}"
+
+    async def wait_for_response(
+        self, count: int = 1, timeout: float = 5.0, *, name: str | None = None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Wait until ``count`` response_url POSTs (to ``name``, if given) were recorded."""
+
+        def matching() -> list[tuple[str, dict[str, Any]]]:
+            return [r for r in self.responses if name is None or r[0] == name]
+
+        await self._wait_until(
+            lambda: len(matching()) >= count,
+            timeout,
+            lambda: (
+                f"expected {count} response_url POST(s){f' to {name}' if name else ''} within "
+                f"{timeout}s, got {len(matching())}: {self.responses!r}"
+            ),
+        )
+        return matching()
+
+    # ---------------------------------------------------------------- Socket Mode
+
+    async def wait_socket_connected(self, timeout: float = 5.0) -> None:
+        """Wait until a Socket Mode client is connected (and was sent its ``hello``)."""
+        await self._wait_until(
+            lambda: self._current_socket() is not None,
+            timeout,
+            lambda: (
+                f"no Socket Mode client connected within {timeout}s "
+                f"(sessions so far: {self.socket_connections}, "
+                f"tickets issued: {len(self._tickets)})"
+            ),
+        )
+
+    async def socket_post(
+        self,
+        type_: str,
+        payload: dict[str, Any],
+        *,
+        accepts_response_payload: bool = True,
+        timeout: float = 5.0,
+        envelope_id: str | None = None,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> str:
+        """Send one envelope to the connected client without waiting for its ack.
+
+        ``type_`` is ``"slash_commands"``, ``"interactive"`` or ``"events_api"``; returns the
+        envelope id for :meth:`wait_socket_ack`.  Waits up to ``timeout`` for a connection.
+        """
+        await self.wait_socket_connected(timeout)
+        conn = self._current_socket()
+        if conn is None:  # pragma: no cover - the wait above guarantees one
+            raise AssertionError("Socket Mode client vanished")
+        envelope: dict[str, Any] = {
+            "envelope_id": envelope_id or str(uuid.uuid4()),
+            "payload": payload,
+            "type": type_,
+            "accepts_response_payload": accepts_response_payload,
+        }
+        if type_ == "events_api":  # Slack adds these to every Events API envelope
+            envelope["retry_attempt"] = retry_attempt
+            envelope["retry_reason"] = retry_reason
+        self.socket_envelopes.append(envelope)
+        await conn.ws.send_str(json.dumps(envelope))
+        return str(envelope["envelope_id"])
+
+    async def wait_socket_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Wait for the client's ack of ``envelope_id``; return it (bolt's ack body is in
+        its ``"payload"``)."""
+        await self._wait_until(
+            lambda: self._find_ack(envelope_id) is not None,
+            timeout,
+            lambda: (
+                f"no ack for envelope {envelope_id} within {timeout}s (bolt sends none when no "
+                f"listener matched); client sent: {self.socket_messages!r}"
+            ),
+        )
+        ack = self._find_ack(envelope_id)
+        assert ack is not None
+        return ack
+
+    async def socket_send(
+        self,
+        type_: str,
+        payload: dict[str, Any],
+        accepts_response_payload: bool = True,
+        timeout: float = 5.0,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Send an envelope and wait for its ack; return the ack message."""
+        envelope_id = await self.socket_post(
+            type_,
+            payload,
+            accepts_response_payload=accepts_response_payload,
+            timeout=timeout,
+            **kwargs,
+        )
+        return await self.wait_socket_ack(envelope_id, timeout)
+
+    async def socket_disconnect(
+        self, reason: str = "refresh_requested", *, close: bool = False
+    ) -> None:
+        """Ask the connected client to reconnect, as Slack does every few hours.
+
+        Sends ``{"type": "disconnect", "reason": reason}`` (or, with ``close=True``, closes the
+        websocket).  The session stops counting as connected at once, so a following
+        :meth:`wait_socket_connected` waits for the *new* session.
+        """
+        conn = self._current_socket()
+        if conn is None:
+            raise AssertionError("no Socket Mode client is connected")
+        conn.retired = True
+        if close:
+            await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=reason.encode())
+        else:
+            message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "fake-slack"}}
+            await conn.ws.send_str(json.dumps(message))
+
+    def _current_socket(self) -> _SocketConnection | None:
+        return next((c for c in reversed(self._sockets) if c.usable), None)
+
+    def _find_ack(self, envelope_id: str) -> dict[str, Any] | None:
+        return next((a for a in self.socket_acks if a.get("envelope_id") == envelope_id), None)
+
+    # ---------------------------------------------------------------- synchronisation
+
+    async def _wait_until(
+        self, predicate: Callable[[], bool], timeout: float, describe: Callable[[], str]
+    ) -> None:
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(predicate)
+        except TimeoutError:
+            raise AssertionError(describe()) from None
+
+    async def _notify(self, update: Callable[[], None] | None = None) -> None:
+        async with self._changed:
+            if update is not None:
+                update()
+            self._changed.notify_all()
+
+    def _describe_calls(self) -> str:
+        if not self.calls:
+            return "nothing"
+        return ", ".join(
+            f"{c.method}[{c.status}{'' if c.ok else f' {c.error}'}]" for c in self.calls
+        )
+
+    # ---------------------------------------------------------------- HTTP handlers
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        headers = CIMultiDictProxy(CIMultiDict(request.headers))
+        held = self._holds.get(method)
+        if held:
+            await held.popleft().wait()
+        try:
+            body = await _decode_request_body(request)
+        except ValueError:
+            body = {}
+            reply = _Reply(200, {"ok": False, "error": "invalid_json"})
+        else:
+            reply = self._dispatch(method, body, headers)
+        call = Call(
+            method=method, body=body, headers=headers, status=reply.status, response=reply.body
+        )
+        await self._notify(lambda: self.calls.append(call))
+        return web.json_response(reply.body, status=reply.status, headers=reply.headers)
+
+    def _dispatch(self, method: str, body: dict[str, Any], headers: Mapping[str, str]) -> _Reply:
+        queue = self._faults.get(method)
+        if queue:
+            fault = queue.popleft()
+            if fault.kind == "ratelimit":
+                return _Reply(
+                    429,
+                    {"ok": False, "error": "ratelimited"},
+                    {"Retry-After": str(fault.retry_after)},
+                )
+            if fault.kind == "server":
+                return _Reply(fault.status, {"ok": False, "error": "internal_error"})
+            return _Reply(200, {"ok": False, "error": fault.error})
+        entry = self._methods.get(method)
+        if entry is None:
+            return _Reply(200, {"ok": False, "error": "unknown_method"})
+        kind, handler = entry
+        try:
+            self._authenticate(kind, headers, body)
+            result = handler(body)
+        except _SlackError as e:
+            return _Reply(200, {"ok": False, "error": e.error})
+        extra = {"X-OAuth-Scopes": self.scopes} if kind == "bot" else {}
+        return _Reply(200, {"ok": True, **result}, extra)
+
+    def _authenticate(
+        self, kind: _TokenKind, headers: Mapping[str, str], body: dict[str, Any]
+    ) -> None:
+        if kind == "none":
+            return
+        auth = headers.get("Authorization", "")
+        token = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else body.get("token")
+        if not token:
+            raise _SlackError("not_authed")
+        if token == self.bot_token:
+            actual: _TokenKind = "bot"
+        elif token == self.app_token:
+            actual = "app"
+        else:
+            raise _SlackError("invalid_auth")
+        if actual != kind:
+            raise _SlackError("not_allowed_token_type")
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        try:
+            body = await _decode_request_body(request)
+        except ValueError:
+            return web.Response(status=400, text="invalid_payload")
+        if isinstance(body.get("payload"), dict):  # form-encoded payload=<json>
+            body = body["payload"]
+        await self._notify(lambda: self.responses.append((name, body)))
+        return web.Response(text="ok")
+
+    async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
+        if self._stopping or request.query.get("ticket") not in self._tickets:
+            return web.Response(status=401, text="invalid or expired ticket")
+        ws = web.WebSocketResponse(autoping=True, timeout=1.0)
+        await ws.prepare(request)
+        self.socket_connections += 1
+        conn = _SocketConnection(ws=ws, number=self.socket_connections)
+        await ws.send_str(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "num_connections": sum(1 for c in self._sockets if c.usable) + 1,
+                    "debug_info": {
+                        "host": "fake-slack",
+                        "build_number": 1,
+                        "approximate_connection_time": 18060,
+                    },
+                    "connection_info": {"app_id": self.app_id},
+                }
+            )
+        )
+        await self._notify(lambda: self._sockets.append(conn))
+        try:
+            async for msg in ws:  # aiohttp answers pings itself (autoping)
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    data = json.loads(msg.data)
+                except ValueError:
+                    data = {"raw": msg.data}
+                if not isinstance(data, dict):
+                    data = {"raw": data}
+                await self._notify(functools.partial(self._record_socket_message, data))
+        finally:
+            await self._notify(lambda: self._sockets.remove(conn))
+        return ws
+
+    def _record_socket_message(self, data: dict[str, Any]) -> None:
+        self.socket_messages.append(data)
+        if "envelope_id" in data:
+            self.socket_acks.append(data)
+
+    async def _close_sockets(self, _app: web.Application) -> None:
+        for conn in list(self._sockets):
+            conn.retired = True
+            await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+    # ---------------------------------------------------------------- Web API methods
+
+    def _next_ts(self) -> str:
+        self._ts_counter += 1
+        micros = self._ts_counter * _TS_STEP_MICROS
+        return f"{_FIRST_TS_SECONDS + micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _find_message(self, channel: str, ts: str) -> dict[str, Any]:
+        for message in self._channels.get(channel, []):
+            if message["ts"] == ts:
+                return message
+        raise _SlackError("message_not_found")
+
+    def _api_test(self, body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("error"):
+            raise _SlackError(str(body["error"]))
+        return {"args": {k: v for k, v in body.items() if k != "token"}}
+
+    def _auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": f"https://{self.team_domain}.slack.com/",
+            "team": self.team_name,
+            "user": self.bot_name,
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _apps_connections_open(self, body: dict[str, Any]) -> dict[str, Any]:
+        ticket = uuid.uuid4().hex
+        self._tickets.add(ticket)
+        return {"url": f"ws://127.0.0.1:{self.port}/link/?ticket={ticket}&app_id={self.app_id}"}
+
+    def _new_bot_message(self, body: dict[str, Any], ts: str) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "app_id": self.app_id,
+            "team": self.team_id,
+            "text": str(body.get("text") or ""),
+            "ts": ts,
+        }
+        for key in ("blocks", "attachments", "metadata", "thread_ts"):
+            if body.get(key):
+                message[key] = copy.deepcopy(body[key])
+        if message.get("thread_ts") and _truthy(body.get("reply_broadcast")):
+            message["subtype"] = "thread_broadcast"
+        return message
+
+    def _chat_post_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = _require(body, "channel", "channel_not_found")
+        if not any(body.get(k) for k in ("text", "blocks", "attachments")):
+            raise _SlackError("no_text")
+        ts = self._next_ts()
+        message = self._new_bot_message(body, ts)
+        self._channels.setdefault(channel, []).append(message)
+        return {"channel": channel, "ts": ts, "message": copy.deepcopy(message)}
+
+    def _chat_post_ephemeral(self, body: dict[str, Any]) -> dict[str, Any]:
+        _require(body, "channel", "channel_not_found")
+        _require(body, "user", "user_not_in_channel")
+        if not any(body.get(k) for k in ("text", "blocks", "attachments")):
+            raise _SlackError("no_text")
+        return {"message_ts": self._next_ts()}
+
+    def _chat_update(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = _require(body, "channel", "channel_not_found")
+        ts = _require(body, "ts", "message_not_found")
+        message = self._find_message(channel, ts)
+        for key in ("text", "blocks", "attachments", "metadata"):
+            if key in body:
+                message[key] = copy.deepcopy(body[key])
+        message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+        return {
+            "channel": channel,
+            "ts": ts,
+            "text": message.get("text", ""),
+            "message": copy.deepcopy(message),
+        }
+
+    def _chat_delete(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = _require(body, "channel", "channel_not_found")
+        ts = _require(body, "ts", "message_not_found")
+        self._channels[channel].remove(self._find_message(channel, ts))
+        return {"channel": channel, "ts": ts}
+
+    def _reactions_add(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = _require(body, "channel", "channel_not_found")
+        ts = _require(body, "timestamp", "message_not_found")
+        name = _require(body, "name", "invalid_name").strip(":")
+        message = self._find_message(channel, ts)
+        reactions: list[dict[str, Any]] = message.setdefault("reactions", [])
+        reaction = next((r for r in reactions if r["name"] == name), None)
+        if reaction is None:
+            reactions.append({"name": name, "users": [self.bot_user_id], "count": 1})
+        elif self.bot_user_id in reaction["users"]:
+            raise _SlackError("already_reacted")
+        else:
+            reaction["users"].append(self.bot_user_id)
+            reaction["count"] += 1
+        return {}
+
+    def _users_info(self, body: dict[str, Any]) -> dict[str, Any]:
+        user_id = _require(body, "user", "user_not_found")
+        configured = self.users.get(user_id)
+        if configured is None and user_id != self.bot_user_id:
+            raise _SlackError("user_not_found")
+        user: dict[str, Any] = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": user_id.lower(),
+            "real_name": user_id,
+            "deleted": False,
+            "is_admin": False,
+            "is_owner": False,
+            "is_primary_owner": False,
+            "is_bot": user_id == self.bot_user_id,
+            "tz": "UTC",
+            "tz_offset": 0,
+            "profile": {"real_name": user_id, "display_name": user_id.lower()},
+        }
+        user.update(copy.deepcopy(configured or {}))
+        return {"user": user}
+
+    def _conversations_history(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = _require(body, "channel", "channel_not_found")
+        try:
+            limit = max(1, min(int(body.get("limit") or 100), 999))
+            oldest = float(body["oldest"]) if body.get("oldest") else None
+            latest = float(body["latest"]) if body.get("latest") else None
+        except (TypeError, ValueError):
+            raise _SlackError("invalid_arguments") from None
+        inclusive = _truthy(body.get("inclusive"))
+
+        def in_window(ts: float) -> bool:
+            if oldest is not None and (ts < oldest or (ts == oldest and not inclusive)):
+                return False
+            return latest is None or ts < latest or (ts == latest and inclusive)
+
+        visible = [
+            m
+            for m in reversed(self._channels.get(channel, []))
+            if (m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast")
+            and in_window(float(m["ts"]))
+        ]
+        include_metadata = _truthy(body.get("include_all_metadata"))
+        messages = []
+        for m in visible[:limit]:
+            shown = copy.deepcopy(m)
+            if not include_metadata:
+                shown.pop("metadata", None)
+            messages.append(shown)
+        return {
+            "messages": messages,
+            "has_more": len(visible) > limit,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Request decoding helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _truthy(value: Any) -> bool:
+    """Slack's boolean arguments arrive as true/1 (JSON) or "true"/"1" (form, query)."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes"}
+    return bool(value)
+
+
+def _require(body: Mapping[str, Any], key: str, error: str) -> str:
+    value = body.get(key)
+    if value in (None, ""):
+        raise _SlackError(error)
+    return str(value)
+
+
+async def _decode_request_body(request: web.Request) -> dict[str, Any]:
+    """Merge query string and JSON/form body; decode JSON-carrying form fields.
+
+    Raises ValueError on a body that claims to be JSON but is not a JSON object.
+    """
+    body: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):  # an uploaded file: keep what identifies it
+                    body[key] = {"filename": value.filename, "content_type": value.content_type}
+                elif isinstance(value, bytes | bytearray):
+                    body[key] = bytes(value).decode("utf-8", "replace")
+                else:
+                    body[key] = value
+        else:
+            raw = await request.text()
+            if raw.strip():
+                data = json.loads(raw)
+                if not isinstance(data, dict):
+                    raise ValueError("JSON body must be an object")
+                body.update(data)
+    for key in _JSON_FORM_FIELDS & body.keys():
+        value = body[key]
+        if isinstance(value, str) and value[:1] in ("[", "{"):
+            # Leave an undecodable value as sent; a failing assertion will show the raw string.
+            with contextlib.suppress(ValueError):
+                body[key] = json.loads(value)
+    return body
+
+
+# --------------------------------------------------------------------------------------------
+# Signed requests for bolt's HTTP mode
+# --------------------------------------------------------------------------------------------
+
+
+def sign(signing_secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """Slack's v0 request signature headers for ``body`` (HMAC-SHA256 of ``v0:ts:body``).
+
+    ``timestamp`` defaults to now; bolt rejects timestamps more than 5 minutes off.
+    """
+    ts = int(time.time()) if timestamp is None else int(timestamp)
+    base = f"v0:{ts}:{body}".encode()
+    digest = hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": f"v0={digest}"}
+
+
+class SlackRequestBody(NamedTuple):
+    """A raw request body as Slack would POST it, with its content type."""
+
+    body: str
+    content_type: str
+
+    def headers(self, signing_secret: str, timestamp: int | None = None) -> dict[str, str]:
+        """Content-Type plus the signature headers for this body."""
+        return {"Content-Type": self.content_type, **sign(signing_secret, self.body, timestamp)}
+
+    def bolt_request(self, signing_secret: str, timestamp: int | None = None) -> AsyncBoltRequest:
+        """A signed HTTP-mode ``AsyncBoltRequest`` for ``app.async_dispatch(...)``."""
+        return AsyncBoltRequest(
+            body=self.body, headers=dict(self.headers(signing_secret, timestamp))
+        )
+
+
+def slash_command_payload(
+    text: str,
+    command: str = "/maxim",
+    user_id: str = "U1",
+    channel_id: str = "C1",
+    team_id: str = DEFAULT_TEAM_ID,
+    response_url: str = UNROUTABLE_RESPONSE_URL,
+    trigger_id: str = DEFAULT_TRIGGER_ID,
+    *,
+    api_app_id: str = DEFAULT_APP_ID,
+    user_name: str | None = None,
+    channel_name: str = "general",
+) -> dict[str, str]:
+    """The fields of a slash command, as Slack sends them (Socket Mode payload; all str)."""
+    return {
+        "token": "verification-token",
+        "team_id": team_id,
+        "team_domain": DEFAULT_TEAM_DOMAIN,
+        "channel_id": channel_id,
+        "channel_name": channel_name,
+        "user_id": user_id,
+        "user_name": user_name or user_id.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": api_app_id,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
+
+
+def slash_command_body(
+    text: str,
+    command: str = "/maxim",
+    user_id: str = "U1",
+    channel_id: str = "C1",
+    team_id: str = DEFAULT_TEAM_ID,
+    response_url: str = UNROUTABLE_RESPONSE_URL,
+    trigger_id: str = DEFAULT_TRIGGER_ID,
+    **kwargs: Any,
+) -> SlackRequestBody:
+    """A form-encoded slash command body for bolt's HTTP mode.
+
+    Beware: bolt parses any form body that contains the substring ``payload`` as an
+    interactivity ``payload=`` body, so a command whose text (or any field) contains the
+    word "payload" reaches no listener in HTTP mode (bolt 1.30). The bot's HTTP server undoes
+    that in ``bot.platforms.slack.lifecycle.to_bolt_request``; ``bolt_request()`` here does not.
+    """
+    fields = slash_command_payload(
+        text, command, user_id, channel_id, team_id, response_url, trigger_id, **kwargs
+    )
+    return SlackRequestBody(urlencode(fields), "application/x-www-form-urlencoded")
+
+
+def block_actions_payload(
+    action_id: str,
+    value: str,
+    user_id: str = "U1",
+    channel_id: str = "C1",
+    response_url: str = UNROUTABLE_RESPONSE_URL,
+    *,
+    block_id: str = "b1",
+    message_ts: str = "1700000000.000100",
+    message: dict[str, Any] | None = None,
+    team_id: str = DEFAULT_TEAM_ID,
+    api_app_id: str = DEFAULT_APP_ID,
+    trigger_id: str = DEFAULT_TRIGGER_ID,
+    action_type: str = "button",
+    bot_user_id: str = DEFAULT_BOT_USER_ID,
+) -> dict[str, Any]:
+    """A ``block_actions`` interaction (button click on a bot message), as a dict."""
+    shown = message or {
+        "type": "message",
+        "user": bot_user_id,
+        "ts": message_ts,
+        "text": "",
+        "blocks": [],
+    }
+    return {
+        "type": "block_actions",
+        "user": {
+            "id": user_id,
+            "username": user_id.lower(),
+            "name": user_id.lower(),
+            "team_id": team_id,
+        },
+        "api_app_id": api_app_id,
+        "token": "verification-token",
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel_id,
+            "is_ephemeral": False,
+        },
+        "trigger_id": trigger_id,
+        "team": {"id": team_id, "domain": DEFAULT_TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel_id, "name": "general"},
+        "message": shown,
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": block_id,
+                "text": {"type": "plain_text", "text": value, "emoji": True},
+                "value": value,
+                "type": action_type,
+                "action_ts": f"{int(time.time())}.000001",
+            }
+        ],
+    }
+
+
+def block_actions_body(
+    action_id: str,
+    value: str,
+    user_id: str = "U1",
+    channel_id: str = "C1",
+    response_url: str = UNROUTABLE_RESPONSE_URL,
+    **kwargs: Any,
+) -> SlackRequestBody:
+    """A form-encoded ``payload=<json>`` block_actions body for bolt's HTTP mode."""
+    payload = block_actions_payload(action_id, value, user_id, channel_id, response_url, **kwargs)
+    return SlackRequestBody(
+        urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+    )
+
+
+def event_payload(
+    event: dict[str, Any],
+    event_id: str = "Ev1",
+    team_id: str = DEFAULT_TEAM_ID,
+    api_app_id: str = DEFAULT_APP_ID,
+    authorizations: Iterable[dict[str, Any]] | None = None,
+    *,
+    bot_user_id: str = DEFAULT_BOT_USER_ID,
+    event_time: int | None = None,
+) -> dict[str, Any]:
+    """An Events API ``event_callback`` wrapper around ``event``, with bot authorizations."""
+    auths = (
+        list(authorizations)
+        if authorizations is not None
+        else [
+            {
+                "enterprise_id": None,
+                "team_id": team_id,
+                "user_id": bot_user_id,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ]
+    )
+    return {
+        "token": "verification-token",
+        "team_id": team_id,
+        "api_app_id": api_app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()) if event_time is None else event_time,
+        "authorizations": auths,
+        "is_ext_shared_channel": False,
+        "event_context": f"4-fake-{team_id}-{event_id}",
+    }
+
+
+def event_body(
+    event: dict[str, Any],
+    event_id: str = "Ev1",
+    team_id: str = DEFAULT_TEAM_ID,
+    api_app_id: str = DEFAULT_APP_ID,
+    authorizations: Iterable[dict[str, Any]] | None = None,
+    **kwargs: Any,
+) -> SlackRequestBody:
+    """A JSON Events API callback body for bolt's HTTP mode."""
+    payload = event_payload(event, event_id, team_id, api_app_id, authorizations, **kwargs)
+    return SlackRequestBody(json.dumps(payload), "application/json")
+
+
+def message_event(
+    text: str,
+    user_id: str = "U1",
+    channel_id: str = "C1",
+    ts: str = "1700000000.000001",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A plain ``message`` event from a human user in a channel."""
+    return {
+        "type": "message",
+        "user": user_id,
+        "text": text,
+        "channel": channel_id,
+        "ts": ts,
+        "event_ts": ts,
+        "channel_type": "channel",
+        **extra,
+    }
+
+
+def app_mention_event(
+    text: str,
+    user_id: str = "U1",
+    channel_id: str = "C1",
+    ts: str = "1700000000.000001",
+    *,
+    bot_user_id: str = DEFAULT_BOT_USER_ID,
+    **extra: Any,
+) -> dict[str, Any]:
+    """An ``app_mention`` event; ``text`` is prefixed with the bot mention like Slack does."""
+    return {
+        "type": "app_mention",
+        "user": user_id,
+        "text": f"<@{bot_user_id}> {text}".rstrip(),
+        "channel": channel_id,
+        "ts": ts,
+        "event_ts": ts,
+        **extra,
+    }
+
+
+def url_verification_body(
+    challenge: str,
+    token: str = "verification-token",  # noqa: S107 - Slack's legacy verification token field
+) -> SlackRequestBody:
+    """The JSON ``url_verification`` handshake Slack sends when the Request URL is set."""
+    payload = {"token": token, "challenge": challenge, "type": "url_verification"}
+    return SlackRequestBody(json.dumps(payload), "application/json")
