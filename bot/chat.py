@@ -7,14 +7,16 @@ such as "one answer per event id" or "one NaN answer per cooldown" exists exactl
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 from zoneinfo import ZoneInfo
 
+from bot.preview import Preview
 from maxims import Corpus, Maxim, Reply, TextReply, answer, parse_query
 from maxims.query import DailyOff, DailySet, DailyShow, Query, Today
 from maxims.triggers import NAN_RULE, Rule, TriggerEngine, pattern_rule
@@ -26,6 +28,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+T = TypeVar("T")
+# Slack and Discord drop a command that is not acknowledged within 3 s; an answer not ready
+# after this long is acknowledged with "working on it" and sent when it is.
+ACK_DEADLINE = 2.0
 REFUSED_HOLD_SECONDS = 2.0  # after storage refused (cooldown taken elsewhere), ask again later
 IsAdmin = Callable[[], Awaitable[bool]]
 
@@ -53,6 +59,20 @@ class Origin:
 def channel_key(platform: str, channel: str) -> str:
     """The maxim-of-the-day key for a channel: posts and `/maxim today` agree on it."""
     return f"{platform}:{channel}"
+
+
+async def in_time(
+    work: Coroutine[Any, Any, T], deadline: float = ACK_DEADLINE
+) -> tuple[asyncio.Future[T], bool]:
+    """Start `work` and wait for it at most `deadline` seconds: (its future, whether it is done).
+
+    The race every platform runs against its acknowledgement deadline: answer in the
+    acknowledgement when the answer is ready in time, else acknowledge first and answer later
+    from the future, which keeps running.
+    """
+    future = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait((future,), timeout=deadline)
+    return future, bool(done)
 
 
 class DailyCommands(Protocol):
@@ -108,10 +128,47 @@ class ChatService:
         now = self.clock()
         return now.astimezone(ZoneInfo(zone)).date() if zone else now.date()
 
+    @overload
     async def command(
-        self, origin: Origin, text: str, is_admin: IsAdmin, *, command: str = "/maxim"
-    ) -> Reply:
-        """Answer one `/maxim` query (never raises for bad input)."""
+        self,
+        origin: Origin,
+        text: str,
+        is_admin: IsAdmin,
+        *,
+        command: str = ...,
+        event_id: None = None,
+    ) -> Reply: ...
+
+    @overload
+    async def command(
+        self,
+        origin: Origin,
+        text: str,
+        is_admin: IsAdmin,
+        *,
+        command: str = ...,
+        event_id: str | None,
+    ) -> Reply | None: ...
+
+    async def command(
+        self,
+        origin: Origin,
+        text: str,
+        is_admin: IsAdmin,
+        *,
+        command: str = "/maxim",
+        event_id: str | None = None,
+    ) -> Reply | None:
+        """Answer one `/maxim` query (never raises for bad input).
+
+        With an `event_id` (a mention the platform may deliver twice), None when another
+        delivery of that event was answered already, here or by another process.
+        """
+        if event_id is not None and not await self.storage.first_delivery(
+            origin.platform, event_id, now=self.clock()
+        ):
+            log.debug("event %s already answered", event_id)
+            return None
         query = parse_query(text, command)
         if isinstance(query, DailyShow | DailyOff | DailySet):
             if self.daily is None:
@@ -129,6 +186,15 @@ class ChatService:
         )
         log.info("served %s %s on %s", command, type(query).__name__, origin.platform)
         return reply
+
+    def preview(self, encoded: str) -> Preview | None:
+        """The preview a button carried, or None when it is malformed or out of date."""
+        return Preview.decode(encoded, self.corpus)
+
+    def shuffle(self, encoded: str) -> Preview | None:
+        """Shuffle / Another: the preview after the one a button carried (None: out of date)."""
+        preview = self.preview(encoded)
+        return None if preview is None else preview.another(self.corpus, self.rng)
 
     async def message(
         self, origin: Origin, text: str, *, event_id: str | None = None

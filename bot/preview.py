@@ -9,9 +9,10 @@ buttons keep working across restarts and processes, and fit Discord's 100-charac
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from maxims import Corpus, Maxim, MaximReply
+from maxims import Corpus, Maxim, MaximReply, Reply
 
 ACTION_POST = "maxim_post"
 ACTION_SHUFFLE = "maxim_shuffle"
@@ -19,6 +20,9 @@ ACTION_CANCEL = "maxim_cancel"
 ACTIONS = (ACTION_POST, ACTION_SHUFFLE, ACTION_CANCEL)
 KINDS = ("random", "number", "today", "search")
 MAX_ENCODED = 90  # Discord custom ids hold 100 characters; the action prefix needs the rest
+STALE_PREVIEW = "That preview is out of date: run `/maxim` again for a fresh one."
+TODAY_NOTE = "today’s maxim"
+MORE_MATCHES_SHOWN = 5  # "more matches: 3, 8, 12, 40, 51…"
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,9 @@ class Preview:
     kind: str
     position: int = 0  # for a search: which result is shown
     words: tuple[str, ...] = ()  # for a search: the words, to find the next result
+    # For a search: how many results there are, when known ("result 2 of 5"). Not encoded in
+    # the button (it is derived), so a decoded preview does not know it.
+    total: int | None = field(default=None, compare=False)
 
     @property
     def can_shuffle(self) -> bool:
@@ -60,11 +67,50 @@ class Preview:
             results = corpus.search(self.words)
             if results:
                 position = (self.position + 1) % len(results)
-                return Preview(results[position], "search", position, self.words)
+                return Preview(results[position], "search", position, self.words, len(results))
         choices = [m for m in corpus if m.number != self.maxim.number] or list(corpus)
         return Preview(rng.choice(choices), "random")
 
 
 def preview_of(reply: MaximReply) -> Preview:
     """The first preview for an answer to `/maxim`."""
-    return Preview(reply.maxims[0], reply.kind, 0, reply.words)
+    total = len(reply.maxims) if reply.kind == "search" else None
+    return Preview(reply.maxims[0], reply.kind, 0, reply.words, total)
+
+
+def is_private(reply: Reply, *, preview: bool) -> bool:
+    """Whether an answer is for the asker alone: the privacy rule of every platform.
+
+    Maxims are public, unless the platform shows a private preview first (`preview`); lists,
+    help and errors are always for the asker alone, so they never fill a channel.
+    """
+    return not isinstance(reply, MaximReply) or preview
+
+
+def preview_notes(preview: Preview, escape: Callable[[str], str]) -> list[str]:
+    """What a preview says beside its maxim: "result 2 of 5 for “dropout”", "today’s maxim".
+
+    `escape` makes the searched words safe for the platform's markup.
+    """
+    if preview.kind == "search" and preview.words:
+        shown = escape(" ".join(preview.words))
+        if preview.total:
+            return [f"result {preview.position + 1} of {preview.total} for “{shown}”"]
+        return [f"a match for “{shown}”"]
+    if preview.kind == "today":
+        return [TODAY_NOTE]
+    return []
+
+
+def answer_notes(reply: MaximReply, number: Callable[[int], str] = str) -> list[str]:
+    """What an answer posted at once says beside its maxim: other matches, or "today’s maxim".
+
+    `number` formats a maxim number for the platform (the console writes ``#3``).
+    """
+    if reply.kind == "search" and len(reply.maxims) > 1:
+        others = ", ".join(number(m.number) for m in reply.maxims[1 : MORE_MATCHES_SHOWN + 1])
+        more = "…" if len(reply.maxims) > MORE_MATCHES_SHOWN + 1 else ""
+        return [f"more matches: {others}{more}"]
+    if reply.kind == "today":
+        return [TODAY_NOTE]
+    return []

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.chat import ChatService, Origin
 from bot.log import report_failure
+from bot.preview import answer_notes
 from maxims import ListReply, Maxim, MaximReply, Reply, TextReply, safe_echo
 
 if TYPE_CHECKING:
@@ -30,12 +31,8 @@ def render_console(reply: Reply) -> str:
     """A reply as plain terminal text."""
     if isinstance(reply, MaximReply):
         first = reply.maxims[0]
-        text = f"#{first.number} {first.text}"
-        if len(reply.maxims) > 1:
-            others = ", ".join(f"#{m.number}" for m in reply.maxims[1:6])
-            more = "…" if len(reply.maxims) > 6 else ""
-            text += f"\n   (more matches: {others}{more})"
-        return text
+        notes = answer_notes(reply, "#{}".format)
+        return "".join([f"#{first.number} {first.text}", *(f"\n   ({n})" for n in notes)])
     if isinstance(reply, ListReply):
         return "\n".join(f"{m.number:>2}. {m.preview(70)}" for m in reply.maxims)
     if isinstance(reply, TextReply):

@@ -32,7 +32,7 @@ import discord
 import yarl
 from discord import app_commands
 
-from bot.chat import ChatService, Origin
+from bot.chat import ACK_DEADLINE, ChatService, Origin, in_time
 from bot.log import report_failure
 from bot.platforms import HealthCheck, StartupError, no_scheduler
 from bot.platforms.discord.render import (
@@ -48,7 +48,14 @@ from bot.platforms.discord.render import (
     render_shared,
 )
 from bot.poster import ChannelUnavailable, PostError, RateLimited
-from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE
+from bot.preview import (
+    ACTION_CANCEL,
+    ACTION_POST,
+    ACTION_SHUFFLE,
+    ACTIONS,
+    STALE_PREVIEW,
+    is_private,
+)
 from maxims import Maxim, parse_query
 from maxims.query import Search
 
@@ -59,7 +66,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
-ACK_DEADLINE = 2.0  # Discord drops an interaction not answered within 3 s; defer before that
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 5.0
 HISTORY_LIMIT = 50  # find_post runs minutes after a crash: the post is among the newest
@@ -80,7 +86,6 @@ PERMISSIONS_USED = {
 }
 REACTION_PERMISSION = {"add_reactions": "react to NaN (discord.reaction)"}
 
-STALE = "That preview is out of date: run `/maxim` again for a fresh one."
 NOT_YOURS = "Only the person who asked can use these buttons: run `/maxim` for your own."
 CANNOT_POST = (
     "I can’t post in this channel: ask someone with Manage Channels to let me View Channel, "
@@ -424,14 +429,13 @@ class DiscordHandlers:
             permissions = interaction.permissions
             return bool(permissions.manage_channels or permissions.administrator)
 
-        work = asyncio.ensure_future(self.service.command(origin, text, is_admin))
-        done, _ = await asyncio.wait((work,), timeout=self.ack_deadline)
+        work, done = await in_time(self.service.command(origin, text, is_admin), self.ack_deadline)
         if not done:
             # Private by default: previews, lists and errors are private anyway.
             await interaction.response.defer(ephemeral=self.config.preview, thinking=True)
-        message, private = render_reply(
-            await work, preview=self.config.preview, user_id=interaction.user.id
-        )
+        reply = await work
+        private = is_private(reply, preview=self.config.preview)
+        message = render_reply(reply, preview=self.config.preview, user_id=interaction.user.id)
         if interaction.response.is_done():
             await interaction.followup.send(**message, ephemeral=private)
         else:
@@ -469,23 +473,21 @@ class DiscordHandlers:
                 await _send_private(interaction, apology)
 
     async def _press(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
-        press = parse_custom_id(custom_id, self.service.corpus)
-        if press is None or press.preview is None:
-            await _send_private(interaction, STALE)
+        press = parse_custom_id(custom_id)
+        preview = self.service.preview(press.encoded) if press is not None else None
+        if press is None or preview is None or press.action not in ACTIONS:
+            await _send_private(interaction, STALE_PREVIEW)
             return
         if press.user != str(interaction.user.id):
             await _send_private(interaction, NOT_YOURS)
             return
-        preview = press.preview
         if press.action == ACTION_SHUFFLE:
-            following = preview.another(self.service.corpus, self.service.rng)
-            total = (
-                len(self.service.corpus.search(following.words))
-                if following.kind == "search"
-                else None
-            )
+            following = self.service.shuffle(press.encoded)
+            if following is None:
+                await _send_private(interaction, STALE_PREVIEW)
+                return
             await interaction.response.edit_message(
-                **render_preview(following, interaction.user.id, total)
+                **render_preview(following, interaction.user.id)
             )
         elif press.action == ACTION_CANCEL:
             await interaction.response.defer()
@@ -493,7 +495,7 @@ class DiscordHandlers:
         elif press.action == ACTION_POST:
             await self._post(interaction, preview.maxim)
         else:
-            await _send_private(interaction, STALE)
+            await _send_private(interaction, STALE_PREVIEW)
 
     async def _post(self, interaction: discord.Interaction[Any], maxim: Maxim) -> None:
         channel = interaction.channel

@@ -19,8 +19,16 @@ from typing import Any, Protocol, runtime_checkable
 
 import discord
 
-from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, ACTIONS, Preview, preview_of
-from maxims import Corpus, ListReply, Maxim, MaximReply, Reply, TextReply
+from bot.preview import (
+    ACTION_CANCEL,
+    ACTION_POST,
+    ACTION_SHUFFLE,
+    Preview,
+    answer_notes,
+    preview_notes,
+    preview_of,
+)
+from maxims import ListReply, Maxim, MaximReply, Reply, TextReply
 
 Message = dict[str, Any]  # keyword arguments for send_message, edit_message, channel.send
 
@@ -88,11 +96,14 @@ def is_daily_post(embed: discord.Embed, day: str) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class ButtonPress:
-    """What a preview button says: the action, who may press it, and the preview (if valid)."""
+    """What a preview button says: the action, who may press it, and the preview's state.
+
+    The state is decoded by `ChatService.preview` (it needs the corpus), not here.
+    """
 
     action: str
     user: str
-    preview: Preview | None
+    encoded: str
 
 
 def custom_id(action: str, user_id: int, preview: Preview) -> str:
@@ -106,17 +117,12 @@ def custom_id(action: str, user_id: int, preview: Preview) -> str:
     return (prefix + encoded)[:CUSTOM_ID_LIMIT]
 
 
-def parse_custom_id(value: str, corpus: Corpus) -> ButtonPress | None:
+def parse_custom_id(value: str) -> ButtonPress | None:
     """The press a custom id describes; None if it is not one of ours at all."""
     match = CUSTOM_ID.fullmatch(value)
     if match is None:
         return None
-    action = match["action"]
-    state = match["state"]
-    preview = Preview.decode(state, corpus) if state is not None else None
-    if action not in ACTIONS:
-        preview = None
-    return ButtonPress(action, match["user"] or "", preview)
+    return ButtonPress(match["action"], match["user"] or "", match["state"] or "")
 
 
 @runtime_checkable
@@ -180,21 +186,10 @@ def preview_view(preview: Preview, user_id: int) -> discord.ui.View:
 # ------------------------------------------------------------------------------ replies
 
 
-def _preview_notes(preview: Preview, total: int | None) -> list[str]:
-    if preview.kind == "search" and preview.words:
-        shown = escape(" ".join(preview.words))
-        if total:
-            return [f"result {preview.position + 1} of {total} for “{shown}”"]
-        return [f"a match for “{shown}”"]
-    if preview.kind == "today":
-        return ["today’s maxim"]
-    return []
-
-
-def render_preview(preview: Preview, user_id: int, total: int | None = None) -> Message:
-    """The private preview with its buttons; `total` search results give "result 2 of 5"."""
+def render_preview(preview: Preview, user_id: int) -> Message:
+    """The private preview with its buttons."""
     return {
-        "embed": maxim_embed(preview.maxim, *_preview_notes(preview, total)),
+        "embed": maxim_embed(preview.maxim, *preview_notes(preview, escape)),
         "view": preview_view(preview, user_id),
         "allowed_mentions": NO_MENTIONS,
     }
@@ -202,13 +197,7 @@ def render_preview(preview: Preview, user_id: int, total: int | None = None) -> 
 
 def render_answer(reply: MaximReply) -> Message:
     """A maxim answer posted at once (no preview): the first match, and a hint for searches."""
-    notes: list[str] = []
-    if reply.kind == "search" and len(reply.maxims) > 1:
-        others = ", ".join(str(m.number) for m in reply.maxims[1:6])
-        notes.append(f"more matches: {others}{'…' if len(reply.maxims) > 6 else ''}")
-    elif reply.kind == "today":
-        notes.append("today’s maxim")
-    return render_maxim(reply.maxims[0], *notes)
+    return render_maxim(reply.maxims[0], *answer_notes(reply))
 
 
 def render_list(reply: ListReply) -> Message:
@@ -236,23 +225,19 @@ def render_text(reply: TextReply) -> Message:
     return {"content": (icon + reply.text)[:CONTENT_LIMIT], "allowed_mentions": NO_MENTIONS}
 
 
-def render_reply(
-    reply: Reply, *, preview: bool, user_id: int, total: int | None = None
-) -> tuple[Message, bool]:
-    """Any reply to `/maxim`, and whether it is for the asker alone (ephemeral).
+def render_reply(reply: Reply, *, preview: bool, user_id: int) -> Message:
+    """Any reply to `/maxim`: maxims become a private preview when `preview` is set.
 
-    Maxims become a private preview when `preview` is set, else a public message; lists, help
-    and errors are always private.
+    Whether it is for the asker alone is `bot.preview.is_private`'s to say, not the renderer's.
     """
     if isinstance(reply, MaximReply):
         if preview:
-            total = len(reply.maxims) if reply.kind == "search" else total
-            return render_preview(preview_of(reply), user_id, total), True
-        return render_answer(reply), False
+            return render_preview(preview_of(reply), user_id)
+        return render_answer(reply)
     if isinstance(reply, ListReply):
-        return render_list(reply), True
+        return render_list(reply)
     if isinstance(reply, TextReply):
-        return render_text(reply), True
+        return render_text(reply)
     raise TypeError(f"cannot render {type(reply).__name__}")
 
 

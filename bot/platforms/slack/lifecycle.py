@@ -41,13 +41,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import Background
-from bot.chat import ChatService, Origin
+from bot.chat import ACK_DEADLINE, ChatService, Origin, in_time
 from bot.config import slack_mode
 from bot.log import report_failure
 from bot.platforms import HealthCheck, StartupError, no_scheduler
 from bot.platforms.slack.render import (
     Message,
-    render_answer,
     render_daily,
     render_maxim,
     render_preview,
@@ -55,8 +54,8 @@ from bot.platforms.slack.render import (
     render_shared,
 )
 from bot.poster import ChannelUnavailable, PostError, RateLimited
-from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, Preview
-from maxims import Maxim, MaximReply, Reply, parse_query
+from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, STALE_PREVIEW, is_private
+from maxims import Maxim, Reply, parse_query
 from maxims.query import DailyOff, DailySet
 
 if TYPE_CHECKING:
@@ -67,7 +66,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
-ACK_DEADLINE = 2.0  # Slack drops a command not acknowledged within 3 s; leave time for the trip
 ADMIN_CACHE_SECONDS = 300.0
 STOP_TIMEOUT = 5.0
 HISTORY_LIMIT = 100  # find_post runs minutes after a crash: the post is among the newest
@@ -86,7 +84,6 @@ BOLT_ENV = (
     "SLACK_CLIENT_ID",
     "SLACK_CLIENT_SECRET",
 )
-STALE_PREVIEW = "That preview is out of date: run `/maxim` again for a fresh one."
 WORKING = "Working on it…"
 BOT_TOKEN_PROBLEMS = {
     "invalid_auth": "SLACK_BOT_TOKEN was rejected (invalid_auth): copy the Bot User OAuth "
@@ -326,8 +323,9 @@ class SlackListeners:
             return
         # A change of the daily post may wait on users.info (the admin check): give it until
         # the deadline, then acknowledge and answer through the response_url.
-        work = asyncio.ensure_future(self.service.command(origin, text, is_admin, command=name))
-        done, _ = await asyncio.wait((work,), timeout=self.ack_deadline)
+        work, done = await in_time(
+            self.service.command(origin, text, is_admin, command=name), self.ack_deadline
+        )
         if done:
             await ack(**self.command_message(work.result()))
             return
@@ -341,9 +339,9 @@ class SlackListeners:
 
     def command_message(self, reply: Reply) -> Message:
         """The acknowledgement of `/maxim`: a private preview, or a public maxim, or a note."""
-        public = isinstance(reply, MaximReply) and not self.config.preview
+        private = is_private(reply, preview=self.config.preview)
         message = render_reply(reply, preview=self.config.preview)
-        return {**message, "response_type": "in_channel" if public else "ephemeral"}
+        return {**message, "response_type": "ephemeral" if private else "in_channel"}
 
     # ---------------------------------------------------------------- preview buttons
 
@@ -356,7 +354,7 @@ class SlackListeners:
         )
 
     async def _send(self, value: str, user: str, channel: str, respond: AsyncRespond) -> None:
-        preview = Preview.decode(value, self.service.corpus)
+        preview = self.service.preview(value)
         if preview is None:
             await _respond(respond, **_private(STALE_PREVIEW, replace=True))
             return
@@ -384,18 +382,12 @@ class SlackListeners:
         )
 
     async def _shuffle(self, value: str, respond: AsyncRespond) -> None:
-        corpus = self.service.corpus
-        preview = Preview.decode(value, corpus)
-        if preview is None:
+        following = self.service.shuffle(value)
+        if following is None:
             await _respond(respond, **_private(STALE_PREVIEW, replace=True))
             return
-        following = preview.another(corpus, self.service.rng)
-        total = len(corpus.search(following.words)) if following.kind == "search" else None
         await _respond(
-            respond,
-            response_type="ephemeral",
-            replace_original=True,
-            **render_preview(following, total),
+            respond, response_type="ephemeral", replace_original=True, **render_preview(following)
         )
 
     async def on_cancel(self, ack: AsyncAck, respond: AsyncRespond) -> None:
@@ -432,16 +424,16 @@ class SlackListeners:
     async def _answer_mention(
         self, origin: Origin, text: str, thread: str, event_id: str | None
     ) -> None:
-        if event_id is not None and not await self.service.storage.first_delivery(
-            PLATFORM, event_id, now=self.service.clock()
-        ):
-            log.debug("event %s already answered", event_id)
-            return
         is_admin = functools.partial(self.admins.is_admin, origin.user)
-        reply = await self.service.command(origin, text, is_admin)
-        if isinstance(reply, MaximReply):
+        reply = await self.service.command(origin, text, is_admin, event_id=event_id)
+        if reply is None:
+            return  # another delivery of this event was answered
+        if not is_private(reply, preview=False):
             await self.client.chat_postMessage(
-                channel=origin.channel, thread_ts=thread, unfurl_links=False, **render_answer(reply)
+                channel=origin.channel,
+                thread_ts=thread,
+                unfurl_links=False,
+                **render_reply(reply, preview=False),
             )
             return
         # Help, lists and errors are for the asker alone, as with the slash command.

@@ -13,7 +13,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, Preview, preview_of
+from bot.preview import (
+    ACTION_CANCEL,
+    ACTION_POST,
+    ACTION_SHUFFLE,
+    Preview,
+    answer_notes,
+    preview_notes,
+    preview_of,
+)
 from maxims import ListReply, Maxim, MaximReply, Reply, TextReply
 
 Block = dict[str, Any]
@@ -84,23 +92,9 @@ def render_daily(maxim: Maxim) -> Message:
     }
 
 
-def _search_note(preview: Preview, total: int | None) -> str:
-    shown = escape(" ".join(preview.words))
-    if total:
-        return f"result {preview.position + 1} of {total} for “{shown}”"
-    return f"a match for “{shown}”"
-
-
-def render_preview(preview: Preview, total: int | None = None) -> Message:
-    """The private preview: the maxim and Send / Shuffle / Cancel buttons carrying its state.
-
-    `total` is the number of search results, when known, for "result 2 of 5".
-    """
-    notes = ["only you can see this"]
-    if preview.kind == "search" and preview.words:
-        notes.insert(0, _search_note(preview, total))
-    elif preview.kind == "today":
-        notes.insert(0, "today’s maxim")
+def render_preview(preview: Preview) -> Message:
+    """The private preview: the maxim and Send / Shuffle / Cancel buttons carrying its state."""
+    notes = [*preview_notes(preview, escape), "only you can see this"]
     value = preview.encode()
     buttons: list[Block] = [_button("Send", ACTION_POST, value, style="primary")]
     if preview.can_shuffle:
@@ -167,11 +161,11 @@ def render_text(reply: TextReply) -> Message:
     }
 
 
-def render_reply(reply: Reply, *, preview: bool, total: int | None = None) -> Message:
+def render_reply(reply: Reply, *, preview: bool) -> Message:
     """Any reply to `/maxim`; maxims become a preview when `preview` is set."""
     if isinstance(reply, MaximReply):
         if preview:
-            return render_preview(preview_of(reply), total=len(reply.maxims))
+            return render_preview(preview_of(reply))
         return render_answer(reply)
     if isinstance(reply, ListReply):
         return render_list(reply)
@@ -182,12 +176,4 @@ def render_reply(reply: Reply, *, preview: bool, total: int | None = None) -> Me
 
 def render_answer(reply: MaximReply) -> Message:
     """A maxim answer posted at once (no preview): the first match, with a hint for searches."""
-    first = reply.maxims[0]
-    notes: list[str] = []
-    if reply.kind == "search" and len(reply.maxims) > 1:
-        others = ", ".join(str(m.number) for m in reply.maxims[1:6])
-        more = "…" if len(reply.maxims) > 6 else ""
-        notes.append(f"more matches: {others}{more}")
-    elif reply.kind == "today":
-        notes.append("today’s maxim")
-    return render_maxim(first, *notes)
+    return render_maxim(reply.maxims[0], *answer_notes(reply))

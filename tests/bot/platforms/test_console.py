@@ -118,7 +118,7 @@ async def test_today_follows_the_channels_zone(service, clock):
     await chat(service, "/maxim daily 09:00 Asia/Tokyo\n")
     lines = await chat(service, "/maxim today\n")
     expected = load_corpus().for_day(dt.date(2026, 11, 29), "console:console")
-    assert lines == [f"maxim-bot: #{expected.number} {expected.text}"]
+    assert lines == [f"maxim-bot: #{expected.number} {expected.text}", "   (today’s maxim)"]
 
 
 async def test_a_failing_handler_apologises_with_a_reference(service, caplog):

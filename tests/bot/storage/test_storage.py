@@ -25,8 +25,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.storage import repository as storage_module
 from bot.storage import PostRecord, Storage, Subscription, migrate
+from bot.storage import repository as storage_module
 
 UTC = dt.UTC
 T = TypeVar("T")

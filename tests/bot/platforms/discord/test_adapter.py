@@ -16,7 +16,6 @@ import pytest
 from bot.daily.commands import ADMINS_ONLY
 from bot.platforms.discord.lifecycle import (
     NOT_YOURS,
-    STALE,
     suggest_queries,
     suggest_zones,
 )
@@ -27,7 +26,7 @@ from bot.platforms.discord.render import (
     render_list,
     render_reply,
 )
-from bot.preview import ACTION_POST, ACTION_SHUFFLE, Preview
+from bot.preview import ACTION_POST, ACTION_SHUFFLE, STALE_PREVIEW, Preview
 from maxims import ListReply, load_corpus
 from tests.bot.platforms.discord.helpers import (
     NAN_NUMBERS,
@@ -369,7 +368,7 @@ async def test_a_stale_button_answers_politely(fake, bot):
     for custom in (stale, garbled):
         answer = await press(fake, custom, message=message)
         assert answer.type == 4 and answer.ephemeral
-        assert answer.content == STALE
+        assert answer.content == STALE_PREVIEW
     assert fake.messages == []
 
 
@@ -398,13 +397,12 @@ def test_custom_ids_fit_100_characters_even_for_long_searches():
     preview = Preview(CORPUS.get(1), "search", 3, words)
     value = custom_id(ACTION_SHUFFLE, 123456789012345678901, preview)
     assert len(value) <= 100
-    press_ = parse_custom_id(value, CORPUS)
-    assert press_ is not None and press_.preview is not None
-    assert (
-        press_.user == "123456789012345678901"
-        and press_.preview.words == words[: len(press_.preview.words)]
-    )
-    assert parse_custom_id("something_else", CORPUS) is None
+    press_ = parse_custom_id(value)
+    assert press_ is not None
+    decoded = Preview.decode(press_.encoded, CORPUS)
+    assert decoded is not None
+    assert press_.user == "123456789012345678901" and decoded.words == words[: len(decoded.words)]
+    assert parse_custom_id("something_else") is None
 
 
 # ------------------------------------------------------------------------------ daily posts
@@ -583,5 +581,5 @@ def test_every_rendered_reply_pings_nobody():
     ]
     for preview in (True, False):
         for reply in replies:
-            message, _ = render_reply(reply, preview=preview, user_id=1)
+            message = render_reply(reply, preview=preview, user_id=1)
             assert message["allowed_mentions"].to_dict() == {"parse": []}

@@ -61,8 +61,8 @@ def test_only_real_looking_user_ids_become_mentions():
 @given(text=st.text(min_size=1, max_size=300).filter(str.strip), tag=st.text(max_size=20))
 def test_no_text_of_a_maxim_can_form_markup(text, tag):
     maxim = Maxim(1, text, (tag,))
-    preview = Preview(maxim, "search", 0, tuple(text.split()[:3]))
-    messages = [render_maxim(maxim), render_shared(maxim, "U7"), render_preview(preview, 3)]
+    preview = Preview(maxim, "search", 0, tuple(text.split()[:3]), 3)
+    messages = [render_maxim(maxim), render_shared(maxim, "U7"), render_preview(preview)]
     for message in messages:
         for value in strings(message):
             assert "<" not in OURS.sub("", value)
