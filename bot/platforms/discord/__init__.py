@@ -1,0 +1,1 @@
+"""Discord: the adapter package, imported only when Discord is configured."""
