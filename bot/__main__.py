@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, find_config_file, load_settings
 from bot.log import setup_logging
@@ -89,7 +90,9 @@ def _secret_values(settings: Settings) -> list[str]:
         fields.slack_signing_secret,
         fields.discord_token,
     ]
-    return [v.get_secret_value() for v in values if v is not None]
+    found = [v.get_secret_value() for v in values if v is not None]
+    password = urlsplit(settings.storage.url).password
+    return [*found, password] if password else found
 
 
 async def _run(settings: Settings) -> int:

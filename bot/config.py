@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -65,6 +66,33 @@ def _check_pattern(pattern: str) -> str:
     except re.error as err:
         raise ValueError(f"not a valid regular expression ({err})") from None
     return pattern
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _is_loopback(host: str) -> bool:
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _secure_url(*schemes: str) -> Callable[[str], str]:
+    """A check that a URL the bot sends tokens to uses `schemes` (TLS), unless on loopback.
+
+    Plain ``http://``/``ws://`` would put the bot token on the wire in clear text; loopback is
+    allowed for local proxies and the tests' emulators.
+    """
+
+    def check(url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme in schemes and parts.hostname:
+            return url
+        if parts.scheme in ("http", "ws") and _is_loopback(parts.hostname or ""):
+            return url
+        raise ValueError(
+            f"{url!r} must start with {schemes[0]}:// (plain http is allowed only on loopback)"
+        )
+
+    return check
 
 
 TimeZone = Annotated[str, AfterValidator(_check_zone)]
@@ -141,7 +169,7 @@ class SlackConfig(Section):
     """``[slack]``: started when ``SLACK_BOT_TOKEN`` is set."""
 
     mode: Literal["socket", "http"] | None = None
-    api_url: str = "https://slack.com/api/"
+    api_url: Annotated[str, AfterValidator(_secure_url("https"))] = "https://slack.com/api/"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=3000, ge=0, le=65535)
     preview: bool = True
@@ -152,8 +180,8 @@ class SlackConfig(Section):
 class DiscordConfig(Section):
     """``[discord]``: started when ``DISCORD_TOKEN`` is set."""
 
-    api_base: str = "https://discord.com/api/v10"
-    gateway_url: str = "wss://gateway.discord.gg/"
+    api_base: Annotated[str, AfterValidator(_secure_url("https"))] = "https://discord.com/api/v10"
+    gateway_url: Annotated[str, AfterValidator(_secure_url("wss"))] = "wss://gateway.discord.gg/"
     guild_ids: tuple[int, ...] = ()
     preview: bool = True
     reaction: str = ""
@@ -319,6 +347,38 @@ def load_settings(
     }
     data["source"] = source
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as err:
         raise ConfigError(_describe(err, source)) from None
+    problem = _cross_check(settings)
+    if problem is not None:
+        raise ConfigError(f"{source}: {problem}")
+    return settings
+
+
+def _cross_check(settings: Settings) -> str | None:
+    """What parses but cannot work, as ``key: message`` (None: all is well).
+
+    Checked here, with the rest of the validation, so that `check-config` refuses everything
+    that `run` would refuse at start.
+    """
+    from maxims import load_corpus
+
+    known = {tag for maxim in load_corpus() for tag in maxim.tags}
+    for n, rule in enumerate(settings.triggers.rules):
+        unknown = [tag for tag in rule.tags if tag not in known]
+        if unknown:
+            return (
+                f"triggers.rules[{n}].tags: no maxim is tagged {', '.join(map(repr, unknown))}"
+                f" (tags in use: {', '.join(sorted(known))})"
+            )
+    seen: dict[tuple[str, str], int] = {}
+    for n, entry in enumerate(settings.daily):
+        key = (entry.platform, entry.channel)  # storage's key for a subscription
+        if key in seen:
+            return (
+                f"daily[{n}].channel: {entry.channel!r} on {entry.platform} already has a "
+                f"daily post (daily[{seen[key]}]): one entry per channel"
+            )
+        seen[key] = n
+    return None

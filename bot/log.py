@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import secrets
 import sys
+import threading
 from collections.abc import Iterable
+from types import TracebackType
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 NOISY = (
@@ -67,6 +69,28 @@ def setup_logging(level: str = "INFO", secret_values: Iterable[str] = ()) -> Non
     root.setLevel(level)
     for name in NOISY:
         logging.getLogger(name).setLevel(level if level == "DEBUG" else "WARNING")
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(
+    kind: type[BaseException], error: BaseException, traceback: TracebackType | None
+) -> None:
+    """Log an exception that escaped everything (even `asyncio.run`) through the handler.
+
+    Python would otherwise print it to stderr itself, past the redacting filter.
+    """
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, error, traceback)
+        return
+    logging.getLogger("bot").critical(
+        "the bot stopped on an error", exc_info=(kind, error, traceback)
+    )
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback)
 
 
 def error_reference() -> str:

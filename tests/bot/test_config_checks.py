@@ -1,0 +1,142 @@
+"""Configuration that parses but cannot work, and the secrets around it, through real processes.
+
+`maxim-bot run` and `maxim-bot check-config` must refuse the same things, with exit status 2 and
+one line that names the key, never a traceback; a secret (a token, the database password) never
+reaches stderr, even from an exception that escapes everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "xoxb-do-not-print-me-123456"
+
+
+def maxim_bot(tmp_path: Path, config: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    (tmp_path / "config.toml").write_text(config)
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "DISCORD_", "MAXIM_BOT_"))
+    }
+    environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), environ.get("PYTHONPATH", "")])
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args, "-c", str(tmp_path / "config.toml")],
+        cwd=tmp_path,
+        env=environ,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+UNKNOWN_TAG = """
+[[triggers.rules]]
+name = "oom"
+pattern = "out of memory"
+tags = ["compute", "no-such-tag"]
+"""
+SAME_CHANNEL_TWICE = """
+[[daily]]
+platform = "console"
+channel = "general"
+time = "09:00"
+
+[[daily]]
+platform = "console"
+channel = "general"
+time = "17:00"
+"""
+PLAIN_HTTP_API = """
+[slack]
+api_url = "http://slack.example.com/api/"
+"""
+
+
+@pytest.mark.parametrize("command", ["run", "check-config"])
+@pytest.mark.parametrize(
+    ("config", "line"),
+    [
+        (UNKNOWN_TAG, "triggers.rules[0].tags: no maxim is tagged 'no-such-tag'"),
+        (SAME_CHANNEL_TWICE, "daily[1].channel: 'general' on console already has a daily post"),
+        (PLAIN_HTTP_API, "slack.api_url: 'http://slack.example.com/api/' must start with https"),
+    ],
+    ids=["unknown-tag", "same-channel-twice", "plain-http-api-url"],
+)
+def test_config_that_cannot_work_is_one_line_and_exit_2(tmp_path, command, config, line):
+    done = maxim_bot(tmp_path, config, command)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert line in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_loopback_urls_may_be_plain_http(tmp_path):
+    config = (
+        '[slack]\napi_url = "http://127.0.0.1:9/api/"\n[discord]\napi_base = "http://localhost:9"\n'
+    )
+    done = maxim_bot(tmp_path, config, "check-config")
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_database_password_never_reaches_the_log(tmp_path):
+    # Nothing listens on port 9: the connection fails, and the failure is logged.
+    config = '[storage]\nurl = "postgresql+asyncpg://maxim:hunter2-secret@127.0.0.1:9/maxim"\n'
+    done = maxim_bot(tmp_path, config, "run")
+    assert done.returncode != 0
+    assert "127.0.0.1" in done.stderr  # it did log the failure
+    assert "hunter2-secret" not in done.stderr
+
+
+@pytest.fixture
+def restore_logging():
+    """`setup_logging` replaces the root handlers and the excepthooks: put them back."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    hooks = (sys.excepthook, threading.excepthook)
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    sys.excepthook, threading.excepthook = hooks
+
+
+def test_the_database_password_is_redacted_like_a_token(tmp_path, capsys, restore_logging):
+    from bot.__main__ import _secret_values
+    from bot.config import load_settings
+    from bot.log import setup_logging
+
+    url = "postgresql+asyncpg://maxim:hunter2-secret@db.internal:5432/maxim"
+    (tmp_path / "config.toml").write_text(f'[storage]\nurl = "{url}"\n')
+    settings = load_settings(tmp_path / "config.toml", env={})
+    setup_logging("INFO", _secret_values(settings))
+    logging.getLogger("bot.test").warning("cannot reach %s", url)
+    err = capsys.readouterr().err
+    assert "cannot reach postgresql+asyncpg://maxim:***@db.internal:5432/maxim" in err
+    assert "hunter2" not in err
+
+
+def test_an_exception_escaping_everything_is_logged_redacted(tmp_path):
+    script = (
+        "import sys\n"
+        "from bot.log import setup_logging\n"
+        f"setup_logging('INFO', [{TOKEN!r}])\n"
+        f"raise RuntimeError('the token was ' + {TOKEN!r})\n"
+    )
+    environ = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=environ, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert "RuntimeError: the token was ***" in done.stderr
+    assert TOKEN not in done.stderr
