@@ -21,15 +21,19 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
 from bot.storage import Storage
+
+if TYPE_CHECKING:
+    import psycopg
 
 # ----------------------------------------------------------------------------------------------
 # SQLite
@@ -57,6 +61,7 @@ PG_INSTALL_HINT = (
     "PATH): install the server with `apt-get install postgresql` (or run .ci/postgres.sh) "
     "to run the PostgreSQL tests"
 )
+PG_READY_TIMEOUT = 30.0  # seconds a started server may take to accept connections
 PG_SERVER_OPTIONS = (
     "-c listen_addresses=127.0.0.1 -c max_connections=200 "
     "-c synchronous_commit=off -c full_page_writes=off"
@@ -151,13 +156,42 @@ class PostgresServer:
 
     def admin_execute(self, *statements: str) -> None:
         """Run `statements` on the ``postgres`` maintenance database, in autocommit mode."""
-        import psycopg
-
-        with psycopg.connect(
-            host=self.host, port=self.port, user=self.user, dbname="postgres", autocommit=True
-        ) as conn:
+        with self._admin_connection() as conn:
             for statement in statements:
                 conn.execute(statement.encode())
+
+    def wait_until_ready(self, timeout: float = PG_READY_TIMEOUT) -> None:
+        """Return once the server accepts connections; fail after `timeout` seconds.
+
+        ``pg_ctl start -w`` can return while the server still answers "the database system is
+        starting up" (seen on a loaded machine), and the first test then fails in setup.
+        """
+        import psycopg
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with self._admin_connection() as conn:
+                    conn.execute(b"SELECT 1")
+                return
+            except psycopg.OperationalError as exc:
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(
+                        f"PostgreSQL did not accept connections within {timeout:.0f} s: {exc}"
+                    ) from exc
+                time.sleep(0.1)
+
+    def _admin_connection(self) -> psycopg.Connection[tuple[object, ...]]:
+        import psycopg
+
+        return psycopg.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            dbname="postgres",
+            autocommit=True,
+            connect_timeout=10,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -226,7 +260,9 @@ def postgres_server() -> Iterator[PostgresServer]:
             log_tail = log_path.read_text()[-3000:] if log_path.exists() else "(no log)"
             raise RuntimeError(f"PostgreSQL did not start ({exc}); log:\n{log_tail}") from exc
         stack.callback(executor.stop)
-        yield PostgresServer(host=executor.host, port=executor.port)
+        server = PostgresServer(host=executor.host, port=executor.port)
+        server.wait_until_ready()
+        yield server
 
 
 _database_numbers = itertools.count(1)
