@@ -6,6 +6,11 @@ Databases:
 * `postgres_server` (session) - a real PostgreSQL server the tests start themselves, on
   127.0.0.1 with a free port and a temporary data directory, stopped and removed at the end.
 * `postgres_url` - a fresh, empty database on that server (``postgresql+asyncpg://``).
+* `db_url` - a fresh, empty database of each backend: a test using it runs twice, once on
+  SQLite and once on PostgreSQL (that run carries the ``postgres`` mark, so
+  ``-m "not postgres"`` leaves it out).
+* `storage` - a `Storage` on `sqlite_url`; a module testing both backends overrides it with
+  one opened on `db_url`.
 
 When PostgreSQL is not installed, tests needing it are skipped with an install hint, except
 under CI (env var ``CI`` set), where they fail: CI must run them.
@@ -51,6 +56,18 @@ async def storage(sqlite_url: str) -> AsyncIterator[Storage]:
     store = await Storage.open(sqlite_url)
     yield store
     await store.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# Both backends
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database of each backend (see the module docstring)."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,0 +1,29 @@
+"""Small helpers shared by tests of every part of the bot (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository root: child processes run from here, with it on PYTHONPATH."""
+
+
+def python_env(**extra: str) -> dict[str, str]:
+    """This environment with the repository root first on PYTHONPATH, plus `extra`.
+
+    So that ``python -m bot`` in a child process runs this checkout's code whether or not
+    (and however) the package is installed in the venv.
+    """
+    path = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(path), **extra}
+
+
+async def race(*aws: Coroutine[Any, Any, T], timeout: float = 30) -> list[T]:
+    """Run `aws` concurrently; a deadlock fails the test instead of hanging it."""
+    return list(await asyncio.wait_for(asyncio.gather(*aws), timeout=timeout))
