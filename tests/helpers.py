@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
+"""A Saturday morning: 09:00 in Berlin, in winter time."""
+
+
+class Clock:
+    """A clock the tests move by hand (cooldowns, daily posts), never one they sleep on."""
+
+    def __init__(self, now: dt.datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock forward by ``datetime.timedelta(**delta)``."""
+        self.now += dt.timedelta(**delta)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 """The repository root: child processes run from here, with it on PYTHONPATH."""
