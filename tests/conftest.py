@@ -40,6 +40,14 @@ from bot.storage import Storage
 if TYPE_CHECKING:
     import psycopg
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register `bot_process`, the mark tests/bot/bot_process.py hands out as `needs_bot`."""
+    config.addinivalue_line(
+        "markers", "bot_process: starts maxim-bot as a child process (python -m bot)"
+    )
+
+
 # ----------------------------------------------------------------------------------------------
 # SQLite
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,14 +33,17 @@ ROOT = Path(__file__).resolve().parents[1]
 """The repository root: child processes run from here, with it on PYTHONPATH."""
 
 
-def python_env(**extra: str) -> dict[str, str]:
-    """This environment with the repository root first on PYTHONPATH, plus `extra`.
+def python_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
+    """`base` (default: this environment) with the repository root first on PYTHONPATH.
 
     So that ``python -m bot`` in a child process runs this checkout's code whether or not
     (and however) the package is installed in the venv.
     """
-    path = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(path), **extra}
+    env = dict(os.environ if base is None else base)
+    path = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(ROOT)]
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *path])
+    env.update(extra)
+    return env
 
 
 async def race(*aws: Coroutine[Any, Any, T], timeout: float = 30) -> list[T]:
