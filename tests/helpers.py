@@ -8,6 +8,7 @@ import os
 from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 T = TypeVar("T")
 
@@ -44,6 +45,20 @@ def python_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str,
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *path])
     env.update(extra)
     return env
+
+
+def recent_post_time(
+    minutes_ago: int, now: dt.datetime | None = None
+) -> tuple[dt.time, str, dt.date]:
+    """A post time `minutes_ago` (HH:MM), its zone and local date: never yesterday's.
+
+    "Two minutes ago" in UTC is yesterday between 00:00 and 00:02, and a catch-up test would
+    then expect no post. So near UTC midnight the zone is UTC-6, where it is mid-evening.
+    """
+    now = dt.datetime.now(dt.UTC) if now is None else now
+    zone = "UTC" if 2 <= now.hour <= 21 else "Etc/GMT+6"  # UTC-6: 16:00 to 19:59 then
+    local = now.astimezone(ZoneInfo(zone)) - dt.timedelta(minutes=minutes_ago)
+    return local.time().replace(second=0, microsecond=0), zone, local.date()
 
 
 async def race(*aws: Coroutine[Any, Any, T], timeout: float = 30) -> list[T]:

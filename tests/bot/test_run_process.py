@@ -2,11 +2,14 @@
 
 import asyncio
 import datetime as dt
+import itertools
 import signal
 import subprocess
+from zoneinfo import ZoneInfo
 
 from maxims import load_corpus
 from tests.bot.bot_process import BOT_COMMAND, clean_env, needs_bot
+from tests.helpers import recent_post_time
 
 pytestmark = needs_bot
 CLEAN_ENV = clean_env()
@@ -39,16 +42,26 @@ def test_scripted_console_session(tmp_path):
 
 
 def test_daily_post_is_caught_up_at_start_and_not_repeated(tmp_path):
-    just_now = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)).strftime("%H:%M")
-    first = run_bot(tmp_path, "", "--daily-at", just_now, "--tz", "UTC")
+    at, zone, today = recent_post_time(minutes_ago=2)
+    daily = ("--daily-at", f"{at:%H:%M}", "--tz", zone)
+    first = run_bot(tmp_path, "", *daily)
     assert first.returncode == 0, first.stderr
     posts = [line for line in first.stdout.splitlines() if "Maxim of the day" in line]
-    assert len(posts) == 1
-    today = dt.datetime.now(dt.UTC).date()
     expected = load_corpus().for_day(today, "console:console")
-    assert posts[0] == f"maxim-bot [#console] Maxim of the day: #{expected.number} {expected.text}"
-    again = run_bot(tmp_path, "", "--daily-at", just_now, "--tz", "UTC")
+    assert posts == [f"maxim-bot [#console] Maxim of the day: #{expected.number} {expected.text}"]
+    again = run_bot(tmp_path, "", *daily)
+    assert again.returncode == 0, again.stderr
     assert "Maxim of the day" not in again.stdout  # never twice, even after a restart
+
+
+def test_the_catch_up_time_is_today_and_hours_from_midnight_at_any_hour():
+    for hour, minute in itertools.product(range(24), (0, 1, 2, 59)):
+        now = dt.datetime(2026, 11, 28, hour, minute, 30, tzinfo=dt.UTC)
+        at, zone, today = recent_post_time(minutes_ago=2, now=now)
+        local_now = now.astimezone(ZoneInfo(zone))
+        assert today == local_now.date(), now
+        # at least 1.5 h after the last local midnight and 2 h before the next one
+        assert dt.time(1, 30) <= at < local_now.time() < dt.time(22), now
 
 
 def test_bad_config_is_one_line_and_exit_2(tmp_path):
