@@ -36,8 +36,7 @@ def call(*args):
 def test_number_prints_that_maxim():
     status, out, err = call("42")
     assert status == 0
-    assert out.splitlines()[0] == load_corpus().get(42).text
-    assert "#42" in out
+    assert out == f"{load_corpus().get(42).text}\n    — maxim #42\n"
     assert err == ""
 
 
@@ -105,7 +104,7 @@ def test_the_command_imports_no_framework():
     }
     assert "maxims" in imported
     assert imported & heavy == set()
-    assert load_corpus().get(42).text in done.stdout
+    assert done.stdout == f"{load_corpus().get(42).text}\n    — maxim #42\n"
 
 
 def test_the_command_exits_with_the_right_status():

@@ -292,13 +292,14 @@ async def test_a_crashed_owners_claim_is_taken_over_without_a_second_post(storag
         lease=dt.timedelta(seconds=300),
     )
     assert (claim.owner, claim.state, claim.attempts) == ("dead", "claimed", 1)
-    poster.sent.append(("general", number, "maxim-daily:console:general:2026-11-28"))
+    key = "maxim-daily:console:general:2026-11-28"
+    poster.sent.append(("general", number, key))
     scheduler = make_scheduler(storage, poster, clock, claim_timeout_seconds=300)
     await scheduler.sweep()
-    assert len(poster.sent) == 1  # the lease still runs: nobody touches it
+    assert poster.sent == [("general", number, key)]  # the lease still runs: nobody touches it
     clock.advance(seconds=301)
     await scheduler.sweep()
-    assert len(poster.sent) == 1  # taken over, found on the platform, not posted again
+    assert poster.sent == [("general", number, key)]  # taken over, found, not posted again
     record = await storage.get_post("console", "general", day)
     # the message found on the platform is recorded as the post, under the new owner
     assert (record.state, record.message_id, record.attempts) == ("posted", "m1", 2)

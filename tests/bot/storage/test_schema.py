@@ -22,7 +22,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.storage import Storage, Subscription, migrate
+from bot.storage import PostRecord, Storage, Subscription, migrate
 from bot.storage.tables import VERSION_TABLE, UTCDateTime, metadata
 from tests.helpers import ROOT, python_env, race
 
@@ -102,13 +102,20 @@ async def test_upgrade_from_first_revision_keeps_data(
             source="command",  # every subscription before 0002 was set in chat
             failing=None,
         )
-        post = await s.get_post("slack", "C1", DAY)
-        assert post is not None
-        assert (post.maxim_number, post.state, post.message_id, post.posted_at) == (
-            12,
-            "posted",
-            "m1",
-            T0,
+        assert await s.get_post("slack", "C1", DAY) == PostRecord(
+            platform="slack",
+            channel="C1",
+            local_date=DAY,
+            maxim_number=12,
+            state="posted",
+            owner="a",
+            attempts=1,
+            message_id="m1",
+            error=None,
+            claimed_at=T0,
+            lease_until=T0,
+            next_attempt_at=None,
+            posted_at=T0,
         )
         assert await s.get_meta("k") == "v"
         assert await s.first_delivery("slack", "e", now=T0)  # tables of 0002 exist
