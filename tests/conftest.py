@@ -6,6 +6,11 @@ Databases:
 * `postgres_server` (session) - a real PostgreSQL server the tests start themselves, on
   127.0.0.1 with a free port and a temporary data directory, stopped and removed at the end.
 * `postgres_url` - a fresh, empty database on that server (``postgresql+asyncpg://``).
+* `db_url` - a fresh, empty database of each backend: a test using it runs twice, once on
+  SQLite and once on PostgreSQL (that run carries the ``postgres`` mark, so
+  ``-m "not postgres"`` leaves it out).
+* `storage` - a `Storage` on `sqlite_url`; a module testing both backends overrides it with
+  one opened on `db_url`.
 
 When PostgreSQL is not installed, tests needing it are skipped with an install hint, except
 under CI (env var ``CI`` set), where they fail: CI must run them.
@@ -21,15 +26,27 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
 from bot.storage import Storage
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register `bot_process`, the mark tests/bot/bot_process.py hands out as `needs_bot`."""
+    config.addinivalue_line(
+        "markers", "bot_process: starts maxim-bot as a child process (python -m bot)"
+    )
+
 
 # ----------------------------------------------------------------------------------------------
 # SQLite
@@ -50,6 +67,18 @@ async def storage(sqlite_url: str) -> AsyncIterator[Storage]:
 
 
 # ----------------------------------------------------------------------------------------------
+# Both backends
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database of each backend (see the module docstring)."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+# ----------------------------------------------------------------------------------------------
 # PostgreSQL
 
 PG_INSTALL_HINT = (
@@ -57,6 +86,7 @@ PG_INSTALL_HINT = (
     "PATH): install the server with `apt-get install postgresql` (or run .ci/postgres.sh) "
     "to run the PostgreSQL tests"
 )
+PG_READY_TIMEOUT = 30.0  # seconds a started server may take to accept connections
 PG_SERVER_OPTIONS = (
     "-c listen_addresses=127.0.0.1 -c max_connections=200 "
     "-c synchronous_commit=off -c full_page_writes=off"
@@ -151,13 +181,42 @@ class PostgresServer:
 
     def admin_execute(self, *statements: str) -> None:
         """Run `statements` on the ``postgres`` maintenance database, in autocommit mode."""
-        import psycopg
-
-        with psycopg.connect(
-            host=self.host, port=self.port, user=self.user, dbname="postgres", autocommit=True
-        ) as conn:
+        with self._admin_connection() as conn:
             for statement in statements:
                 conn.execute(statement.encode())
+
+    def wait_until_ready(self, timeout: float = PG_READY_TIMEOUT) -> None:
+        """Return once the server accepts connections; fail after `timeout` seconds.
+
+        ``pg_ctl start -w`` can return while the server still answers "the database system is
+        starting up" (seen on a loaded machine), and the first test then fails in setup.
+        """
+        import psycopg
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with self._admin_connection() as conn:
+                    conn.execute(b"SELECT 1")
+                return
+            except psycopg.OperationalError as exc:
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(
+                        f"PostgreSQL did not accept connections within {timeout:.0f} s: {exc}"
+                    ) from exc
+                time.sleep(0.1)
+
+    def _admin_connection(self) -> psycopg.Connection[tuple[object, ...]]:
+        import psycopg
+
+        return psycopg.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            dbname="postgres",
+            autocommit=True,
+            connect_timeout=10,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -226,7 +285,9 @@ def postgres_server() -> Iterator[PostgresServer]:
             log_tail = log_path.read_text()[-3000:] if log_path.exists() else "(no log)"
             raise RuntimeError(f"PostgreSQL did not start ({exc}); log:\n{log_tail}") from exc
         stack.callback(executor.stop)
-        yield PostgresServer(host=executor.host, port=executor.port)
+        server = PostgresServer(host=executor.host, port=executor.port)
+        server.wait_until_ready()
+        yield server
 
 
 _database_numbers = itertools.count(1)

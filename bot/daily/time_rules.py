@@ -41,7 +41,7 @@ def next_instant(now: dt.datetime, at: dt.time, zone: ZoneInfo) -> dt.datetime:
 
 
 def describe_next(instant: dt.datetime, zone: str, now: dt.datetime) -> str:
-    """``Mon 30 Nov 09:00 CET (in 14 h)``: when the next post comes, in the channel's zone."""
+    """``Mon 30 Nov 09:00 CET (in 14 h 5 min)``: when the next post comes, in the channel's zone."""
     local = instant.astimezone(ZoneInfo(zone))
     minutes = max(int((instant - now).total_seconds() // 60), 0)
     hours, mins = divmod(minutes, 60)

@@ -1,10 +1,18 @@
-"""Durable state shared by every bot process (see `bot.storage.repository` for the design).
+"""Durable state shared by every bot process: subscriptions, daily posts, de-duplication.
+
+Why a database at all: the bot may run as several processes (a restart overlapping the old one,
+or deliberate replicas), and Slack re-delivers events. The promises "one maxim per channel per
+day", "each event handled once" and "the NaN answer at most once per cooldown" must therefore
+hold *across processes*, so the database enforces them with single atomic statements.
 
 The rest of the bot imports storage only from here: the records it reads and the `Storage`
-repository it calls. How the package is split inside (records, tables, engine and migrations,
-the repository) is its own business.
+repository it calls. Inside, `records` holds those records, `tables` the SQLAlchemy tables,
+`engine` connecting (SQLite or PostgreSQL) and the Alembic migrations, `repository` the
+`Storage` class with every query.
 """
 
-from bot.storage.repository import PostRecord, Storage, Subscription, migrate
+from bot.storage.engine import migrate
+from bot.storage.records import PostRecord, Subscription
+from bot.storage.repository import Storage
 
 __all__ = ["PostRecord", "Storage", "Subscription", "migrate"]

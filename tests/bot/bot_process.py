@@ -1,4 +1,8 @@
-"""`maxim-bot` as a real child process, for the end-to-end tests of every platform."""
+"""`maxim-bot` as a real child process, for the end-to-end tests of every platform.
+
+The child runs ``python -m bot`` with this checkout first on PYTHONPATH: the code under test,
+whatever the venv installed (tests/bot/cli/test_maxim.py checks the console scripts).
+"""
 
 from __future__ import annotations
 
@@ -10,19 +14,29 @@ from pathlib import Path
 
 import pytest
 
-BOT = Path(sys.executable).with_name("maxim-bot")
-needs_bot = pytest.mark.skipif(not BOT.exists(), reason="maxim-bot is not installed in this venv")
+from tests.helpers import python_env
+
+BOT_COMMAND = (sys.executable, "-m", "bot")
+"""How to start `maxim-bot`: the test interpreter, so it never depends on an installed script."""
+
+needs_bot = pytest.mark.bot_process
+"""Marks a test that starts the bot as a child process (``-m "not bot_process"`` skips them).
+
+It used to skip when no ``maxim-bot`` script was installed; the bot now always runs.
+"""
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """This environment without any bot or platform settings, plus `extra`."""
+    """This environment without any bot or platform settings, plus `extra`.
+
+    The repository root is on PYTHONPATH, so ``python -m bot`` finds this checkout.
+    """
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("SLACK_", "DISCORD_", "MAXIM_BOT_"))
     }
-    env.update(extra)
-    return env
+    return python_env(env, **extra)
 
 
 def write_config(tmp_path: Path, text: str = "") -> None:
@@ -42,10 +56,10 @@ class BotProcess:
     @classmethod
     async def start(cls, tmp_path: Path, env: dict[str, str], *args: str) -> BotProcess:
         process = await asyncio.create_subprocess_exec(
-            str(BOT),
+            *BOT_COMMAND,
             *args,
             cwd=tmp_path,
-            env=env,
+            env=python_env(env),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -53,14 +67,17 @@ class BotProcess:
         return cls(process)
 
     async def wait_for_line(self, text: str, timeout: float = 30) -> None:
-        """Read the log until a line contains `text`."""
+        """Read the log until a line contains `text`; fail, showing the log, after `timeout` s."""
         assert self.process.stderr is not None
-        async with asyncio.timeout(timeout):
-            while not any(text in line for line in self.log):
-                line = await self.process.stderr.readline()
-                if not line:
-                    raise AssertionError(f"the bot ended before {text!r}:\n{self.text}")
-                self.log.append(line.decode())
+        try:
+            async with asyncio.timeout(timeout):
+                while not any(text in line for line in self.log):
+                    line = await self.process.stderr.readline()
+                    if not line:
+                        raise AssertionError(f"the bot ended before {text!r}:\n{self.text}")
+                    self.log.append(line.decode())
+        except TimeoutError:
+            raise AssertionError(f"no {text!r} within {timeout} s:\n{self.text}") from None
 
     async def end(self, timeout: float = 30, *, terminate: bool = True) -> tuple[int, str]:
         """SIGTERM (unless it ends by itself); the exit status and stdout."""

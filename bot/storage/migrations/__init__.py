@@ -1,6 +1,6 @@
-"""Alembic migration scripts for `bot.storage`, applied programmatically by `Storage.open`.
+"""Alembic migration scripts for `bot.storage`, applied by `Storage.open` and `migrate`.
 
-There is no ``env.py`` or ``alembic.ini``: `bot.storage` drives Alembic itself on the connection
-it already holds (under a lock), so the scripts in ``versions/`` are all that ships. Never edit a
-released revision; add a new one whose ``down_revision`` is the current head.
+``env.py`` is the minimal Alembic environment: it runs the scripts in ``versions/`` on the
+connection `bot.storage.engine` hands it (under a lock), so no ``alembic.ini`` ships. Never
+edit a released revision; add a new one whose ``down_revision`` is the current head.
 """

@@ -1,4 +1,8 @@
-"""The `maxim` command: output, exit statuses, and a start-up that loads no framework."""
+"""The `maxim` command: output, exit statuses, and a start-up that loads no framework.
+
+Process tests run ``python -m bot.cli.maxim`` with this checkout on PYTHONPATH, so they test
+this code whatever the venv installed; one test checks the installed console scripts.
+"""
 
 import io
 import subprocess
@@ -9,8 +13,18 @@ import pytest
 
 from bot.cli.maxim import run
 from maxims import load_corpus
+from tests.helpers import python_env
 
-MAXIM = Path(sys.executable).with_name("maxim")
+
+def run_maxim(*args, python_options=()):
+    """Run the `maxim` command as a process of its own; the finished process."""
+    return subprocess.run(
+        [sys.executable, *python_options, "-m", "bot.cli.maxim", *args],
+        capture_output=True,
+        text=True,
+        env=python_env(),
+        timeout=60,
+    )
 
 
 def call(*args):
@@ -22,8 +36,7 @@ def call(*args):
 def test_number_prints_that_maxim():
     status, out, err = call("42")
     assert status == 0
-    assert out.splitlines()[0] == load_corpus().get(42).text
-    assert "#42" in out
+    assert out == f"{load_corpus().get(42).text}\n    — maxim #42\n"
     assert err == ""
 
 
@@ -67,11 +80,9 @@ def test_failures_exit_with_status_and_message_on_stderr(args, status):
     assert "Traceback" not in err
 
 
-@pytest.mark.skipif(not MAXIM.exists(), reason="the maxim script is not installed in this venv")
-def test_the_installed_command_imports_no_framework():
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", str(MAXIM), "42"], capture_output=True, text=True
-    )
+def test_the_command_imports_no_framework():
+    done = run_maxim("42", python_options=("-X", "importtime"))
+    assert done.returncode == 0, done.stderr
     imported = {
         line.split("|")[-1].strip().split(".")[0]
         for line in done.stderr.splitlines()
@@ -93,11 +104,24 @@ def test_the_installed_command_imports_no_framework():
     }
     assert "maxims" in imported
     assert imported & heavy == set()
-    assert load_corpus().get(42).text in done.stdout
+    assert done.stdout == f"{load_corpus().get(42).text}\n    — maxim #42\n"
 
 
-@pytest.mark.skipif(not MAXIM.exists(), reason="the maxim script is not installed in this venv")
-def test_the_installed_command_exits_with_the_right_status():
-    assert subprocess.run([str(MAXIM), "34"], capture_output=True).returncode == 0
-    assert subprocess.run([str(MAXIM), "71"], capture_output=True).returncode == 2
-    assert subprocess.run([str(MAXIM), "zzqqx"], capture_output=True).returncode == 1
+def test_the_command_exits_with_the_right_status():
+    assert [run_maxim(arg).returncode for arg in ("34", "71", "zzqqx")] == [0, 2, 1]
+
+
+def test_the_venv_has_both_console_scripts():
+    """`make install` must give users `maxim` and `maxim-bot` (pyproject's [project.scripts]).
+
+    Fails, never skips: a venv without them is a broken install, not a reason to test less.
+    """
+    scripts = Path(sys.executable).parent
+    maxim = subprocess.run(
+        [str(scripts / "maxim"), "34"], capture_output=True, text=True, timeout=60
+    )
+    assert (maxim.returncode, maxim.stdout.splitlines()[0]) == (0, load_corpus().get(34).text)
+    bot = subprocess.run(
+        [str(scripts / "maxim-bot"), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert (bot.returncode, bot.stdout.splitlines()[0]) == (0, "usage: maxim-bot [-h] COMMAND ...")

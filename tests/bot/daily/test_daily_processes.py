@@ -15,8 +15,8 @@ import pytest
 from aiohttp import web
 
 from bot.storage import Storage, Subscription
+from tests.helpers import ROOT, python_env, recent_post_time
 
-ROOT = Path(__file__).resolve().parents[3]
 CHANNELS = [f"C{i:03d}" for i in range(200)]
 
 
@@ -60,18 +60,11 @@ class FakePlatform:
         await asyncio.wait_for(loop(), timeout)
 
 
-def due_now() -> tuple[dt.time, str]:
-    """A post time one minute ago in a zone where that is still today (no midnight edge)."""
-    now = dt.datetime.now(dt.UTC)
-    zone = "UTC" if 2 <= now.hour <= 21 else "Etc/GMT+6"  # UTC-6 keeps us mid-evening
-    local = now.astimezone(__import__("zoneinfo").ZoneInfo(zone)) - dt.timedelta(minutes=1)
-    return dt.time(local.hour, local.minute), zone
-
-
 def start_worker(db_url: str, platform_url: str, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.bot.daily.daily_worker", db_url, platform_url],
         cwd=ROOT,
+        env=python_env(),
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
@@ -79,7 +72,7 @@ def start_worker(db_url: str, platform_url: str, log: Path) -> subprocess.Popen:
 
 @pytest.mark.postgres
 async def test_two_processes_and_a_kill_post_each_channel_exactly_once(postgres_url, tmp_path):
-    at, zone = due_now()
+    at, zone, _ = recent_post_time(minutes_ago=1)
     storage = await Storage.open(postgres_url)
     workers: list[subprocess.Popen] = []
     platform = FakePlatform(delay=0.05)

@@ -1,6 +1,8 @@
-"""Daily posts: due times, daylight saving, catch-up, exactly once, retries and rate limits.
+"""The scheduler: its trigger, catch-up, exactly once, retries and rate limits.
 
-Time is injected (a settable clock), never slept on; storage is real SQLite and PostgreSQL.
+Time is injected (a hand-moved clock), never slept on; storage is real SQLite and PostgreSQL.
+The time rules themselves are in test_time_rules.py, the `/maxim daily` commands in
+test_commands.py.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,32 +19,22 @@ import time_machine
 from bot.chat import channel_key
 from bot.config import ScheduleConfig
 from bot.daily.commands import DailySubscriptions
-from bot.daily.scheduler import DailyScheduler, DailyTrigger, next_instant, scheduled_instant
+from bot.daily.scheduler import DailyScheduler, DailyTrigger
+from bot.daily.time_rules import scheduled_instant
 from bot.storage import Storage, Subscription
 from maxims import load_corpus
 from maxims.query import DailySet
 from tests.fakes.recording_poster import RecordingPoster
+from tests.helpers import Clock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 UTC = dt.UTC
 
 
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request):
-    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-
-
 @pytest.fixture
 async def storage(db_url):
+    """Every test here that takes `storage` runs on SQLite and on PostgreSQL."""
     store = await Storage.open(db_url)
     yield store
     await store.close()
@@ -73,44 +66,31 @@ def berlin(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=BERLIN).astimezone(UTC)
 
 
-# -- when is a post due ------------------------------------------------------------------------
-
-
-def test_nine_in_berlin_is_eight_utc_in_winter_and_seven_in_summer():
-    assert scheduled_instant(dt.date(2026, 1, 15), dt.time(9), BERLIN) == dt.datetime(
-        2026, 1, 15, 8, tzinfo=UTC
-    )
-    assert scheduled_instant(dt.date(2026, 7, 15), dt.time(9), BERLIN) == dt.datetime(
-        2026, 7, 15, 7, tzinfo=UTC
-    )
+# -- the trigger -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("zone", "day", "expected_local"),
+    ("zone", "day", "at"),
     [
-        (BERLIN, dt.date(2026, 3, 29), dt.datetime(2026, 3, 29, 3, 0)),  # 02:30 skipped
-        (NEW_YORK, dt.date(2026, 3, 8), dt.datetime(2026, 3, 8, 3, 0)),  # 02:30 skipped
-        (BERLIN, dt.date(2026, 10, 25), dt.datetime(2026, 10, 25, 2, 30)),  # 02:30 twice
-        (NEW_YORK, dt.date(2026, 11, 1), dt.datetime(2026, 11, 1, 1, 30)),  # 01:30 twice
+        (BERLIN, dt.date(2026, 3, 29), dt.time(2, 30)),  # 02:30 skipped
+        (NEW_YORK, dt.date(2026, 3, 8), dt.time(2, 30)),  # 02:30 skipped
+        (BERLIN, dt.date(2026, 10, 25), dt.time(2, 30)),  # 02:30 twice
+        (NEW_YORK, dt.date(2026, 11, 1), dt.time(1, 30)),  # 01:30 twice
     ],
 )
-def test_daylight_saving_days_post_once_at_the_wall_clock_time(zone, day, expected_local):
-    at = dt.time(expected_local.hour, 30) if expected_local.minute == 30 else dt.time(2, 30)
+def test_the_trigger_fires_once_a_day_across_daylight_saving(zone, day, at):
+    """APScheduler's CronTrigger fires twice (or at the wrong time) here; ours never does."""
     instant = scheduled_instant(day, at, zone)
-    local = instant.astimezone(zone)
-    assert local.replace(tzinfo=None) == expected_local
-    assert local.fold == 0  # the first of two occurrences
-    # The trigger fires exactly once on each day of that week.
     trigger = DailyTrigger(at, zone.key)
-    fire = trigger.get_next_fire_time(None, scheduled_instant(day, at, zone) - dt.timedelta(days=3))
+    fire = trigger.get_next_fire_time(None, instant - dt.timedelta(days=3))
     fires = []
-    while fire < scheduled_instant(day, at, zone) + dt.timedelta(days=3):
+    while fire < instant + dt.timedelta(days=3):
         fires.append(fire)
         fire = trigger.get_next_fire_time(fire, fire)
     days = [f.astimezone(zone).date() for f in fires]
     assert days == [days[0] + dt.timedelta(days=i) for i in range(len(days))]  # once a day
     assert len(days) >= 6
-    assert instant in fires
+    assert instant in fires  # on the day itself, at the instant the time rules say
 
 
 def test_daily_trigger_fires_at_nine_berlin():
@@ -119,11 +99,6 @@ def test_daily_trigger_fires_at_nine_berlin():
     assert trigger.get_next_fire_time(None, now) == berlin(2026, 11, 28, 9, 0)
     fired = berlin(2026, 11, 28, 9, 0)
     assert trigger.get_next_fire_time(fired, fired) == berlin(2026, 11, 29, 9, 0)
-
-
-def test_next_instant_is_strictly_after_now():
-    now = berlin(2026, 11, 28, 9, 0)
-    assert next_instant(now, dt.time(9), BERLIN) == berlin(2026, 11, 29, 9, 0)
 
 
 # -- catch-up on start -------------------------------------------------------------------------
@@ -267,16 +242,21 @@ async def test_a_failed_post_is_retried_with_backoff(storage):
     scheduler = make_scheduler(storage, poster, clock)
     await scheduler.run_slot(dt.time(9), "Europe/Berlin")
     record = await storage.get_post("console", "flaky", dt.date(2026, 11, 28))
-    assert record.state == "failed"
+    assert (record.state, record.attempts, record.error, record.next_attempt_at) == (
+        "failed",
+        1,
+        "server_error",
+        clock.now + dt.timedelta(seconds=30),
+    )
     await scheduler.sweep()  # too early: the backoff has not passed
     assert poster.sent == []
-    clock.now += dt.timedelta(seconds=31)
+    clock.advance(seconds=31)
     await scheduler.sweep()
-    clock.now += dt.timedelta(seconds=61)
+    clock.advance(seconds=61)
     await scheduler.sweep()
     assert poster.channels() == ["flaky"]
     record = await storage.get_post("console", "flaky", dt.date(2026, 11, 28))
-    assert (record.state, record.attempts) == ("posted", 3)
+    assert (record.state, record.attempts, record.message_id) == ("posted", 3, "m1")
 
 
 async def test_a_gone_channel_marks_the_subscription_failing(storage):
@@ -285,12 +265,14 @@ async def test_a_gone_channel_marks_the_subscription_failing(storage):
     clock = Clock(berlin(2026, 11, 28, 9, 0))
     scheduler = make_scheduler(storage, poster, clock)
     await scheduler.run_slot(dt.time(9), "Europe/Berlin")
-    assert (await storage.get_subscription("console", "gone")).failing == "channel_not_found"
-    clock.now += dt.timedelta(hours=1)
+    assert await storage.get_subscription("console", "gone") == replace(
+        sub("gone"), failing="channel_not_found"
+    )
+    clock.advance(hours=1)
     await scheduler.sweep()
     assert poster.calls == 1  # not retried forever
     record = await storage.get_post("console", "gone", dt.date(2026, 11, 28))
-    assert record.state == "abandoned"
+    assert (record.state, record.error, record.attempts) == ("abandoned", "channel_not_found", 1)
 
 
 async def test_a_crashed_owners_claim_is_taken_over_without_a_second_post(storage):
@@ -309,16 +291,19 @@ async def test_a_crashed_owners_claim_is_taken_over_without_a_second_post(storag
         now=clock.now,
         lease=dt.timedelta(seconds=300),
     )
-    assert claim is not None
-    poster.sent.append(("general", number, "maxim-daily:console:general:2026-11-28"))
+    assert (claim.owner, claim.state, claim.attempts) == ("dead", "claimed", 1)
+    key = "maxim-daily:console:general:2026-11-28"
+    poster.sent.append(("general", number, key))
     scheduler = make_scheduler(storage, poster, clock, claim_timeout_seconds=300)
     await scheduler.sweep()
-    assert len(poster.sent) == 1  # the lease still runs: nobody touches it
-    clock.now += dt.timedelta(seconds=301)
+    assert poster.sent == [("general", number, key)]  # the lease still runs: nobody touches it
+    clock.advance(seconds=301)
     await scheduler.sweep()
-    assert len(poster.sent) == 1  # taken over, found on the platform, not posted again
+    assert poster.sent == [("general", number, key)]  # taken over, found, not posted again
     record = await storage.get_post("console", "general", day)
-    assert record.state == "posted"
+    # the message found on the platform is recorded as the post, under the new owner
+    assert (record.state, record.message_id, record.attempts) == ("posted", "m1", 2)
+    assert record.owner != "dead"
 
 
 async def test_slash_commands_are_answered_during_a_big_fan_out(storage):
@@ -327,10 +312,11 @@ async def test_slash_commands_are_answered_during_a_big_fan_out(storage):
     poster = RecordingPoster(delay=0.005)
     scheduler = make_scheduler(storage, poster, Clock(berlin(2026, 11, 28, 9, 0)))
     fan_out = asyncio.ensure_future(scheduler.run_slot(dt.time(9), "Europe/Berlin"))
-    while not poster.sent:  # the fan-out is under way
-        await asyncio.sleep(0)
+    async with asyncio.timeout(10):
+        while not poster.sent:  # the fan-out is under way
+            await asyncio.sleep(0)
     answered = await storage.get_subscription("console", "c1")  # another request meanwhile
-    assert answered is not None
+    assert answered == sub("c1")
     assert not fan_out.done()  # the fan-out was still going while we were answered
     assert len(poster.sent) < 100
     await fan_out

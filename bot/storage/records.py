@@ -1,0 +1,48 @@
+"""What storage hands to the rest of the bot: plain frozen records, no SQLAlchemy.
+
+Callers (the scheduler, the `/maxim daily` commands, the adapters) read these and never see a
+row or a table, so the schema can change without touching them. Datetimes in a record are
+always timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Final
+
+POST_STATES: Final = ("claimed", "posted", "failed", "abandoned")
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A channel that receives the daily maxim at a local wall-clock time."""
+
+    platform: str  # "console" | "slack" | "discord"
+    workspace: str  # Slack team id / Discord guild id / "" for console
+    channel: str
+    time: datetime.time  # local wall-clock HH:MM
+    timezone: str  # IANA name
+    set_by: str  # user id, or "config"
+    set_at: datetime.datetime
+    source: str = "command"  # "command" (set in chat) or "config" (a [[daily]] entry)
+    failing: str | None = None  # why posting keeps failing (channel gone...), None when healthy
+
+
+@dataclass(frozen=True)
+class PostRecord:
+    """The state of one daily post, unique per (platform, channel, local_date)."""
+
+    platform: str
+    channel: str
+    local_date: datetime.date
+    maxim_number: int
+    state: str  # "claimed" | "posted" | "failed" (will be retried) | "abandoned" (gave up)
+    owner: str
+    attempts: int
+    message_id: str | None
+    error: str | None
+    claimed_at: datetime.datetime
+    lease_until: datetime.datetime
+    next_attempt_at: datetime.datetime | None
+    posted_at: datetime.datetime | None

@@ -1,0 +1,214 @@
+"""`/maxim daily`: showing and changing a channel's daily post (`DailySubscriptions`).
+
+Over real SQLite and a hand-moved clock at Saturday 28 Nov 2026, 08:00 UTC (09:00 in Berlin);
+no scheduler: a change is seen through the `on_change` callback the scheduler would get.
+"""
+
+import datetime as dt
+import subprocess
+import sys
+
+import pytest
+
+from bot.chat import Origin
+from bot.config import DailyConfig
+from bot.daily.commands import ADMINS_ONLY, FROM_CONFIG, DailySubscriptions, config_subscriptions
+from bot.storage import Subscription
+from maxims import TextReply
+from maxims.query import DailyOff, DailySet, DailyShow
+from tests.helpers import NOW, ROOT, Clock, python_env
+
+HERE = Origin("slack", "C1", "U1", workspace="T1")
+NONE_YET = TextReply(
+    "This channel has no daily maxim. An admin can start one with "
+    "`/maxim daily 09:00 Europe/Berlin`.",
+    "notice",
+)
+
+
+class Daily:
+    """`DailySubscriptions` on the test's storage, counting the changes it reports."""
+
+    def __init__(self, storage, clock: Clock) -> None:
+        self.changes = 0
+        self.storage = storage
+        self.commands = DailySubscriptions(storage, self.changed, clock=clock)
+
+    async def changed(self) -> None:
+        self.changes += 1
+
+    async def say(self, query, *, admin: bool = True, origin: Origin = HERE):
+        async def is_admin() -> bool:
+            return admin
+
+        return await self.commands.handle(origin, query, is_admin)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def daily(storage, clock) -> Daily:
+    return Daily(storage, clock)
+
+
+def subscription(at: dt.time = dt.time(9), zone: str = "Europe/Berlin", **changes) -> Subscription:
+    fields = {
+        "platform": "slack",
+        "workspace": "T1",
+        "channel": "C1",
+        "time": at,
+        "timezone": zone,
+        "set_by": "U1",
+        "set_at": NOW,
+    }
+    return Subscription(**(fields | changes))
+
+
+# -- show --------------------------------------------------------------------------------------
+
+
+async def test_show_without_a_daily_post_says_how_to_start_one(daily):
+    assert await daily.say(DailyShow()) == NONE_YET
+
+
+async def test_show_is_for_everyone_and_never_asks_who_is_admin(daily, storage):
+    await storage.save_subscription(subscription())
+
+    async def must_not_ask() -> bool:
+        raise AssertionError("showing needs no admin check")
+
+    reply = await daily.commands.handle(HERE, DailyShow(), must_not_ask)
+    assert reply == TextReply(
+        "Daily maxim here at 09:00 Europe/Berlin. Next: Sun 29 Nov 09:00 CET (in 24 h 0 min).",
+        "notice",
+    )
+
+
+async def test_show_says_when_posting_keeps_failing(daily, storage):
+    await storage.save_subscription(subscription(failing="not_in_channel <!channel>"))
+    assert await daily.say(DailyShow()) == TextReply(
+        "Daily maxim here at 09:00 Europe/Berlin. Next: Sun 29 Nov 09:00 CET (in 24 h 0 min). "
+        "But posting is failing (not_in_channel channel): check that I’m in this channel and "
+        "may post, then set the time again to resume.",  # the reason can mention nobody
+        "notice",
+    )
+
+
+# -- set ---------------------------------------------------------------------------------------
+
+
+async def test_set_saves_the_subscription_and_says_when_the_next_post_comes(daily, storage):
+    reply = await daily.say(DailySet(9, 0, "Europe/Berlin"))
+    assert reply == TextReply(
+        "Done: a maxim of the day will be posted here daily at 09:00 Europe/Berlin. "
+        "Next: Sun 29 Nov 09:00 CET (in 24 h 0 min).",  # 09:00 today is now: not "next"
+        "notice",
+    )
+    assert await storage.list_subscriptions() == [subscription()]
+    assert daily.changes == 1
+
+
+async def test_set_without_a_zone_keeps_the_channels_zone_else_utc(daily, storage, clock):
+    await daily.say(DailySet(7, 30, None))
+    assert await storage.get_subscription("slack", "C1") == subscription(dt.time(7, 30), "UTC")
+    await daily.say(DailySet(18, 5, "Asia/Tokyo"))
+    clock.advance(minutes=5)
+    reply = await daily.say(DailySet(9, 0, None))
+    assert reply.text.startswith("Done: a maxim of the day will be posted here daily at 09:00 ")
+    assert await storage.get_subscription("slack", "C1") == subscription(
+        dt.time(9), "Asia/Tokyo", set_at=NOW + dt.timedelta(minutes=5)
+    )
+    assert daily.changes == 3
+
+
+async def test_set_on_a_failing_channel_makes_it_healthy_again(daily, storage):
+    await storage.save_subscription(subscription(failing="channel_not_found"))
+    await daily.say(DailySet(9, 0, "Europe/Berlin"))
+    assert await storage.get_subscription("slack", "C1") == subscription()
+
+
+async def test_an_unknown_zone_is_refused_with_the_accepted_form(daily, storage):
+    reply = await daily.say(DailySet(9, 0, "Mars/Olympus <@U2>"))
+    assert reply == TextReply(
+        "I don’t know the time zone “Mars/Olympus U2”. Use an IANA name like `Europe/Berlin` "
+        "or `America/New_York`: `/maxim daily 09:00 Europe/Berlin`.",
+        "error",
+    )
+    assert await storage.list_subscriptions() == []
+    assert daily.changes == 0
+
+
+async def test_the_messages_name_the_platforms_command(storage, clock):
+    commands = DailySubscriptions(storage, Daily(storage, clock).changed, command="/maxim-dev")
+
+    async def admin() -> bool:
+        return True
+
+    assert (await commands.handle(HERE, DailyShow(), admin)).text.endswith(
+        "`/maxim-dev daily 09:00 Europe/Berlin`."
+    )
+
+
+# -- off ---------------------------------------------------------------------------------------
+
+
+async def test_off_stops_the_daily_post(daily, storage):
+    await daily.say(DailySet(9, 0, "Europe/Berlin"))
+    reply = await daily.say(DailyOff())
+    assert reply == TextReply("Stopped: no more daily maxims in this channel.", "notice")
+    assert await storage.list_subscriptions() == []
+    assert await daily.say(DailyShow()) == NONE_YET
+    assert daily.changes == 2
+
+
+async def test_off_without_a_daily_post_says_there_was_nothing_to_stop(daily):
+    reply = await daily.say(DailyOff())
+    assert reply == TextReply("This channel had no daily maxim; nothing to stop.", "notice")
+
+
+async def test_off_on_a_channel_set_in_the_config_says_where_it_is_set(daily, storage):
+    entry = DailyConfig(platform="slack", channel="C1", workspace="T1", time="9:00")
+    await storage.sync_config_subscriptions(config_subscriptions([entry], NOW))
+    assert await daily.say(DailyOff()) == TextReply(FROM_CONFIG, "notice")
+    assert await storage.list_subscriptions() == [
+        subscription(dt.time(9), "UTC", set_by="config", source="config")
+    ]
+    assert daily.changes == 0
+    # Setting a time in chat takes the channel over, as FROM_CONFIG promises.
+    await daily.say(DailySet(10, 0, None))
+    assert await storage.list_subscriptions() == [subscription(dt.time(10), "UTC")]
+
+
+# -- admins only -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", [DailySet(9, 0, "UTC"), DailyOff()])
+async def test_only_admins_change_the_daily_post(daily, storage, query):
+    await storage.save_subscription(subscription())
+    assert await daily.say(query, admin=False) == TextReply(ADMINS_ONLY, "error")
+    assert await storage.list_subscriptions() == [subscription()]
+    assert daily.changes == 0
+
+
+# -- what the module imports -------------------------------------------------------------------
+
+
+def test_the_commands_do_not_import_the_scheduler():
+    """Chat adapters import the commands; APScheduler is started only where the bot starts."""
+    code = (
+        "import sys, bot.daily.commands; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'apscheduler'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=python_env(),
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout == "[]\n"

@@ -1,0 +1,66 @@
+"""Small helpers shared by tests of every part of the bot (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+from collections.abc import Coroutine, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+T = TypeVar("T")
+
+NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
+"""A Saturday morning: 09:00 in Berlin, in winter time."""
+
+
+class Clock:
+    """A clock the tests move by hand (cooldowns, daily posts), never one they sleep on."""
+
+    def __init__(self, now: dt.datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock forward by ``datetime.timedelta(**delta)``."""
+        self.now += dt.timedelta(**delta)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository root: child processes run from here, with it on PYTHONPATH."""
+
+
+def python_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
+    """`base` (default: this environment) with the repository root first on PYTHONPATH.
+
+    So that ``python -m bot`` in a child process runs this checkout's code whether or not
+    (and however) the package is installed in the venv.
+    """
+    env = dict(os.environ if base is None else base)
+    path = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(ROOT)]
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *path])
+    env.update(extra)
+    return env
+
+
+def recent_post_time(
+    minutes_ago: int, now: dt.datetime | None = None
+) -> tuple[dt.time, str, dt.date]:
+    """A post time `minutes_ago` (HH:MM), its zone and local date: never yesterday's.
+
+    "Two minutes ago" in UTC is yesterday between 00:00 and 00:02, and a catch-up test would
+    then expect no post. So near UTC midnight the zone is UTC-6, where it is mid-evening.
+    """
+    now = dt.datetime.now(dt.UTC) if now is None else now
+    zone = "UTC" if 2 <= now.hour <= 21 else "Etc/GMT+6"  # UTC-6: 16:00 to 19:59 then
+    local = now.astimezone(ZoneInfo(zone)) - dt.timedelta(minutes=minutes_ago)
+    return local.time().replace(second=0, microsecond=0), zone, local.date()
+
+
+async def race(*aws: Coroutine[Any, Any, T], timeout: float = 30) -> list[T]:
+    """Run `aws` concurrently; a deadlock fails the test instead of hanging it."""
+    return list(await asyncio.wait_for(asyncio.gather(*aws), timeout=timeout))
