@@ -16,24 +16,15 @@ from typing import Any
 import pytest
 from slack_bolt.response import BoltResponse
 
+from bot.background import Background
 from bot.chat import ChatService
 from bot.config import Settings
 from bot.daily.commands import ADMINS_ONLY
-from bot.platforms.slack.lifecycle import (
-    Background,
-    SlackAdmins,
-    build_slack_app,
-    build_web_client,
-)
+from bot.platforms.slack.listeners import build_slack_app, strip_mention
+from bot.platforms.slack.web import build_web_client
 from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, Preview
 from bot.storage import Storage
-from tests.bot.platforms.slack.helpers import (
-    APP_TOKEN,
-    BOT_TOKEN,
-    CORPUS,
-    SECRET,
-    make_service,
-)
+from tests.bot.platforms.slack.helpers import CORPUS, SECRET, make_service, settings_for
 from tests.fakes.slack.api import (
     FakeSlack,
     app_mention_event,
@@ -44,31 +35,6 @@ from tests.fakes.slack.api import (
 )
 
 DELETED = {"text": "", "delete_original": True}  # what bolt's respond(delete_original=True) sends
-
-
-@pytest.fixture(autouse=True)
-def no_slack_env(monkeypatch):
-    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-async def fake():
-    async with FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as server:
-        yield server
-
-
-def make_settings(fake: FakeSlack, **slack: Any) -> Settings:
-    return Settings.model_validate(
-        {
-            "slack": {"api_url": fake.url, "mode": "http", **slack},
-            "secrets": {
-                "slack_bot_token": BOT_TOKEN,
-                "slack_app_token": APP_TOKEN,
-                "slack_signing_secret": SECRET,
-            },
-        }
-    )
 
 
 @dataclass
@@ -118,7 +84,7 @@ class Bot:
 @pytest.fixture
 def make_bot(fake, storage):
     def build(ack_deadline: float = 2.0, **slack: Any) -> Bot:
-        settings = make_settings(fake, **slack)
+        settings = settings_for(fake, **slack)
         return Bot(fake, settings, make_service(storage), ack_deadline=ack_deadline)
 
     return build
@@ -214,16 +180,16 @@ async def test_a_failing_command_gets_a_private_apology_with_a_reference(fake, s
         async def command(self, *args, **kwargs):
             raise RuntimeError("database password is hunter2")
 
-    bot = Bot(fake, make_settings(fake), Broken(**vars_of(make_service(storage))))
+    bot = Bot(fake, settings_for(fake), Broken(**vars_of(make_service(storage))))
 
-    with caplog.at_level(logging.ERROR, logger="bot.platforms.slack.lifecycle"):
+    with caplog.at_level(logging.ERROR, logger="bot.platforms.slack.listeners"):
         answer = await bot.command("2")
 
     assert answer["response_type"] == "ephemeral"
     assert answer["text"].startswith("Something went wrong on my side (ref ")
     assert "hunter2" not in answer["text"]
     assert "RuntimeError" not in answer["text"]
-    [record] = [r for r in caplog.records if r.name == "bot.platforms.slack.lifecycle"]
+    [record] = [r for r in caplog.records if r.name == "bot.platforms.slack.listeners"]
     assert record.exc_info is not None  # the traceback is in the log, with the reference
     assert answer["text"].split("ref ")[1][:6] in record.getMessage()
 
@@ -323,6 +289,20 @@ async def test_a_failing_button_apologises_privately(make_bot):
 # ------------------------------------------------------------------------------ mentions
 
 
+@pytest.mark.parametrize(
+    ("text", "bot", "expected"),
+    [
+        ("<@UBOT> 42", "UBOT", "42"),
+        ("<@UBOT|maxim>   search   dropout ", "UBOT", "search dropout"),
+        ("hey <@UBOT> search nan", "UBOT", "hey search nan"),
+        ("<@UOTHER> 7", "UBOT", "<@UOTHER> 7"),
+        ("<@UBOT> 7", None, "7"),
+    ],
+)
+def test_a_mention_loses_the_bots_own_name(text, bot, expected):
+    assert strip_mention(text, bot) == expected
+
+
 async def test_a_mention_answers_in_the_thread_like_the_command(make_bot):
     bot = make_bot()
 
@@ -404,7 +384,7 @@ async def test_a_redelivered_event_is_answered_once(make_bot):
 
 async def test_two_processes_sharing_storage_answer_a_redelivery_once(fake, sqlite_url):
     async with await Storage.open(sqlite_url) as one, await Storage.open(sqlite_url) as two:
-        bots = [Bot(fake, make_settings(fake), make_service(store)) for store in (one, two)]
+        bots = [Bot(fake, settings_for(fake), make_service(store)) for store in (one, two)]
         for bot in bots:
             await bot.dispatch(event_body(message_event("NaN!", ts="555.5"), event_id="EvTwice"))
         for bot in bots:
@@ -515,18 +495,6 @@ async def test_a_slow_admin_check_is_acknowledged_first_and_answered_later(make_
     assert later["response_type"] == "ephemeral"
     assert later["replace_original"] is False
     assert "daily at 08:00 Europe/Berlin" in later["text"]
-
-
-async def test_admin_cache_expires(fake):
-    fake.users["U1"] = {"is_admin": True}
-    now = [0.0]
-    admins = SlackAdmins(fake.web_client(), ttl=60, clock=lambda: now[0])
-
-    assert await admins.is_admin("U1")
-    fake.users["U1"] = {"is_admin": False}
-    assert await admins.is_admin("U1")  # cached
-    now[0] = 61.0
-    assert not await admins.is_admin("U1")
 
 
 async def test_a_redelivered_mention_is_answered_once(make_bot):
