@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 5.0
+SIGNATURE_PLATFORM = "slack-signature"  # the storage namespace of seen request signatures
 BOT_TOKEN_PROBLEMS = {
     "invalid_auth": "SLACK_BOT_TOKEN was rejected (invalid_auth): copy the Bot User OAuth "
     "Token (xoxb-…) from the app's OAuth & Permissions page",
@@ -166,10 +167,28 @@ class SlackPlatform:
             "Socket Mode" if self.mode == "socket" else "HTTP mode",
         )
 
+    async def first_seen(self, key: str) -> bool:
+        """Whether a request signature is new, across every process sharing the storage.
+
+        TODO(lead): this reaches into `service.storage`/`.clock`, which adapters should not;
+        move it into a `ChatService` method (e.g. ``first_request(key)``) and call that here.
+        Storage keeps delivered ids for a day, well over Slack's 5-minute signature window.
+        """
+        service = self.service
+        return await service.storage.first_delivery(SIGNATURE_PLATFORM, key, now=service.clock())
+
     async def _start_http(self, app: AsyncApp) -> None:
         host, port = self.config.http_host, self.config.http_port
+        secret = self.secrets.slack_signing_secret
+        if secret is None:  # start() refuses HTTP mode without one; this is for the types
+            raise StartupError("Slack: HTTP mode needs SLACK_SIGNING_SECRET")
         runner = web.AppRunner(
-            build_http_app(app, self.healthy),
+            build_http_app(
+                app,
+                self.healthy,
+                signing_secret=secret.get_secret_value(),
+                first_seen=self.first_seen,
+            ),
             access_log=None,
             handle_signals=False,
             shutdown_timeout=STOP_TIMEOUT,

@@ -83,3 +83,14 @@ async def healthz(port: int) -> int:
         session.get(f"http://127.0.0.1:{port}/healthz") as response,
     ):
         return response.status
+
+
+async def send(
+    port: int, body: bytes, headers: dict[str, str], path: str = "/slack/events"
+) -> tuple[int, str, dict[str, str]]:
+    """POST raw bytes with exactly these headers: (status, text, response headers)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"http://127.0.0.1:{port}{path}", data=body, headers=headers) as response,
+    ):
+        return response.status, await response.text(), dict(response.headers)
