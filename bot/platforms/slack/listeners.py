@@ -21,6 +21,7 @@ import os
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.response import BoltResponse
@@ -28,7 +29,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import Background
-from bot.chat import ACK_DEADLINE, ChatService, Origin, in_time
+from bot.chat import ACK_DEADLINE, ChatService, IsAdmin, Origin, in_time
 from bot.config import slack_mode
 from bot.log import report_failure
 from bot.platforms.slack.admins import SlackAdmins
@@ -39,7 +40,13 @@ from bot.platforms.slack.render import (
     render_reply,
     render_shared,
 )
-from bot.platforms.slack.web import CHANNEL_GONE, PLATFORM, build_web_client, error_code
+from bot.platforms.slack.web import (
+    CHANNEL_GONE,
+    PLATFORM,
+    build_web_client,
+    error_code,
+    is_slack_url,
+)
 from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, STALE_PREVIEW, is_private
 from maxims import Reply, parse_query
 from maxims.query import DailyOff, DailySet
@@ -74,13 +81,6 @@ def strip_mention(text: str, bot_user_id: str | None) -> str:
     return " ".join(text.split())
 
 
-async def _respond(respond: AsyncRespond, **message: Any) -> None:
-    """POST to the interaction's response_url; a refusal is logged, not raised."""
-    response = await respond(**message)
-    if response.status_code != 200:
-        log.warning("response_url refused the message (HTTP %d)", response.status_code)
-
-
 def _private(text: str, *, replace: bool = False) -> dict[str, Any]:
     """A response_url message only the person who clicked sees (never public by accident)."""
     return {"text": text, "response_type": "ephemeral", "replace_original": replace}
@@ -105,10 +105,31 @@ class SlackListeners:
         self.admins = admins
         self.ack_deadline = ack_deadline
 
+    def _admin_check(self, origin: Origin, enterprise_id: str | None) -> IsAdmin:
+        """Whether the asker is an admin *of the workspace (or Grid org) that asked*."""
+        return functools.partial(
+            self.admins.is_admin, origin.user, origin.workspace, enterprise_id or ""
+        )
+
+    async def _respond(self, respond: AsyncRespond, **message: Any) -> None:
+        """POST to the interaction's response_url if it is Slack's; a refusal is logged."""
+        url = respond.response_url or ""
+        if not is_slack_url(url, self.config.api_url):
+            host = urlsplit(url).hostname if "://" in url else None
+            log.warning("refused to post to a response_url that is not Slack's (host %s)", host)
+            return
+        response = await respond(**message)
+        if response.status_code != 200:
+            log.warning("response_url refused the message (HTTP %d)", response.status_code)
+
     # ---------------------------------------------------------------- /maxim
 
     async def on_maxim_command(
-        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+        self,
+        ack: AsyncAck,
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
     ) -> None:
         """`/maxim ...`: answer in the acknowledgement, or say so and answer a bit later."""
         origin = Origin(
@@ -119,7 +140,7 @@ class SlackListeners:
         )
         text = str(command.get("text") or "")
         name = str(command.get("command") or "/maxim")
-        is_admin = functools.partial(self.admins.is_admin, origin.user)
+        is_admin = self._admin_check(origin, context.enterprise_id)
         if not isinstance(parse_query(text, name), DailySet | DailyOff):
             # Only local work (the corpus, one small read): answer in the acknowledgement.
             reply = await self.service.command(origin, text, is_admin, command=name)
@@ -137,7 +158,7 @@ class SlackListeners:
 
         async def answer_later() -> None:
             message = self.command_message(await work)
-            await _respond(respond, replace_original=False, **message)
+            await self._respond(respond, replace_original=False, **message)
 
         self.background.spawn(answer_later(), "slack /maxim", self._apology_to(respond))
 
@@ -160,7 +181,7 @@ class SlackListeners:
     async def _send(self, value: str, user: str, channel: str, respond: AsyncRespond) -> None:
         preview = self.service.preview(value)
         if preview is None:
-            await _respond(respond, **_private(STALE_PREVIEW, replace=True))
+            await self._respond(respond, **_private(STALE_PREVIEW, replace=True))
             return
         message = render_shared(preview.maxim, user)
         try:
@@ -173,9 +194,11 @@ class SlackListeners:
             # The bot is not a member here (a DM, a channel nobody invited it to): the
             # command's response_url may still post to the channel, at the user's request.
             log.info("Send: %s in %s; posting through the response_url", error_code(err), channel)
-            await _respond(respond, response_type="in_channel", replace_original=False, **message)
+            await self._respond(
+                respond, response_type="in_channel", replace_original=False, **message
+            )
         log.info("maxim %d shared on %s by %s", preview.maxim.number, PLATFORM, user)
-        await _respond(respond, delete_original=True)
+        await self._respond(respond, delete_original=True)
 
     async def on_shuffle(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         """Shuffle: replace the preview with another maxim (the next search result)."""
@@ -188,9 +211,9 @@ class SlackListeners:
     async def _shuffle(self, value: str, respond: AsyncRespond) -> None:
         following = self.service.shuffle(value)
         if following is None:
-            await _respond(respond, **_private(STALE_PREVIEW, replace=True))
+            await self._respond(respond, **_private(STALE_PREVIEW, replace=True))
             return
-        await _respond(
+        await self._respond(
             respond, response_type="ephemeral", replace_original=True, **render_preview(following)
         )
 
@@ -198,12 +221,12 @@ class SlackListeners:
         """Cancel: remove the preview."""
         await ack()
         self.background.spawn(
-            _respond(respond, delete_original=True), "slack Cancel", self._apology_to(respond)
+            self._respond(respond, delete_original=True), "slack Cancel", self._apology_to(respond)
         )
 
     def _apology_to(self, respond: AsyncRespond) -> Callable[[str], Awaitable[None]]:
         async def apologise(apology: str) -> None:
-            await _respond(respond, **_private(apology))
+            await self._respond(respond, **_private(apology))
 
         return apologise
 
@@ -221,14 +244,15 @@ class SlackListeners:
             str(body.get("team_id", "")),
         )
         thread = str(event.get("thread_ts") or event.get("ts") or "")
+        is_admin = self._admin_check(origin, context.enterprise_id)
         self.background.spawn(
-            self._answer_mention(origin, text, thread, body.get("event_id")), "slack mention"
+            self._answer_mention(origin, text, thread, is_admin, body.get("event_id")),
+            "slack mention",
         )
 
     async def _answer_mention(
-        self, origin: Origin, text: str, thread: str, event_id: str | None
+        self, origin: Origin, text: str, thread: str, is_admin: IsAdmin, event_id: str | None
     ) -> None:
-        is_admin = functools.partial(self.admins.is_admin, origin.user)
         reply = await self.service.command(origin, text, is_admin, event_id=event_id)
         if reply is None:
             return  # another delivery of this event was answered
@@ -306,7 +330,7 @@ class SlackListeners:
                 headers={"content-type": "application/json"},
             )
         if respond is not None and respond.response_url:
-            self.background.spawn(_respond(respond, **_private(apology)), "slack apology")
+            self.background.spawn(self._respond(respond, **_private(apology)), "slack apology")
         return BoltResponse(status=200, body="")
 
 

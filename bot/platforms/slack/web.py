@@ -8,6 +8,7 @@ Slack's error codes into the poster's error family.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -27,6 +28,8 @@ PLATFORM = "slack"
 CHANNEL_GONE = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "channel_is_archived"}
 )
+RESPONSE_URL_HOST = "hooks.slack.com"  # where Slack's response_urls point
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def build_web_client(config: SlackConfig, secrets: Secrets) -> AsyncWebClient:
@@ -72,3 +75,25 @@ def post_error(err: SlackApiError) -> PostError:
     if code in CHANNEL_GONE:
         return ChannelUnavailable(code)
     return PostError(code)
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of `url`, or None when it has no usable host."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return None
+    if not parts.hostname or port is None:
+        return None
+    return parts.scheme, parts.hostname.lower(), port
+
+
+def is_slack_url(url: str, api_url: str) -> bool:
+    """Whether `url` is one of Slack's: ``https://hooks.slack.com``, or `slack.api_url`'s host.
+
+    A response_url comes inside the request body; posting to whatever it names would let a
+    forged or misrouted request make the bot call internal addresses.
+    """
+    origin = _origin(url)
+    return origin is not None and origin in {("https", RESPONSE_URL_HOST, 443), _origin(api_url)}

@@ -932,9 +932,15 @@ def slash_command_payload(
     api_app_id: str = DEFAULT_APP_ID,
     user_name: str | None = None,
     channel_name: str = "general",
+    enterprise_id: str = "",
 ) -> dict[str, str]:
-    """The fields of a slash command, as Slack sends them (Socket Mode payload; all str)."""
+    """The fields of a slash command, as Slack sends them (Socket Mode payload; all str).
+
+    ``enterprise_id`` set makes it a command from an Enterprise Grid workspace.
+    """
+    grid = {"enterprise_id": enterprise_id, "enterprise_name": "Grid"} if enterprise_id else {}
     return {
+        **grid,
         "token": "verification-token",
         "team_id": team_id,
         "team_domain": DEFAULT_TEAM_DOMAIN,

@@ -21,7 +21,7 @@ from bot.chat import ChatService
 from bot.config import Settings
 from bot.daily.commands import ADMINS_ONLY
 from bot.platforms.slack.listeners import build_slack_app, strip_mention
-from bot.platforms.slack.web import build_web_client
+from bot.platforms.slack.web import build_web_client, is_slack_url
 from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, Preview
 from bot.storage import Storage
 from tests.bot.platforms.slack.helpers import CORPUS, SECRET, make_service, settings_for
@@ -505,3 +505,75 @@ async def test_a_redelivered_mention_is_answered_once(make_bot):
     await bot.settle()
 
     assert len(bot.fake.calls_to("chat.postMessage")) == 1
+
+
+# ------------------------------------------------------------------------------ response URLs
+
+
+async def test_a_response_url_off_slack_is_refused_with_one_warning(make_bot, caplog):
+    bot = make_bot()
+    value = buttons(await bot.command("3"))["Cancel"]["value"]
+    async with FakeSlack() as internal:  # stands for an internal admin URL
+        url = internal.response_url("admin")
+        with caplog.at_level(logging.WARNING):
+            response = await bot.dispatch(
+                block_actions_body(ACTION_CANCEL, value, response_url=url)
+            )
+            await bot.settle()
+
+        assert response.status == 200
+        assert internal.responses == []
+    [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.name == "bot.platforms.slack.listeners"
+    assert "not Slack's" in warning.getMessage()
+    assert url not in warning.getMessage()  # the URL may carry a secret: log its host only
+
+
+@pytest.mark.parametrize(
+    ("url", "ours"),
+    [
+        ("https://hooks.slack.com/commands/T1/1/abc", True),
+        ("https://hooks.slack.com:443/actions/T1/1/abc", True),
+        ("http://hooks.slack.com/commands/T1/1/abc", False),
+        ("https://hooks.slack.com.evil.test/commands", False),
+        ("https://hooks.slack.com@evil.test/commands", False),
+        ("https://evil.test/?u=https://hooks.slack.com/", False),
+        ("https://slack.com/api/", True),  # the host of slack.api_url
+        ("https://api.slack.com/", False),
+        ("http://127.0.0.1:9/response/unset", False),
+        ("not a url", False),
+        ("", False),
+    ],
+)
+def test_only_slacks_hosts_count_as_response_urls(url, ours):
+    assert is_slack_url(url, "https://slack.com/api/") is ours
+
+
+@pytest.mark.parametrize(
+    ("user", "enterprise", "allowed"),
+    [
+        ({"is_admin": True, "team_id": "T_OTHER"}, "", False),  # Slack Connect admin
+        (
+            {"is_owner": True, "team_id": "T2", "enterprise_user": {"enterprise_id": "E1"}},
+            "E1",
+            True,
+        ),
+        (
+            {"is_owner": True, "team_id": "T2", "enterprise_user": {"enterprise_id": "E2"}},
+            "E1",
+            False,
+        ),
+    ],
+    ids=["connect admin of another org", "grid org admin", "admin of another grid org"],
+)
+async def test_only_admins_of_the_asking_workspace_may_change(
+    make_bot, fake, storage, user, enterprise, allowed
+):
+    fake.users["UADMIN"] = user
+
+    answer = await make_bot().command(
+        "daily 09:00", user="UADMIN", team_id="T1", enterprise_id=enterprise
+    )
+
+    assert (answer["text"] != ADMINS_ONLY.replace("&", "&amp;")) is allowed
+    assert (await storage.get_subscription("slack", "C1") is not None) is allowed
