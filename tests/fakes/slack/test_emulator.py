@@ -152,6 +152,7 @@ async def test_post_message_is_recorded_and_listed_in_history(fake: FakeSlack) -
 
 async def test_form_encoded_json_fields_are_decoded(fake: FakeSlack) -> None:
     client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
+    fake.member_of.add("C9")
 
     await client.api_call(
         "chat.postMessage",
@@ -163,35 +164,31 @@ async def test_form_encoded_json_fields_are_decoded(fake: FakeSlack) -> None:
     assert call.body == {"channel": "C9", "text": "form", "blocks": BLOCKS}
 
 
-async def test_update_delete_reactions_ephemeral_and_users(fake: FakeSlack) -> None:
+async def test_reactions_ephemeral_and_users(fake: FakeSlack) -> None:
     client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
     fake.users["U1"] = {"is_admin": True, "is_owner": False}
-    posted = await client.chat_postMessage(channel="C1", text="draft")
+    posted = await client.chat_postMessage(channel="C1", text="draft", blocks=BLOCKS)
     ts = posted["ts"]
 
-    updated = await client.chat_update(channel="C1", ts=ts, text="final", blocks=BLOCKS)
     await client.reactions_add(channel="C1", timestamp=ts, name="thumbsup")
     with pytest.raises(SlackApiError, match="already_reacted"):
         await client.reactions_add(channel="C1", timestamp=ts, name="thumbsup")
+    with pytest.raises(SlackApiError, match="message_not_found"):
+        await client.reactions_add(channel="C1", timestamp="1.2", name="thumbsup")
     ephemeral = await client.chat_postEphemeral(channel="C1", user="U1", text="psst")
     admin = await client.users_info(user="U1")
     with pytest.raises(SlackApiError, match="user_not_found"):
         await client.users_info(user="U404")
 
-    assert updated["message"]["text"] == "final"
     assert float(ephemeral["message_ts"]) > float(ts)
     assert admin["user"]["is_admin"] is True
     assert admin["user"]["is_owner"] is False
+    assert admin["user"]["team_id"] == DEFAULT_TEAM_ID
     [message] = fake.channel_messages("C1")
     assert message["blocks"] == BLOCKS
     assert message["reactions"] == [
         {"name": "thumbsup", "users": [DEFAULT_BOT_USER_ID], "count": 1}
     ]
-
-    await client.chat_delete(channel="C1", ts=ts)
-    assert fake.channel_messages("C1") == []
-    with pytest.raises(SlackApiError, match="message_not_found"):
-        await client.chat_delete(channel="C1", ts=ts)
 
 
 # ------------------------------------------------------------------------------ failures
@@ -494,3 +491,168 @@ async def test_a_held_call_waits_until_released(fake: FakeSlack) -> None:
     assert (await call)["user"]["is_admin"] is True
     assert len(fake.calls_to("users.info")) == 1
     await client.users_info(user="U1")  # only the next call was held
+
+
+# ------------------------------------------------------------------------------ Slack's rules
+
+
+async def silent_client(fake: FakeSlack, session: aiohttp.ClientSession):
+    """A Socket Mode connection that never acknowledges anything."""
+    opened = await AsyncWebClient(base_url=fake.url).apps_connections_open(app_token=APP_TOKEN)
+    ws = await session.ws_connect(opened["url"])
+    assert (await ws.receive_json())["type"] == "hello"
+    await fake.wait_socket_connected()
+    return ws
+
+
+async def test_an_unacknowledged_event_fails_and_is_redelivered_three_times(fake):
+    fake.ack_timeout = 0.05
+    async with aiohttp.ClientSession() as session:
+        ws = await silent_client(fake, session)
+        await fake.socket_post("events_api", event_payload(message_event("NaN"), event_id="EvX"))
+        await fake.wait_until(lambda: len(fake.socket_failures) == 4, "four failed deliveries")
+        await ws.close()
+
+    envelopes = [envelope for envelope, _ in fake.socket_failures]
+    assert [e["retry_attempt"] for e in envelopes] == [0, 1, 2, 3]
+    assert [e["retry_reason"] for e in envelopes] == ["", "timeout", "timeout", "timeout"]
+    assert {e["payload"]["event_id"] for e in envelopes} == {"EvX"}
+    assert len({e["envelope_id"] for e in envelopes}) == 4
+    assert {reason for _, reason in fake.socket_failures} == {"timeout"}
+
+
+async def test_an_unacknowledged_command_fails_once_and_is_not_redelivered(fake):
+    fake.ack_timeout = 0.05
+    async with aiohttp.ClientSession() as session:
+        ws = await silent_client(fake, session)
+        await fake.socket_post("slash_commands", slash_command_payload("1"))
+        await fake.wait_until(lambda: len(fake.socket_failures) == 1, "one failed delivery")
+        await ws.close()
+
+    assert len(fake.socket_envelopes) == 1
+    [(envelope, reason)] = fake.socket_failures
+    assert (envelope["type"], reason) == ("slash_commands", "timeout")
+
+
+async def test_an_http_answer_after_the_deadline_is_a_timeout(fake):
+    from aiohttp import web
+
+    release = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(text="too late")
+
+    app = web.Application()
+    app.router.add_post("/slack/events", slow)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
+    fake.ack_timeout = 0.05
+    try:
+        answer = await fake.deliver(url, slash_command_body("1"), SIGNING_SECRET)
+    finally:
+        release.set()
+        await runner.cleanup()
+
+    assert answer is None
+    [timed_out] = fake.http_timeouts
+    assert "text=1" in timed_out.body
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def button(**fields: str) -> dict[str, Any]:
+    element = {"type": "button", "text": {"type": "plain_text", "text": "Go"}, **fields}
+    return {"type": "actions", "elements": [element]}
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        ({"text": "x" * 40_001}, "msg_too_long"),
+        ({"text": "x", "blocks": [section("y")] * 51}, "invalid_blocks"),
+        ({"text": "x", "blocks": [section("y" * 3001)]}, "invalid_blocks"),
+        ({"text": "x", "blocks": [button(action_id="a", value="v" * 2001)]}, "invalid_blocks"),
+        ({"text": "x", "blocks": [button(action_id="a" * 256, value="v")]}, "invalid_blocks"),
+        ({"text": "x", "blocks": [{**section("y"), "block_id": "b" * 256}]}, "invalid_blocks"),
+        ({"text": "x" * 40_000}, None),
+        ({"text": "x", "blocks": [section("y" * 3000)] * 50}, None),
+        ({"text": "x", "blocks": [button(action_id="a" * 255, value="v" * 2000)]}, None),
+    ],
+    ids=[
+        "text",
+        "51 blocks",
+        "section text",
+        "button value",
+        "action_id",
+        "block_id",
+        "text at limit",
+        "blocks at limit",
+        "ids at limit",
+    ],
+)
+async def test_block_kit_limits_are_enforced_like_slack(fake, message, error):
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
+
+    if error is None:
+        await client.chat_postMessage(channel="C1", **message)
+        await client.chat_postEphemeral(channel="C1", user="U1", **message)
+        return
+    for post in (
+        client.chat_postMessage(channel="C1", **message),
+        client.chat_postEphemeral(channel="C1", user="U1", **message),
+    ):
+        with pytest.raises(SlackApiError) as caught:
+            await post
+        assert caught.value.response["error"] == error
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(fake.response_url(), json=message)
+        assert (response.status, await response.text()) == (400, error)
+    assert fake.channel_messages("C1") == []
+
+
+async def test_posting_where_the_bot_is_no_member_is_not_in_channel(fake):
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
+
+    with pytest.raises(SlackApiError) as caught:
+        await client.chat_postMessage(channel="C2", text="hi")
+    fake.member_of.add("C2")  # invited
+    await client.chat_postMessage(channel="C2", text="hi")
+
+    assert caught.value.response["error"] == "not_in_channel"
+    assert [m["text"] for m in fake.channel_messages("C2")] == ["hi"]
+
+
+async def test_a_response_url_takes_five_messages_then_404(fake):
+    url = fake.response_url("cmd")
+    async with aiohttp.ClientSession() as session:
+        answers = []
+        for n in range(6):
+            async with session.post(url, json={"text": str(n)}) as response:
+                answers.append((response.status, await response.text()))
+
+    assert answers == [(200, "ok")] * 5 + [(404, "used_url")]
+    assert [body["text"] for _, body in fake.responses] == ["0", "1", "2", "3", "4"]
+
+
+async def test_a_response_url_expires_after_30_minutes(fake):
+    now = [1000.0]
+    fake.clock = lambda: now[0]
+    url = fake.response_url()
+    async with aiohttp.ClientSession() as session:
+        now[0] += 30 * 60
+        async with session.post(url, json={"text": "in time"}) as response:
+            in_time = response.status
+        now[0] += 1
+        async with session.post(url, json={"text": "late"}) as response:
+            late = (response.status, await response.text())
+        async with session.post(f"{fake.base_url}response/x/forged", json={"text": "?"}) as r:
+            forged = r.status
+
+    assert in_time == 200
+    assert late == (404, "expired_url")
+    assert forged == 404

@@ -35,11 +35,11 @@ CORPUS = Corpus(
 )
 
 
-def make_service(storage: Storage, seed: int = 1) -> ChatService:
-    """The chat service over `CORPUS`, at `NOW`, with no trigger cooldown."""
+def make_service(storage: Storage, seed: int = 1, corpus: Corpus = CORPUS) -> ChatService:
+    """The chat service over `corpus` (the small one), at `NOW`, with no trigger cooldown."""
     settings = Settings(triggers=TriggersConfig(cooldown_seconds=0))
     return build_service(
-        settings, storage, clock=lambda: NOW, rng=random.Random(seed), corpus=CORPUS
+        settings, storage, clock=lambda: NOW, rng=random.Random(seed), corpus=corpus
     )
 
 

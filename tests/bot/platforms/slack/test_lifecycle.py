@@ -259,3 +259,47 @@ async def test_a_bad_token_ends_the_bot_with_one_line_and_status_2(fake, tmp_pat
 
     assert code == 2
     assert "SLACK_BOT_TOKEN was rejected (invalid_auth)" in bot.only_error()
+
+
+# ------------------------------------------------------------------------------ Slack's deadlines
+
+
+async def test_a_slow_daily_change_is_still_acked_in_time_over_socket_mode(fake, storage, started):
+    # Slack counts an envelope not acknowledged within 3 s as failed: the bot must say
+    # "working on it" first and answer through the response_url once users.info answers.
+    fake.users["UADMIN"] = {"is_admin": True}
+    await started(platform_for(settings_for(fake, mode="socket"), storage))
+    gate = fake.hold_next("users.info")
+    url = fake.response_url("cmd")
+
+    ack = await fake.socket_send(
+        "slash_commands",
+        slash_command_payload("daily 09:00", user_id="UADMIN", response_url=url),
+    )
+    gate.set()
+    [(_, later)] = await fake.wait_for_response(name="cmd")
+
+    assert ack["payload"] == {"response_type": "ephemeral", "text": "Working on it…"}
+    assert fake.socket_failures == []
+    assert "daily at 09:00" in later["text"]
+    assert await storage.get_subscription("slack", "C1") is not None
+
+
+async def test_a_redelivered_socket_event_is_answered_once(fake, storage, started):
+    await started(platform_for(settings_for(fake, mode="socket"), storage))
+    payload = event_payload(message_event("NaN again", ts="7.7"), event_id="EvRetry")
+
+    first = await fake.socket_send("events_api", payload, accepts_response_payload=False)
+    again = await fake.socket_send(
+        "events_api",
+        payload,
+        accepts_response_payload=False,
+        retry_attempt=1,
+        retry_reason="timeout",
+    )
+    await fake.wait_for("chat.postMessage")
+    await fake.wait_until(lambda: fake.pending_acks == 0, "every ack deadline settled")
+
+    assert first["envelope_id"] != again["envelope_id"]
+    assert len(fake.calls_to("chat.postMessage")) == 1
+    assert fake.socket_failures == []

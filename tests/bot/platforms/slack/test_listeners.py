@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import pytest
 from slack_bolt.response import BoltResponse
 
@@ -24,6 +25,7 @@ from bot.platforms.slack.listeners import build_slack_app, strip_mention
 from bot.platforms.slack.web import build_web_client, is_slack_url
 from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, Preview
 from bot.storage import Storage
+from maxims import load_corpus
 from tests.bot.platforms.slack.helpers import CORPUS, SECRET, make_service, settings_for
 from tests.fakes.slack.api import (
     FakeSlack,
@@ -33,6 +35,7 @@ from tests.fakes.slack.api import (
     message_event,
     slash_command_body,
 )
+from tests.fakes.slack.blockkit import message_problem
 
 DELETED = {"text": "", "delete_original": True}  # what bolt's respond(delete_original=True) sends
 
@@ -224,10 +227,12 @@ async def test_send_posts_as_the_bot_shared_by_the_user_and_removes_the_preview(
 async def test_send_where_the_bot_is_not_a_member_posts_through_the_response_url(make_bot):
     bot = make_bot()
     value = buttons(await bot.command("3"))["Send"]["value"]
-    bot.fake.fail_next("chat.postMessage", "not_in_channel")
+    bot.fake.member_of.discard("C1")  # nobody invited the bot here
 
     await bot.click(ACTION_POST, value)
 
+    [refused] = bot.fake.calls_to("chat.postMessage")
+    assert refused.error == "not_in_channel"
     [(_, shared), (_, removed)] = bot.fake.responses
     assert shared["response_type"] == "in_channel"
     assert shared["replace_original"] is False
@@ -577,3 +582,34 @@ async def test_only_admins_of_the_asking_workspace_may_change(
 
     assert (answer["text"] != ADMINS_ONLY.replace("&", "&amp;")) is allowed
     assert (await storage.get_subscription("slack", "C1") is not None) is allowed
+
+
+async def test_a_used_up_response_url_is_logged_not_apologised_for(make_bot, fake, caplog):
+    bot = make_bot()
+    value = buttons(await bot.command("3"))["Cancel"]["value"]
+    url = fake.response_url("btn")
+    async with aiohttp.ClientSession() as session:
+        for _ in range(5):  # someone (Slack's other clients) used it up
+            await session.post(url, json={"text": "x"})
+    fake.clear()
+
+    with caplog.at_level(logging.WARNING):
+        await bot.dispatch(block_actions_body(ACTION_CANCEL, value, response_url=url))
+        await bot.settle()
+
+    assert fake.responses == []
+    [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.getMessage() == "response_url refused the message (HTTP 404)"
+
+
+async def test_every_answer_over_the_real_corpus_fits_slacks_limits(fake, storage):
+    bot = Bot(fake, settings_for(fake), make_service(storage, corpus=load_corpus()))
+
+    for text in ("list", "help", "search the", "today", "70", ""):
+        answer = await bot.command(text)
+        assert message_problem(answer) is None, text
+        await bot.dispatch(event_body(app_mention_event(text), event_id=f"Ev-{text}"))
+    await bot.settle()
+
+    assert fake.calls_to("chat.postMessage") + fake.calls_to("chat.postEphemeral")
+    assert [c.error for c in fake.calls if not c.ok] == []

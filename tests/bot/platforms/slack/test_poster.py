@@ -140,7 +140,7 @@ async def test_the_scheduler_posts_through_a_rate_limit_once(storage, fake):
 async def test_not_in_channel_marks_the_subscription_failing_without_retrying(storage, fake):
     sub = slack_sub("C1")
     await storage.save_subscription(sub)
-    fake.fail_next("chat.postMessage", "not_in_channel")
+    fake.member_of.clear()  # the bot was removed from the channel
 
     assert not await scheduler(storage, fake).deliver(sub, DAY)
 

@@ -347,3 +347,26 @@ async def test_a_request_replayed_to_another_process_is_refused(fake, sqlite_url
         await second.stop()
 
     assert [status for status, _, _ in answers] == [200, 401]
+
+
+# ------------------------------------------------------------------------------ Slack's deadline
+
+
+async def test_a_slow_daily_change_is_still_answered_in_time_over_http(fake, server):
+    # Slack shows the user an error when the Request URL takes over 3 s: the bot answers
+    # "working on it" first, then through the response_url once users.info answers.
+    fake.users["UADMIN"] = {"is_admin": True}
+    gate = fake.hold_next("users.info")
+    url = f"http://127.0.0.1:{server.port}/slack/events"
+    command = slash_command_body(
+        "daily 09:00", user_id="UADMIN", response_url=fake.response_url("cmd")
+    )
+
+    answer = await fake.deliver(url, command, SECRET)
+    gate.set()
+    [(_, later)] = await fake.wait_for_response(name="cmd")
+
+    assert answer is not None
+    assert (answer[0], json.loads(answer[1])["text"]) == (200, "Working on it…")
+    assert fake.http_timeouts == []
+    assert "daily at 09:00" in later["text"]
