@@ -6,6 +6,7 @@ websocket sends envelopes and records the acks; HTTP requests are signed like Sl
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ from tests.bot.bot_process import BotProcess, clean_env, needs_bot, write_config
 from tests.bot.platforms.slack.helpers import (
     APP_TOKEN,
     BOT_TOKEN,
+    CORPUS,
     SECRET,
     healthz,
     make_service,
@@ -65,7 +67,7 @@ async def test_socket_mode_acks_commands_buttons_and_events(fake, storage, start
     assert "payload" not in event
     by_text = {c.body.get("thread_ts"): c.body for c in (shared, threaded)}
     assert "shared by <@U1>" in json.dumps(by_text[None]["blocks"])
-    assert by_text["9.9"]["text"].startswith(("Maxim 2:", "Maxim 4:"))
+    assert by_text["9.9"]["text"] == f"Maxim 2: {CORPUS.get(2).text}"  # seeded: a NaN maxim
     assert removed["delete_original"] is True
     [opened] = fake.calls_to("apps.connections.open")
     assert opened.headers["authorization"] == f"Bearer {APP_TOKEN}"
@@ -282,7 +284,8 @@ async def test_a_slow_daily_change_is_still_acked_in_time_over_socket_mode(fake,
     assert ack["payload"] == {"response_type": "ephemeral", "text": "Working on it…"}
     assert fake.socket_failures == []
     assert "daily at 09:00" in later["text"]
-    assert await storage.get_subscription("slack", "C1") is not None
+    sub = await storage.get_subscription("slack", "C1")
+    assert (sub.time, sub.timezone, sub.set_by) == (dt.time(9, 0), "UTC", "UADMIN")
 
 
 async def test_a_redelivered_socket_event_is_answered_once(fake, storage, started):
