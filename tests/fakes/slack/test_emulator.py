@@ -32,11 +32,10 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.slack.api import (
-    DEFAULT_BOT_ID,
+from tests.fakes.slack.api import DEFAULT_BOT_ID, FakeSlack
+from tests.fakes.slack.payloads import (
     DEFAULT_BOT_USER_ID,
     DEFAULT_TEAM_ID,
-    FakeSlack,
     app_mention_event,
     block_actions_body,
     event_body,

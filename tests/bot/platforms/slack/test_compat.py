@@ -16,7 +16,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 
 from bot.platforms.slack.compat import to_bolt_request, use_socket_url
-from tests.fakes.slack.api import FakeSlack, slash_command_body, slash_command_payload
+from tests.fakes.slack.api import FakeSlack
+from tests.fakes.slack.payloads import slash_command_body, slash_command_payload
 
 SEARCH_PAYLOAD = slash_command_body("search payload").body
 

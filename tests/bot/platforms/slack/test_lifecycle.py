@@ -30,8 +30,8 @@ from tests.bot.platforms.slack.helpers import (
     post,
     settings_for,
 )
-from tests.fakes.slack.api import (
-    FakeSlack,
+from tests.fakes.slack.api import FakeSlack
+from tests.fakes.slack.payloads import (
     block_actions_payload,
     event_payload,
     message_event,

@@ -27,15 +27,15 @@ from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, Preview
 from bot.storage import Storage
 from maxims import load_corpus
 from tests.bot.platforms.slack.helpers import CORPUS, SECRET, make_service, settings_for
-from tests.fakes.slack.api import (
-    FakeSlack,
+from tests.fakes.slack.api import FakeSlack
+from tests.fakes.slack.blockkit import message_problem
+from tests.fakes.slack.payloads import (
     app_mention_event,
     block_actions_body,
     event_body,
     message_event,
     slash_command_body,
 )
-from tests.fakes.slack.blockkit import message_problem
 
 DELETED = {"text": "", "delete_original": True}  # what bolt's respond(delete_original=True) sends
 

@@ -25,8 +25,8 @@ from tests.bot.platforms.slack.helpers import (
     send,
     settings_for,
 )
-from tests.fakes.slack.api import (
-    FakeSlack,
+from tests.fakes.slack.api import FakeSlack
+from tests.fakes.slack.payloads import (
     app_mention_event,
     block_actions_body,
     event_body,
