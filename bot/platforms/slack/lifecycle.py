@@ -21,7 +21,7 @@ from bot.background import Background
 from bot.chat import ChatService
 from bot.config import slack_mode
 from bot.platforms import HealthCheck, StartupError, no_scheduler
-from bot.platforms.slack.compat import use_socket_url
+from bot.platforms.slack.compat import protocol_logger, use_socket_url
 from bot.platforms.slack.listeners import build_slack_app
 from bot.platforms.slack.poster import SlackPoster
 from bot.platforms.slack.server import build_http_app
@@ -190,6 +190,7 @@ class SlackPlatform:
                 first_seen=self.first_seen,
             ),
             access_log=None,
+            logger=protocol_logger(),
             handle_signals=False,
             shutdown_timeout=STOP_TIMEOUT,
         )

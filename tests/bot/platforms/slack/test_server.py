@@ -5,6 +5,7 @@ Requests are signed like Slack's and sent over a real socket to the platform's s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -370,3 +371,29 @@ async def test_a_slow_daily_change_is_still_answered_in_time_over_http(fake, ser
     assert (answer[0], json.loads(answer[1])["text"]) == (200, "Working on it…")
     assert fake.http_timeouts == []
     assert "daily at 09:00" in later["text"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+    ],
+    ids=["not http", "bad content-length"],
+)
+async def test_malformed_http_is_400_with_one_warning_and_no_traceback(server, caplog, raw):
+    with caplog.at_level(logging.DEBUG):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(raw)
+        await writer.drain()
+        answer = await reader.read()  # aiohttp closes after a protocol error
+        writer.close()
+        await writer.wait_closed()
+
+    assert answer.startswith(b"HTTP/1.0 400 ")
+    noted = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(noted) <= 1  # aiohttp notes some, not all; never more than one line
+    for record in noted:
+        assert (record.levelname, record.exc_info) == ("WARNING", None)
+        assert "malformed HTTP" in record.getMessage()
+    assert "Traceback" not in caplog.text
