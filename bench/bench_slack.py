@@ -6,10 +6,10 @@ Two servers run in child processes on 127.0.0.1, one at a time:
 * bot: the real maxim-bot Slack platform (bolt, signature check, ChatService, SQLite storage,
   Block Kit preview), signed in against the loopback Slack emulator from the tests.
 
-The client sends the same signed slash command 2,000 times one after another, then 2,000 times
-from 8 concurrent clients, and prints p50/p99 latency and requests per second of each server and
-the ratios. Targets (issue #4): p50 and p99 at most 2x the raw floor, concurrent requests per
-second at least 0.5x of it.
+The client sends 2,000 signed slash commands one after another, then 2,000 from 8 concurrent
+clients (each one distinct: the bot refuses a replayed signature), and prints p50/p99 latency
+and requests per second of each server and the ratios. Targets (issue #4): p50 and p99 at
+most 2x the raw floor, concurrent requests per second at least 0.5x of it.
 
 Run it as ``python bench/bench_slack.py`` from the repository root (``make bench`` does).
 """
