@@ -9,8 +9,8 @@ methods the bot uses the way Slack does, records every call for assertions, and 
 inject failures (``ok: false`` errors, HTTP 429 with ``Retry-After``, HTTP 5xx) or hold a
 call until released (a slow Slack, without sleeping).
 
-The module also builds signed HTTP request bodies (slash commands, block actions, Events API
-callbacks, URL verification) exactly as Slack sends them, for bolt's HTTP mode.
+The requests Slack sends to the bot (signed HTTP bodies, Socket Mode payloads) are built by
+`tests.fakes.slack.payloads`; Slack's message limits live in `tests.fakes.slack.blockkit`.
 
 Typical use::
 
@@ -29,8 +29,6 @@ import asyncio
 import contextlib
 import copy
 import functools
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -38,51 +36,41 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, Self
-from urllib.parse import urlencode
+from typing import Any, Literal, Self
 
+import aiohttp
 from aiohttp import WSCloseCode, WSMsgType, web
 from multidict import CIMultiDict, CIMultiDictProxy
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from tests.fakes.slack.blockkit import message_problem
+from tests.fakes.slack.payloads import (
+    DEFAULT_APP_ID,
+    DEFAULT_BOT_USER_ID,
+    DEFAULT_TEAM_DOMAIN,
+    DEFAULT_TEAM_ID,
+    SlackRequestBody,
+)
+
 __all__ = [
-    "DEFAULT_APP_ID",
     "DEFAULT_BOT_ID",
-    "DEFAULT_BOT_USER_ID",
     "DEFAULT_SCOPES",
-    "DEFAULT_TEAM_ID",
-    "UNROUTABLE_RESPONSE_URL",
     "Call",
     "FakeSlack",
-    "SlackRequestBody",
-    "app_mention_event",
-    "block_actions_body",
-    "block_actions_payload",
-    "event_body",
-    "event_payload",
-    "message_event",
-    "sign",
-    "slash_command_body",
-    "slash_command_payload",
-    "url_verification_body",
 ]
 
-DEFAULT_TEAM_ID = "T1"
 DEFAULT_TEAM_NAME = "Maxim Test Team"
-DEFAULT_TEAM_DOMAIN = "maxim-test"
-DEFAULT_BOT_USER_ID = "UBOT"
 DEFAULT_BOT_ID = "BBOT"
-DEFAULT_APP_ID = "A1"
 DEFAULT_BOT_NAME = "maxim"
 DEFAULT_SCOPES = (
     "app_mentions:read,channels:history,chat:write,commands,groups:history,im:history,"
     "reactions:write,users:read"
 )
-#: A loopback URL nothing listens on: a response_url that fails fast instead of leaving the host.
-UNROUTABLE_RESPONSE_URL = "http://127.0.0.1:9/response/unset"
-DEFAULT_TRIGGER_ID = "1700000000.1.fake-trigger"
+ACK_TIMEOUT = 3.0  # Slack drops a request not acknowledged within 3 s
+MAX_RETRIES = 3  # Slack redelivers an unacknowledged event this many times
+RESPONSE_URL_USES = 5  # a response_url takes at most 5 messages...
+RESPONSE_URL_SECONDS = 30 * 60  # ...within 30 minutes
 
 _FIRST_TS_SECONDS = 1_700_000_000
 _TS_STEP_MICROS = 100
@@ -193,6 +181,8 @@ class FakeSlack:
         bot_name: str = DEFAULT_BOT_NAME,
         app_id: str = DEFAULT_APP_ID,
         scopes: str = DEFAULT_SCOPES,
+        channels: Iterable[str] = ("C1",),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Configure the identity the fake reports; nothing listens until :meth:`start`."""
         self.bot_token = bot_token
@@ -205,6 +195,11 @@ class FakeSlack:
         self.bot_name = bot_name
         self.app_id = app_id
         self.scopes = scopes
+        #: Channels the bot is a member of: chat.postMessage elsewhere is ``not_in_channel``.
+        self.member_of: set[str] = set(channels)
+        #: Seconds Slack waits for an acknowledgement (Socket Mode ack, HTTP answer).
+        self.ack_timeout = ACK_TIMEOUT
+        self.clock = clock
 
         self.users: dict[str, dict[str, Any]] = {}
         self.calls: list[Call] = []
@@ -213,6 +208,13 @@ class FakeSlack:
         self.socket_acks: list[dict[str, Any]] = []
         self.socket_envelopes: list[dict[str, Any]] = []
         self.socket_connections = 0
+        #: Socket Mode envelopes Slack counted as failed: ``(envelope, reason)``.
+        self.socket_failures: list[tuple[dict[str, Any], str]] = []
+        #: HTTP requests the bot did not answer within ``ack_timeout``.
+        self.http_timeouts: list[SlackRequestBody] = []
+        self._response_urls: dict[str, tuple[str, float]] = {}  # token -> (name, issued at)
+        self._response_uses: dict[str, int] = {}
+        self._watchers: set[asyncio.Task[None]] = set()
 
         self._channels: dict[str, list[dict[str, Any]]] = {}
         self._faults: dict[str, deque[_Fault]] = {}
@@ -225,13 +227,10 @@ class FakeSlack:
         self._port: int | None = None
         self._stopping = False
         self._methods: dict[str, tuple[_TokenKind, _Handler]] = {
-            "api.test": ("none", self._api_test),
             "auth.test": ("bot", self._auth_test),
             "apps.connections.open": ("app", self._apps_connections_open),
             "chat.postMessage": ("bot", self._chat_post_message),
             "chat.postEphemeral": ("bot", self._chat_post_ephemeral),
-            "chat.update": ("bot", self._chat_update),
-            "chat.delete": ("bot", self._chat_delete),
             "reactions.add": ("bot", self._reactions_add),
             "users.info": ("bot", self._users_info),
             "conversations.history": ("bot", self._conversations_history),
@@ -245,7 +244,7 @@ class FakeSlack:
             raise RuntimeError("FakeSlack is already started")
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
-        app.router.add_post("/response/{name}", self._handle_response_url)
+        app.router.add_post("/response/{name}/{token}", self._handle_response_url)
         app.router.add_get("/link/", self._handle_socket)
         app.on_shutdown.append(self._close_sockets)
         # A short shutdown_timeout: stop() must not hang on a client that keeps a handler busy.
@@ -272,6 +271,9 @@ class FakeSlack:
             for gate in gates:
                 gate.set()
         self._holds.clear()
+        for watcher in list(self._watchers):
+            watcher.cancel()
+        await asyncio.gather(*self._watchers, return_exceptions=True)
         await runner.cleanup()  # stops listening, runs _close_sockets, then drains handlers
 
     async def __aenter__(self) -> Self:
@@ -326,6 +328,8 @@ class FakeSlack:
         self.socket_messages.clear()
         self.socket_acks.clear()
         self.socket_envelopes.clear()
+        self.socket_failures.clear()
+        self.http_timeouts.clear()
         self._faults.clear()
 
     # ---------------------------------------------------------------- recording helpers
@@ -351,6 +355,17 @@ class FakeSlack:
             ),
         )
         return self.calls_to(method, ok=ok)
+
+    @property
+    def pending_acks(self) -> int:
+        """Socket Mode envelopes whose ack deadline has not settled yet (acked or failed)."""
+        return len(self._watchers)
+
+    async def wait_until(
+        self, predicate: Callable[[], bool], what: str, timeout: float = 5.0
+    ) -> None:
+        """Wait until `predicate()` holds after some recorded traffic; else AssertionError(what)."""
+        await self._wait_until(predicate, timeout, lambda: f"{what} within {timeout}s")
 
     def channel_messages(self, channel: str) -> list[dict[str, Any]]:
         """Messages the bot currently has in ``channel`` (oldest first, threads included)."""
@@ -400,8 +415,14 @@ class FakeSlack:
     # ---------------------------------------------------------------- response_url
 
     def response_url(self, name: str = "default") -> str:
-        """A response_url served by the fake; POSTs to it land in ``responses`` as ``name``."""
-        return f"{self.base_url}response/{name}"
+        """A new response_url served by the fake; POSTs to it land in ``responses`` as ``name``.
+
+        Like Slack's, each URL takes at most `RESPONSE_URL_USES` POSTs within
+        `RESPONSE_URL_SECONDS` of being issued (by ``clock``), then answers 404.
+        """
+        token = uuid.uuid4().hex
+        self._response_urls[token] = (name, self.clock())
+        return f"{self.base_url}response/{name}/{token}"
 
     async def wait_for_response(
         self, count: int = 1, timeout: float = 5.0, *, name: str | None = None
@@ -420,6 +441,28 @@ class FakeSlack:
             ),
         )
         return matching()
+
+    # ---------------------------------------------------------------- HTTP mode
+
+    async def deliver(
+        self, url: str, built: SlackRequestBody, signing_secret: str
+    ) -> tuple[int, str] | None:
+        """POST a signed request to the bot's Request URL, as Slack does: (status, text).
+
+        Slack waits ``ack_timeout`` seconds for the answer, then gives up and shows the user
+        an error: such a request is recorded in ``http_timeouts`` and this returns None.
+        """
+        headers = built.headers(signing_secret)
+        async with aiohttp.ClientSession() as session:
+            try:
+                async with (
+                    asyncio.timeout(self.ack_timeout),
+                    session.post(url, data=built.body.encode(), headers=headers) as response,
+                ):
+                    return response.status, await response.text()
+            except TimeoutError:
+                await self._notify(lambda: self.http_timeouts.append(built))
+                return None
 
     # ---------------------------------------------------------------- Socket Mode
 
@@ -466,7 +509,37 @@ class FakeSlack:
             envelope["retry_reason"] = retry_reason
         self.socket_envelopes.append(envelope)
         await conn.ws.send_str(json.dumps(envelope))
+        watcher = asyncio.get_running_loop().create_task(self._watch_ack(envelope))
+        self._watchers.add(watcher)
+        watcher.add_done_callback(self._watchers.discard)
         return str(envelope["envelope_id"])
+
+    async def _watch_ack(self, envelope: dict[str, Any]) -> None:
+        """Count an envelope not acknowledged in time as failed; redeliver events, like Slack.
+
+        Slack retries an Events API envelope up to `MAX_RETRIES` times, with the same event and
+        ``retry_attempt``/``retry_reason`` set; commands and interactions are not retried (the
+        user sees an error instead).
+        """
+        envelope_id = str(envelope["envelope_id"])
+        try:
+            await self._wait_until(
+                lambda: self._find_ack(envelope_id) is not None, self.ack_timeout, str
+            )
+            return
+        except AssertionError:
+            pass
+        await self._notify(lambda: self.socket_failures.append((envelope, "timeout")))
+        attempt = int(envelope.get("retry_attempt") or 0)
+        if envelope["type"] == "events_api" and attempt < MAX_RETRIES and not self._stopping:
+            with contextlib.suppress(AssertionError, ConnectionError):
+                await self.socket_post(
+                    "events_api",
+                    envelope["payload"],
+                    accepts_response_payload=bool(envelope["accepts_response_payload"]),
+                    retry_attempt=attempt + 1,
+                    retry_reason="timeout",
+                )
 
     async def wait_socket_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:
         """Wait for the client's ack of ``envelope_id``; return it (bolt's ack body is in
@@ -615,13 +688,25 @@ class FakeSlack:
             raise _SlackError("not_allowed_token_type")
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
-        name = request.match_info["name"]
+        token = request.match_info["token"]
+        issued = self._response_urls.get(token)
+        if issued is None:
+            return web.Response(status=404, text="no_such_url")
+        name, issued_at = issued
+        if self.clock() - issued_at > RESPONSE_URL_SECONDS:
+            return web.Response(status=404, text="expired_url")
+        if self._response_uses.get(token, 0) >= RESPONSE_URL_USES:
+            return web.Response(status=404, text="used_url")
         try:
             body = await _decode_request_body(request)
         except ValueError:
             return web.Response(status=400, text="invalid_payload")
         if isinstance(body.get("payload"), dict):  # form-encoded payload=<json>
             body = body["payload"]
+        problem = None if body.get("delete_original") else message_problem(body)
+        if problem is not None:
+            return web.Response(status=400, text=problem)
+        self._response_uses[token] = self._response_uses.get(token, 0) + 1
         await self._notify(lambda: self.responses.append((name, body)))
         return web.Response(text="ok")
 
@@ -666,6 +751,14 @@ class FakeSlack:
         self.socket_messages.append(data)
         if "envelope_id" in data:
             self.socket_acks.append(data)
+            payload = data.get("payload")
+            problem = message_problem(payload) if isinstance(payload, dict) else None
+            if problem is not None:  # Slack shows the user an error instead of the answer
+                envelope = next(
+                    (e for e in self.socket_envelopes if e["envelope_id"] == data["envelope_id"]),
+                    {"envelope_id": data["envelope_id"]},
+                )
+                self.socket_failures.append((envelope, problem))
 
     async def _close_sockets(self, _app: web.Application) -> None:
         for conn in list(self._sockets):
@@ -684,11 +777,6 @@ class FakeSlack:
             if message["ts"] == ts:
                 return message
         raise _SlackError("message_not_found")
-
-    def _api_test(self, body: dict[str, Any]) -> dict[str, Any]:
-        if body.get("error"):
-            raise _SlackError(str(body["error"]))
-        return {"args": {k: v for k, v in body.items() if k != "token"}}
 
     def _auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -719,14 +807,13 @@ class FakeSlack:
         for key in ("blocks", "attachments", "metadata", "thread_ts"):
             if body.get(key):
                 message[key] = copy.deepcopy(body[key])
-        if message.get("thread_ts") and _truthy(body.get("reply_broadcast")):
-            message["subtype"] = "thread_broadcast"
         return message
 
     def _chat_post_message(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = _require(body, "channel", "channel_not_found")
-        if not any(body.get(k) for k in ("text", "blocks", "attachments")):
-            raise _SlackError("no_text")
+        if channel not in self.member_of:
+            raise _SlackError("not_in_channel")
+        _check_message(body)
         ts = self._next_ts()
         message = self._new_bot_message(body, ts)
         self._channels.setdefault(channel, []).append(message)
@@ -735,30 +822,8 @@ class FakeSlack:
     def _chat_post_ephemeral(self, body: dict[str, Any]) -> dict[str, Any]:
         _require(body, "channel", "channel_not_found")
         _require(body, "user", "user_not_in_channel")
-        if not any(body.get(k) for k in ("text", "blocks", "attachments")):
-            raise _SlackError("no_text")
+        _check_message(body)
         return {"message_ts": self._next_ts()}
-
-    def _chat_update(self, body: dict[str, Any]) -> dict[str, Any]:
-        channel = _require(body, "channel", "channel_not_found")
-        ts = _require(body, "ts", "message_not_found")
-        message = self._find_message(channel, ts)
-        for key in ("text", "blocks", "attachments", "metadata"):
-            if key in body:
-                message[key] = copy.deepcopy(body[key])
-        message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
-        return {
-            "channel": channel,
-            "ts": ts,
-            "text": message.get("text", ""),
-            "message": copy.deepcopy(message),
-        }
-
-    def _chat_delete(self, body: dict[str, Any]) -> dict[str, Any]:
-        channel = _require(body, "channel", "channel_not_found")
-        ts = _require(body, "ts", "message_not_found")
-        self._channels[channel].remove(self._find_message(channel, ts))
-        return {"channel": channel, "ts": ts}
 
     def _reactions_add(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = _require(body, "channel", "channel_not_found")
@@ -802,22 +867,13 @@ class FakeSlack:
         channel = _require(body, "channel", "channel_not_found")
         try:
             limit = max(1, min(int(body.get("limit") or 100), 999))
-            oldest = float(body["oldest"]) if body.get("oldest") else None
-            latest = float(body["latest"]) if body.get("latest") else None
         except (TypeError, ValueError):
             raise _SlackError("invalid_arguments") from None
-        inclusive = _truthy(body.get("inclusive"))
-
-        def in_window(ts: float) -> bool:
-            if oldest is not None and (ts < oldest or (ts == oldest and not inclusive)):
-                return False
-            return latest is None or ts < latest or (ts == latest and inclusive)
-
+        # Newest first, thread replies left out, as Slack lists a channel.
         visible = [
             m
             for m in reversed(self._channels.get(channel, []))
-            if (m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast")
-            and in_window(float(m["ts"]))
+            if m.get("thread_ts") in (None, m["ts"])
         ]
         include_metadata = _truthy(body.get("include_all_metadata"))
         messages = []
@@ -837,6 +893,15 @@ class FakeSlack:
 # --------------------------------------------------------------------------------------------
 # Request decoding helpers
 # --------------------------------------------------------------------------------------------
+
+
+def _check_message(body: dict[str, Any]) -> None:
+    """Slack's checks of a message's content: something to show, within Block Kit's limits."""
+    if not any(body.get(k) for k in ("text", "blocks", "attachments")):
+        raise _SlackError("no_text")
+    problem = message_problem(body)
+    if problem is not None:
+        raise _SlackError(problem)
 
 
 def _truthy(value: Any) -> bool:
@@ -860,15 +925,9 @@ async def _decode_request_body(request: web.Request) -> dict[str, Any]:
     """
     body: dict[str, Any] = dict(request.query)
     if request.can_read_body:
-        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if request.content_type == "application/x-www-form-urlencoded":
             form = await request.post()
-            for key, value in form.items():
-                if isinstance(value, web.FileField):  # an uploaded file: keep what identifies it
-                    body[key] = {"filename": value.filename, "content_type": value.content_type}
-                elif isinstance(value, bytes | bytearray):
-                    body[key] = bytes(value).decode("utf-8", "replace")
-                else:
-                    body[key] = value
+            body.update({key: str(value) for key, value in form.items()})
         else:
             raw = await request.text()
             if raw.strip():
@@ -883,267 +942,3 @@ async def _decode_request_body(request: web.Request) -> dict[str, Any]:
             with contextlib.suppress(ValueError):
                 body[key] = json.loads(value)
     return body
-
-
-# --------------------------------------------------------------------------------------------
-# Signed requests for bolt's HTTP mode
-# --------------------------------------------------------------------------------------------
-
-
-def sign(signing_secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
-    """Slack's v0 request signature headers for ``body`` (HMAC-SHA256 of ``v0:ts:body``).
-
-    ``timestamp`` defaults to now; bolt rejects timestamps more than 5 minutes off.
-    """
-    ts = int(time.time()) if timestamp is None else int(timestamp)
-    base = f"v0:{ts}:{body}".encode()
-    digest = hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": f"v0={digest}"}
-
-
-class SlackRequestBody(NamedTuple):
-    """A raw request body as Slack would POST it, with its content type."""
-
-    body: str
-    content_type: str
-
-    def headers(self, signing_secret: str, timestamp: int | None = None) -> dict[str, str]:
-        """Content-Type plus the signature headers for this body."""
-        return {"Content-Type": self.content_type, **sign(signing_secret, self.body, timestamp)}
-
-    def bolt_request(self, signing_secret: str, timestamp: int | None = None) -> AsyncBoltRequest:
-        """A signed HTTP-mode ``AsyncBoltRequest`` for ``app.async_dispatch(...)``."""
-        return AsyncBoltRequest(
-            body=self.body, headers=dict(self.headers(signing_secret, timestamp))
-        )
-
-
-def slash_command_payload(
-    text: str,
-    command: str = "/maxim",
-    user_id: str = "U1",
-    channel_id: str = "C1",
-    team_id: str = DEFAULT_TEAM_ID,
-    response_url: str = UNROUTABLE_RESPONSE_URL,
-    trigger_id: str = DEFAULT_TRIGGER_ID,
-    *,
-    api_app_id: str = DEFAULT_APP_ID,
-    user_name: str | None = None,
-    channel_name: str = "general",
-) -> dict[str, str]:
-    """The fields of a slash command, as Slack sends them (Socket Mode payload; all str)."""
-    return {
-        "token": "verification-token",
-        "team_id": team_id,
-        "team_domain": DEFAULT_TEAM_DOMAIN,
-        "channel_id": channel_id,
-        "channel_name": channel_name,
-        "user_id": user_id,
-        "user_name": user_name or user_id.lower(),
-        "command": command,
-        "text": text,
-        "api_app_id": api_app_id,
-        "is_enterprise_install": "false",
-        "response_url": response_url,
-        "trigger_id": trigger_id,
-    }
-
-
-def slash_command_body(
-    text: str,
-    command: str = "/maxim",
-    user_id: str = "U1",
-    channel_id: str = "C1",
-    team_id: str = DEFAULT_TEAM_ID,
-    response_url: str = UNROUTABLE_RESPONSE_URL,
-    trigger_id: str = DEFAULT_TRIGGER_ID,
-    **kwargs: Any,
-) -> SlackRequestBody:
-    """A form-encoded slash command body for bolt's HTTP mode.
-
-    Beware: bolt parses any form body that contains the substring ``payload`` as an
-    interactivity ``payload=`` body, so a command whose text (or any field) contains the
-    word "payload" reaches no listener in HTTP mode (bolt 1.30). The bot's HTTP server undoes
-    that in ``bot.platforms.slack.lifecycle.to_bolt_request``; ``bolt_request()`` here does not.
-    """
-    fields = slash_command_payload(
-        text, command, user_id, channel_id, team_id, response_url, trigger_id, **kwargs
-    )
-    return SlackRequestBody(urlencode(fields), "application/x-www-form-urlencoded")
-
-
-def block_actions_payload(
-    action_id: str,
-    value: str,
-    user_id: str = "U1",
-    channel_id: str = "C1",
-    response_url: str = UNROUTABLE_RESPONSE_URL,
-    *,
-    block_id: str = "b1",
-    message_ts: str = "1700000000.000100",
-    message: dict[str, Any] | None = None,
-    team_id: str = DEFAULT_TEAM_ID,
-    api_app_id: str = DEFAULT_APP_ID,
-    trigger_id: str = DEFAULT_TRIGGER_ID,
-    action_type: str = "button",
-    bot_user_id: str = DEFAULT_BOT_USER_ID,
-) -> dict[str, Any]:
-    """A ``block_actions`` interaction (button click on a bot message), as a dict."""
-    shown = message or {
-        "type": "message",
-        "user": bot_user_id,
-        "ts": message_ts,
-        "text": "",
-        "blocks": [],
-    }
-    return {
-        "type": "block_actions",
-        "user": {
-            "id": user_id,
-            "username": user_id.lower(),
-            "name": user_id.lower(),
-            "team_id": team_id,
-        },
-        "api_app_id": api_app_id,
-        "token": "verification-token",
-        "container": {
-            "type": "message",
-            "message_ts": message_ts,
-            "channel_id": channel_id,
-            "is_ephemeral": False,
-        },
-        "trigger_id": trigger_id,
-        "team": {"id": team_id, "domain": DEFAULT_TEAM_DOMAIN},
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "channel": {"id": channel_id, "name": "general"},
-        "message": shown,
-        "state": {"values": {}},
-        "response_url": response_url,
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": block_id,
-                "text": {"type": "plain_text", "text": value, "emoji": True},
-                "value": value,
-                "type": action_type,
-                "action_ts": f"{int(time.time())}.000001",
-            }
-        ],
-    }
-
-
-def block_actions_body(
-    action_id: str,
-    value: str,
-    user_id: str = "U1",
-    channel_id: str = "C1",
-    response_url: str = UNROUTABLE_RESPONSE_URL,
-    **kwargs: Any,
-) -> SlackRequestBody:
-    """A form-encoded ``payload=<json>`` block_actions body for bolt's HTTP mode."""
-    payload = block_actions_payload(action_id, value, user_id, channel_id, response_url, **kwargs)
-    return SlackRequestBody(
-        urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
-    )
-
-
-def event_payload(
-    event: dict[str, Any],
-    event_id: str = "Ev1",
-    team_id: str = DEFAULT_TEAM_ID,
-    api_app_id: str = DEFAULT_APP_ID,
-    authorizations: Iterable[dict[str, Any]] | None = None,
-    *,
-    bot_user_id: str = DEFAULT_BOT_USER_ID,
-    event_time: int | None = None,
-) -> dict[str, Any]:
-    """An Events API ``event_callback`` wrapper around ``event``, with bot authorizations."""
-    auths = (
-        list(authorizations)
-        if authorizations is not None
-        else [
-            {
-                "enterprise_id": None,
-                "team_id": team_id,
-                "user_id": bot_user_id,
-                "is_bot": True,
-                "is_enterprise_install": False,
-            }
-        ]
-    )
-    return {
-        "token": "verification-token",
-        "team_id": team_id,
-        "api_app_id": api_app_id,
-        "event": event,
-        "type": "event_callback",
-        "event_id": event_id,
-        "event_time": int(time.time()) if event_time is None else event_time,
-        "authorizations": auths,
-        "is_ext_shared_channel": False,
-        "event_context": f"4-fake-{team_id}-{event_id}",
-    }
-
-
-def event_body(
-    event: dict[str, Any],
-    event_id: str = "Ev1",
-    team_id: str = DEFAULT_TEAM_ID,
-    api_app_id: str = DEFAULT_APP_ID,
-    authorizations: Iterable[dict[str, Any]] | None = None,
-    **kwargs: Any,
-) -> SlackRequestBody:
-    """A JSON Events API callback body for bolt's HTTP mode."""
-    payload = event_payload(event, event_id, team_id, api_app_id, authorizations, **kwargs)
-    return SlackRequestBody(json.dumps(payload), "application/json")
-
-
-def message_event(
-    text: str,
-    user_id: str = "U1",
-    channel_id: str = "C1",
-    ts: str = "1700000000.000001",
-    **extra: Any,
-) -> dict[str, Any]:
-    """A plain ``message`` event from a human user in a channel."""
-    return {
-        "type": "message",
-        "user": user_id,
-        "text": text,
-        "channel": channel_id,
-        "ts": ts,
-        "event_ts": ts,
-        "channel_type": "channel",
-        **extra,
-    }
-
-
-def app_mention_event(
-    text: str,
-    user_id: str = "U1",
-    channel_id: str = "C1",
-    ts: str = "1700000000.000001",
-    *,
-    bot_user_id: str = DEFAULT_BOT_USER_ID,
-    **extra: Any,
-) -> dict[str, Any]:
-    """An ``app_mention`` event; ``text`` is prefixed with the bot mention like Slack does."""
-    return {
-        "type": "app_mention",
-        "user": user_id,
-        "text": f"<@{bot_user_id}> {text}".rstrip(),
-        "channel": channel_id,
-        "ts": ts,
-        "event_ts": ts,
-        **extra,
-    }
-
-
-def url_verification_body(
-    challenge: str,
-    token: str = "verification-token",  # noqa: S107 - Slack's legacy verification token field
-) -> SlackRequestBody:
-    """The JSON ``url_verification`` handshake Slack sends when the Request URL is set."""
-    payload = {"token": token, "challenge": challenge, "type": "url_verification"}
-    return SlackRequestBody(json.dumps(payload), "application/json")

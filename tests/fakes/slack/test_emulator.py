@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -32,11 +32,10 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.slack.api import (
-    DEFAULT_BOT_ID,
+from tests.fakes.slack.api import DEFAULT_BOT_ID, FakeSlack
+from tests.fakes.slack.payloads import (
     DEFAULT_BOT_USER_ID,
     DEFAULT_TEAM_ID,
-    FakeSlack,
     app_mention_event,
     block_actions_body,
     event_body,
@@ -56,12 +55,6 @@ BLOCKS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture
-async def slack_fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as fake:
-        yield fake
-
-
 def http_app(fake: FakeSlack, *, process_before_response: bool = False) -> AsyncApp:
     """A bolt app in HTTP mode whose Web API client talks to the fake."""
     return AsyncApp(
@@ -74,12 +67,12 @@ def http_app(fake: FakeSlack, *, process_before_response: bool = False) -> Async
 # ------------------------------------------------------------------------------ Web API
 
 
-async def test_url_is_loopback_and_ends_with_slash(slack_fake: FakeSlack) -> None:
-    assert slack_fake.url == f"http://127.0.0.1:{slack_fake.port}/api/"
+async def test_url_is_loopback_and_ends_with_slash(fake: FakeSlack) -> None:
+    assert fake.url == f"http://127.0.0.1:{fake.port}/api/"
 
 
-async def test_auth_test_reports_the_bot_identity(slack_fake: FakeSlack) -> None:
-    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack_fake.url)
+async def test_auth_test_reports_the_bot_identity(fake: FakeSlack) -> None:
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
 
     resp = await client.auth_test()
 
@@ -89,7 +82,7 @@ async def test_auth_test_reports_the_bot_identity(slack_fake: FakeSlack) -> None
     assert resp["team_id"] == DEFAULT_TEAM_ID
     assert resp["url"].startswith("https://")
     assert "chat:write" in resp.headers["x-oauth-scopes"]
-    [call] = slack_fake.calls_to("auth.test")
+    [call] = fake.calls_to("auth.test")
     assert call.ok
     assert call.headers["authorization"] == f"Bearer {BOT_TOKEN}"
 
@@ -102,31 +95,29 @@ async def test_auth_test_reports_the_bot_identity(slack_fake: FakeSlack) -> None
         (APP_TOKEN, "not_allowed_token_type"),
     ],
 )
-async def test_auth_test_rejects_bad_tokens(
-    slack_fake: FakeSlack, token: str | None, error: str
-) -> None:
-    client = AsyncWebClient(token=token, base_url=slack_fake.url)
+async def test_auth_test_rejects_bad_tokens(fake: FakeSlack, token: str | None, error: str) -> None:
+    client = AsyncWebClient(token=token, base_url=fake.url)
 
     with pytest.raises(SlackApiError) as excinfo:
         await client.auth_test()
 
     assert excinfo.value.response["error"] == error
-    assert slack_fake.calls_to("auth.test", ok=False)[0].error == error
+    assert fake.calls_to("auth.test", ok=False)[0].error == error
 
 
-async def test_connections_open_needs_the_app_token(slack_fake: FakeSlack) -> None:
-    client = AsyncWebClient(base_url=slack_fake.url)
+async def test_connections_open_needs_the_app_token(fake: FakeSlack) -> None:
+    client = AsyncWebClient(base_url=fake.url)
 
     resp = await client.apps_connections_open(app_token=APP_TOKEN)
-    assert resp["url"].startswith(f"ws://127.0.0.1:{slack_fake.port}/")
+    assert resp["url"].startswith(f"ws://127.0.0.1:{fake.port}/")
 
     with pytest.raises(SlackApiError) as excinfo:
         await client.apps_connections_open(app_token=BOT_TOKEN)
     assert excinfo.value.response["error"] == "not_allowed_token_type"
 
 
-async def test_unknown_method(slack_fake: FakeSlack) -> None:
-    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack_fake.url)
+async def test_unknown_method(fake: FakeSlack) -> None:
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
 
     with pytest.raises(SlackApiError) as excinfo:
         await client.api_call("maxims.teleport")
@@ -134,8 +125,8 @@ async def test_unknown_method(slack_fake: FakeSlack) -> None:
     assert excinfo.value.response["error"] == "unknown_method"
 
 
-async def test_post_message_is_recorded_and_listed_in_history(slack_fake: FakeSlack) -> None:
-    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack_fake.url)
+async def test_post_message_is_recorded_and_listed_in_history(fake: FakeSlack) -> None:
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
     metadata = {"event_type": "maxim_posted", "event_payload": {"maxim": 1}}
 
     first = await client.chat_postMessage(
@@ -147,7 +138,7 @@ async def test_post_message_is_recorded_and_listed_in_history(slack_fake: FakeSl
     assert float(first["ts"]) < float(second["ts"])
     assert first["message"]["blocks"] == BLOCKS
     assert first["message"]["bot_id"] == DEFAULT_BOT_ID
-    [call, _] = await slack_fake.wait_for("chat.postMessage", count=2)
+    [call, _] = await fake.wait_for("chat.postMessage", count=2)
     assert call.body["blocks"] == BLOCKS
     assert call.body["metadata"] == metadata
 
@@ -158,56 +149,53 @@ async def test_post_message_is_recorded_and_listed_in_history(slack_fake: FakeSl
     assert "metadata" not in plain["messages"][1]
 
 
-async def test_form_encoded_json_fields_are_decoded(slack_fake: FakeSlack) -> None:
-    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack_fake.url)
+async def test_form_encoded_json_fields_are_decoded(fake: FakeSlack) -> None:
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
+    fake.member_of.add("C9")
 
     await client.api_call(
         "chat.postMessage",
         data={"channel": "C9", "text": "form", "blocks": json.dumps(BLOCKS)},
     )
 
-    [call] = slack_fake.calls_to("chat.postMessage")
+    [call] = fake.calls_to("chat.postMessage")
     assert call.headers["content-type"].startswith("application/x-www-form-urlencoded")
     assert call.body == {"channel": "C9", "text": "form", "blocks": BLOCKS}
 
 
-async def test_update_delete_reactions_ephemeral_and_users(slack_fake: FakeSlack) -> None:
-    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack_fake.url)
-    slack_fake.users["U1"] = {"is_admin": True, "is_owner": False}
-    posted = await client.chat_postMessage(channel="C1", text="draft")
+async def test_reactions_ephemeral_and_users(fake: FakeSlack) -> None:
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
+    fake.users["U1"] = {"is_admin": True, "is_owner": False}
+    posted = await client.chat_postMessage(channel="C1", text="draft", blocks=BLOCKS)
     ts = posted["ts"]
 
-    updated = await client.chat_update(channel="C1", ts=ts, text="final", blocks=BLOCKS)
     await client.reactions_add(channel="C1", timestamp=ts, name="thumbsup")
     with pytest.raises(SlackApiError, match="already_reacted"):
         await client.reactions_add(channel="C1", timestamp=ts, name="thumbsup")
+    with pytest.raises(SlackApiError, match="message_not_found"):
+        await client.reactions_add(channel="C1", timestamp="1.2", name="thumbsup")
     ephemeral = await client.chat_postEphemeral(channel="C1", user="U1", text="psst")
     admin = await client.users_info(user="U1")
     with pytest.raises(SlackApiError, match="user_not_found"):
         await client.users_info(user="U404")
 
-    assert updated["message"]["text"] == "final"
     assert float(ephemeral["message_ts"]) > float(ts)
     assert admin["user"]["is_admin"] is True
     assert admin["user"]["is_owner"] is False
-    [message] = slack_fake.channel_messages("C1")
+    assert admin["user"]["team_id"] == DEFAULT_TEAM_ID
+    [message] = fake.channel_messages("C1")
     assert message["blocks"] == BLOCKS
     assert message["reactions"] == [
         {"name": "thumbsup", "users": [DEFAULT_BOT_USER_ID], "count": 1}
     ]
 
-    await client.chat_delete(channel="C1", ts=ts)
-    assert slack_fake.channel_messages("C1") == []
-    with pytest.raises(SlackApiError, match="message_not_found"):
-        await client.chat_delete(channel="C1", ts=ts)
-
 
 # ------------------------------------------------------------------------------ failures
 
 
-async def test_not_in_channel_surfaces_as_slack_api_error(slack_fake: FakeSlack) -> None:
-    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack_fake.url)
-    slack_fake.fail_next("chat.postMessage", error="not_in_channel")
+async def test_not_in_channel_surfaces_as_slack_api_error(fake: FakeSlack) -> None:
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
+    fake.fail_next("chat.postMessage", error="not_in_channel")
 
     with pytest.raises(SlackApiError) as excinfo:
         await client.chat_postMessage(channel="C1", text="hello")
@@ -215,28 +203,28 @@ async def test_not_in_channel_surfaces_as_slack_api_error(slack_fake: FakeSlack)
     assert excinfo.value.response["error"] == "not_in_channel"
 
     await client.chat_postMessage(channel="C1", text="hello")  # the fault was consumed
-    assert [c.ok for c in slack_fake.calls_to("chat.postMessage")] == [False, True]
+    assert [c.ok for c in fake.calls_to("chat.postMessage")] == [False, True]
 
 
-async def test_rate_limit_is_retried_and_delivers_once(slack_fake: FakeSlack) -> None:
+async def test_rate_limit_is_retried_and_delivers_once(fake: FakeSlack) -> None:
     # slack_sdk sleeps int(Retry-After) + random() seconds: retry_after=0 keeps this < 1 s.
     client = AsyncWebClient(
         token=BOT_TOKEN,
-        base_url=slack_fake.url,
+        base_url=fake.url,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
     )
-    slack_fake.rate_limit_next("chat.postMessage", retry_after=0)
+    fake.rate_limit_next("chat.postMessage", retry_after=0)
 
     resp = await client.chat_postMessage(channel="C1", text="patience")
 
     assert resp["ok"] is True
-    assert [c.status for c in slack_fake.calls_to("chat.postMessage")] == [429, 200]
-    assert [m["text"] for m in slack_fake.channel_messages("C1")] == ["patience"]
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 200]
+    assert [m["text"] for m in fake.channel_messages("C1")] == ["patience"]
 
 
-async def test_rate_limit_without_retry_handler_exposes_retry_after(slack_fake: FakeSlack) -> None:
-    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack_fake.url)
-    slack_fake.rate_limit_next("chat.postMessage", retry_after=7)
+async def test_rate_limit_without_retry_handler_exposes_retry_after(fake: FakeSlack) -> None:
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
+    fake.rate_limit_next("chat.postMessage", retry_after=7)
 
     with pytest.raises(SlackApiError) as excinfo:
         await client.chat_postMessage(channel="C1", text="too fast")
@@ -244,33 +232,33 @@ async def test_rate_limit_without_retry_handler_exposes_retry_after(slack_fake: 
     assert excinfo.value.response.status_code == 429
     assert excinfo.value.response["error"] == "ratelimited"
     assert excinfo.value.response.headers["Retry-After"] == "7"
-    assert slack_fake.channel_messages("C1") == []
+    assert fake.channel_messages("C1") == []
 
 
-async def test_server_errors_are_retried(slack_fake: FakeSlack) -> None:
+async def test_server_errors_are_retried(fake: FakeSlack) -> None:
     client = AsyncWebClient(
         token=BOT_TOKEN,
-        base_url=slack_fake.url,
+        base_url=fake.url,
         retry_handlers=[
             AsyncServerErrorRetryHandler(
                 max_retry_count=2, interval_calculator=FixedValueRetryIntervalCalculator(0.0)
             )
         ],
     )
-    slack_fake.server_error_next("chat.postMessage", status=500)
-    slack_fake.server_error_next("chat.postMessage", status=503)
+    fake.server_error_next("chat.postMessage", status=500)
+    fake.server_error_next("chat.postMessage", status=503)
 
     await client.chat_postMessage(channel="C1", text="eventually")
 
-    assert [c.status for c in slack_fake.calls_to("chat.postMessage")] == [500, 503, 200]
-    assert len(slack_fake.channel_messages("C1")) == 1
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [500, 503, 200]
+    assert len(fake.channel_messages("C1")) == 1
 
 
-async def test_wait_for_times_out_with_what_was_recorded(slack_fake: FakeSlack) -> None:
-    await AsyncWebClient(token=BOT_TOKEN, base_url=slack_fake.url).auth_test()
+async def test_wait_for_times_out_with_what_was_recorded(fake: FakeSlack) -> None:
+    await AsyncWebClient(token=BOT_TOKEN, base_url=fake.url).auth_test()
 
     with pytest.raises(AssertionError, match=r"chat\.postMessage.*auth\.test\[200\]"):
-        await slack_fake.wait_for("chat.postMessage", timeout=0.01)
+        await fake.wait_for("chat.postMessage", timeout=0.01)
 
 
 # ------------------------------------------------------------------------------ signing
@@ -287,8 +275,8 @@ def test_sign_matches_slack_sdk_verifier() -> None:
 # ------------------------------------------------------------------------------ bolt, HTTP mode
 
 
-async def test_signed_slash_command_through_bolt(slack_fake: FakeSlack) -> None:
-    app = http_app(slack_fake)
+async def test_signed_slash_command_through_bolt(fake: FakeSlack) -> None:
+    app = http_app(fake)
     seen: list[dict[str, Any]] = []
 
     @app.command("/maxim")
@@ -298,23 +286,23 @@ async def test_signed_slash_command_through_bolt(slack_fake: FakeSlack) -> None:
         await respond(text="Maxim 7", response_type="in_channel")
 
     request = slash_command_body(
-        "7", user_id="U42", response_url=slack_fake.response_url("cmd")
+        "7", user_id="U42", response_url=fake.response_url("cmd")
     ).bolt_request(SIGNING_SECRET)
     response = await app.async_dispatch(request)
 
     assert response.status == 200
     assert response.body == "Looking up 7…"
-    [(name, body)] = await slack_fake.wait_for_response()
+    [(name, body)] = await fake.wait_for_response()
     assert name == "cmd"
     assert body == {"text": "Maxim 7", "response_type": "in_channel"}
     assert seen[0]["user_id"] == "U42"
     # Single-workspace authorization: bolt calls auth.test with the bot token, once.
-    [auth] = slack_fake.calls_to("auth.test")
+    [auth] = fake.calls_to("auth.test")
     assert auth.headers["authorization"] == f"Bearer {BOT_TOKEN}"
 
 
-async def test_bad_or_stale_signature_is_rejected(slack_fake: FakeSlack) -> None:
-    app = http_app(slack_fake)
+async def test_bad_or_stale_signature_is_rejected(fake: FakeSlack) -> None:
+    app = http_app(fake)
 
     @app.command("/maxim")
     async def maxim(ack: AsyncAck) -> None:
@@ -332,11 +320,11 @@ async def test_bad_or_stale_signature_is_rejected(slack_fake: FakeSlack) -> None
     for headers in (forged, stale):
         response = await app.async_dispatch(AsyncBoltRequest(body=built.body, headers=headers))
         assert response.status == 401
-    assert slack_fake.calls == []  # rejected before authorization
+    assert fake.calls == []  # rejected before authorization
 
 
-async def test_events_reach_listeners_but_self_events_do_not(slack_fake: FakeSlack) -> None:
-    app = http_app(slack_fake, process_before_response=True)
+async def test_events_reach_listeners_but_self_events_do_not(fake: FakeSlack) -> None:
+    app = http_app(fake, process_before_response=True)
     texts: list[str] = []
 
     @app.event("message")
@@ -355,13 +343,13 @@ async def test_events_reach_listeners_but_self_events_do_not(slack_fake: FakeSla
         assert response.status == 200
 
     assert texts == ["from a human"]
-    [post] = await slack_fake.wait_for("chat.postMessage")
+    [post] = await fake.wait_for("chat.postMessage")
     assert post.body["channel"] == "C1"
     assert post.body["text"] == "hi <@U1>"
 
 
-async def test_url_verification(slack_fake: FakeSlack) -> None:
-    app = http_app(slack_fake)
+async def test_url_verification(fake: FakeSlack) -> None:
+    app = http_app(fake)
 
     response = await app.async_dispatch(
         url_verification_body("challenge-123").bolt_request(SIGNING_SECRET)
@@ -371,26 +359,26 @@ async def test_url_verification(slack_fake: FakeSlack) -> None:
     assert json.loads(response.body) == {"challenge": "challenge-123"}
 
 
-async def test_block_action_through_bolt(slack_fake: FakeSlack) -> None:
-    app = http_app(slack_fake)
+async def test_block_action_through_bolt(fake: FakeSlack) -> None:
+    app = http_app(fake)
 
     @app.action("next_maxim")
     async def next_maxim(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         await respond(text=f"Maxim {body['actions'][0]['value']}", replace_original=True)
 
-    built = block_actions_body("next_maxim", "8", response_url=slack_fake.response_url("btn"))
+    built = block_actions_body("next_maxim", "8", response_url=fake.response_url("btn"))
     response = await app.async_dispatch(built.bolt_request(SIGNING_SECRET))
 
     assert response.status == 200
-    [(_, body)] = await slack_fake.wait_for_response(name="btn")
+    [(_, body)] = await fake.wait_for_response(name="btn")
     assert body == {"text": "Maxim 8", "replace_original": True}
 
 
 # ------------------------------------------------------------------------------ Socket Mode
 
 
-async def test_socket_mode_round_trip_with_the_sdk_client(slack_fake: FakeSlack) -> None:
+async def test_socket_mode_round_trip_with_the_sdk_client(fake: FakeSlack) -> None:
     hello = asyncio.Event()
 
     async def on_message(
@@ -405,30 +393,28 @@ async def test_socket_mode_round_trip_with_the_sdk_client(slack_fake: FakeSlack)
         )
         await client.send_socket_mode_response(response)
 
-    client = SocketModeClient(
-        app_token=APP_TOKEN, web_client=AsyncWebClient(base_url=slack_fake.url)
-    )
+    client = SocketModeClient(app_token=APP_TOKEN, web_client=AsyncWebClient(base_url=fake.url))
     client.message_listeners.append(on_message)
     client.socket_mode_request_listeners.append(on_request)
     try:
         await client.connect()
-        await slack_fake.wait_socket_connected()
+        await fake.wait_socket_connected()
         await asyncio.wait_for(hello.wait(), timeout=5)
 
-        ack = await slack_fake.socket_send("slash_commands", slash_command_payload("hi"))
+        ack = await fake.socket_send("slash_commands", slash_command_payload("hi"))
     finally:
         await client.close()
 
     assert ack["payload"] == {"text": "echo hi"}
-    assert slack_fake.socket_envelopes[0]["type"] == "slash_commands"
-    [opened] = slack_fake.calls_to("apps.connections.open")
+    assert fake.socket_envelopes[0]["type"] == "slash_commands"
+    [opened] = fake.calls_to("apps.connections.open")
     assert opened.headers["authorization"] == f"Bearer {APP_TOKEN}"
 
 
 async def test_bolt_socket_mode_acks_carry_payload_and_survive_reconnects(
-    slack_fake: FakeSlack,
+    fake: FakeSlack,
 ) -> None:
-    app = AsyncApp(client=AsyncWebClient(token=BOT_TOKEN, base_url=slack_fake.url))
+    app = AsyncApp(client=AsyncWebClient(token=BOT_TOKEN, base_url=fake.url))
 
     @app.command("/maxim")
     async def maxim(ack: AsyncAck, command: dict[str, Any]) -> None:
@@ -442,14 +428,14 @@ async def test_bolt_socket_mode_acks_carry_payload_and_survive_reconnects(
     try:
         await handler.connect_async()
 
-        first = await slack_fake.socket_send("slash_commands", slash_command_payload("1"))
-        await slack_fake.socket_disconnect()  # Slack's periodic refresh_requested
-        second = await slack_fake.socket_send("slash_commands", slash_command_payload("2"))
-        await slack_fake.socket_disconnect(close=True)  # an abrupt close
-        event_ack = await slack_fake.socket_send(
+        first = await fake.socket_send("slash_commands", slash_command_payload("1"))
+        await fake.socket_disconnect()  # Slack's periodic refresh_requested
+        second = await fake.socket_send("slash_commands", slash_command_payload("2"))
+        await fake.socket_disconnect(close=True)  # an abrupt close
+        event_ack = await fake.socket_send(
             "events_api", event_payload(app_mention_event("hello")), accepts_response_payload=False
         )
-        [post] = await slack_fake.wait_for("chat.postMessage")
+        [post] = await fake.wait_for("chat.postMessage")
     finally:
         await handler.close_async()
 
@@ -457,14 +443,14 @@ async def test_bolt_socket_mode_acks_carry_payload_and_survive_reconnects(
     assert second["payload"]["text"] == "maxim 2"
     assert "payload" not in event_ack  # an empty ack() carries no payload
     assert post.body["text"] == "present"
-    assert slack_fake.socket_connections == 3
-    assert len(slack_fake.calls_to("apps.connections.open")) == 3
+    assert fake.socket_connections == 3
+    assert len(fake.calls_to("apps.connections.open")) == 3
 
 
-async def test_socket_rejects_unissued_tickets(slack_fake: FakeSlack) -> None:
+async def test_socket_rejects_unissued_tickets(fake: FakeSlack) -> None:
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.WSServerHandshakeError) as excinfo:
-            await session.ws_connect(f"ws://127.0.0.1:{slack_fake.port}/link/?ticket=forged")
+            await session.ws_connect(f"ws://127.0.0.1:{fake.port}/link/?ticket=forged")
     assert excinfo.value.status == 401
 
 
@@ -490,17 +476,182 @@ async def test_stop_closes_websockets_and_leaves_no_tasks() -> None:
         _ = fake.url
 
 
-async def test_a_held_call_waits_until_released(slack_fake: FakeSlack) -> None:
-    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack_fake.url)
-    slack_fake.users["U1"] = {"is_admin": True}
-    gate = slack_fake.hold_next("users.info")
+async def test_a_held_call_waits_until_released(fake: FakeSlack) -> None:
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
+    fake.users["U1"] = {"is_admin": True}
+    gate = fake.hold_next("users.info")
 
     call = asyncio.ensure_future(client.users_info(user="U1"))
     done, _ = await asyncio.wait({call}, timeout=0.1)  # proving a negative needs a bound
     assert not done
-    assert slack_fake.calls_to("users.info") == []
+    assert fake.calls_to("users.info") == []
     gate.set()
 
     assert (await call)["user"]["is_admin"] is True
-    assert len(slack_fake.calls_to("users.info")) == 1
+    assert len(fake.calls_to("users.info")) == 1
     await client.users_info(user="U1")  # only the next call was held
+
+
+# ------------------------------------------------------------------------------ Slack's rules
+
+
+async def silent_client(fake: FakeSlack, session: aiohttp.ClientSession):
+    """A Socket Mode connection that never acknowledges anything."""
+    opened = await AsyncWebClient(base_url=fake.url).apps_connections_open(app_token=APP_TOKEN)
+    ws = await session.ws_connect(opened["url"])
+    assert (await ws.receive_json())["type"] == "hello"
+    await fake.wait_socket_connected()
+    return ws
+
+
+async def test_an_unacknowledged_event_fails_and_is_redelivered_three_times(fake):
+    fake.ack_timeout = 0.05
+    async with aiohttp.ClientSession() as session:
+        ws = await silent_client(fake, session)
+        await fake.socket_post("events_api", event_payload(message_event("NaN"), event_id="EvX"))
+        await fake.wait_until(lambda: len(fake.socket_failures) == 4, "four failed deliveries")
+        await ws.close()
+
+    envelopes = [envelope for envelope, _ in fake.socket_failures]
+    assert [e["retry_attempt"] for e in envelopes] == [0, 1, 2, 3]
+    assert [e["retry_reason"] for e in envelopes] == ["", "timeout", "timeout", "timeout"]
+    assert {e["payload"]["event_id"] for e in envelopes} == {"EvX"}
+    assert len({e["envelope_id"] for e in envelopes}) == 4
+    assert {reason for _, reason in fake.socket_failures} == {"timeout"}
+
+
+async def test_an_unacknowledged_command_fails_once_and_is_not_redelivered(fake):
+    fake.ack_timeout = 0.05
+    async with aiohttp.ClientSession() as session:
+        ws = await silent_client(fake, session)
+        await fake.socket_post("slash_commands", slash_command_payload("1"))
+        await fake.wait_until(lambda: len(fake.socket_failures) == 1, "one failed delivery")
+        await ws.close()
+
+    assert len(fake.socket_envelopes) == 1
+    [(envelope, reason)] = fake.socket_failures
+    assert (envelope["type"], reason) == ("slash_commands", "timeout")
+
+
+async def test_an_http_answer_after_the_deadline_is_a_timeout(fake):
+    from aiohttp import web
+
+    release = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(text="too late")
+
+    app = web.Application()
+    app.router.add_post("/slack/events", slow)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
+    fake.ack_timeout = 0.05
+    try:
+        answer = await fake.deliver(url, slash_command_body("1"), SIGNING_SECRET)
+    finally:
+        release.set()
+        await runner.cleanup()
+
+    assert answer is None
+    [timed_out] = fake.http_timeouts
+    assert "text=1" in timed_out.body
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def button(**fields: str) -> dict[str, Any]:
+    element = {"type": "button", "text": {"type": "plain_text", "text": "Go"}, **fields}
+    return {"type": "actions", "elements": [element]}
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        ({"text": "x" * 40_001}, "msg_too_long"),
+        ({"text": "x", "blocks": [section("y")] * 51}, "invalid_blocks"),
+        ({"text": "x", "blocks": [section("y" * 3001)]}, "invalid_blocks"),
+        ({"text": "x", "blocks": [button(action_id="a", value="v" * 2001)]}, "invalid_blocks"),
+        ({"text": "x", "blocks": [button(action_id="a" * 256, value="v")]}, "invalid_blocks"),
+        ({"text": "x", "blocks": [{**section("y"), "block_id": "b" * 256}]}, "invalid_blocks"),
+        ({"text": "x" * 40_000}, None),
+        ({"text": "x", "blocks": [section("y" * 3000)] * 50}, None),
+        ({"text": "x", "blocks": [button(action_id="a" * 255, value="v" * 2000)]}, None),
+    ],
+    ids=[
+        "text",
+        "51 blocks",
+        "section text",
+        "button value",
+        "action_id",
+        "block_id",
+        "text at limit",
+        "blocks at limit",
+        "ids at limit",
+    ],
+)
+async def test_block_kit_limits_are_enforced_like_slack(fake, message, error):
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
+
+    if error is None:
+        await client.chat_postMessage(channel="C1", **message)
+        await client.chat_postEphemeral(channel="C1", user="U1", **message)
+        return
+    for post in (
+        client.chat_postMessage(channel="C1", **message),
+        client.chat_postEphemeral(channel="C1", user="U1", **message),
+    ):
+        with pytest.raises(SlackApiError) as caught:
+            await post
+        assert caught.value.response["error"] == error
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(fake.response_url(), json=message)
+        assert (response.status, await response.text()) == (400, error)
+    assert fake.channel_messages("C1") == []
+
+
+async def test_posting_where_the_bot_is_no_member_is_not_in_channel(fake):
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
+
+    with pytest.raises(SlackApiError) as caught:
+        await client.chat_postMessage(channel="C2", text="hi")
+    fake.member_of.add("C2")  # invited
+    await client.chat_postMessage(channel="C2", text="hi")
+
+    assert caught.value.response["error"] == "not_in_channel"
+    assert [m["text"] for m in fake.channel_messages("C2")] == ["hi"]
+
+
+async def test_a_response_url_takes_five_messages_then_404(fake):
+    url = fake.response_url("cmd")
+    async with aiohttp.ClientSession() as session:
+        answers = []
+        for n in range(6):
+            async with session.post(url, json={"text": str(n)}) as response:
+                answers.append((response.status, await response.text()))
+
+    assert answers == [(200, "ok")] * 5 + [(404, "used_url")]
+    assert [body["text"] for _, body in fake.responses] == ["0", "1", "2", "3", "4"]
+
+
+async def test_a_response_url_expires_after_30_minutes(fake):
+    now = [1000.0]
+    fake.clock = lambda: now[0]
+    url = fake.response_url()
+    async with aiohttp.ClientSession() as session:
+        now[0] += 30 * 60
+        async with session.post(url, json={"text": "in time"}) as response:
+            in_time = response.status
+        now[0] += 1
+        async with session.post(url, json={"text": "late"}) as response:
+            late = (response.status, await response.text())
+        async with session.post(f"{fake.base_url}response/x/forged", json={"text": "?"}) as r:
+            forged = r.status
+
+    assert in_time == 200
+    assert late == (404, "expired_url")
+    assert forged == 404

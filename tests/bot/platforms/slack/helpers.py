@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import Any
+
+import aiohttp
 
 from bot.bootstrap import build_service
 from bot.chat import ChatService
 from bot.config import Settings, TriggersConfig
+from bot.platforms.slack.lifecycle import SlackPlatform
 from bot.storage import Storage
 from maxims import Corpus, Maxim
+from tests.fakes.slack.api import FakeSlack
 
 BOT_TOKEN = "xoxb-test"
 APP_TOKEN = "xapp-test"
@@ -30,9 +35,62 @@ CORPUS = Corpus(
 )
 
 
-def make_service(storage: Storage, seed: int = 1) -> ChatService:
-    """The chat service over `CORPUS`, at `NOW`, with no trigger cooldown."""
+def make_service(storage: Storage, seed: int = 1, corpus: Corpus = CORPUS) -> ChatService:
+    """The chat service over `corpus` (the small one), at `NOW`, with no trigger cooldown."""
     settings = Settings(triggers=TriggersConfig(cooldown_seconds=0))
     return build_service(
-        settings, storage, clock=lambda: NOW, rng=random.Random(seed), corpus=CORPUS
+        settings, storage, clock=lambda: NOW, rng=random.Random(seed), corpus=corpus
     )
+
+
+def settings_for(
+    fake: FakeSlack, *, secrets: dict[str, str] | None = None, **slack: Any
+) -> Settings:
+    """Settings pointing at the emulator: HTTP mode on a free port unless `slack` says otherwise."""
+    return Settings.model_validate(
+        {
+            "slack": {"api_url": fake.url, "mode": "http", "http_port": 0, **slack},
+            "secrets": secrets
+            if secrets is not None
+            else {
+                "slack_bot_token": BOT_TOKEN,
+                "slack_app_token": APP_TOKEN,
+                "slack_signing_secret": SECRET,
+            },
+        }
+    )
+
+
+def platform_for(settings: Settings, storage: Storage, **options: Any) -> SlackPlatform:
+    """The Slack platform as the composition root builds it, over the test service."""
+    return SlackPlatform(make_service(storage), settings.slack, settings.secrets, **options)
+
+
+async def post(port: int, built, *, secret: str = SECRET, timestamp: int | None = None):
+    headers = built.headers(secret, timestamp)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"http://127.0.0.1:{port}/slack/events", data=built.body.encode(), headers=headers
+        ) as response,
+    ):
+        return response.status, await response.text()
+
+
+async def healthz(port: int) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/healthz") as response,
+    ):
+        return response.status
+
+
+async def send(
+    port: int, body: bytes, headers: dict[str, str], path: str = "/slack/events"
+) -> tuple[int, str, dict[str, str]]:
+    """POST raw bytes with exactly these headers: (status, text, response headers)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"http://127.0.0.1:{port}{path}", data=body, headers=headers) as response,
+    ):
+        return response.status, await response.text(), dict(response.headers)

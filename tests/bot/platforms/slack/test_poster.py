@@ -12,7 +12,8 @@ import pytest
 
 from bot.config import ScheduleConfig, Settings
 from bot.daily.scheduler import DailyScheduler, post_key
-from bot.platforms.slack.lifecycle import SlackPoster, build_web_client
+from bot.platforms.slack.poster import SlackPoster
+from bot.platforms.slack.web import build_web_client
 from bot.poster import ChannelUnavailable, PostError, RateLimited
 from bot.storage import Storage, Subscription
 from maxims import load_corpus
@@ -21,12 +22,6 @@ from tests.fakes.slack.api import FakeSlack
 
 DAY = dt.date(2026, 11, 28)
 NOW = dt.datetime(2026, 11, 28, 9, 1, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-async def fake():
-    async with FakeSlack(bot_token=BOT_TOKEN) as server:
-        yield server
 
 
 def production_client(fake: FakeSlack):
@@ -145,7 +140,7 @@ async def test_the_scheduler_posts_through_a_rate_limit_once(storage, fake):
 async def test_not_in_channel_marks_the_subscription_failing_without_retrying(storage, fake):
     sub = slack_sub("C1")
     await storage.save_subscription(sub)
-    fake.fail_next("chat.postMessage", "not_in_channel")
+    fake.member_of.clear()  # the bot was removed from the channel
 
     assert not await scheduler(storage, fake).deliver(sub, DAY)
 

@@ -6,11 +6,9 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.platforms.slack.lifecycle import strip_mention
 from bot.platforms.slack.render import (
     SECTION_LIMIT,
     escape,
@@ -139,17 +137,3 @@ def test_the_manifest_asks_for_the_scopes_the_bot_uses_and_no_more():
     assert "- command: /maxim" in text
     assert "socket_mode_enabled: true" in text
     assert "is_enabled: true" in text
-
-
-@pytest.mark.parametrize(
-    ("text", "bot", "expected"),
-    [
-        ("<@UBOT> 42", "UBOT", "42"),
-        ("<@UBOT|maxim>   search   dropout ", "UBOT", "search dropout"),
-        ("hey <@UBOT> search nan", "UBOT", "hey search nan"),
-        ("<@UOTHER> 7", "UBOT", "<@UOTHER> 7"),
-        ("<@UBOT> 7", None, "7"),
-    ],
-)
-def test_a_mention_loses_the_bots_own_name(text, bot, expected):
-    assert strip_mention(text, bot) == expected

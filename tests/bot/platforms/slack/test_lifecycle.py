@@ -1,4 +1,4 @@
-"""Slack as a running platform: the HTTP server, Socket Mode, start-up errors, whole processes.
+"""Slack as a running platform: Socket Mode, start-up errors, whole processes.
 
 Everything listens on 127.0.0.1 with free ports and stops by itself. The fake's Socket Mode
 websocket sends envelopes and records the acks; HTTP requests are signed like Slack's.
@@ -6,201 +6,38 @@ websocket sends envelopes and records the acks; HTTP requests are signed like Sl
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
 import socket
-import time
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
 
-from bot.config import ScheduleConfig, Settings
-from bot.daily.scheduler import DailyScheduler
+from bot.config import Settings
 from bot.platforms import StartupError
-from bot.platforms.slack.lifecycle import SlackPlatform, build_slack_app
-from bot.storage import Storage
+from bot.platforms.slack.listeners import build_slack_app
 from tests.bot.bot_process import BotProcess, clean_env, needs_bot, write_config
 from tests.bot.platforms.slack.helpers import (
     APP_TOKEN,
     BOT_TOKEN,
+    CORPUS,
     SECRET,
+    healthz,
     make_service,
+    platform_for,
+    post,
+    settings_for,
 )
-from tests.fakes.slack.api import (
-    FakeSlack,
-    app_mention_event,
-    block_actions_body,
+from tests.fakes.slack.api import FakeSlack
+from tests.fakes.slack.payloads import (
     block_actions_payload,
-    event_body,
     event_payload,
     message_event,
     slash_command_body,
     slash_command_payload,
-    url_verification_body,
 )
-
-
-@pytest.fixture(autouse=True)
-def no_slack_env(monkeypatch):
-    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-async def fake():
-    async with FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as server:
-        yield server
-
-
-def settings_for(fake: FakeSlack, *, secrets: dict[str, str] | None = None, **slack: Any):
-    return Settings.model_validate(
-        {
-            "slack": {"api_url": fake.url, "http_port": 0, **slack},
-            "secrets": secrets
-            if secrets is not None
-            else {
-                "slack_bot_token": BOT_TOKEN,
-                "slack_app_token": APP_TOKEN,
-                "slack_signing_secret": SECRET,
-            },
-        }
-    )
-
-
-def platform_for(settings: Settings, storage: Storage, **options: Any) -> SlackPlatform:
-    """The Slack platform as the composition root builds it, over the test service."""
-    return SlackPlatform(make_service(storage), settings.slack, settings.secrets, **options)
-
-
-@pytest.fixture
-async def started():
-    """Start platforms and always stop them."""
-    platforms: list[SlackPlatform] = []
-
-    async def start(platform: SlackPlatform) -> SlackPlatform:
-        platforms.append(platform)
-        await platform.start()
-        return platform
-
-    yield start
-    for platform in platforms:
-        await platform.stop()
-
-
-# ------------------------------------------------------------------------------ HTTP mode
-
-
-async def post(port: int, built, *, secret: str = SECRET, timestamp: int | None = None):
-    headers = built.headers(secret, timestamp)
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            f"http://127.0.0.1:{port}/slack/events", data=built.body.encode(), headers=headers
-        ) as response,
-    ):
-        return response.status, await response.text()
-
-
-async def healthz(port: int) -> int:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{port}/healthz") as response,
-    ):
-        return response.status
-
-
-async def test_http_mode_serves_signed_requests_on_the_real_server(fake, storage, started):
-    platform = await started(platform_for(settings_for(fake, mode="http"), storage))
-    assert platform.port
-
-    status, body = await post(
-        platform.port, slash_command_body("2", response_url=fake.response_url())
-    )
-    challenge = await post(platform.port, url_verification_body("ch-42"))
-
-    assert status == 200
-    answer = json.loads(body)
-    assert answer["response_type"] == "ephemeral"
-    assert answer["text"].startswith("Preview. Maxim 2:")
-    assert challenge == (200, json.dumps({"challenge": "ch-42"}))
-
-
-async def test_search_for_the_word_payload_works_over_http(fake, storage, started):
-    platform = await started(platform_for(settings_for(fake, mode="http"), storage))
-
-    status, body = await post(platform.port, slash_command_body("search payload"))
-
-    assert status == 200  # bolt alone would misread the form and answer 404
-    assert "“payload”" in json.loads(body)["text"]
-
-
-async def test_bad_and_stale_signatures_are_refused_with_401(fake, storage, started):
-    platform = await started(platform_for(settings_for(fake, mode="http"), storage))
-    built = slash_command_body("2")
-
-    forged = await post(platform.port, built, secret="not-the-secret")
-    stale = await post(platform.port, built, timestamp=int(time.time()) - 600)
-    via_dispatch = await platform.app.async_dispatch(
-        built.bolt_request("not-the-secret")  # the same check without the server
-    )
-
-    assert forged[0] == stale[0] == via_dispatch.status == 401
-    # Refused before bolt's authorization: only the start-up auth.test reached Slack.
-    assert [call.method for call in fake.calls] == ["auth.test"]
-
-
-async def test_buttons_and_events_over_http(fake, storage, started):
-    platform = await started(platform_for(settings_for(fake, mode="http"), storage))
-
-    clicked = await post(
-        platform.port,
-        block_actions_body("maxim_cancel", "number|2|0|", response_url=fake.response_url("b")),
-    )
-    mentioned = await post(platform.port, event_body(app_mention_event("3"), event_id="EvM"))
-    [(_, removed)] = await fake.wait_for_response(name="b")
-    [answer] = await fake.wait_for("chat.postMessage")
-
-    assert clicked == (200, "")
-    assert mentioned == (200, "")
-    assert removed["delete_original"] is True
-    assert answer.body["text"].startswith("Maxim 3:")
-
-
-async def test_healthz_is_ok_only_while_serving_with_a_running_scheduler(fake, storage, started):
-    service = make_service(storage)
-    settings = settings_for(fake, mode="http")
-    schedulers: list[DailyScheduler] = []
-    platform = SlackPlatform(
-        service,
-        settings.slack,
-        settings.secrets,
-        healthy=lambda: bool(schedulers) and schedulers[0].running,
-    )
-    await started(platform)
-    assert await healthz(platform.port) == 503  # no scheduler yet
-
-    scheduler = DailyScheduler(
-        storage=storage,
-        posters={"slack": platform.poster},
-        corpus=service.corpus,
-        config=ScheduleConfig(),
-        clock=service.clock,
-    )
-    schedulers.append(scheduler)
-    await scheduler.start()
-    try:
-        assert await healthz(platform.port) == 200
-        assert await platform.connected()
-    finally:
-        await scheduler.stop()
-    assert await healthz(platform.port) == 503
-    await platform.stop()
-    assert not platform.healthy()
-    assert not await platform.connected()
-
 
 # ------------------------------------------------------------------------------ Socket Mode
 
@@ -230,7 +67,7 @@ async def test_socket_mode_acks_commands_buttons_and_events(fake, storage, start
     assert "payload" not in event
     by_text = {c.body.get("thread_ts"): c.body for c in (shared, threaded)}
     assert "shared by <@U1>" in json.dumps(by_text[None]["blocks"])
-    assert by_text["9.9"]["text"].startswith(("Maxim 2:", "Maxim 4:"))
+    assert by_text["9.9"]["text"] == f"Maxim 2: {CORPUS.get(2).text}"  # seeded: a NaN maxim
     assert removed["delete_original"] is True
     [opened] = fake.calls_to("apps.connections.open")
     assert opened.headers["authorization"] == f"Bearer {APP_TOKEN}"
@@ -424,3 +261,48 @@ async def test_a_bad_token_ends_the_bot_with_one_line_and_status_2(fake, tmp_pat
 
     assert code == 2
     assert "SLACK_BOT_TOKEN was rejected (invalid_auth)" in bot.only_error()
+
+
+# ------------------------------------------------------------------------------ Slack's deadlines
+
+
+async def test_a_slow_daily_change_is_still_acked_in_time_over_socket_mode(fake, storage, started):
+    # Slack counts an envelope not acknowledged within 3 s as failed: the bot must say
+    # "working on it" first and answer through the response_url once users.info answers.
+    fake.users["UADMIN"] = {"is_admin": True}
+    await started(platform_for(settings_for(fake, mode="socket"), storage))
+    gate = fake.hold_next("users.info")
+    url = fake.response_url("cmd")
+
+    ack = await fake.socket_send(
+        "slash_commands",
+        slash_command_payload("daily 09:00", user_id="UADMIN", response_url=url),
+    )
+    gate.set()
+    [(_, later)] = await fake.wait_for_response(name="cmd")
+
+    assert ack["payload"] == {"response_type": "ephemeral", "text": "Working on it…"}
+    assert fake.socket_failures == []
+    assert "daily at 09:00" in later["text"]
+    sub = await storage.get_subscription("slack", "C1")
+    assert (sub.time, sub.timezone, sub.set_by) == (dt.time(9, 0), "UTC", "UADMIN")
+
+
+async def test_a_redelivered_socket_event_is_answered_once(fake, storage, started):
+    await started(platform_for(settings_for(fake, mode="socket"), storage))
+    payload = event_payload(message_event("NaN again", ts="7.7"), event_id="EvRetry")
+
+    first = await fake.socket_send("events_api", payload, accepts_response_payload=False)
+    again = await fake.socket_send(
+        "events_api",
+        payload,
+        accepts_response_payload=False,
+        retry_attempt=1,
+        retry_reason="timeout",
+    )
+    await fake.wait_for("chat.postMessage")
+    await fake.wait_until(lambda: fake.pending_acks == 0, "every ack deadline settled")
+
+    assert first["envelope_id"] != again["envelope_id"]
+    assert len(fake.calls_to("chat.postMessage")) == 1
+    assert fake.socket_failures == []

@@ -13,29 +13,23 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import pytest
 from slack_bolt.response import BoltResponse
 
+from bot.background import Background
 from bot.chat import ChatService
 from bot.config import Settings
 from bot.daily.commands import ADMINS_ONLY
-from bot.platforms.slack.lifecycle import (
-    Background,
-    SlackAdmins,
-    build_slack_app,
-    build_web_client,
-)
+from bot.platforms.slack.listeners import build_slack_app, strip_mention
+from bot.platforms.slack.web import build_web_client, is_slack_url
 from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, Preview
 from bot.storage import Storage
-from tests.bot.platforms.slack.helpers import (
-    APP_TOKEN,
-    BOT_TOKEN,
-    CORPUS,
-    SECRET,
-    make_service,
-)
-from tests.fakes.slack.api import (
-    FakeSlack,
+from maxims import load_corpus
+from tests.bot.platforms.slack.helpers import CORPUS, SECRET, make_service, settings_for
+from tests.fakes.slack.api import FakeSlack
+from tests.fakes.slack.blockkit import message_problem
+from tests.fakes.slack.payloads import (
     app_mention_event,
     block_actions_body,
     event_body,
@@ -44,31 +38,6 @@ from tests.fakes.slack.api import (
 )
 
 DELETED = {"text": "", "delete_original": True}  # what bolt's respond(delete_original=True) sends
-
-
-@pytest.fixture(autouse=True)
-def no_slack_env(monkeypatch):
-    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-async def fake():
-    async with FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as server:
-        yield server
-
-
-def make_settings(fake: FakeSlack, **slack: Any) -> Settings:
-    return Settings.model_validate(
-        {
-            "slack": {"api_url": fake.url, "mode": "http", **slack},
-            "secrets": {
-                "slack_bot_token": BOT_TOKEN,
-                "slack_app_token": APP_TOKEN,
-                "slack_signing_secret": SECRET,
-            },
-        }
-    )
 
 
 @dataclass
@@ -118,7 +87,7 @@ class Bot:
 @pytest.fixture
 def make_bot(fake, storage):
     def build(ack_deadline: float = 2.0, **slack: Any) -> Bot:
-        settings = make_settings(fake, **slack)
+        settings = settings_for(fake, **slack)
         return Bot(fake, settings, make_service(storage), ack_deadline=ack_deadline)
 
     return build
@@ -214,17 +183,17 @@ async def test_a_failing_command_gets_a_private_apology_with_a_reference(fake, s
         async def command(self, *args, **kwargs):
             raise RuntimeError("database password is hunter2")
 
-    bot = Bot(fake, make_settings(fake), Broken(**vars_of(make_service(storage))))
+    bot = Bot(fake, settings_for(fake), Broken(**vars_of(make_service(storage))))
 
-    with caplog.at_level(logging.ERROR, logger="bot.platforms.slack.lifecycle"):
+    with caplog.at_level(logging.ERROR, logger="bot.platforms.slack.listeners"):
         answer = await bot.command("2")
 
     assert answer["response_type"] == "ephemeral"
     assert answer["text"].startswith("Something went wrong on my side (ref ")
     assert "hunter2" not in answer["text"]
     assert "RuntimeError" not in answer["text"]
-    [record] = [r for r in caplog.records if r.name == "bot.platforms.slack.lifecycle"]
-    assert record.exc_info is not None  # the traceback is in the log, with the reference
+    [record] = [r for r in caplog.records if r.name == "bot.platforms.slack.listeners"]
+    assert record.exc_info[0] is RuntimeError  # the traceback is in the log, with the reference
     assert answer["text"].split("ref ")[1][:6] in record.getMessage()
 
 
@@ -258,10 +227,12 @@ async def test_send_posts_as_the_bot_shared_by_the_user_and_removes_the_preview(
 async def test_send_where_the_bot_is_not_a_member_posts_through_the_response_url(make_bot):
     bot = make_bot()
     value = buttons(await bot.command("3"))["Send"]["value"]
-    bot.fake.fail_next("chat.postMessage", "not_in_channel")
+    bot.fake.member_of.discard("C1")  # nobody invited the bot here
 
     await bot.click(ACTION_POST, value)
 
+    [refused] = bot.fake.calls_to("chat.postMessage")
+    assert refused.error == "not_in_channel"
     [(_, shared), (_, removed)] = bot.fake.responses
     assert shared["response_type"] == "in_channel"
     assert shared["replace_original"] is False
@@ -323,17 +294,33 @@ async def test_a_failing_button_apologises_privately(make_bot):
 # ------------------------------------------------------------------------------ mentions
 
 
+@pytest.mark.parametrize(
+    ("text", "bot", "expected"),
+    [
+        ("<@UBOT> 42", "UBOT", "42"),
+        ("<@UBOT|maxim>   search   dropout ", "UBOT", "search dropout"),
+        ("hey <@UBOT> search nan", "UBOT", "hey search nan"),
+        ("<@UOTHER> 7", "UBOT", "<@UOTHER> 7"),
+        ("<@UBOT> 7", None, "7"),
+    ],
+)
+def test_a_mention_loses_the_bots_own_name(text, bot, expected):
+    assert strip_mention(text, bot) == expected
+
+
 async def test_a_mention_answers_in_the_thread_like_the_command(make_bot):
-    bot = make_bot()
+    bot = make_bot(preview=False)
 
     response = await bot.dispatch(event_body(app_mention_event("search dropout", ts="111.1")))
     await bot.settle()
+    command = await bot.command("search dropout")
 
     assert response.status == 200
     [post] = bot.fake.calls_to("chat.postMessage")
     assert post.body["thread_ts"] == "111.1"
     assert post.body["text"] == "Maxim 3: Dropout is not a fix for a leaky validation set."
     assert "more matches: 5" in texts(post.body["blocks"])
+    assert post.body["blocks"] == command["blocks"]  # the same answer as `/maxim`
 
 
 async def test_a_mention_in_a_thread_answers_in_that_thread(make_bot):
@@ -376,7 +363,7 @@ async def test_nan_gets_a_threaded_answer_and_the_configured_reaction(make_bot, 
 
     [answer] = fake.calls_to("chat.postMessage")
     assert answer.body["thread_ts"] == posted["ts"]
-    assert answer.body["text"].startswith(("Maxim 2:", "Maxim 4:"))
+    assert answer.body["text"] == f"Maxim 2: {CORPUS.get(2).text}"  # seeded: one of the NaN two
     [reaction] = fake.calls_to("reactions.add")
     assert reaction.body == {"channel": "C1", "timestamp": posted["ts"], "name": "thinking_face"}
 
@@ -404,7 +391,7 @@ async def test_a_redelivered_event_is_answered_once(make_bot):
 
 async def test_two_processes_sharing_storage_answer_a_redelivery_once(fake, sqlite_url):
     async with await Storage.open(sqlite_url) as one, await Storage.open(sqlite_url) as two:
-        bots = [Bot(fake, make_settings(fake), make_service(store)) for store in (one, two)]
+        bots = [Bot(fake, settings_for(fake), make_service(store)) for store in (one, two)]
         for bot in bots:
             await bot.dispatch(event_body(message_event("NaN!", ts="555.5"), event_id="EvTwice"))
         for bot in bots:
@@ -517,18 +504,6 @@ async def test_a_slow_admin_check_is_acknowledged_first_and_answered_later(make_
     assert "daily at 08:00 Europe/Berlin" in later["text"]
 
 
-async def test_admin_cache_expires(fake):
-    fake.users["U1"] = {"is_admin": True}
-    now = [0.0]
-    admins = SlackAdmins(fake.web_client(), ttl=60, clock=lambda: now[0])
-
-    assert await admins.is_admin("U1")
-    fake.users["U1"] = {"is_admin": False}
-    assert await admins.is_admin("U1")  # cached
-    now[0] = 61.0
-    assert not await admins.is_admin("U1")
-
-
 async def test_a_redelivered_mention_is_answered_once(make_bot):
     bot = make_bot()
 
@@ -537,3 +512,106 @@ async def test_a_redelivered_mention_is_answered_once(make_bot):
     await bot.settle()
 
     assert len(bot.fake.calls_to("chat.postMessage")) == 1
+
+
+# ------------------------------------------------------------------------------ response URLs
+
+
+async def test_a_response_url_off_slack_is_refused_with_one_warning(make_bot, caplog):
+    bot = make_bot()
+    value = buttons(await bot.command("3"))["Cancel"]["value"]
+    async with FakeSlack() as internal:  # stands for an internal admin URL
+        url = internal.response_url("admin")
+        with caplog.at_level(logging.WARNING):
+            response = await bot.dispatch(
+                block_actions_body(ACTION_CANCEL, value, response_url=url)
+            )
+            await bot.settle()
+
+        assert response.status == 200
+        assert internal.responses == []
+    [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.name == "bot.platforms.slack.listeners"
+    assert "not Slack's" in warning.getMessage()
+    assert url not in warning.getMessage()  # the URL may carry a secret: log its host only
+
+
+@pytest.mark.parametrize(
+    ("url", "ours"),
+    [
+        ("https://hooks.slack.com/commands/T1/1/abc", True),
+        ("https://hooks.slack.com:443/actions/T1/1/abc", True),
+        ("http://hooks.slack.com/commands/T1/1/abc", False),
+        ("https://hooks.slack.com.evil.test/commands", False),
+        ("https://hooks.slack.com@evil.test/commands", False),
+        ("https://evil.test/?u=https://hooks.slack.com/", False),
+        ("https://slack.com/api/", True),  # the host of slack.api_url
+        ("https://api.slack.com/", False),
+        ("http://127.0.0.1:9/response/unset", False),
+        ("not a url", False),
+        ("", False),
+    ],
+)
+def test_only_slacks_hosts_count_as_response_urls(url, ours):
+    assert is_slack_url(url, "https://slack.com/api/") is ours
+
+
+@pytest.mark.parametrize(
+    ("user", "enterprise", "allowed"),
+    [
+        ({"is_admin": True, "team_id": "T_OTHER"}, "", False),  # Slack Connect admin
+        (
+            {"is_owner": True, "team_id": "T2", "enterprise_user": {"enterprise_id": "E1"}},
+            "E1",
+            True,
+        ),
+        (
+            {"is_owner": True, "team_id": "T2", "enterprise_user": {"enterprise_id": "E2"}},
+            "E1",
+            False,
+        ),
+    ],
+    ids=["connect admin of another org", "grid org admin", "admin of another grid org"],
+)
+async def test_only_admins_of_the_asking_workspace_may_change(
+    make_bot, fake, storage, user, enterprise, allowed
+):
+    fake.users["UADMIN"] = user
+
+    answer = await make_bot().command(
+        "daily 09:00", user="UADMIN", team_id="T1", enterprise_id=enterprise
+    )
+
+    assert (answer["text"] != ADMINS_ONLY.replace("&", "&amp;")) is allowed
+    assert (await storage.get_subscription("slack", "C1") is not None) is allowed
+
+
+async def test_a_used_up_response_url_is_logged_not_apologised_for(make_bot, fake, caplog):
+    bot = make_bot()
+    value = buttons(await bot.command("3"))["Cancel"]["value"]
+    url = fake.response_url("btn")
+    async with aiohttp.ClientSession() as session:
+        for _ in range(5):  # someone (Slack's other clients) used it up
+            await session.post(url, json={"text": "x"})
+    fake.clear()
+
+    with caplog.at_level(logging.WARNING):
+        await bot.dispatch(block_actions_body(ACTION_CANCEL, value, response_url=url))
+        await bot.settle()
+
+    assert fake.responses == []
+    [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.getMessage() == "response_url refused the message (HTTP 404)"
+
+
+async def test_every_answer_over_the_real_corpus_fits_slacks_limits(fake, storage):
+    bot = Bot(fake, settings_for(fake), make_service(storage, corpus=load_corpus()))
+
+    for text in ("list", "help", "search the", "today", "70", ""):
+        answer = await bot.command(text)
+        assert message_problem(answer) is None, text
+        await bot.dispatch(event_body(app_mention_event(text), event_id=f"Ev-{text}"))
+    await bot.settle()
+
+    assert fake.calls_to("chat.postMessage") + fake.calls_to("chat.postEphemeral")
+    assert [c.error for c in fake.calls if not c.ok] == []

@@ -1,0 +1,72 @@
+"""Every place the bot leans on a library's internals, in one small module.
+
+Each workaround here uses something slack-bolt or slack_sdk does not promise to keep; a test in
+``tests/bot/platforms/slack/test_compat.py`` checks that each still exists with the shape we
+rely on, so an upgrade that renames one fails loudly there rather than quietly in production.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
+
+from aiohttp.http_exceptions import HttpProcessingError
+from slack_bolt.async_app import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+
+def to_bolt_request(body: str, query: str, headers: Mapping[str, str]) -> AsyncBoltRequest:
+    """An HTTP request as Bolt sees it, with Bolt's "payload" misreading undone.
+
+    Bolt parses any form body containing the text ``payload`` as an interactivity
+    ``payload=`` body, so `/maxim search payload` would reach no listener.
+    """
+    request = AsyncBoltRequest(body=body, query=query, headers=dict(headers))
+    if not request.body and "payload" in body and not body.startswith("{"):
+        fields = dict(parse_qsl(body, keep_blank_values=True))
+        if "payload" not in fields:
+            request.body = fields
+            request.context = build_async_context(AsyncBoltContext({}), fields)
+    return request
+
+
+def use_socket_url(handler: AsyncSocketModeHandler, url: str) -> None:
+    """Make the Socket Mode client connect to `url`, a URL we already asked Slack for.
+
+    The SDK would call ``apps.connections.open`` itself and retry a bad app token forever,
+    quietly; we ask first (to fail with one clear line), then hand it the URL it would fetch.
+    """
+    handler.client.wss_uri = url
+
+
+class _ClientFaultsInOneLine(logging.Filter):
+    """aiohttp logs a malformed HTTP request (the client's fault) at ERROR with a traceback.
+
+    Such a request says nothing about our code: make it one WARNING line, and leave every
+    other record (a bug of ours) as it is.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg, record.args = (
+                "Slack HTTP: refused a malformed HTTP request (%s)",
+                (type(error).__name__,),
+            )
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def protocol_logger() -> logging.Logger:
+    """The logger to hand aiohttp's server (``AppRunner(logger=...)``) for protocol errors."""
+    logger = logging.getLogger("bot.platforms.slack.server.protocol")
+    if not any(isinstance(f, _ClientFaultsInOneLine) for f in logger.filters):
+        logger.addFilter(_ClientFaultsInOneLine())
+    return logger

@@ -1,0 +1,405 @@
+"""The Bolt listeners of the maxim bot (`/maxim`, its buttons, mentions, messages) and the app.
+
+Each listener pulls plain values out of the Bolt payload, makes one `ChatService` call and
+renders the answer with `bot.platforms.slack.render`. Slack gives every request 3 s: the app runs
+with ``process_before_response=True`` (Bolt's default runner polls for ``ack()`` every 10 ms,
+which alone costs ~11 ms a request), so listeners acknowledge at once and push anything slow
+(chat.postMessage, reactions, response_url calls) into `Background` tasks.
+
+Secrets and URLs come from `Settings` only: Bolt's constructor reads ``SLACK_*`` variables on its
+own (and switches to multi-workspace OAuth if it finds ``SLACK_CLIENT_ID``), so they are hidden
+from it while it is built.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import os
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.background import Background
+from bot.chat import ACK_DEADLINE, ChatService, IsAdmin, Origin, in_time
+from bot.config import slack_mode
+from bot.log import report_failure
+from bot.platforms.slack.admins import SlackAdmins
+from bot.platforms.slack.render import (
+    Message,
+    render_maxim,
+    render_preview,
+    render_reply,
+    render_shared,
+)
+from bot.platforms.slack.web import (
+    CHANNEL_GONE,
+    PLATFORM,
+    build_web_client,
+    error_code,
+    is_slack_url,
+)
+from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, STALE_PREVIEW, is_private
+from maxims import Reply, parse_query
+from maxims.query import DailyOff, DailySet
+
+if TYPE_CHECKING:
+    from bot.config import Secrets, SlackConfig
+
+log = logging.getLogger(__name__)
+
+# Message subtypes written by people (everything else is an edit, a deletion, a join, a bot...).
+HUMAN_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
+# Variables Bolt's constructor would read by itself.
+BOLT_ENV = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_VERIFICATION_TOKEN",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+)
+WORKING = "Working on it…"
+
+
+_LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def strip_mention(text: str, bot_user_id: str | None) -> str:
+    """A mention's text without the bot's own ``<@UBOT>`` (or, unknown, the leading mention)."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
+    else:
+        text = _LEADING_MENTION.sub(" ", text)
+    return " ".join(text.split())
+
+
+def _private(text: str, *, replace: bool = False) -> dict[str, Any]:
+    """A response_url message only the person who clicked sees (never public by accident)."""
+    return {"text": text, "response_type": "ephemeral", "replace_original": replace}
+
+
+class SlackListeners:
+    """The Bolt listeners of the maxim bot, with what they share."""
+
+    def __init__(
+        self,
+        service: ChatService,
+        config: SlackConfig,
+        client: AsyncWebClient,
+        background: Background,
+        admins: SlackAdmins,
+        ack_deadline: float,
+    ) -> None:
+        self.service = service
+        self.config = config
+        self.client = client
+        self.background = background
+        self.admins = admins
+        self.ack_deadline = ack_deadline
+
+    def _admin_check(self, origin: Origin, enterprise_id: str | None) -> IsAdmin:
+        """Whether the asker is an admin *of the workspace (or Grid org) that asked*."""
+        return functools.partial(
+            self.admins.is_admin, origin.user, origin.workspace, enterprise_id or ""
+        )
+
+    async def _respond(self, respond: AsyncRespond, **message: Any) -> None:
+        """POST to the interaction's response_url if it is Slack's; a refusal is logged."""
+        url = respond.response_url or ""
+        if not is_slack_url(url, self.config.api_url):
+            host = urlsplit(url).hostname if "://" in url else None
+            log.warning("refused to post to a response_url that is not Slack's (host %s)", host)
+            return
+        response = await respond(**message)
+        if response.status_code != 200:
+            log.warning("response_url refused the message (HTTP %d)", response.status_code)
+
+    # ---------------------------------------------------------------- /maxim
+
+    async def on_maxim_command(
+        self,
+        ack: AsyncAck,
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
+    ) -> None:
+        """`/maxim ...`: answer in the acknowledgement, or say so and answer a bit later."""
+        origin = Origin(
+            PLATFORM,
+            str(command.get("channel_id", "")),
+            str(command.get("user_id", "")),
+            str(command.get("team_id", "")),
+        )
+        text = str(command.get("text") or "")
+        name = str(command.get("command") or "/maxim")
+        is_admin = self._admin_check(origin, context.enterprise_id)
+        if not isinstance(parse_query(text, name), DailySet | DailyOff):
+            # Only local work (the corpus, one small read): answer in the acknowledgement.
+            reply = await self.service.command(origin, text, is_admin, command=name)
+            await ack(**self.command_message(reply))
+            return
+        # A change of the daily post may wait on users.info (the admin check): give it until
+        # the deadline, then acknowledge and answer through the response_url.
+        work, done = await in_time(
+            self.service.command(origin, text, is_admin, command=name), self.ack_deadline
+        )
+        if done:
+            await ack(**self.command_message(work.result()))
+            return
+        await ack(response_type="ephemeral", text=WORKING)
+
+        async def answer_later() -> None:
+            message = self.command_message(await work)
+            await self._respond(respond, replace_original=False, **message)
+
+        self.background.spawn(answer_later(), "slack /maxim", self._apology_to(respond))
+
+    def command_message(self, reply: Reply) -> Message:
+        """The acknowledgement of `/maxim`: a private preview, or a public maxim, or a note."""
+        private = is_private(reply, preview=self.config.preview)
+        message = render_reply(reply, preview=self.config.preview)
+        return {**message, "response_type": "ephemeral" if private else "in_channel"}
+
+    # ---------------------------------------------------------------- preview buttons
+
+    async def on_send(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """Send: post the previewed maxim as the bot, "shared by @user", then drop the preview."""
+        await ack()
+        value, user, channel = _action_values(body)
+        self.background.spawn(
+            self._send(value, user, channel, respond), "slack Send", self._apology_to(respond)
+        )
+
+    async def _send(self, value: str, user: str, channel: str, respond: AsyncRespond) -> None:
+        preview = self.service.preview(value)
+        if preview is None:
+            await self._respond(respond, **_private(STALE_PREVIEW, replace=True))
+            return
+        message = render_shared(preview.maxim, user)
+        try:
+            await self.client.chat_postMessage(
+                channel=channel, unfurl_links=False, unfurl_media=False, **message
+            )
+        except SlackApiError as err:
+            if error_code(err) not in CHANNEL_GONE:
+                raise
+            # The bot is not a member here (a DM, a channel nobody invited it to): the
+            # command's response_url may still post to the channel, at the user's request.
+            log.info("Send: %s in %s; posting through the response_url", error_code(err), channel)
+            await self._respond(
+                respond, response_type="in_channel", replace_original=False, **message
+            )
+        log.info("maxim %d shared on %s by %s", preview.maxim.number, PLATFORM, user)
+        await self._respond(respond, delete_original=True)
+
+    async def on_shuffle(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """Shuffle: replace the preview with another maxim (the next search result)."""
+        await ack()
+        value, _, _ = _action_values(body)
+        self.background.spawn(
+            self._shuffle(value, respond), "slack Shuffle", self._apology_to(respond)
+        )
+
+    async def _shuffle(self, value: str, respond: AsyncRespond) -> None:
+        following = self.service.shuffle(value)
+        if following is None:
+            await self._respond(respond, **_private(STALE_PREVIEW, replace=True))
+            return
+        await self._respond(
+            respond, response_type="ephemeral", replace_original=True, **render_preview(following)
+        )
+
+    async def on_cancel(self, ack: AsyncAck, respond: AsyncRespond) -> None:
+        """Cancel: remove the preview."""
+        await ack()
+        self.background.spawn(
+            self._respond(respond, delete_original=True), "slack Cancel", self._apology_to(respond)
+        )
+
+    def _apology_to(self, respond: AsyncRespond) -> Callable[[str], Awaitable[None]]:
+        async def apologise(apology: str) -> None:
+            await self._respond(respond, **_private(apology))
+
+        return apologise
+
+    # ---------------------------------------------------------------- mentions and messages
+
+    async def on_mention(
+        self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """``@maxim 42``: the same answer as `/maxim 42`, in the thread."""
+        text = strip_mention(str(event.get("text") or ""), context.bot_user_id)
+        origin = Origin(
+            PLATFORM,
+            str(event.get("channel", "")),
+            str(event.get("user", "")),
+            str(body.get("team_id", "")),
+        )
+        thread = str(event.get("thread_ts") or event.get("ts") or "")
+        is_admin = self._admin_check(origin, context.enterprise_id)
+        self.background.spawn(
+            self._answer_mention(origin, text, thread, is_admin, body.get("event_id")),
+            "slack mention",
+        )
+
+    async def _answer_mention(
+        self, origin: Origin, text: str, thread: str, is_admin: IsAdmin, event_id: str | None
+    ) -> None:
+        reply = await self.service.command(origin, text, is_admin, event_id=event_id)
+        if reply is None:
+            return  # another delivery of this event was answered
+        if not is_private(reply, preview=False):
+            await self.client.chat_postMessage(
+                channel=origin.channel,
+                thread_ts=thread,
+                unfurl_links=False,
+                **render_reply(reply, preview=False),
+            )
+            return
+        # Help, lists and errors are for the asker alone, as with the slash command.
+        await self.client.chat_postEphemeral(
+            channel=origin.channel,
+            user=origin.user,
+            thread_ts=thread,
+            **render_reply(reply, preview=False),
+        )
+
+    async def on_message(
+        self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """Any message: the triggers (NaN...) may answer it in its thread."""
+        if event.get("subtype") not in HUMAN_SUBTYPES or event.get("bot_id"):
+            return  # edits, deletions, joins, other bots
+        user = str(event.get("user") or "")
+        text = str(event.get("text") or "")
+        bot_user = context.bot_user_id or ""
+        if not user or user == bot_user or not text:
+            return
+        if bot_user and f"<@{bot_user}" in text:
+            return  # a mention: `on_mention` answers it
+        origin = Origin(PLATFORM, str(event.get("channel", "")), user, str(body.get("team_id", "")))
+        self.background.spawn(
+            self._answer_message(origin, text, event, body.get("event_id")), "slack message"
+        )
+
+    async def _answer_message(
+        self, origin: Origin, text: str, event: dict[str, Any], event_id: str | None
+    ) -> None:
+        maxim = await self.service.message(origin, text, event_id=event_id)
+        if maxim is None:
+            return
+        ts = str(event.get("ts") or "")
+        await self.client.chat_postMessage(
+            channel=origin.channel,
+            thread_ts=str(event.get("thread_ts") or ts),
+            unfurl_links=False,
+            **render_maxim(maxim),
+        )
+        if self.config.reaction and ts:
+            try:
+                await self.client.reactions_add(
+                    channel=origin.channel, timestamp=ts, name=self.config.reaction.strip(":")
+                )
+            except SlackApiError as err:
+                if error_code(err) != "already_reacted":
+                    log.warning("reactions.add failed in %s (%s)", origin.channel, error_code(err))
+
+    # ---------------------------------------------------------------- the error boundary
+
+    async def on_error(self, body: dict[str, Any], respond: AsyncRespond | None) -> BoltResponse:
+        """Bolt's error handler: log with a reference, apologise privately, answer 200.
+
+        200 rather than Bolt's 500: Slack would re-deliver an event, and the user would see
+        Slack's own "failed with the error" for a command instead of our apology.
+        """
+        kind = str(body.get("command") or body.get("type") or "request")
+        apology = report_failure(log, f"slack {kind}")
+        if body.get("command"):
+            message = {"response_type": "ephemeral", "text": apology}
+            return BoltResponse(
+                status=200,
+                body=json.dumps(message),
+                headers={"content-type": "application/json"},
+            )
+        if respond is not None and respond.response_url:
+            self.background.spawn(self._respond(respond, **_private(apology)), "slack apology")
+        return BoltResponse(status=200, body="")
+
+
+def _action_values(body: dict[str, Any]) -> tuple[str, str, str]:
+    """(button value, user id, channel id) of a block action."""
+    actions = body.get("actions") or [{}]
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id", ""
+    )
+    return str(actions[0].get("value") or ""), str((body.get("user") or {}).get("id", "")), channel
+
+
+@contextlib.contextmanager
+def _hidden(names: tuple[str, ...]) -> Iterator[None]:
+    """Hide environment variables from a library constructor, then put them back."""
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def build_slack_app(
+    service: ChatService,
+    config: SlackConfig,
+    secrets: Secrets,
+    *,
+    client: AsyncWebClient | None = None,
+    background: Background | None = None,
+    admins: SlackAdmins | None = None,
+    ack_deadline: float = ACK_DEADLINE,
+) -> AsyncApp:
+    """A Bolt app answering `/maxim`, its buttons, mentions and messages.
+
+    Args:
+        service: the chat service every platform shares.
+        config: the ``[slack]`` section.
+        secrets: the tokens; nothing is read from the environment.
+        client: the Web API client (default: `build_web_client(config, secrets)`).
+        background: where slow work runs (tests pass one to wait for it).
+        admins: the daily-post admin check (default: ``slack.admins`` plus users.info).
+        ack_deadline: seconds a command may take before it is acknowledged with "working".
+
+    """
+    client = client or build_web_client(config, secrets)
+    secret = secrets.slack_signing_secret
+    http_mode = slack_mode(config, secrets) == "http"
+    with _hidden(BOLT_ENV):
+        app = AsyncApp(
+            name="maxim-bot",  # else Bolt inspects the call stack for a name
+            logger=logging.getLogger("slack_bolt"),  # quiet unless we debug (bot.log.NOISY)
+            client=client,
+            signing_secret=secret.get_secret_value() if secret else "",
+            request_verification_enabled=http_mode,  # Socket Mode needs no signatures
+            process_before_response=True,
+        )
+    listeners = SlackListeners(
+        service,
+        config,
+        client,
+        background or Background("Slack"),
+        admins or SlackAdmins(client, config.admins),
+        ack_deadline,
+    )
+    app.command(re.compile(r"^/"))(listeners.on_maxim_command)  # `/maxim`, or a renamed copy
+    app.action(ACTION_POST)(listeners.on_send)
+    app.action(ACTION_SHUFFLE)(listeners.on_shuffle)
+    app.action(ACTION_CANCEL)(listeners.on_cancel)
+    app.event("app_mention")(listeners.on_mention)
+    app.event("message")(listeners.on_message)
+    app.error(listeners.on_error)
+    return app

@@ -1,0 +1,99 @@
+"""The Slack Web API client the bot uses, and what its errors mean to the bot.
+
+One builder so the platform, the poster and the tests talk to Slack the same way (the
+configured `slack.api_url`, the bot token, slack_sdk's retry handlers), and one translation of
+Slack's error codes into the poster's error family.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.poster import ChannelUnavailable, PostError, RateLimited
+
+if TYPE_CHECKING:
+    from bot.config import Secrets, SlackConfig
+
+PLATFORM = "slack"
+# Errors that mean the bot cannot post in this channel at all: retrying will not help.
+CHANNEL_GONE = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "channel_is_archived"}
+)
+RESPONSE_URL_HOST = "hooks.slack.com"  # where Slack's response_urls point
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def build_web_client(config: SlackConfig, secrets: Secrets) -> AsyncWebClient:
+    """The Web API client: `slack.api_url`, the bot token, and slack_sdk's retry handlers.
+
+    Rate limits are retried once after Slack's Retry-After (then the caller decides: the
+    scheduler waits and tries again), server errors and dropped connections twice.
+    """
+    token = secrets.slack_bot_token
+    return AsyncWebClient(
+        token=token.get_secret_value() if token else None,
+        base_url=config.api_url,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def error_code(err: SlackApiError) -> str:
+    """Slack's error code (``not_in_channel``) from an API error."""
+    code = err.response.get("error") if err.response is not None else None
+    return str(code or "unknown_error")
+
+
+def _retry_after(err: SlackApiError) -> float:
+    raw: Any = err.response.headers.get("Retry-After", "1") if err.response is not None else "1"
+    if isinstance(raw, list | tuple):
+        raw = raw[0] if raw else "1"
+    try:
+        return max(float(raw), 0.0)
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def post_error(err: SlackApiError) -> PostError:
+    """The poster error for a failed Slack call (after slack_sdk's own retries)."""
+    code = error_code(err)
+    status = err.response.status_code if err.response is not None else 0
+    if status == 429 or code == "ratelimited":
+        return RateLimited(_retry_after(err), "ratelimited")
+    if code in CHANNEL_GONE:
+        return ChannelUnavailable(code)
+    return PostError(code)
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of `url`, or None when it has no usable host."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return None
+    if not parts.hostname or port is None:
+        return None
+    return parts.scheme, parts.hostname.lower(), port
+
+
+def is_slack_url(url: str, api_url: str) -> bool:
+    """Whether `url` is one of Slack's: ``https://hooks.slack.com``, or `slack.api_url`'s host.
+
+    A response_url comes inside the request body; posting to whatever it names would let a
+    forged or misrouted request make the bot call internal addresses.
+    """
+    origin = _origin(url)
+    return origin is not None and origin in {("https", RESPONSE_URL_HOST, 443), _origin(api_url)}

@@ -1,0 +1,104 @@
+"""The library internals `bot.platforms.slack.compat` relies on: still there, still working.
+
+Each test fails loudly when slack-bolt or slack_sdk renames or reshapes what a workaround uses,
+so an upgrade breaks here, with a name, rather than in production.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from urllib.parse import urlencode
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+
+from bot.platforms.slack.compat import protocol_logger, to_bolt_request, use_socket_url
+from tests.fakes.slack.api import FakeSlack
+from tests.fakes.slack.payloads import slash_command_body, slash_command_payload
+
+SEARCH_PAYLOAD = slash_command_body("search payload").body
+
+
+def test_build_async_context_still_takes_a_context_and_a_body():
+    parameters = list(inspect.signature(build_async_context).parameters)
+
+    assert parameters == ["context", "body"]
+    context = build_async_context(AsyncBoltContext({}), slash_command_payload("7"))
+    assert (context.team_id, context.user_id, context.channel_id) == ("T1", "U1", "C1")
+
+
+def test_bolt_still_misreads_a_form_body_containing_payload():
+    # The day this fails, Bolt parses such bodies itself: drop `to_bolt_request`'s rewrite.
+    request = AsyncBoltRequest(body=SEARCH_PAYLOAD, headers={})
+
+    assert request.body == {}
+
+
+def test_to_bolt_request_undoes_the_payload_misreading():
+    request = to_bolt_request(SEARCH_PAYLOAD, "", {})
+
+    assert request.body["text"] == "search payload"
+    assert request.body["command"] == "/maxim"
+    assert (request.context.user_id, request.context.channel_id) == ("U1", "C1")
+
+
+def test_to_bolt_request_leaves_real_interactivity_payloads_alone():
+    body = urlencode({"payload": '{"type": "block_actions", "user": {"id": "U3"}}'})
+
+    request = to_bolt_request(body, "", {})
+
+    assert request.body == {"type": "block_actions", "user": {"id": "U3"}}
+
+
+def test_socket_mode_client_still_connects_to_a_preset_wss_uri():
+    assert "wss_uri" in inspect.get_annotations(SocketModeClient)
+
+
+async def test_use_socket_url_connects_without_asking_slack_again(fake: FakeSlack):
+    opened = await fake.web_client().apps_connections_open(app_token=fake.app_token)
+    fake.clear()
+    app = AsyncApp(client=fake.web_client(), request_verification_enabled=False)
+    handler = AsyncSocketModeHandler(app, fake.app_token, web_client=fake.web_client())
+
+    use_socket_url(handler, opened["url"])
+    try:
+        await handler.connect_async()
+        await fake.wait_socket_connected()
+    finally:
+        await handler.close_async()
+
+    assert fake.socket_connections == 1
+    assert fake.calls_to("apps.connections.open") == []  # it used the URL we gave it
+
+
+def test_aiohttp_still_raises_http_processing_errors_and_takes_a_protocol_logger():
+    from aiohttp import web_protocol
+    from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError
+
+    assert issubclass(BadHttpMessage, HttpProcessingError)
+    assert "logger" in inspect.signature(web_protocol.RequestHandler.__init__).parameters
+
+
+def test_protocol_logger_turns_a_client_fault_into_one_warning_line(caplog):
+    from aiohttp.http_exceptions import BadHttpMessage
+
+    logger = protocol_logger()
+    with caplog.at_level(logging.DEBUG, logger=logger.name):
+        try:
+            raise BadHttpMessage("Invalid character in Content-Length")
+        except BadHttpMessage:
+            logger.exception("Error handling request from %s", "127.0.0.1")
+        try:
+            raise RuntimeError("a bug of ours")
+        except RuntimeError:
+            logger.exception("Error handling request from %s", "127.0.0.1")
+
+    client, ours = caplog.records
+    assert (client.levelname, client.exc_info) == ("WARNING", None)
+    assert client.getMessage() == "Slack HTTP: refused a malformed HTTP request (BadHttpMessage)"
+    assert (ours.levelname, ours.exc_info[0]) == ("ERROR", RuntimeError)  # bugs keep tracebacks
+    assert protocol_logger().filters == logger.filters  # the filter is added once

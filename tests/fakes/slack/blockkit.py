@@ -1,0 +1,51 @@
+"""Slack's message limits, as the emulator enforces them on everything the bot sends.
+
+Slack refuses a message that breaks a Block Kit limit with ``invalid_blocks`` and one whose
+``text`` is too long with ``msg_too_long``; the bot's renderer must stay inside them, so the
+emulator answers exactly like Slack rather than accepting anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_BUTTON_VALUE = 2000
+MAX_ID = 255  # action_id and block_id
+MAX_TEXT = 40_000
+
+
+def message_problem(message: dict[str, Any]) -> str | None:
+    """Slack's error code for `message` (``invalid_blocks``, ``msg_too_long``), or None."""
+    if len(str(message.get("text") or "")) > MAX_TEXT:
+        return "msg_too_long"
+    blocks = message.get("blocks")
+    if blocks is None:
+        return None
+    if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
+        return "invalid_blocks"
+    if any(not isinstance(block, dict) or _block_problem(block) for block in blocks):
+        return "invalid_blocks"
+    return None
+
+
+def _block_problem(block: dict[str, Any]) -> bool:
+    if len(str(block.get("block_id") or "")) > MAX_ID:
+        return True
+    if block.get("type") == "section":
+        text = block.get("text") or {}
+        if len(str(text.get("text") or "")) > MAX_SECTION_TEXT:
+            return True
+    elements = block.get("elements") or []
+    if block.get("accessory"):
+        elements = [*elements, block["accessory"]]
+    return any(_element_problem(element) for element in elements if isinstance(element, dict))
+
+
+def _element_problem(element: dict[str, Any]) -> bool:
+    if len(str(element.get("action_id") or "")) > MAX_ID:
+        return True
+    return (
+        element.get("type") == "button" and len(str(element.get("value") or "")) > MAX_BUTTON_VALUE
+    )
