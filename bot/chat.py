@@ -187,6 +187,13 @@ class ChatService:
         log.info("served %s %s on %s", command, type(query).__name__, origin.platform)
         return reply
 
+    async def first_request(self, platform: str, key: str) -> bool:
+        """Whether a request (a signature) is seen for the first time, across processes.
+
+        Storage keeps delivered ids for a day, well over any platform's replay window.
+        """
+        return await self.storage.first_delivery(platform, key, now=self.clock())
+
     def preview(self, encoded: str) -> Preview | None:
         """The preview a button carried, or None when it is malformed or out of date."""
         return Preview.decode(encoded, self.corpus)

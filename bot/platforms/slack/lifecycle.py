@@ -168,14 +168,8 @@ class SlackPlatform:
         )
 
     async def first_seen(self, key: str) -> bool:
-        """Whether a request signature is new, across every process sharing the storage.
-
-        TODO(lead): this reaches into `service.storage`/`.clock`, which adapters should not;
-        move it into a `ChatService` method (e.g. ``first_request(key)``) and call that here.
-        Storage keeps delivered ids for a day, well over Slack's 5-minute signature window.
-        """
-        service = self.service
-        return await service.storage.first_delivery(SIGNATURE_PLATFORM, key, now=service.clock())
+        """Whether a request signature is new, across every process sharing the storage."""
+        return await self.service.first_request(SIGNATURE_PLATFORM, key)
 
     async def _start_http(self, app: AsyncApp) -> None:
         host, port = self.config.http_host, self.config.http_port

@@ -4,8 +4,13 @@ Every request to ``/slack/events`` is checked here, on its raw bytes, before Bol
 Bolt verifies signatures too, but when its verifier raises (a timestamp that is not a number)
 it hands the *unverified* body to the error handler, whose `respond` would POST to any
 ``response_url`` a stranger wrote. So, in order: at most `MAX_BODY` bytes (413), Slack's
-signature over the raw bytes within `MAX_AGE` (401), not seen before (401: a replay), then a body
-Bolt can parse (400). Only then does Bolt get it.
+signature over the raw bytes within `MAX_AGE` (401), a body Bolt can parse (400), not seen
+before (401: a replay). Only then does Bolt get it.
+
+Replays: a request that can act on Slack (a button press, a change of the daily post) is
+remembered in storage, so a repeat is refused by every process; any other request is answered
+only in the HTTP response, which goes back to whoever sent it, so remembering it in this
+process's memory is enough, and the hot path of `/maxim` never waits for a database write.
 
 Named `server` rather than `http` so it can never shadow the standard library's `http`.
 """
@@ -26,6 +31,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 
 from bot.platforms.slack.compat import to_bolt_request
+from maxims import parse_query
+from maxims.query import DailyOff, DailySet
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +81,44 @@ def _object_problem(text: str, what: str) -> str | None:
     return None if isinstance(value, dict) else f"{what} is not a JSON object"
 
 
+def can_act(body: str, content_type: str) -> bool:
+    """Whether handling this (well-formed) request may post or change something on its own.
+
+    Button presses post or edit through the Web API and response URLs; a change of the daily
+    post writes to storage and may answer through the response URL. Events are answered once
+    per event id anyway (`ChatService`), and other commands only in the HTTP response.
+    """
+    if content_type == "application/json" or body.lstrip().startswith("{"):
+        return False
+    fields = dict(parse_qsl(body, keep_blank_values=True))
+    if "payload" in fields:
+        return True
+    command = fields.get("command") or "/maxim"
+    return isinstance(parse_query(fields.get("text", ""), command), DailySet | DailyOff)
+
+
+class ReplayGuard:
+    """Refuses a signed request seen before within `MAX_AGE`.
+
+    In memory for every request; across processes (through `shared`) for requests that can act.
+    """
+
+    def __init__(self, shared: FirstSeen, clock: Callable[[], float]) -> None:
+        self.shared = shared
+        self.clock = clock
+        self._seen: dict[str, float] = {}  # key -> when it may be forgotten
+
+    async def first(self, key: str, *, acts: bool) -> bool:
+        """True the first time `key` is seen (here, and across processes when `acts`)."""
+        now = self.clock()
+        if self._seen.get(key, 0.0) > now:
+            return False
+        if len(self._seen) > 50_000:
+            self._seen = {k: t for k, t in self._seen.items() if t > now}
+        self._seen[key] = now + 2 * MAX_AGE  # the timestamp may be MAX_AGE ahead, too
+        return await self.shared(key) if acts else True
+
+
 def _refuse(status: int, text: str) -> web.Response:
     return web.Response(status=status, text=text)
 
@@ -98,6 +143,7 @@ def build_http_app(
 
     """
     secret = signing_secret.encode()
+    replays = ReplayGuard(first_seen, clock)
 
     async def on_events(request: web.Request) -> web.Response:
         try:
@@ -111,9 +157,6 @@ def build_http_app(
         if problem is not None:
             log.info("Slack HTTP: refused an unverified request (%s)", problem)
             return _refuse(401, "invalid request")
-        if not await first_seen(f"{timestamp}:{signature}"):
-            log.warning("Slack HTTP: refused a replayed request (signed at %s)", timestamp)
-            return _refuse(401, "invalid request")
         try:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -123,6 +166,10 @@ def build_http_app(
         if problem is not None:
             log.warning("Slack HTTP: refused a signed but malformed request (%s)", problem)
             return _refuse(400, "malformed request")
+        acts = can_act(body, request.content_type)
+        if not await replays.first(f"{timestamp}:{signature}", acts=acts):
+            log.warning("Slack HTTP: refused a replayed request (signed at %s)", timestamp)
+            return _refuse(401, "invalid request")
         bolt_request = to_bolt_request(body, request.query_string, request.headers)
         return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 

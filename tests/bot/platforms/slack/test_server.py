@@ -315,6 +315,7 @@ async def test_no_response_names_the_server_software(server):
 
 
 async def test_a_replayed_signed_request_is_refused(fake, server):
+    # `/maxim 2` only answers in the HTTP response: remembered in this process's memory.
     body = form(fake.response_url("cmd"))
     headers = signed(body, FORM["Content-Type"])
 
@@ -335,8 +336,13 @@ async def test_a_replayed_signed_request_is_refused(fake, server):
     assert fresh[0] == 200  # Slack's own retries are signed anew: they pass
 
 
-async def test_a_request_replayed_to_another_process_is_refused(fake, sqlite_url, started):
-    body = form(fake.response_url("cmd"))
+async def test_a_request_that_acts_replayed_to_another_process_is_refused(
+    fake, sqlite_url, started
+):
+    # A button press posts or edits on Slack: a replay must fail in every process, so it is
+    # remembered in storage (a read-only `/maxim 2` is answered only to its sender).
+    press = block_actions_body("maxim_cancel", "number|2|0|", response_url=fake.response_url("b"))
+    body = press.body.encode()
     headers = signed(body, FORM["Content-Type"])
     settings = settings_for(fake)
     async with await Storage.open(sqlite_url) as one, await Storage.open(sqlite_url) as two:
