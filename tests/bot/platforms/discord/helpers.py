@@ -20,7 +20,8 @@ import discord
 from bot.bootstrap import build_service
 from bot.chat import ChatService
 from bot.config import Settings, TriggersConfig
-from bot.platforms.discord.lifecycle import DiscordPlatform, MaximClient
+from bot.platforms.discord.client import MaximClient
+from bot.platforms.discord.lifecycle import DiscordPlatform
 from bot.storage import Storage
 from tests.fakes.discord.api import FakeDiscord, RecordedCallback
 

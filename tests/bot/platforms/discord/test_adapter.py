@@ -14,11 +14,7 @@ from typing import Any
 import pytest
 
 from bot.daily.commands import ADMINS_ONLY
-from bot.platforms.discord.lifecycle import (
-    NOT_YOURS,
-    suggest_queries,
-    suggest_zones,
-)
+from bot.platforms.discord.handlers import NOT_YOURS
 from bot.platforms.discord.render import (
     CUSTOM_ID_LIMIT,
     custom_id,
@@ -26,6 +22,7 @@ from bot.platforms.discord.render import (
     render_list,
     render_reply,
 )
+from bot.platforms.discord.suggestions import suggest_queries, suggest_zones
 from bot.preview import ACTION_POST, ACTION_SHUFFLE, STALE_PREVIEW, Preview
 from maxims import ListReply, load_corpus
 from tests.bot.platforms.discord.helpers import (

@@ -19,16 +19,11 @@ from bot.__main__ import main
 from bot.config import ScheduleConfig, Settings
 from bot.daily.scheduler import DailyScheduler, post_key
 from bot.platforms import StartupError
-from bot.platforms.discord.lifecycle import (
-    COMMAND_META_KEY,
-    MESSAGE_CONTENT_REFUSED,
-    DiscordPoster,
-    ShardedMaximClient,
-    build_discord_client,
-    invite_url,
-    nonce_for,
-    sync_commands,
-)
+from bot.platforms.discord.cli import invite_url
+from bot.platforms.discord.client import ShardedMaximClient, build_discord_client
+from bot.platforms.discord.connection import MESSAGE_CONTENT_REFUSED
+from bot.platforms.discord.poster import DiscordPoster, nonce_for
+from bot.platforms.discord.sync import COMMAND_META_KEY, sync_commands
 from bot.poster import ChannelUnavailable
 from bot.storage import Storage, Subscription
 from maxims import load_corpus
