@@ -1,37 +1,33 @@
-"""The Discord adapter end to end: the real discord.py client against the loopback Discord.
+"""What the bot does for each message, `/maxim`, `/maxim-daily` and preview button.
 
-Messages, slash commands, autocomplete and button presses go through the emulator's gateway as
-Discord sends them; what the bot does comes back as recorded REST calls. Storage is real SQLite
-and the corpus is the real one. No sleeps: tests wait for a recording, for discord.py's own
-events, or for our ``on_message`` to be done with a message (`HandledMessages`).
+The real discord.py client runs against the loopback Discord: messages, slash commands and
+button presses go through the emulator's gateway as Discord sends them; what the bot does comes
+back as recorded REST calls. Storage is real SQLite, the corpus is the real one. No sleeps: tests
+wait for a recording, for discord.py's own events, or for our ``on_message`` to be done with a
+message (`HandledMessages`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
-
-import pytest
 
 from bot.daily.commands import ADMINS_ONLY
 from bot.platforms.discord.handlers import NOT_YOURS
 from bot.platforms.discord.render import (
     CUSTOM_ID_LIMIT,
-    custom_id,
-    parse_custom_id,
-    render_list,
-    render_reply,
 )
-from bot.platforms.discord.suggestions import suggest_queries, suggest_zones
-from bot.preview import ACTION_POST, ACTION_SHUFFLE, STALE_PREVIEW, Preview
-from maxims import ListReply, load_corpus
+from bot.preview import ACTION_POST, STALE_PREVIEW
+from maxims import load_corpus
 from tests.bot.platforms.discord.helpers import (
     NAN_NUMBERS,
-    Clock,
     HandledMessages,
     client_of,
     custom_ids,
     make_service,
+    maxim_number,
+    no_pings,
     run_command,
     running,
     settings_for,
@@ -45,34 +41,8 @@ from tests.fakes.discord.api import (
 )
 
 CORPUS = load_corpus()
+DAY = dt.date(2026, 11, 28)
 MANAGE_CHANNELS = 1 << 4
-NO_PINGS = {"parse": []}
-
-
-@pytest.fixture
-async def fake():
-    async with FakeDiscord() as emulator, emulator.patch_discord():
-        yield emulator
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-async def bot(fake, storage, clock):
-    """A running Discord platform with previews on and no reaction."""
-    async with running(settings_for(fake), make_service(storage, clock)) as platform:
-        yield platform
-
-
-def maxim_number(embed: dict[str, Any]) -> int:
-    return int(embed["title"].rsplit("#", 1)[1])
-
-
-def no_pings(allowed_mentions: dict[str, Any] | None) -> bool:
-    return allowed_mentions is not None and allowed_mentions.get("parse") == []
 
 
 # ------------------------------------------------------------------------------ NaN messages
@@ -231,56 +201,6 @@ async def test_the_query_grammar_echoes_nothing_that_could_ping(fake, bot):
     assert callback.data is not None and no_pings(callback.data["allowed_mentions"])
 
 
-# ------------------------------------------------------------------------------ autocomplete
-
-
-async def autocomplete(fake: FakeDiscord, command: str, option: str, text: str) -> list[Any]:
-    interaction_id = await fake.send_autocomplete(command, {option: text}, focused=option)
-    callback = await fake.wait_for_callback(interaction_id)
-    assert callback.type == 8 and callback.data is not None
-    return list(callback.data["choices"])
-
-
-async def test_autocomplete_for_nan_offers_the_nan_maxims_first(fake, bot):
-    choices = await autocomplete(fake, "maxim", "query", "nan")
-    assert {c["value"] for c in choices[:3]} == {"34", "40", "55"}
-    assert choices[0]["name"].startswith(f"{choices[0]['value']} · ")
-    first_34 = next(c for c in choices if c["value"] == "34")
-    assert first_34["name"] == "34 · If you’re seeing NaN, you need a smaller learning rate."
-    assert all(len(c["name"]) <= 100 for c in choices) and len(choices) <= 25
-
-
-async def test_autocomplete_forgives_the_typo_in_overfiting(fake, bot):
-    choices = await autocomplete(fake, "maxim", "query", "overfiting")
-    texts = [CORPUS.get(int(c["value"])).text.lower() for c in choices]
-    assert choices and all("overfit" in text for text in texts[:3])
-
-
-async def test_autocomplete_offers_keywords_numbers_and_caps_at_25(fake, bot):
-    empty = await autocomplete(fake, "maxim", "query", "")
-    assert [c["value"] for c in empty[:4]] == ["random", "today", "list", "help"]
-    assert len(empty) == 25
-    assert (await autocomplete(fake, "maxim", "query", "to"))[0]["value"] == "today"
-    numbers = [c["value"] for c in await autocomplete(fake, "maxim", "query", "#3")]
-    assert numbers[0] == "3" and set(numbers) == {"3", *(str(n) for n in range(30, 40))}
-    assert await autocomplete(fake, "maxim", "query", "71") == []
-
-
-def test_long_maxims_are_cut_to_100_characters_in_choices(storage):
-    service = make_service(storage)
-    names = [name for name, _ in suggest_queries(service, "the")]
-    assert names and all(len(name) <= 100 for name in names)
-    assert any(name.endswith("…") for name in names)
-
-
-async def test_zone_autocomplete_knows_iana_names(fake, bot):
-    berlin = await autocomplete(fake, "maxim-daily", "zone", "berl")
-    assert berlin[0] == {"name": "Europe/Berlin", "value": "Europe/Berlin"}
-    assert suggest_zones("new york")[0] == ("America/New_York", "America/New_York")
-    assert len(suggest_zones("a")) == 25
-    assert suggest_zones("")[0] == ("UTC", "UTC")
-
-
 # ------------------------------------------------------------------------------ buttons
 
 
@@ -389,28 +309,7 @@ async def test_post_where_the_bot_may_not_post_says_so_privately(fake, bot):
     assert fake.messages == []
 
 
-def test_custom_ids_fit_100_characters_even_for_long_searches():
-    words = tuple(f"word{n}" for n in range(30))
-    preview = Preview(CORPUS.get(1), "search", 3, words)
-    value = custom_id(ACTION_SHUFFLE, 123456789012345678901, preview)
-    assert len(value) <= 100
-    press_ = parse_custom_id(value)
-    assert press_ is not None
-    decoded = Preview.decode(press_.encoded, CORPUS)
-    assert decoded is not None
-    assert press_.user == "123456789012345678901" and decoded.words == words[: len(decoded.words)]
-    assert parse_custom_id("something_else") is None
-
-
-# ------------------------------------------------------------------------------ daily posts
-
-
-async def test_maxim_daily_is_registered_for_manage_channels(fake, bot):
-    synced = {c["name"]: c for c in fake.synced_commands[fake.default_guild_id]}
-    assert set(synced) == {"maxim", "maxim-daily"}
-    assert int(synced["maxim-daily"]["default_member_permissions"]) == MANAGE_CHANNELS
-    assert synced["maxim"]["default_member_permissions"] is None
-    assert synced["maxim"]["options"][0]["autocomplete"] is True
+# ------------------------------------------------------------------------------ /maxim-daily
 
 
 async def test_maxim_daily_by_a_member_without_manage_channels_is_refused(fake, bot, storage):
@@ -475,7 +374,7 @@ async def test_maxim_daily_with_a_bad_time_says_what_works(fake, bot):
     assert "isn’t a time I can read" in answer.content
 
 
-# ------------------------------------------------------------------------------ errors
+# -------------------------------------------------------------------------- errors and deadlines
 
 
 class BrokenDaily:
@@ -554,29 +453,3 @@ async def test_a_slow_answer_is_deferred_then_sent_as_a_follow_up(fake, storage,
         [follow_up] = await fake.wait_for_webhook_messages(1, interaction_id=interaction_id)
     assert deferred.type == 5 and deferred.ephemeral
     assert follow_up.embeds and follow_up.components  # the preview, with its buttons
-
-
-# ------------------------------------------------------------------------------ rendering
-
-
-def test_the_list_fits_discords_embed_limits():
-    rendered = render_list(ListReply(CORPUS.maxims))
-    embeds = [e.to_dict() for e in rendered["embeds"]]
-    assert len(embeds) == 2
-    assert all(len(e["description"]) <= 4096 for e in embeds)
-    assert sum(len(e.get("title", "")) + len(e["description"]) for e in embeds) <= 6000
-
-
-def test_every_rendered_reply_pings_nobody():
-    from maxims import MaximReply, TextReply
-
-    replies = [
-        MaximReply((CORPUS.get(1),), "random"),
-        ListReply(CORPUS.maxims),
-        TextReply("help text", "help"),
-        TextReply("nope", "error"),
-    ]
-    for preview in (True, False):
-        for reply in replies:
-            message = render_reply(reply, preview=preview, user_id=1)
-            assert message["allowed_mentions"].to_dict() == {"parse": []}
