@@ -16,6 +16,19 @@ import yarl
 from discord import app_commands
 
 
+class LibraryChanged(RuntimeError):
+    """discord.py no longer has an internal the adapter relies on: review `compat` first."""
+
+
+def _require(owner: type, name: str) -> None:
+    """Refuse to write an attribute discord.py does not define (the write would do nothing)."""
+    if name not in vars(owner):
+        raise LibraryChanged(
+            f"discord.py {discord.__version__} has no {owner.__qualname__}.{name}: "
+            "bot/platforms/discord/compat.py needs updating"
+        )
+
+
 def point_at(api_base: str, gateway_url: str) -> None:
     """Send REST calls to `api_base` and a plain client's gateway connection to `gateway_url`.
 
@@ -24,17 +37,19 @@ def point_at(api_base: str, gateway_url: str) -> None:
     ``DEFAULT_GATEWAY`` without asking ``/gateway/bot`` (an auto-sharded one asks, and so
     follows ``api_base``).
     """
+    _require(discord.http.Route, "BASE")
+    _require(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY")
     discord.http.Route.BASE = api_base.rstrip("/")
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
-def endpoints() -> tuple[str, str]:
-    """The REST base and gateway URL discord.py uses now (for logs and tests)."""
-    return discord.http.Route.BASE, str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
-
-
 def silence_voice_warnings() -> None:
-    """The bot never joins voice: no need to warn operators that voice libraries are missing."""
+    """The bot never joins voice: no need to warn operators that voice libraries are missing.
+
+    discord.py warns once per process, in ``Client.__init__``, while these flags are set.
+    """
+    _require(discord.VoiceClient, "warn_nacl")
+    _require(discord.VoiceClient, "warn_dave")
     discord.VoiceClient.warn_nacl = False
     discord.VoiceClient.warn_dave = False
 
