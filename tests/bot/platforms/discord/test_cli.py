@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import discord
 
 from bot.__main__ import main
 from bot.platforms.discord.cli import invite_url
-from bot.platforms.discord.sync import COMMAND_META_KEY
+from bot.platforms.discord.client import build_discord_client
+from bot.platforms.discord.sync import COMMAND_META_KEY, command_digest
 from bot.storage import Storage
-from maxims import load_corpus
 from tests.bot.bot_process import BotProcess, needs_bot
 from tests.bot.platforms.discord.helpers import (
+    make_service,
     process_env,
     puts,
     settings_for,
     write_discord_config,
 )
-
-CORPUS = load_corpus()
-DAY = dt.date(2026, 11, 28)
-MANAGE_CHANNELS = 1 << 4
 
 
 def test_invite_prints_the_url_with_exactly_the_permissions_used(capsys, monkeypatch, tmp_path):
@@ -47,7 +44,10 @@ def test_invite_without_token_or_client_id_is_one_line_and_exit_2(capsys, monkey
 
 async def test_invite_asks_discord_for_the_application_id(fake):
     url = await invite_url(settings_for(fake))
-    assert f"client_id={fake.application_id}&" in url
+    assert url == (
+        f"https://discord.com/oauth2/authorize?client_id={fake.application_id}"
+        "&scope=bot+applications.commands&permissions=274877991936"
+    )
 
 
 @needs_bot
@@ -68,6 +68,7 @@ async def test_discord_sync_pushes_the_commands_to_one_guild_and_remembers(fake,
     storage = await Storage.open(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
     try:
         key = COMMAND_META_KEY.format(application=fake.application_id, scope=other.id)
-        assert await storage.get_meta(key) is not None
+        tree = build_discord_client(make_service(storage), settings_for(fake).discord).tree
+        assert await storage.get_meta(key) == command_digest(tree, discord.Object(other.id))
     finally:
         await storage.close()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from bot.platforms.discord.client import ShardedMaximClient, build_discord_client
-from maxims import load_corpus
 from tests.bot.platforms.discord.helpers import (
     client_of,
     make_service,
@@ -14,8 +11,6 @@ from tests.bot.platforms.discord.helpers import (
     settings_for_offline,
 )
 
-CORPUS = load_corpus()
-DAY = dt.date(2026, 11, 28)
 MANAGE_CHANNELS = 1 << 4
 
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import discord
 import pytest
 
 from bot.platforms import StartupError
-from maxims import load_corpus
 from tests.bot.platforms.discord.helpers import (
     make_service,
     platform_for,
@@ -18,10 +15,6 @@ from tests.bot.platforms.discord.helpers import (
 from tests.fakes.discord.api import (
     FakeDiscord,
 )
-
-CORPUS = load_corpus()
-DAY = dt.date(2026, 11, 28)
-MANAGE_CHANNELS = 1 << 4
 
 
 async def test_a_bad_token_is_one_clear_startup_error(fake, storage):

@@ -5,13 +5,11 @@ The `maxim-bot` process tests start the real command with the emulator's URLs in
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 import pytest
 
 from bot.platforms.discord.connection import MESSAGE_CONTENT_REFUSED
-from maxims import load_corpus
 from tests.bot.bot_process import BotProcess, needs_bot
 from tests.bot.platforms.discord.helpers import (
     HARD_TIMEOUT,
@@ -26,11 +24,6 @@ from tests.bot.platforms.discord.helpers import (
     write_discord_config,
 )
 from tests.fakes.discord.gateway import INTENT_MESSAGE_CONTENT
-
-CORPUS = load_corpus()
-DAY = dt.date(2026, 11, 28)
-MANAGE_CHANNELS = 1 << 4
-
 
 # ------------------------------------------------------------------------------ connection
 

@@ -28,7 +28,6 @@ from tests.fakes.discord.api import (
 
 CORPUS = load_corpus()
 DAY = dt.date(2026, 11, 28)
-MANAGE_CHANNELS = 1 << 4
 
 
 async def signed_in_poster(fake: FakeDiscord, storage: Storage):

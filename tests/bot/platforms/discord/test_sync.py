@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from bot.platforms.discord.sync import COMMAND_META_KEY, sync_commands
-from maxims import load_corpus
 from tests.bot.platforms.discord.helpers import (
     client_of,
     make_service,
@@ -15,10 +13,6 @@ from tests.bot.platforms.discord.helpers import (
     running,
     settings_for,
 )
-
-CORPUS = load_corpus()
-DAY = dt.date(2026, 11, 28)
-MANAGE_CHANNELS = 1 << 4
 
 
 async def test_commands_sync_only_when_the_tree_changed(fake, storage):
