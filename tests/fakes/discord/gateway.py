@@ -34,8 +34,7 @@ Behaviour mirrored from Discord (and relied upon by discord.py 2.7.1):
   then sends RESUMED; an unknown or invalidated session gets INVALID_SESSION
   (op 9, ``d: false``).  A client close with 1000/1001 invalidates the session
   (that is Discord's rule, and what ``Client.close()`` does).
-* heartbeat (op 1) -> HEARTBEAT_ACK (op 11), switchable off to emulate a
-  zombied connection.
+* heartbeat (op 1) -> HEARTBEAT_ACK (op 11).
 """
 
 from __future__ import annotations
@@ -62,11 +61,9 @@ OP_PRESENCE_UPDATE = 3
 OP_VOICE_STATE_UPDATE = 4
 OP_RESUME = 6
 OP_RECONNECT = 7
-OP_REQUEST_GUILD_MEMBERS = 8
 OP_INVALID_SESSION = 9
 OP_HELLO = 10
 OP_HEARTBEAT_ACK = 11
-OP_REQUEST_SOUNDBOARD_SOUNDS = 31
 
 # Gateway close codes.
 CLOSE_UNKNOWN_ERROR = 4000
@@ -125,10 +122,6 @@ class GatewayHooks(Protocol):
 
     def gateway_guild_payloads(self, session: GatewaySession) -> list[JSON]:
         """Build the GUILD_CREATE ``d`` objects sent right after READY."""
-        ...
-
-    def gateway_member_chunks(self, session: GatewaySession, request: JSON) -> list[JSON]:
-        """Answer an op 8 REQUEST_GUILD_MEMBERS with GUILD_MEMBERS_CHUNK ``d`` objects."""
         ...
 
     async def gateway_changed(self) -> None:
@@ -240,12 +233,10 @@ class FakeGateway:
     def __init__(self, hooks: GatewayHooks, *, heartbeat_interval_ms: int = 45_000) -> None:
         self._hooks = hooks
         self.heartbeat_interval_ms = heartbeat_interval_ms
-        self.ack_heartbeats = True
         self.resume_gateway_url = ""
         self.sessions: dict[str, GatewaySession] = {}
         self.connections: list[GatewayConnection] = []
         self.identify_payloads: list[JSON] = []
-        self.presence_updates: list[JSON] = []
         self.identify_count = 0
         self.resume_count = 0
         self.ready_count = 0
@@ -347,11 +338,6 @@ class FakeGateway:
         for conn in conns:
             await self._send(conn, {"op": OP_RECONNECT, "d": None, "s": None, "t": None})
         return len(conns)
-
-    async def request_heartbeat(self) -> None:
-        """Send op 1 (server asks for an immediate heartbeat) on live connections."""
-        for conn in self.live_connections():
-            await self._send(conn, {"op": OP_HEARTBEAT, "d": None, "s": None, "t": None})
 
     async def invalidate_session(self, *, resumable: bool = False) -> None:
         """Send op 9 INVALID_SESSION; with ``resumable=False`` the session is dropped."""
@@ -474,8 +460,7 @@ class FakeGateway:
         """Handle one client frame; return False once the connection was closed."""
         if op == OP_HEARTBEAT:
             conn.heartbeats += 1
-            if self.ack_heartbeats:
-                await self._send(conn, {"op": OP_HEARTBEAT_ACK, "d": None, "s": None, "t": None})
+            await self._send(conn, {"op": OP_HEARTBEAT_ACK, "d": None, "s": None, "t": None})
             await self._hooks.gateway_changed()
             return True
         if op == OP_IDENTIFY:
@@ -485,16 +470,8 @@ class FakeGateway:
         if conn.session is None:
             await self._close(conn, CLOSE_NOT_AUTHENTICATED)
             return False
-        if op == OP_PRESENCE_UPDATE:
-            self.presence_updates.append(data)
-            await self._hooks.gateway_changed()
-            return True
-        if op == OP_REQUEST_GUILD_MEMBERS:
-            for chunk in self._hooks.gateway_member_chunks(conn.session, data or {}):
-                await self._dispatch_to(conn.session, "GUILD_MEMBERS_CHUNK", chunk)
-            return True
-        if op in (OP_VOICE_STATE_UPDATE, OP_REQUEST_SOUNDBOARD_SOUNDS):
-            return True
+        if op in (OP_PRESENCE_UPDATE, OP_VOICE_STATE_UPDATE):
+            return True  # accepted and ignored: the bot sends neither
         await self._close(conn, CLOSE_UNKNOWN_OPCODE)
         return False
 
