@@ -22,6 +22,7 @@ from tests.fakes.discord.records import (
     _Reply,
     _unknown_message,
     _unknown_webhook,
+    _validate_choices,
     _validate_message_body,
 )
 from tests.fakes.discord.wire import (
@@ -164,7 +165,7 @@ class Callbacks:
         ephemeral = bool(data and int(data.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL)
         echo: tuple[JSON, str] | None = None
         if ctype == CALLBACK_CHANNEL_MESSAGE:
-            _validate_message_body(data or {}, require_content=True)
+            _validate_message_body(data or {}, require_content=True, path=("data",))
             msg = self._interaction_message(itx, data or {}, original=True)
             self._store_message(msg)
             message_id = int(msg["id"])
@@ -187,10 +188,12 @@ class Callbacks:
             message_id = target_id
             itx.original_message_id = target_id
             if ctype == CALLBACK_UPDATE_MESSAGE:
-                _validate_message_body(data or {}, require_content=False)
+                _validate_message_body(data or {}, require_content=False, path=("data",))
                 self._apply_edit(target, data or {})
                 resource["message"] = copy.deepcopy(target)
                 echo = (target, "MESSAGE_UPDATE")
+        elif ctype == CALLBACK_AUTOCOMPLETE_RESULT:
+            _validate_choices(data or {})
         itx.response_type = ctype
         self.interaction_callbacks.append(
             RecordedCallback(

@@ -215,37 +215,71 @@ def _embed_length(embed: JSON) -> int:
     return total
 
 
-def _validate_message_body(body: JSON, *, require_content: bool) -> None:
-    """Apply the limits Discord enforces on message bodies (400s like the real API)."""
+MAX_LENGTH = "BASE_TYPE_MAX_LENGTH"
+BAD_LENGTH = "BASE_TYPE_BAD_LENGTH"
+
+
+def _too_many(path: list[str], limit: int) -> _ApiError:
+    return _form_error(path, MAX_LENGTH, f"Must be {limit} or fewer in length.")
+
+
+def _bad_length(path: list[str], limit: int) -> _ApiError:
+    return _form_error(path, BAD_LENGTH, f"Must be between 1 and {limit} in length.")
+
+
+def _validate_components(rows: list[JSON], at: list[str]) -> None:
+    """At most 5 action rows of at most 5 components; custom ids of 1 to 100 characters."""
+    if len(rows) > 5:
+        raise _too_many([*at, "components"], 5)
+    for r, row in enumerate(rows):
+        items = row.get("components") or []
+        row_path = [*at, "components", str(r), "components"]
+        if len(items) > 5:
+            raise _too_many(row_path, 5)
+        for c, item in enumerate(items):
+            custom = item.get("custom_id")
+            if custom is not None and not 1 <= len(str(custom)) <= 100:
+                raise _bad_length([*row_path, str(c), "custom_id"], 100)
+
+
+def _validate_choices(data: JSON) -> None:
+    """An autocomplete result: at most 25 choices, names and string values of 1 to 100."""
+    choices = data.get("choices") or []
+    if len(choices) > 25:
+        raise _too_many(["data", "choices"], 25)
+    for index, choice in enumerate(choices):
+        if not 1 <= len(str(choice.get("name") or "")) <= 100:
+            raise _bad_length(["data", "choices", str(index), "name"], 100)
+        value = choice.get("value")
+        if isinstance(value, str) and not 1 <= len(value) <= 100:
+            raise _bad_length(["data", "choices", str(index), "value"], 100)
+
+
+def _validate_message_body(
+    body: JSON, *, require_content: bool, path: tuple[str, ...] = ()
+) -> None:
+    """Apply the limits Discord enforces on message bodies (400s like the real API).
+
+    `path` prefixes the field paths of the errors (``["data"]`` for interaction callbacks).
+    """
+    at = list(path)
     content = body.get("content")
     if content is not None and len(str(content)) > 2000:
-        raise _form_error(["content"], "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.")
+        raise _too_many([*at, "content"], 2000)
     embeds = body.get("embeds") or []
     if len(embeds) > 10:
-        raise _form_error(["embeds"], "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
+        raise _too_many([*at, "embeds"], 10)
     for index, embed in enumerate(embeds):
-        if len(embed.get("title") or "") > 256:
-            raise _form_error(
-                ["embeds", str(index), "title"],
-                "BASE_TYPE_MAX_LENGTH",
-                "Must be 256 or fewer in length.",
-            )
-        if len(embed.get("description") or "") > 4096:
-            raise _form_error(
-                ["embeds", str(index), "description"],
-                "BASE_TYPE_MAX_LENGTH",
-                "Must be 4096 or fewer in length.",
-            )
+        for key, limit in (("title", 256), ("description", 4096)):
+            if len(embed.get(key) or "") > limit:
+                raise _too_many([*at, "embeds", str(index), key], limit)
         if len(embed.get("fields") or []) > 25:
-            raise _form_error(
-                ["embeds", str(index), "fields"],
-                "BASE_TYPE_MAX_LENGTH",
-                "Must be 25 or fewer in length.",
-            )
+            raise _too_many([*at, "embeds", str(index), "fields"], 25)
     if sum(_embed_length(e) for e in embeds) > 6000:
         raise _form_error(
-            ["embeds"], "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000"
+            [*at, "embeds"], "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000"
         )
+    _validate_components(list(body.get("components") or []), at)
     if require_content and not (
         content or embeds or body.get("components") or body.get("sticker_ids") or body.get("poll")
     ):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiohttp
 import discord
+import pytest
 from discord import app_commands
 
 from tests.fakes.discord.api import ADMINISTRATOR, FakeDiscord
@@ -164,3 +166,96 @@ async def test_member_permissions_and_app_permissions_reach_discord_py(fake: Fak
         explicit = await fake.send_command("perms", member_permissions=ADMINISTRATOR)
         await fake.wait_for_callback(explicit)
     assert seen == [(True, True, False), (False, False, False), (False, False, False)]
+
+
+# ------------------------------------------------------------------------------ Discord's rules
+
+
+class Clock:
+    """The emulator's monotonic clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def pending(fake: FakeDiscord, client: discord.Client, kind: str = "command") -> Any:
+    """An interaction discord.py received and nobody answered yet (no command tree)."""
+    received = client.wait_for("interaction", timeout=HARD_TIMEOUT)
+    if kind == "autocomplete":
+        await fake.send_autocomplete("maxim", {"query": "x"}, focused="query")
+    else:
+        await fake.send_command("maxim")
+    return await received
+
+
+async def answer(fake: FakeDiscord, interaction: Any, body: dict[str, Any]) -> tuple[int, Any]:
+    """POST an interaction callback as discord.py does, returning Discord's status and body."""
+    url = f"{fake.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
+    async with aiohttp.ClientSession() as http, http.post(url, json=body) as response:
+        return response.status, await response.json() if response.status != 204 else None
+
+
+async def test_a_first_answer_later_than_3_s_is_an_unknown_interaction(fake: FakeDiscord) -> None:
+    clock = fake.clock = Clock()
+    client = make_client()
+    async with asyncio.timeout(HARD_TIMEOUT), connected(fake, client):
+        in_time = await pending(fake, client)
+        late = await pending(fake, client)
+        clock.now += 2.9
+        assert (await answer(fake, in_time, {"type": 5}))[0] == 204
+        clock.now += 0.2  # 3.1 s after both were created
+        status, body = await answer(fake, late, {"type": 5})
+    assert (status, body) == (404, {"message": "Unknown interaction", "code": 10062})
+    assert [c.interaction_id for c in fake.interaction_callbacks] == [in_time.id]
+
+
+def _row(count: int, custom_id: str = "b") -> dict[str, Any]:
+    button = {"type": 2, "style": 2, "label": "x"}
+    return {
+        "type": 1,
+        "components": [{**button, "custom_id": f"{custom_id}{n}"} for n in range(count)],
+    }
+
+
+LONG = "x" * 101
+MAX = ("BASE_TYPE_MAX_LENGTH", "Must be {} or fewer in length.")
+BAD = ("BASE_TYPE_BAD_LENGTH", "Must be between 1 and {} in length.")
+ROW = "components.0.components"
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "path", "rule", "limit"),
+    [
+        ("command", {"content": "x" * 2001}, "content", MAX, 2000),
+        ("command", {"embeds": [{"description": "x"}] * 11}, "embeds", MAX, 10),
+        ("command", {"components": [_row(1)] * 6}, "components", MAX, 5),
+        ("command", {"components": [_row(6)]}, ROW, MAX, 5),
+        ("command", {"components": [_row(1, LONG)]}, f"{ROW}.0.custom_id", BAD, 100),
+        ("autocomplete", {"choices": [{"name": "n", "value": "v"}] * 26}, "choices", MAX, 25),
+        ("autocomplete", {"choices": [{"name": LONG, "value": "v"}]}, "choices.0.name", BAD, 100),
+        ("autocomplete", {"choices": [{"name": "n", "value": LONG}]}, "choices.0.value", BAD, 100),
+    ],
+    ids=["content", "embeds", "rows", "buttons", "custom-id", "choices", "name", "value"],
+)
+async def test_answers_beyond_discords_limits_are_invalid_form_bodies(
+    fake: FakeDiscord,
+    kind: str,
+    data: dict[str, Any],
+    path: str,
+    rule: tuple[str, str],
+    limit: int,
+) -> None:
+    client = make_client()
+    async with asyncio.timeout(HARD_TIMEOUT), connected(fake, client):
+        interaction = await pending(fake, client, kind)
+        callback_type = 8 if kind == "autocomplete" else 4
+        status, body = await answer(fake, interaction, {"type": callback_type, "data": data})
+    errors: dict[str, Any] = {"_errors": [{"code": rule[0], "message": rule[1].format(limit)}]}
+    for key in reversed(["data", *path.split(".")]):
+        errors = {key: errors}
+    assert status == 400
+    assert body == {"message": "Invalid Form Body", "code": 50035, "errors": errors}
+    assert fake.interaction_callbacks == []

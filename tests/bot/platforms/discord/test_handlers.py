@@ -10,8 +10,10 @@ message (`HandledMessages`).
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
+from bot.chat import ACK_DEADLINE
 from bot.daily.commands import ADMINS_ONLY
 from bot.platforms.discord.handlers import NOT_YOURS
 from bot.platforms.discord.render import (
@@ -33,6 +35,7 @@ from tests.bot.platforms.discord.helpers import (
 )
 from tests.fakes.discord.api import (
     ADMINISTRATOR,
+    INTERACTION_DEADLINE,
     MESSAGE_FLAG_EPHEMERAL,
     SEND_MESSAGES,
     VIEW_CHANNEL,
@@ -440,15 +443,26 @@ class SlowDaily:
         return None
 
 
-async def test_a_slow_answer_is_deferred_then_sent_as_a_follow_up(fake, storage, clock):
+TIME_LAPSE = 10  # the bot's deadline and Discord's run 10x faster, keeping their ratio
+
+
+async def test_a_slow_answer_is_deferred_within_discords_3_s_then_followed_up(fake, storage, clock):
+    fake.clock = lambda: time.monotonic() * TIME_LAPSE  # the emulator enforces 3 s on this
     service = make_service(storage, clock)
     slow = SlowDaily()
     service.daily = slow
     async with running(settings_for(fake), service) as platform:
-        platform.handlers.ack_deadline = 0.01
+        platform.handlers.ack_deadline = ACK_DEADLINE / TIME_LAPSE  # the real one, lapsed
         interaction_id = await fake.send_command("maxim", {"query": "today"})
-        deferred = await fake.wait_for_callback(interaction_id)
+        deferred = await fake.wait_for_callback(interaction_id)  # a late one is a 404
         slow.release.set()
         [follow_up] = await fake.wait_for_webhook_messages(1, interaction_id=interaction_id)
+        at_once = await run_command(fake, client_of(platform), "maxim", {"query": "today"})
+    assert fake.interaction_deadline == INTERACTION_DEADLINE
     assert deferred.type == 5 and deferred.ephemeral
-    assert follow_up.embeds and follow_up.components  # the preview, with its buttons
+    assert at_once.data is not None and follow_up.embeds == at_once.data["embeds"]
+    assert [b["label"] for row in follow_up.components for b in row["components"]] == [
+        "Post",
+        "Another",
+        "Cancel",
+    ]
