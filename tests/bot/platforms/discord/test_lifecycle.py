@@ -101,3 +101,16 @@ async def test_the_whole_bot_with_a_bad_token_exits_2_with_one_line(fake, tmp_pa
         bot.kill()
     assert code == 2
     assert "DISCORD_TOKEN was rejected (401 Unauthorized)" in bot.only_error()
+
+
+async def test_an_invalidated_session_identifies_afresh_and_the_bot_still_answers(fake, storage):
+    async with running(settings_for(fake), make_service(storage)):
+        await fake.invalidate_session()  # op 9, not resumable
+        # discord.py waits 5 s before identifying again (Discord's identify rate limit).
+        await fake.wait_ready(count=2, timeout=HARD_TIMEOUT)
+        message_id = await fake.send_message(content="loss is NaN")
+        [reply] = await fake.wait_for_messages(1)
+    assert reply.message_reference is not None
+    assert int(reply.message_reference["message_id"]) == message_id
+    assert (fake.identify_count, fake.resume_count) == (2, 0)
+    assert [c.path for c in fake.gateway_connections] == ["/gateway", "/gateway"]
