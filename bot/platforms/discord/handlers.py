@@ -48,7 +48,28 @@ CANNOT_POST = (
     "I can’t post in this channel: ask someone with Manage Channels to let me View Channel, "
     "Send Messages and Embed Links here."
 )
+NOT_YOURS_TO_POST = (
+    "You can’t send messages here yourself, so I won’t post it for you: share it in a channel "
+    "where you can write."
+)
 _HUMAN_MESSAGES = frozenset({discord.MessageType.default, discord.MessageType.reply})
+
+
+def may_post_here(interaction: discord.Interaction[Any]) -> bool:
+    """Whether the presser could send this message themselves (the bot posts it in their name).
+
+    In a server that is Discord's own computation of their permissions in the channel (Send
+    Messages, or Send Messages in Threads inside a thread); a DM must be the presser's own with
+    the bot, not another person's DM the app was used in.
+    """
+    channel = interaction.channel
+    if interaction.guild_id is None:
+        recipient = channel.recipient if isinstance(channel, discord.DMChannel) else None
+        return recipient is not None and recipient.id == interaction.user.id
+    permissions = interaction.permissions
+    if isinstance(channel, discord.Thread):
+        return permissions.send_messages_in_threads
+    return permissions.send_messages
 
 
 def origin_of(interaction: discord.Interaction[Any]) -> Origin:
@@ -137,7 +158,11 @@ class DiscordHandlers:
     # ---------------------------------------------------------------- buttons
 
     async def on_button(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
-        """Post / Another / Cancel on a preview; only the asker may press them."""
+        """Post / Another / Cancel on a preview; only the asker may press them.
+
+        Post also needs the presser to be allowed to write in the channel (`may_post_here`):
+        the bot's permissions must not let someone post where they could not themselves.
+        """
         try:
             await self._press(interaction, custom_id)
         except Exception:
@@ -171,6 +196,9 @@ class DiscordHandlers:
             await _send_private(interaction, STALE_PREVIEW)
 
     async def _post(self, interaction: discord.Interaction[Any], maxim: Maxim) -> None:
+        if not may_post_here(interaction):
+            await _send_private(interaction, NOT_YOURS_TO_POST)
+            return
         channel = interaction.channel
         if not isinstance(channel, discord.abc.Messageable):
             await _send_private(interaction, CANNOT_POST)

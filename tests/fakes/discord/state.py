@@ -183,8 +183,8 @@ class State:
     def deny_channel(self, channel_id: int) -> None:
         """Make bot posts/reactions in ``channel_id`` fail with 403 Missing Permissions.
 
-        Only the REST answer (and ``app_permissions`` of later interactions)
-        changes; the client's cached permission overwrites do not.
+        Only the bot's permissions change (REST answers and ``app_permissions`` of later
+        interactions); members keep theirs, and the client's cached overwrites do not change.
         """
         self._denied_channels.add(channel_id)
 
@@ -217,7 +217,7 @@ class State:
             ow = by_id.get(user_id)
             if ow and int(ow.get("type", 1)) == 1:
                 perms = (perms & ~int(ow["deny"])) | int(ow["allow"])
-        if channel_id in self._denied_channels:
+        if channel_id in self._denied_channels and user_id == self.bot_id:
             perms &= ~(SEND_MESSAGES | SEND_MESSAGES_IN_THREADS | ADD_REACTIONS)
         return perms
 

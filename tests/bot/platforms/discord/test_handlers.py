@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.chat import ACK_DEADLINE
 from bot.daily.commands import ADMINS_ONLY
-from bot.platforms.discord.handlers import NOT_YOURS
+from bot.platforms.discord.handlers import NOT_YOURS, NOT_YOURS_TO_POST
 from bot.platforms.discord.render import (
     CUSTOM_ID_LIMIT,
 )
@@ -466,3 +466,33 @@ async def test_a_slow_answer_is_deferred_within_discords_3_s_then_followed_up(fa
         "Another",
         "Cancel",
     ]
+
+
+# ------------------------------------------------------------------------------ who may post
+
+
+async def test_post_by_a_member_who_cannot_write_there_is_refused_privately(fake, bot):
+    reader = fake.add_member(username="reader")  # may write in the server, but not here:
+    muted = {"id": str(reader.user_id), "type": 1, "allow": "0", "deny": str(SEND_MESSAGES)}
+    fake.channels[fake.default_channel_id].overwrites.append(muted)
+    command = await run_command(
+        fake, client_of(bot), "maxim", {"query": "34"}, user_id=reader.user_id
+    )
+    refused = await press(fake, custom_ids(command)[0], user_id=reader.user_id)
+    assert refused.type == 4 and refused.ephemeral
+    assert refused.content == NOT_YOURS_TO_POST
+    assert fake.messages == []
+    assert custom_ids(fake.get_message(command.message_id or 0)) == custom_ids(command)
+
+
+async def test_post_in_a_dm_works_only_in_the_pressers_own_dm(fake, bot):
+    own = fake.add_dm_channel(fake.default_user_id)
+    other = fake.add_dm_channel(fake.add_member(username="friend").user_id)
+    mine = await run_command(fake, client_of(bot), "maxim", {"query": "34"}, channel_id=own.id)
+    theirs = await run_command(fake, client_of(bot), "maxim", {"query": "34"}, channel_id=other.id)
+
+    refused = await press(fake, custom_ids(theirs)[0], message=theirs.message_id)
+    assert refused.ephemeral and refused.content == NOT_YOURS_TO_POST
+    await press(fake, custom_ids(mine)[0], message=mine.message_id)
+    [shared] = await fake.wait_for_messages(1)
+    assert shared.channel_id == own.id
