@@ -83,6 +83,10 @@ async def sync_commands_now(
     await sign_in(client, token.get_secret_value(), settings.discord.api_base)
     try:
         scopes = await sync_commands(client, service.storage, guild_ids, force=True)
+    except discord.RateLimited as limit:
+        raise StartupError(
+            f"Discord: syncing the commands is rate-limited: try again in {limit.retry_after:.0f} s"
+        ) from None
     except discord.HTTPException as err:
         raise StartupError(
             f"Discord: syncing the commands failed (HTTP {err.status}, code {err.code})"

@@ -22,6 +22,14 @@ if TYPE_CHECKING:
     from bot.config import DiscordConfig
 
 
+# discord.py sleeps through a 429 itself, however long Discord asks. A daily post runs under a
+# claim in storage that another process takes over after `schedule.claim_timeout_seconds`
+# (default 300 s), so no wait may come near that: longer rate limits raise
+# `discord.RateLimited` instead, which the poster turns into `bot.poster.RateLimited` and the
+# scheduler into a pause of posts to Discord. discord.py refuses values under 30 s.
+MAX_RATE_LIMIT_WAIT = 60.0
+
+
 class MaximClient(discord.Client):
     """A `discord.Client` carrying the maxim command tree and handlers."""
 
@@ -73,6 +81,7 @@ def build_discord_client(
         "max_messages": None,  # nothing here reads discord.py's message cache
         "chunk_guilds_at_startup": False,
         "allowed_mentions": NO_MENTIONS,
+        "max_ratelimit_timeout": MAX_RATE_LIMIT_WAIT,
     }
     client: MaximClient
     if is_sharded(config):

@@ -48,6 +48,7 @@ CANNOT_POST = (
     "I can’t post in this channel: ask someone with Manage Channels to let me View Channel, "
     "Send Messages and Embed Links here."
 )
+SLOW_DOWN = "Discord asked me to slow down in this channel: press **Post** again in a minute."
 NOT_YOURS_TO_POST = (
     "You can’t send messages here yourself, so I won’t post it for you: share it in a channel "
     "where you can write."
@@ -212,6 +213,10 @@ class DiscordHandlers:
             )
             await interaction.followup.send(**render_notice(CANNOT_POST), ephemeral=True)
             return
+        except discord.RateLimited as limit:
+            log.warning("rate-limited for %.0f s in %s", limit.retry_after, interaction.channel_id)
+            await interaction.followup.send(**render_notice(SLOW_DOWN), ephemeral=True)
+            return
         log.info("maxim %d shared on discord in %s", maxim.number, interaction.channel_id)
         with contextlib.suppress(discord.NotFound):
             await interaction.delete_original_response()
@@ -247,6 +252,9 @@ class DiscordHandlers:
             )
         except (discord.Forbidden, discord.NotFound) as err:
             log.warning("cannot answer in discord channel %s (%s)", message.channel.id, err.code)
+            return
+        except discord.RateLimited as limit:  # the answer would come minutes late: drop it
+            log.warning("rate-limited for %.0f s in %s", limit.retry_after, message.channel.id)
             return
         if self.config.reaction:
             try:

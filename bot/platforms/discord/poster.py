@@ -36,15 +36,19 @@ def _day_of(key: str) -> str:
         return ""
 
 
-def post_error(err: discord.HTTPException) -> PostError:
-    """The poster error for a failed Discord call (after discord.py's own retries)."""
+def post_error(err: discord.HTTPException | discord.RateLimited) -> PostError:
+    """The poster error for a failed Discord call (after discord.py's own retries).
+
+    `discord.RateLimited` is not an `HTTPException`: discord.py raises it instead of waiting
+    longer than the client's ``max_ratelimit_timeout``, sometimes before sending anything.
+    """
+    if isinstance(err, discord.RateLimited):
+        return RateLimited(err.retry_after)
     if isinstance(err, discord.Forbidden):
         reason = {50001: "missing access", 50013: "missing permissions"}.get(err.code, "forbidden")
         return ChannelUnavailable(f"{reason} ({err.code})")
     if isinstance(err, discord.NotFound):
         return ChannelUnavailable(f"unknown channel ({err.code})")
-    if isinstance(err, discord.RateLimited):
-        return RateLimited(err.retry_after)
     if err.status == 429:
         return RateLimited(1.0)
     return PostError(f"HTTP {err.status} ({err.code})")
@@ -70,7 +74,7 @@ class DiscordPoster:
         target = self._channel(channel)
         try:
             message = await target.send(**render_daily(maxim, _day_of(key)), nonce=nonce_for(key))
-        except discord.HTTPException as err:
+        except (discord.HTTPException, discord.RateLimited) as err:
             raise post_error(err) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as err:
             raise PostError(f"cannot reach Discord ({type(err).__name__})") from None
@@ -87,7 +91,7 @@ class DiscordPoster:
             async for message in target.history(limit=HISTORY_LIMIT):
                 if message.author.id == me and any(is_daily_post(e, day) for e in message.embeds):
                     return str(message.id)
-        except discord.HTTPException as err:
+        except (discord.HTTPException, discord.RateLimited) as err:
             raise post_error(err) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as err:
             raise PostError(f"cannot reach Discord ({type(err).__name__})") from None

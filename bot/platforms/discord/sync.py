@@ -63,6 +63,16 @@ async def sync_commands(
             continue
         try:
             await client.tree.sync(guild=guild)
+        except discord.RateLimited as limit:
+            if force:
+                raise
+            log.warning(
+                "Discord: syncing commands to %s is rate-limited for %.0f s; trying again at the "
+                "next start",
+                scope,
+                limit.retry_after,
+            )
+            continue
         except discord.HTTPException as err:
             if force:
                 raise

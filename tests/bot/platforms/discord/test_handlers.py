@@ -10,12 +10,14 @@ message (`HandledMessages`).
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
 from bot.chat import ACK_DEADLINE
 from bot.daily.commands import ADMINS_ONLY
-from bot.platforms.discord.handlers import NOT_YOURS, NOT_YOURS_TO_POST
+from bot.platforms.discord.client import MAX_RATE_LIMIT_WAIT
+from bot.platforms.discord.handlers import NOT_YOURS, NOT_YOURS_TO_POST, SLOW_DOWN
 from bot.platforms.discord.render import (
     CUSTOM_ID_LIMIT,
 )
@@ -496,3 +498,28 @@ async def test_post_in_a_dm_works_only_in_the_pressers_own_dm(fake, bot):
     await press(fake, custom_ids(mine)[0], message=mine.message_id)
     [shared] = await fake.wait_for_messages(1)
     assert shared.channel_id == own.id
+
+
+# ------------------------------------------------------------------------------ rate limits
+
+LONG_LIMIT = MAX_RATE_LIMIT_WAIT + 540  # discord.py would sleep it out without the bot's cap
+MESSAGES = re.compile(r"^/channels/\d+/messages$")
+
+
+async def test_post_during_a_long_rate_limit_says_so_privately_at_once(fake, bot):
+    preview = await run_command(fake, client_of(bot), "maxim", {"query": "34"})
+    fake.rate_limit_next("POST", MESSAGES, retry_after=LONG_LIMIT)
+    await press(fake, custom_ids(preview)[0])
+    [note] = await fake.wait_for_webhook_messages(1)
+    assert note.flags & MESSAGE_FLAG_EPHEMERAL and note.content == SLOW_DOWN
+    assert fake.messages == []
+
+
+async def test_a_nan_answer_during_a_long_rate_limit_is_dropped_with_a_warning(fake, bot, caplog):
+    handled = HandledMessages(client_of(bot))
+    fake.rate_limit_next("POST", MESSAGES, retry_after=LONG_LIMIT)
+    message_id = await fake.send_message(content="loss is NaN")
+    await handled.wait(message_id)
+    assert fake.messages == []
+    assert f"rate-limited for {LONG_LIMIT:.0f} s in {fake.default_channel_id}" in caplog.text
+    assert "Traceback" not in caplog.text

@@ -5,6 +5,7 @@ Failures are the ones Discord produces (403/404 on a post, 429 with ``Via``).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 
@@ -12,13 +13,14 @@ import pytest
 
 from bot.config import ScheduleConfig
 from bot.daily.scheduler import DailyScheduler, post_key
-from bot.platforms.discord.client import build_discord_client
+from bot.platforms.discord.client import MAX_RATE_LIMIT_WAIT, build_discord_client
 from bot.platforms.discord.connection import configure_endpoints, sign_in
 from bot.platforms.discord.poster import DiscordPoster, nonce_for
-from bot.poster import ChannelUnavailable
+from bot.poster import ChannelUnavailable, RateLimited
 from bot.storage import Storage, Subscription
 from maxims import load_corpus
 from tests.bot.platforms.discord.helpers import (
+    HARD_TIMEOUT,
     make_service,
     settings_for,
 )
@@ -80,6 +82,25 @@ async def test_a_rate_limited_post_is_retried(fake, storage):
     posts = [r for r in fake.requests if r.method == "POST" and r.path.endswith("/messages")]
     assert [r.status for r in posts] == [429, 200]
     assert [str(m.id) for m in fake.messages] == [message_id]
+
+
+async def test_a_rate_limit_longer_than_the_bots_wait_is_rate_limited_at_once(fake, storage):
+    client, poster = await signed_in_poster(fake, storage)
+    messages = re.compile(r"^/channels/\d+/messages$")
+    channel = str(fake.default_channel_id)
+    try:
+        # Longer than MAX_RATE_LIMIT_WAIT: discord.py would otherwise sleep it out, past the
+        # daily-post claim's lease. This waits for nothing: the test ends at once.
+        fake.rate_limit_next("POST", messages, retry_after=MAX_RATE_LIMIT_WAIT + 540)
+        with pytest.raises(RateLimited) as first:
+            async with asyncio.timeout(HARD_TIMEOUT):  # a regression would sleep 600 s
+                await poster.post(channel, CORPUS.get(1), key=post_key("discord", channel, DAY))
+    finally:
+        await client.close()
+    assert first.value.retry_after == MAX_RATE_LIMIT_WAIT + 540
+    posts = [r for r in fake.requests if r.method == "POST" and r.path.endswith("/messages")]
+    assert [r.status for r in posts] == [429]  # not retried: the scheduler pauses instead
+    assert fake.messages == []
 
 
 async def test_a_missing_or_forbidden_channel_is_channel_unavailable(fake, storage):

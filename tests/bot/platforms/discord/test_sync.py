@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+from bot.platforms.discord.client import MAX_RATE_LIMIT_WAIT
 from bot.platforms.discord.sync import COMMAND_META_KEY, sync_commands
 from tests.bot.platforms.discord.helpers import (
+    HARD_TIMEOUT,
     client_of,
     make_service,
     puts,
@@ -46,5 +49,14 @@ async def test_a_refused_sync_is_a_warning_and_the_bot_still_starts(fake, storag
     async with running(settings_for(fake), make_service(storage)):
         pass
     assert "invite the bot with the applications.commands scope" in caplog.text
+    key = COMMAND_META_KEY.format(application=fake.application_id, scope=fake.default_guild_id)
+    assert await storage.get_meta(key) is None  # tried again at the next start
+
+
+async def test_a_rate_limited_sync_is_a_warning_and_the_bot_still_starts(fake, storage, caplog):
+    fake.rate_limit_next("PUT", re.compile(r"/commands$"), retry_after=MAX_RATE_LIMIT_WAIT + 540)
+    async with asyncio.timeout(HARD_TIMEOUT), running(settings_for(fake), make_service(storage)):
+        pass
+    assert f"is rate-limited for {MAX_RATE_LIMIT_WAIT + 540:.0f} s" in caplog.text
     key = COMMAND_META_KEY.format(application=fake.application_id, scope=fake.default_guild_id)
     assert await storage.get_meta(key) is None  # tried again at the next start
