@@ -36,6 +36,7 @@ from tests.fakes.discord.wire import (
     NONCE_WINDOW_SECONDS,
     READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
     VIEW_CHANNEL,
     FakeChannel,
 )
@@ -315,7 +316,9 @@ class Rest:
     async def _post_message(self, rec: RecordedRequest, m: re.Match[str]) -> _Reply:
         channel = self._channel(int(m[1]))
         body = rec.json if isinstance(rec.json, dict) else {}
-        self._check_post_allowed(channel, SEND_MESSAGES)
+        self._check_post_allowed(
+            channel, SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES
+        )
         nonce = body.get("nonce")
         if nonce is not None and body.get("enforce_nonce"):
             seen = self._nonces.get(str(nonce))

@@ -25,6 +25,7 @@ from tests.fakes.discord.wire import (
     APP_FLAG_GATEWAY_MESSAGE_CONTENT_LIMITED,
     APP_FLAG_GATEWAY_PRESENCE_LIMITED,
     CHANNEL_DM,
+    CHANNEL_PUBLIC_THREAD,
     CHANNEL_TEXT,
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
@@ -131,6 +132,20 @@ class State:
         """Shorthand for :meth:`add_channel` with a text channel."""
         return self.add_channel(guild_id, name, channel_type=CHANNEL_TEXT, **kwargs)
 
+    def add_thread(self, parent_id: int, name: str = "thread", *, owner_id: int = 0) -> FakeChannel:
+        """Start a public thread in a text channel (not announced over the gateway)."""
+        parent = self._channel(parent_id)
+        thread = FakeChannel(
+            id=self.snowflake(),
+            name=name,
+            type=CHANNEL_PUBLIC_THREAD,
+            guild_id=parent.guild_id,
+            parent_id=parent.id,
+            owner_id=owner_id or self.default_user_id,
+        )
+        self.channels[thread.id] = thread  # not among the guild's channels, as in GUILD_CREATE
+        return thread
+
     def add_role(self, guild_id: int | None, name: str, permissions: int = 0) -> FakeRole:
         """Add a role to a guild."""
         guild = self._guild(guild_id)
@@ -201,8 +216,10 @@ class State:
                 perms |= guild.roles[rid].permissions
         if perms & ADMINISTRATOR:
             return ALL_PERMISSIONS
-        channel = guild.channels.get(channel_id) if channel_id else None
-        if channel is not None:
+        channel = self.channels.get(channel_id) if channel_id else None
+        if channel is not None and channel.is_thread:  # threads take their parent's overwrites
+            channel = self.channels.get(channel.parent_id or 0)
+        if channel is not None and channel.guild_id == guild.id:
             by_id = {int(o["id"]): o for o in channel.overwrites}
             everyone = by_id.get(guild.id)
             if everyone:

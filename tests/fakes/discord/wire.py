@@ -77,6 +77,7 @@ CHANNEL_DM = 1
 CHANNEL_VOICE = 2
 CHANNEL_CATEGORY = 4
 CHANNEL_NEWS = 5
+CHANNEL_PUBLIC_THREAD = 11
 MESSAGE_DEFAULT = 0
 MESSAGE_REPLY = 19
 MESSAGE_CHAT_INPUT_COMMAND = 20
@@ -188,6 +189,12 @@ class FakeChannel:
     overwrites: list[JSON] = field(default_factory=list)
     recipient_ids: list[int] = field(default_factory=list)
     last_message_id: int | None = None
+    owner_id: int | None = None  # threads: who started it
+
+    @property
+    def is_thread(self) -> bool:
+        """True for threads (their permissions are their parent channel's)."""
+        return self.type == CHANNEL_PUBLIC_THREAD
 
     @property
     def is_dm(self) -> bool:
@@ -226,6 +233,21 @@ class FakeChannel:
             )
         elif self.type == CHANNEL_VOICE:
             data.update(bitrate=64000, user_limit=0, rtc_region=None, last_message_id=last)
+        elif self.is_thread:
+            del data["permission_overwrites"], data["position"]  # a thread has neither
+            data.update(
+                owner_id=str(self.owner_id),
+                last_message_id=last,
+                rate_limit_per_user=0,
+                message_count=0,
+                member_count=1,
+                thread_metadata={
+                    "archived": False,
+                    "auto_archive_duration": 1440,
+                    "archive_timestamp": _now_iso(),
+                    "locked": False,
+                },
+            )
         return data
 
 

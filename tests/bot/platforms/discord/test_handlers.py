@@ -40,6 +40,7 @@ from tests.fakes.discord.api import (
     INTERACTION_DEADLINE,
     MESSAGE_FLAG_EPHEMERAL,
     SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
     VIEW_CHANNEL,
     FakeDiscord,
 )
@@ -523,3 +524,31 @@ async def test_a_nan_answer_during_a_long_rate_limit_is_dropped_with_a_warning(f
     assert fake.messages == []
     assert f"rate-limited for {LONG_LIMIT:.0f} s in {fake.default_channel_id}" in caplog.text
     assert "Traceback" not in caplog.text
+
+
+async def test_in_a_thread_send_messages_in_threads_is_what_counts(fake, bot):
+    thread = fake.add_thread(fake.default_channel_id)
+    talker = fake.add_member(username="talker")  # may write in the channel, not in threads
+    quiet = fake.add_member(username="quiet")  # may write in threads, not in the channel
+    fake.channels[fake.default_channel_id].overwrites += [
+        {"id": str(talker.user_id), "type": 1, "allow": "0", "deny": str(SEND_MESSAGES_IN_THREADS)},
+        {"id": str(quiet.user_id), "type": 1, "allow": "0", "deny": str(SEND_MESSAGES)},
+    ]
+    previews = {
+        member.user_id: await run_command(
+            fake,
+            client_of(bot),
+            "maxim",
+            {"query": "34"},
+            user_id=member.user_id,
+            channel_id=thread.id,
+        )
+        for member in (talker, quiet)
+    }
+    pressed = {
+        user: await press(fake, custom_ids(p)[0], user_id=user, message=p.message_id)
+        for user, p in previews.items()
+    }
+    [shared] = await fake.wait_for_messages(1)
+    assert pressed[talker.user_id].content == NOT_YOURS_TO_POST
+    assert (shared.channel_id, shared.content) == (thread.id, f"shared by <@{quiet.user_id}>")
