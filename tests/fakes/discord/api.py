@@ -57,12 +57,12 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.discord.callbacks import INTERACTION_DEADLINE, Callbacks
-from tests.fakes.discord.gateway import (
+from tests.fakes.discord.gateway import FakeGateway
+from tests.fakes.discord.gateway_wire import (
     CLOSE_UNKNOWN_ERROR,
     INTENT_GUILD_MEMBERS,
     INTENT_GUILD_PRESENCES,
     INTENT_MESSAGE_CONTENT,
-    FakeGateway,
     GatewayConnection,
     GatewaySession,
 )

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Sequence
 
-from tests.fakes.discord.gateway import (
+from tests.fakes.discord.gateway_wire import (
     INTENT_DIRECT_MESSAGES,
     INTENT_GUILD_MESSAGES,
     INTENT_MESSAGE_CONTENT,

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from tests.fakes.discord.gateway import (
+from tests.fakes.discord.gateway_wire import (
     INTENT_GUILD_MEMBERS,
 )
 from tests.fakes.discord.records import RecordedWebhookMessage, _unknown_channel

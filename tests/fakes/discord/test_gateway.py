@@ -15,7 +15,7 @@ from tests.fakes.discord.clients import (
     make_client,
     on_event,
 )
-from tests.fakes.discord.gateway import INTENT_MESSAGE_CONTENT
+from tests.fakes.discord.gateway_wire import INTENT_MESSAGE_CONTENT
 
 
 async def test_ready_then_on_message_sees_dispatched_message(fake: FakeDiscord) -> None:

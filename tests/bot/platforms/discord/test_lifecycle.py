@@ -23,7 +23,7 @@ from tests.bot.platforms.discord.helpers import (
     settings_for,
     write_discord_config,
 )
-from tests.fakes.discord.gateway import INTENT_MESSAGE_CONTENT
+from tests.fakes.discord.gateway_wire import INTENT_MESSAGE_CONTENT
 
 # ------------------------------------------------------------------------------ connection
 
