@@ -53,6 +53,7 @@ NOT_YOURS_TO_POST = (
     "You can’t send messages here yourself, so I won’t post it for you: share it in a channel "
     "where you can write."
 )
+NOT_YOUR_DM = "I only post in your own DM with me: press **Post** there, or in a server channel."
 _HUMAN_MESSAGES = frozenset({discord.MessageType.default, discord.MessageType.reply})
 
 
@@ -198,7 +199,8 @@ class DiscordHandlers:
 
     async def _post(self, interaction: discord.Interaction[Any], maxim: Maxim) -> None:
         if not may_post_here(interaction):
-            await _send_private(interaction, NOT_YOURS_TO_POST)
+            refusal = NOT_YOUR_DM if interaction.guild_id is None else NOT_YOURS_TO_POST
+            await _send_private(interaction, refusal)
             return
         channel = interaction.channel
         if not isinstance(channel, discord.abc.Messageable):

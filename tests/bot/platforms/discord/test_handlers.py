@@ -17,7 +17,12 @@ from typing import Any
 from bot.chat import ACK_DEADLINE
 from bot.daily.commands import ADMINS_ONLY
 from bot.platforms.discord.client import MAX_RATE_LIMIT_WAIT
-from bot.platforms.discord.handlers import NOT_YOURS, NOT_YOURS_TO_POST, SLOW_DOWN
+from bot.platforms.discord.handlers import (
+    NOT_YOUR_DM,
+    NOT_YOURS,
+    NOT_YOURS_TO_POST,
+    SLOW_DOWN,
+)
 from bot.platforms.discord.render import (
     CUSTOM_ID_LIMIT,
 )
@@ -495,7 +500,7 @@ async def test_post_in_a_dm_works_only_in_the_pressers_own_dm(fake, bot):
     theirs = await run_command(fake, client_of(bot), "maxim", {"query": "34"}, channel_id=other.id)
 
     refused = await press(fake, custom_ids(theirs)[0], message=theirs.message_id)
-    assert refused.ephemeral and refused.content == NOT_YOURS_TO_POST
+    assert refused.ephemeral and refused.content == NOT_YOUR_DM
     await press(fake, custom_ids(mine)[0], message=mine.message_id)
     [shared] = await fake.wait_for_messages(1)
     assert shared.channel_id == own.id
