@@ -12,9 +12,7 @@ from tests.bot.platforms.discord.helpers import (
     running,
     settings_for,
 )
-from tests.fakes.discord.api import (
-    FakeDiscord,
-)
+from tests.fakes.discord.api import FakeDiscord
 
 
 async def test_a_bad_token_is_one_clear_startup_error(fake, storage):

@@ -23,9 +23,7 @@ from bot.platforms.discord.handlers import (
     NOT_YOURS_TO_POST,
     SLOW_DOWN,
 )
-from bot.platforms.discord.render import (
-    CUSTOM_ID_LIMIT,
-)
+from bot.platforms.discord.render import CUSTOM_ID_LIMIT
 from bot.preview import ACTION_POST, STALE_PREVIEW
 from maxims import load_corpus
 from tests.bot.platforms.discord.helpers import (

@@ -6,12 +6,8 @@ from typing import Any
 
 from bot.platforms.discord.suggestions import suggest_queries, suggest_zones
 from maxims import load_corpus
-from tests.bot.platforms.discord.helpers import (
-    make_service,
-)
-from tests.fakes.discord.api import (
-    FakeDiscord,
-)
+from tests.bot.platforms.discord.helpers import make_service
+from tests.fakes.discord.api import FakeDiscord
 
 CORPUS = load_corpus()
 OVERFITTING = {m.number for m in CORPUS if "overfitting" in m.tags}  # 4, 17, 23, 29, 31, 48, 50
