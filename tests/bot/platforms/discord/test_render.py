@@ -17,7 +17,7 @@ from bot.platforms.discord.render import (
     render_text,
 )
 from bot.preview import ACTION_SHUFFLE, Preview
-from maxims import ListReply, TextReply, load_corpus
+from maxims import ListReply, MaximReply, TextReply, load_corpus
 
 CORPUS = load_corpus()
 
@@ -44,8 +44,6 @@ def test_the_list_fits_discords_embed_limits():
 
 
 def test_every_rendered_reply_pings_nobody():
-    from maxims import MaximReply, TextReply
-
     replies = [
         MaximReply((CORPUS.get(1),), "random"),
         ListReply(CORPUS.maxims),
