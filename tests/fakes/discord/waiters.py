@@ -111,12 +111,6 @@ class Waiters:
         )
         return list(self.reactions)
 
-    async def wait_identified(self, timeout: float = 5.0, *, count: int = 1) -> None:
-        """Wait until ``count`` IDENTIFYs were received."""
-        await self.wait_for(
-            lambda: self.identify_count >= count, timeout=timeout, description=f"{count} IDENTIFY"
-        )
-
     async def wait_ready(self, timeout: float = 5.0, *, count: int = 1) -> None:
         """Wait until READY and the GUILD_CREATEs were sent ``count`` times."""
         await self.wait_for(
