@@ -18,7 +18,7 @@ from bot.platforms.discord.poster import nonce_for
 from bot.poster import ChannelUnavailable, RateLimited
 from bot.storage import Subscription
 from maxims import load_corpus
-from tests.bot.platforms.discord.helpers import HARD_TIMEOUT
+from tests.bot.platforms.discord.helpers import HARD_TIMEOUT, HandledMessages, client_of
 
 CORPUS = load_corpus()
 DAY = dt.date(2026, 11, 28)
@@ -26,12 +26,14 @@ DAY = dt.date(2026, 11, 28)
 
 async def test_the_daily_post_is_an_embed_with_a_nonce_and_can_be_found_again(fake, bot):
     poster = bot.poster  # as the running platform hands it to the scheduler
+    handled = HandledMessages(client_of(bot))  # Discord echoes our posts to us
     channel = str(fake.default_channel_id)
     key = post_key("discord", channel, DAY)
     message_id = await poster.post(channel, CORPUS.get(34), key=key)
     again = await poster.post(channel, CORPUS.get(34), key=key)  # a retry after a crash
     found = await poster.find_post(channel, key)
     other_day = await poster.find_post(channel, post_key("discord", channel, DAY + dt.timedelta(1)))
+    await handled.wait(int(message_id))
 
     [posted] = fake.messages  # Discord dropped the retry: same nonce
     assert again == message_id == found == str(posted.id)
@@ -49,9 +51,11 @@ async def test_the_daily_post_is_an_embed_with_a_nonce_and_can_be_found_again(fa
 
 async def test_a_rate_limited_post_is_retried(fake, bot):
     poster = bot.poster
+    handled = HandledMessages(client_of(bot))
     fake.rate_limit_next("POST", re.compile(r"^/channels/\d+/messages$"), retry_after=0.05)
     channel = str(fake.default_channel_id)
     message_id = await poster.post(channel, CORPUS.get(1), key=post_key("discord", channel, DAY))
+    await handled.wait(int(message_id))
     posts = [r for r in fake.requests if r.method == "POST" and r.path.endswith("/messages")]
     assert [r.status for r in posts] == [429, 200]
     assert [str(m.id) for m in fake.messages] == [message_id]
@@ -103,8 +107,10 @@ async def test_the_scheduler_marks_a_missing_channel_failing(fake, bot, storage)
         config=ScheduleConfig(),
         clock=lambda: now,
     )
+    handled = HandledMessages(client_of(bot))
     assert await scheduler.deliver(await storage.get_subscription("discord", live), DAY)
     assert not await scheduler.deliver(await storage.get_subscription("discord", gone), DAY)
+    await handled.wait(*(m.id for m in fake.messages))
     assert [m.channel_id for m in fake.messages] == [fake.default_channel_id]
     assert (await storage.get_subscription("discord", live)).failing is None
     assert "unknown channel" in ((await storage.get_subscription("discord", gone)).failing or "")
