@@ -158,7 +158,7 @@ async def bare_client(emulator: Emulator) -> tuple[Any, Any]:
     """A discord.py client with the bot's options and an ``on_message`` that does nothing."""
     import discord
 
-    from bot.platforms.discord.lifecycle import build_intents
+    from bot.platforms.discord.connection import build_intents
 
     client = discord.Client(
         intents=build_intents(message_content=True),

@@ -108,7 +108,7 @@ async def _run(settings: Settings) -> int:
 
 async def _discord_sync(settings: Settings, guild: int | None) -> list[str]:
     from bot.bootstrap import open_service
-    from bot.platforms.discord.lifecycle import sync_commands_now
+    from bot.platforms.discord.cli import sync_commands_now
 
     async with open_service(settings) as service:
         return await sync_commands_now(settings, service, guild)
@@ -116,7 +116,7 @@ async def _discord_sync(settings: Settings, guild: int | None) -> list[str]:
 
 def _discord(args: argparse.Namespace, settings: Settings) -> int:
     from bot.platforms import StartupError
-    from bot.platforms.discord.lifecycle import invite_url  # discord.py loads here only
+    from bot.platforms.discord.cli import invite_url  # discord.py loads here only
 
     try:
         if args.discord_command == "invite":

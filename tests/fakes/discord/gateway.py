@@ -1,27 +1,19 @@
 """Gateway (websocket) half of the loopback Discord emulator.
 
-Why this exists: the bot's Discord tests must drive the *real* discord.py
-client end to end, and discord.py's connection logic (HELLO -> IDENTIFY ->
-READY, heartbeats, RESUME after a drop, RECONNECT, fatal close codes) is
-exactly the part most likely to break on a version bump.  A websocket server
-that speaks the v10 gateway protocol faithfully lets the tests exercise that
-logic without the internet and without mocking SDK objects.
+Why: discord.py's connection logic (IDENTIFY, heartbeats, RESUME, RECONNECT, fatal
+close codes) is what most often breaks on a version bump; a faithful v10 gateway
+lets the tests run it for real, without the internet or mocked SDK objects.
 
 The module is deliberately independent of discord.py: it only knows the wire
-protocol (opcodes, close codes, intents bits, ``zlib-stream``/``zstd-stream``
-transport compression).  :class:`FakeGateway` owns sessions and connections;
+protocol (`gateway_wire`).  :class:`FakeGateway` owns sessions and connections;
 the REST half (:mod:`tests.fakes.discord.api`) supplies the state (user,
 guilds) through the small :class:`GatewayHooks` protocol and calls
 :meth:`FakeGateway.dispatch` to push events.
 
 Behaviour mirrored from Discord (and relied upon by discord.py 2.7.1):
 
-* query string ``?v=10&encoding=json[&compress=zlib-stream|zstd-stream]``;
-  with compression every payload is a *binary* frame (zlib: one shared
-  stream, each message flushed with ``Z_SYNC_FLUSH`` so it ends in
-  ``00 00 ff ff``; zstd: one shared stream flushed per message), without it a
-  text frame.  The ``compress`` flag inside IDENTIFY (payload compression) is
-  ignored, as Discord does when transport compression is negotiated.
+* query string ``?v=10&encoding=json[&compress=...]`` (compression: see
+  `tests.fakes.discord.gateway_wire`).
 * HELLO (op 10) first; IDENTIFY (op 2) checked for the token (close 4004),
   missing intents (4013), disallowed privileged intents (4014), bad shard
   (4010) and double identify (4005); anything but a heartbeat before
@@ -34,8 +26,7 @@ Behaviour mirrored from Discord (and relied upon by discord.py 2.7.1):
   then sends RESUMED; an unknown or invalidated session gets INVALID_SESSION
   (op 9, ``d: false``).  A client close with 1000/1001 invalidates the session
   (that is Discord's rule, and what ``Client.close()`` does).
-* heartbeat (op 1) -> HEARTBEAT_ACK (op 11), switchable off to emulate a
-  zombied connection.
+* heartbeat (op 1) -> HEARTBEAT_ACK (op 11).
 """
 
 from __future__ import annotations
@@ -45,189 +36,42 @@ import contextlib
 import itertools
 import json
 import secrets
-import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
-JSON = dict[str, Any]
-
-# Opcodes (https://discord.com/developers/docs/topics/opcodes-and-status-codes).
-OP_DISPATCH = 0
-OP_HEARTBEAT = 1
-OP_IDENTIFY = 2
-OP_PRESENCE_UPDATE = 3
-OP_VOICE_STATE_UPDATE = 4
-OP_RESUME = 6
-OP_RECONNECT = 7
-OP_REQUEST_GUILD_MEMBERS = 8
-OP_INVALID_SESSION = 9
-OP_HELLO = 10
-OP_HEARTBEAT_ACK = 11
-OP_REQUEST_SOUNDBOARD_SOUNDS = 31
-
-# Gateway close codes.
-CLOSE_UNKNOWN_ERROR = 4000
-CLOSE_UNKNOWN_OPCODE = 4001
-CLOSE_DECODE_ERROR = 4002
-CLOSE_NOT_AUTHENTICATED = 4003
-CLOSE_AUTHENTICATION_FAILED = 4004
-CLOSE_ALREADY_AUTHENTICATED = 4005
-CLOSE_INVALID_SEQ = 4007
-CLOSE_INVALID_SHARD = 4010
-CLOSE_INVALID_API_VERSION = 4012
-CLOSE_INVALID_INTENTS = 4013
-CLOSE_DISALLOWED_INTENTS = 4014
-
-CLOSE_REASONS: dict[int, str] = {
-    CLOSE_UNKNOWN_ERROR: "Unknown error.",
-    CLOSE_UNKNOWN_OPCODE: "Unknown opcode.",
-    CLOSE_DECODE_ERROR: "Decode error.",
-    CLOSE_NOT_AUTHENTICATED: "Not authenticated.",
-    CLOSE_AUTHENTICATION_FAILED: "Authentication failed.",
-    CLOSE_ALREADY_AUTHENTICATED: "Already authenticated.",
-    CLOSE_INVALID_SEQ: "Invalid seq.",
-    CLOSE_INVALID_SHARD: "Invalid shard.",
-    CLOSE_INVALID_API_VERSION: "Invalid API version.",
-    CLOSE_INVALID_INTENTS: "Invalid intent(s).",
-    CLOSE_DISALLOWED_INTENTS: "Disallowed intent(s).",
-}
-
-# Intent bits used by the emulator.
-INTENT_GUILDS = 1 << 0
-INTENT_GUILD_MEMBERS = 1 << 1
-INTENT_GUILD_PRESENCES = 1 << 8
-INTENT_GUILD_MESSAGES = 1 << 9
-INTENT_GUILD_MESSAGE_REACTIONS = 1 << 10
-INTENT_DIRECT_MESSAGES = 1 << 12
-INTENT_MESSAGE_CONTENT = 1 << 15
-
-SUPPORTED_API_VERSIONS = ("9", "10")
-
-
-class GatewayHooks(Protocol):
-    """What the gateway needs from the owning emulator (state and wake-ups)."""
-
-    @property
-    def token(self) -> str:
-        """The bot token IDENTIFY and RESUME must carry."""
-        ...
-
-    def gateway_disallowed_intents(self, intents: int) -> int:
-        """Return the privileged intent bits requested but not enabled for the app."""
-        ...
-
-    def gateway_ready_payload(self, session: GatewaySession, resume_gateway_url: str) -> JSON:
-        """Build the READY ``d`` object for a freshly identified session."""
-        ...
-
-    def gateway_guild_payloads(self, session: GatewaySession) -> list[JSON]:
-        """Build the GUILD_CREATE ``d`` objects sent right after READY."""
-        ...
-
-    def gateway_member_chunks(self, session: GatewaySession, request: JSON) -> list[JSON]:
-        """Answer an op 8 REQUEST_GUILD_MEMBERS with GUILD_MEMBERS_CHUNK ``d`` objects."""
-        ...
-
-    async def gateway_changed(self) -> None:
-        """Wake up waiters: something observable happened on the gateway."""
-        ...
-
-
-class _Compressor:
-    """Transport compression for one connection (the stream spans the whole socket)."""
-
-    def __init__(self, kind: str | None) -> None:
-        self.kind = kind
-        self._zlib: Any = None
-        self._zstd: Any = None
-        self._zstd_stdlib = False
-        if kind == "zlib-stream":
-            self._zlib = zlib.compressobj()
-        elif kind == "zstd-stream":
-            # discord.py only asks for zstd-stream when it can import a zstd
-            # decompressor, so one of these is importable in the same venv.
-            try:
-                import zstandard  # type: ignore[import-not-found,unused-ignore]
-
-                self._zstd = zstandard.ZstdCompressor().compressobj()
-            except ImportError:
-                from compression import zstd  # type: ignore[import-not-found,unused-ignore]
-
-                self._zstd = zstd.ZstdCompressor()
-                self._zstd_stdlib = True
-        elif kind is not None:
-            raise ValueError(f"unsupported compress={kind!r}")
-
-    def encode(self, text: str) -> str | bytes:
-        """Return the frame body: text for plain JSON, bytes when compressed."""
-        if self.kind is None:
-            return text
-        raw = text.encode("utf-8")
-        if self._zlib is not None:
-            # One shared deflate stream; Z_SYNC_FLUSH ends each message in 00 00 ff ff.
-            return bytes(self._zlib.compress(raw) + self._zlib.flush(zlib.Z_SYNC_FLUSH))
-        if self._zstd_stdlib:
-            return bytes(self._zstd.compress(raw, mode=self._zstd.FLUSH_BLOCK))
-        import zstandard
-
-        return bytes(self._zstd.compress(raw) + self._zstd.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK))
-
-
-@dataclass(eq=False)
-class GatewaySession:
-    """One identified gateway session (survives reconnects until invalidated)."""
-
-    session_id: str
-    intents: int
-    shard: tuple[int, int] | None
-    identify_payload: JSON
-    seq: int = 0
-    log: list[JSON] = field(default_factory=list)
-    connection: GatewayConnection | None = None
-    invalidated: bool = False
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
-
-    def handles_guild(self, guild_id: int | None) -> bool:
-        """Whether this session's shard receives events of ``guild_id`` (DMs: shard 0)."""
-        if self.shard is None:
-            return True
-        shard_id, shard_count = self.shard
-        if guild_id is None:
-            return shard_id == 0
-        return (guild_id >> 22) % shard_count == shard_id
-
-
-@dataclass(eq=False)
-class GatewayConnection:
-    """One websocket connection, as seen by the server (recorded for assertions)."""
-
-    number: int
-    path: str
-    query: dict[str, str]
-    compress: str | None
-    ws: web.WebSocketResponse = field(repr=False)
-    request: web.Request = field(repr=False)
-    compressor: _Compressor = field(repr=False)
-    session: GatewaySession | None = None
-    resumed: bool = False
-    heartbeats: int = 0
-    received: list[JSON] = field(default_factory=list, repr=False)
-    sent: list[JSON] = field(default_factory=list, repr=False)
-    closed: bool = False
-    close_code: int | None = None
-    closed_by_server: bool = False
-    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
-
-    @property
-    def live(self) -> bool:
-        """True while the socket is open and has identified or resumed."""
-        return not self.closed and not self.ws.closed and self.session is not None
-
-
-DispatchTransform = Callable[[GatewaySession, JSON], JSON | None]
+from tests.fakes.discord.gateway_wire import (
+    CLOSE_ALREADY_AUTHENTICATED,
+    CLOSE_AUTHENTICATION_FAILED,
+    CLOSE_DECODE_ERROR,
+    CLOSE_DISALLOWED_INTENTS,
+    CLOSE_INVALID_API_VERSION,
+    CLOSE_INVALID_INTENTS,
+    CLOSE_INVALID_SEQ,
+    CLOSE_INVALID_SHARD,
+    CLOSE_NOT_AUTHENTICATED,
+    CLOSE_REASONS,
+    CLOSE_UNKNOWN_ERROR,
+    CLOSE_UNKNOWN_OPCODE,
+    JSON,
+    OP_DISPATCH,
+    OP_HEARTBEAT,
+    OP_HEARTBEAT_ACK,
+    OP_HELLO,
+    OP_IDENTIFY,
+    OP_INVALID_SESSION,
+    OP_PRESENCE_UPDATE,
+    OP_RECONNECT,
+    OP_RESUME,
+    OP_VOICE_STATE_UPDATE,
+    SUPPORTED_API_VERSIONS,
+    DispatchTransform,
+    GatewayConnection,
+    GatewayHooks,
+    GatewaySession,
+    _Compressor,
+)
 
 
 class FakeGateway:
@@ -240,16 +84,13 @@ class FakeGateway:
     def __init__(self, hooks: GatewayHooks, *, heartbeat_interval_ms: int = 45_000) -> None:
         self._hooks = hooks
         self.heartbeat_interval_ms = heartbeat_interval_ms
-        self.ack_heartbeats = True
         self.resume_gateway_url = ""
         self.sessions: dict[str, GatewaySession] = {}
         self.connections: list[GatewayConnection] = []
         self.identify_payloads: list[JSON] = []
-        self.presence_updates: list[JSON] = []
         self.identify_count = 0
         self.resume_count = 0
         self.ready_count = 0
-        self.invalid_session_count = 0
         self._numbers = itertools.count(1)
         self._handlers: set[asyncio.Task[Any]] = set()
 
@@ -348,17 +189,11 @@ class FakeGateway:
             await self._send(conn, {"op": OP_RECONNECT, "d": None, "s": None, "t": None})
         return len(conns)
 
-    async def request_heartbeat(self) -> None:
-        """Send op 1 (server asks for an immediate heartbeat) on live connections."""
-        for conn in self.live_connections():
-            await self._send(conn, {"op": OP_HEARTBEAT, "d": None, "s": None, "t": None})
-
     async def invalidate_session(self, *, resumable: bool = False) -> None:
         """Send op 9 INVALID_SESSION; with ``resumable=False`` the session is dropped."""
         for conn in self.live_connections():
             if not resumable and conn.session is not None:
                 conn.session.invalidated = True
-            self.invalid_session_count += 1
             await self._send(conn, {"op": OP_INVALID_SESSION, "d": resumable, "s": None, "t": None})
 
     async def drop_connection(self, code: int | None = CLOSE_UNKNOWN_ERROR) -> int:
@@ -474,8 +309,7 @@ class FakeGateway:
         """Handle one client frame; return False once the connection was closed."""
         if op == OP_HEARTBEAT:
             conn.heartbeats += 1
-            if self.ack_heartbeats:
-                await self._send(conn, {"op": OP_HEARTBEAT_ACK, "d": None, "s": None, "t": None})
+            await self._send(conn, {"op": OP_HEARTBEAT_ACK, "d": None, "s": None, "t": None})
             await self._hooks.gateway_changed()
             return True
         if op == OP_IDENTIFY:
@@ -485,16 +319,8 @@ class FakeGateway:
         if conn.session is None:
             await self._close(conn, CLOSE_NOT_AUTHENTICATED)
             return False
-        if op == OP_PRESENCE_UPDATE:
-            self.presence_updates.append(data)
-            await self._hooks.gateway_changed()
-            return True
-        if op == OP_REQUEST_GUILD_MEMBERS:
-            for chunk in self._hooks.gateway_member_chunks(conn.session, data or {}):
-                await self._dispatch_to(conn.session, "GUILD_MEMBERS_CHUNK", chunk)
-            return True
-        if op in (OP_VOICE_STATE_UPDATE, OP_REQUEST_SOUNDBOARD_SOUNDS):
-            return True
+        if op in (OP_PRESENCE_UPDATE, OP_VOICE_STATE_UPDATE):
+            return True  # accepted and ignored: the bot sends neither
         await self._close(conn, CLOSE_UNKNOWN_OPCODE)
         return False
 
@@ -560,7 +386,6 @@ class FakeGateway:
             return False
         session = self.sessions.get(str(data.get("session_id")))
         if session is None or session.invalidated:
-            self.invalid_session_count += 1
             await self._send(conn, {"op": OP_INVALID_SESSION, "d": False, "s": None, "t": None})
             await self._hooks.gateway_changed()
             return True

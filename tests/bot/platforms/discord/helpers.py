@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import random
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -20,8 +21,10 @@ import discord
 from bot.bootstrap import build_service
 from bot.chat import ChatService
 from bot.config import Settings, TriggersConfig
-from bot.platforms.discord.lifecycle import DiscordPlatform, MaximClient
+from bot.platforms.discord.client import MaximClient
+from bot.platforms.discord.lifecycle import DiscordPlatform
 from bot.storage import Storage
+from tests.bot.bot_process import clean_env, write_config
 from tests.fakes.discord.api import FakeDiscord, RecordedCallback
 
 HARD_TIMEOUT = 8.0
@@ -54,6 +57,11 @@ def settings_for(fake: FakeDiscord, *, token: str | None = None, **discord_keys:
     return Settings.model_validate(
         {"discord": section, "secrets": {"discord_token": token or fake.token}}
     )
+
+
+def settings_for_offline(**discord_keys: Any) -> Settings:
+    """Settings for tests that never connect (the client is only built)."""
+    return Settings.model_validate({"discord": discord_keys, "secrets": {"discord_token": "x"}})
 
 
 def make_service(
@@ -133,3 +141,30 @@ def custom_ids(callback_or_message: Any) -> list[str]:
         for row in data.get("components") or []
         for button in row.get("components") or []
     ]
+
+
+def maxim_number(embed: dict[str, Any]) -> int:
+    """The number in a maxim embed's title (``#34``, ``Maxim of the day · #34``)."""
+    return int(embed["title"].rsplit("#", 1)[1])
+
+
+def no_pings(allowed_mentions: dict[str, Any] | None) -> bool:
+    return allowed_mentions is not None and allowed_mentions.get("parse") == []
+
+
+def puts(fake: FakeDiscord) -> list[str]:
+    """The paths of every command sync (``PUT .../commands``) the emulator received."""
+    return [r.path for r in fake.requests if r.method == "PUT" and r.path.endswith("/commands")]
+
+
+def process_env(fake: FakeDiscord, token: str | None = None) -> dict[str, str]:
+    """The environment of a `maxim-bot` process talking to the emulator."""
+    return clean_env(
+        DISCORD_TOKEN=token or fake.token,
+        DISCORD_API_BASE=fake.api_base,
+        DISCORD_GATEWAY_URL=fake.gateway_url,
+    )
+
+
+def write_discord_config(tmp_path: Path, fake: FakeDiscord, extra: str = "") -> None:
+    write_config(tmp_path, f"[discord]\nguild_ids = [{fake.default_guild_id}]\n{extra}")

@@ -1,0 +1,282 @@
+"""What the bot does for each `/maxim`, `/maxim-daily`, preview button and message on Discord.
+
+Each handler pulls plain values out of the interaction or message, makes one `ChatService`
+call and sends what `bot.platforms.discord.render` returns. Errors end at two boundaries:
+discord.py's ``on_error`` for events and ``CommandTree.on_error`` for commands, both logging a
+reference the user sees instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from bot.chat import ACK_DEADLINE, ChatService, Origin, in_time
+from bot.log import report_failure
+from bot.platforms.discord import PLATFORM
+from bot.platforms.discord.render import (
+    parse_custom_id,
+    render_maxim,
+    render_notice,
+    render_preview,
+    render_reply,
+    render_shared,
+)
+from bot.platforms.discord.suggestions import CHOICE_LENGTH, suggest_queries, suggest_zones
+from bot.preview import (
+    ACTION_CANCEL,
+    ACTION_POST,
+    ACTION_SHUFFLE,
+    ACTIONS,
+    STALE_PREVIEW,
+    is_private,
+)
+
+if TYPE_CHECKING:
+    from bot.config import DiscordConfig
+    from maxims import Maxim
+
+log = logging.getLogger(__name__)
+
+NOT_YOURS = "Only the person who asked can use these buttons: run `/maxim` for your own."
+CANNOT_POST = (
+    "I can’t post in this channel: ask someone with Manage Channels to let me View Channel, "
+    "Send Messages and Embed Links here."
+)
+SLOW_DOWN = "Discord asked me to slow down in this channel: press **Post** again in a minute."
+NOT_YOURS_TO_POST = (
+    "You can’t send messages here yourself, so I won’t post it for you: share it in a channel "
+    "where you can write."
+)
+NOT_YOUR_DM = "I only post in your own DM with me: press **Post** there, or in a server channel."
+_HUMAN_MESSAGES = frozenset({discord.MessageType.default, discord.MessageType.reply})
+
+
+def may_post_here(interaction: discord.Interaction[Any]) -> bool:
+    """Whether the presser could send this message themselves (the bot posts it in their name).
+
+    In a server that is Discord's own computation of their permissions in the channel (Send
+    Messages, or Send Messages in Threads inside a thread); a DM must be the presser's own with
+    the bot, not another person's DM the app was used in.
+    """
+    channel = interaction.channel
+    if interaction.guild_id is None:
+        recipient = channel.recipient if isinstance(channel, discord.DMChannel) else None
+        return recipient is not None and recipient.id == interaction.user.id
+    permissions = interaction.permissions
+    if isinstance(channel, discord.Thread):
+        return permissions.send_messages_in_threads
+    return permissions.send_messages
+
+
+def origin_of(interaction: discord.Interaction[Any]) -> Origin:
+    """Where an interaction came from, in plain values."""
+    return Origin(
+        PLATFORM,
+        str(interaction.channel_id or ""),
+        str(interaction.user.id),
+        str(interaction.guild_id or ""),
+    )
+
+
+async def _send_private(interaction: discord.Interaction[Any], text: str) -> None:
+    """A line for the asker alone, whether or not the interaction was answered already."""
+    message = render_notice(text)
+    if interaction.response.is_done():
+        await interaction.followup.send(**message, ephemeral=True)
+    else:
+        await interaction.response.send_message(**message, ephemeral=True)
+
+
+class DiscordHandlers:
+    """The event, command and button handlers of the maxim bot, with what they share."""
+
+    def __init__(
+        self, service: ChatService, config: DiscordConfig, *, ack_deadline: float = ACK_DEADLINE
+    ) -> None:
+        self.service = service
+        self.config = config
+        self.ack_deadline = ack_deadline
+
+    # ---------------------------------------------------------------- slash commands
+
+    async def on_maxim_command(self, interaction: discord.Interaction[Any], query: str) -> None:
+        """`/maxim [query]`: a private preview with buttons, or the answer itself."""
+        await self._answer(interaction, query)
+
+    async def on_daily_command(
+        self, interaction: discord.Interaction[Any], time: str | None, zone: str | None
+    ) -> None:
+        """`/maxim-daily [time] [zone]`: the same as `/maxim daily [time] [zone]`."""
+        await self._answer(interaction, " ".join(["daily", *(p for p in (time, zone) if p)]))
+
+    async def _answer(self, interaction: discord.Interaction[Any], text: str) -> None:
+        origin = origin_of(interaction)
+
+        async def is_admin() -> bool:
+            if interaction.guild_id is None:
+                return True  # a DM with the bot: the asker's own channel
+            # default_member_permissions only hides the command; a server can change that.
+            permissions = interaction.permissions
+            return bool(permissions.manage_channels or permissions.administrator)
+
+        work, done = await in_time(self.service.command(origin, text, is_admin), self.ack_deadline)
+        if not done:
+            # Private by default: previews, lists and errors are private anyway.
+            await interaction.response.defer(ephemeral=self.config.preview, thinking=True)
+        reply = await work
+        private = is_private(reply, preview=self.config.preview)
+        message = render_reply(reply, preview=self.config.preview, user_id=interaction.user.id)
+        if interaction.response.is_done():
+            await interaction.followup.send(**message, ephemeral=private)
+        else:
+            await interaction.response.send_message(**message, ephemeral=private)
+
+    def query_choices(self, current: str) -> list[app_commands.Choice[str]]:
+        """Autocomplete of `/maxim query` (see `suggest_queries`)."""
+        return self._choices(lambda: suggest_queries(self.service, current))
+
+    def zone_choices(self, current: str) -> list[app_commands.Choice[str]]:
+        """Autocomplete of `/maxim-daily zone` (see `suggest_zones`)."""
+        return self._choices(lambda: suggest_zones(current))
+
+    def _choices(
+        self, suggest: Callable[[], list[tuple[str, str]]]
+    ) -> list[app_commands.Choice[str]]:
+        try:
+            pairs = suggest()
+        except Exception:
+            report_failure(log, "discord autocomplete")  # Discord shows "no options"; we log
+            return []
+        return [
+            app_commands.Choice(name=name[:CHOICE_LENGTH], value=value) for name, value in pairs
+        ]
+
+    # ---------------------------------------------------------------- buttons
+
+    async def on_button(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
+        """Post / Another / Cancel on a preview; only the asker may press them.
+
+        Post also needs the presser to be allowed to write in the channel (`may_post_here`):
+        the bot's permissions must not let someone post where they could not themselves.
+        """
+        try:
+            await self._press(interaction, custom_id)
+        except Exception:
+            apology = report_failure(log, "discord button")
+            with contextlib.suppress(discord.HTTPException):
+                await _send_private(interaction, apology)
+
+    async def _press(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
+        press = parse_custom_id(custom_id)
+        preview = self.service.preview(press.encoded) if press is not None else None
+        if press is None or preview is None or press.action not in ACTIONS:
+            await _send_private(interaction, STALE_PREVIEW)
+            return
+        if press.user != str(interaction.user.id):
+            await _send_private(interaction, NOT_YOURS)
+            return
+        if press.action == ACTION_SHUFFLE:
+            following = self.service.shuffle(press.encoded)
+            if following is None:
+                await _send_private(interaction, STALE_PREVIEW)
+                return
+            await interaction.response.edit_message(
+                **render_preview(following, interaction.user.id)
+            )
+        elif press.action == ACTION_CANCEL:
+            await interaction.response.defer()
+            await interaction.delete_original_response()
+        elif press.action == ACTION_POST:
+            await self._post(interaction, preview.maxim)
+        else:
+            await _send_private(interaction, STALE_PREVIEW)
+
+    async def _post(self, interaction: discord.Interaction[Any], maxim: Maxim) -> None:
+        if not may_post_here(interaction):
+            refusal = NOT_YOUR_DM if interaction.guild_id is None else NOT_YOURS_TO_POST
+            await _send_private(interaction, refusal)
+            return
+        channel = interaction.channel
+        if not isinstance(channel, discord.abc.Messageable):
+            await _send_private(interaction, CANNOT_POST)
+            return
+        await interaction.response.defer()
+        try:
+            await channel.send(**render_shared(maxim, interaction.user.id))
+        except (discord.Forbidden, discord.NotFound) as err:
+            log.warning(
+                "cannot post maxim %d in %s (%s)", maxim.number, interaction.channel_id, err.code
+            )
+            await interaction.followup.send(**render_notice(CANNOT_POST), ephemeral=True)
+            return
+        except discord.RateLimited as limit:
+            log.warning("rate-limited for %.0f s in %s", limit.retry_after, interaction.channel_id)
+            await interaction.followup.send(**render_notice(SLOW_DOWN), ephemeral=True)
+            return
+        log.info("maxim %d shared on discord in %s", maxim.number, interaction.channel_id)
+        with contextlib.suppress(discord.NotFound):
+            await interaction.delete_original_response()
+
+    # ---------------------------------------------------------------- messages
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Any message: the triggers (NaN...) may answer it with a reply.
+
+        The common case (no trigger) costs a few attribute reads and the core's check; a
+        channel that is cooling down is skipped by `ChatService.message` without storage.
+        """
+        if message.author.bot or message.webhook_id is not None:
+            return  # ourselves, other bots, webhooks
+        if message.type not in _HUMAN_MESSAGES:
+            return
+        origin = Origin(
+            PLATFORM,
+            str(message.channel.id),
+            str(message.author.id),
+            str(message.guild.id if message.guild else ""),
+        )
+        maxim = await self.service.message(origin, message.content, event_id=str(message.id))
+        if maxim is not None:
+            await self._reply(message, maxim)
+
+    async def _reply(self, message: discord.Message, maxim: Maxim) -> None:
+        try:
+            await message.channel.send(
+                **render_maxim(maxim),
+                reference=message.to_reference(fail_if_not_exists=False),
+                mention_author=False,
+            )
+        except (discord.Forbidden, discord.NotFound) as err:
+            log.warning("cannot answer in discord channel %s (%s)", message.channel.id, err.code)
+            return
+        except discord.RateLimited as limit:  # the answer would come minutes late: drop it
+            log.warning("rate-limited for %.0f s in %s", limit.retry_after, message.channel.id)
+            return
+        if self.config.reaction:
+            try:
+                await message.add_reaction(self.config.reaction)
+            except discord.HTTPException as err:
+                log.warning("cannot react in discord channel %s (%s)", message.channel.id, err.code)
+
+    # ---------------------------------------------------------------- error boundaries
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """discord.py's handler for exceptions in events: log with a reference."""
+        report_failure(log, f"discord {event_method}")
+
+    async def on_tree_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """`CommandTree.on_error`: log with a reference, apologise to the asker alone."""
+        name = interaction.command.name if interaction.command else "command"
+        ref_text = report_failure(log, f"discord /{name}")
+        try:
+            await _send_private(interaction, ref_text)
+        except discord.HTTPException:
+            log.warning("could not tell the user that /%s failed", name)
