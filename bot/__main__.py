@@ -110,8 +110,8 @@ async def _discord_sync(settings: Settings, guild: int | None) -> list[str]:
     from bot.bootstrap import open_service
     from bot.platforms.discord.cli import sync_commands_now
 
-    async with open_service(settings) as service:
-        return await sync_commands_now(settings, service, guild)
+    async with open_service(settings) as (service, storage):
+        return await sync_commands_now(settings, service, storage, guild)
 
 
 def _discord(args: argparse.Namespace, settings: Settings) -> int:

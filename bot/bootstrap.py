@@ -66,11 +66,13 @@ def build_service(
 
 
 @contextlib.asynccontextmanager
-async def open_service(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[ChatService]:
+async def open_service(
+    settings: Settings, *, clock: Clock = utc_now
+) -> AsyncIterator[tuple[ChatService, Storage]]:
     """Storage opened (and migrated) and a service over it, closed again on exit."""
     storage = await Storage.open(settings.storage.url)
     try:
-        yield build_service(settings, storage, clock=clock)
+        yield build_service(settings, storage, clock=clock), storage
     finally:
         await storage.close()
 

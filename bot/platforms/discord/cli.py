@@ -18,6 +18,7 @@ from bot.platforms.discord.sync import sync_commands
 if TYPE_CHECKING:
     from bot.chat import ChatService
     from bot.config import DiscordConfig, Settings
+    from bot.storage import Storage
 
 # Permissions the bot uses, for the invite URL (`bot_permissions`).
 PERMISSIONS_USED = {
@@ -67,12 +68,12 @@ async def invite_url(settings: Settings, client_id: int | None = None) -> str:
 
 
 async def sync_commands_now(
-    settings: Settings, service: ChatService, guild_id: int | None = None
+    settings: Settings, service: ChatService, storage: Storage, guild_id: int | None = None
 ) -> list[str]:
     """``maxim-bot discord sync``: sync to `guild_id`, else ``discord.guild_ids``, else globally.
 
     Signs in over REST only (no gateway); records the hashes so the next start does not sync
-    again (in `service`'s storage). Returns one line per synced scope.
+    again (in `storage`). Returns one line per synced scope.
     """
     token = settings.secrets.discord_token
     if token is None:
@@ -82,7 +83,7 @@ async def sync_commands_now(
     client = build_discord_client(service, settings.discord)
     await sign_in(client, token.get_secret_value(), settings.discord.api_base)
     try:
-        scopes = await sync_commands(client, service.storage, guild_ids, force=True)
+        scopes = await sync_commands(client, storage, guild_ids, force=True)
     except discord.RateLimited as limit:
         raise StartupError(
             f"Discord: syncing the commands is rate-limited: try again in {limit.retry_after:.0f} s"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,24 +25,11 @@ from bot.platforms.discord.lifecycle import DiscordPlatform
 from bot.storage import Storage
 from tests.bot.bot_process import clean_env, write_config
 from tests.fakes.discord.api import FakeDiscord, RecordedCallback
+from tests.helpers import Clock
 
 HARD_TIMEOUT = 8.0
 GUILD_READY_TIMEOUT = 0.05  # the emulator sends every GUILD_CREATE right after READY
-NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
 NAN_NUMBERS = {34, 40, 55}  # the maxims tagged "nan" in the real corpus
-
-
-class Clock:
-    """A clock the tests move by hand (cooldowns, daily posts)."""
-
-    def __init__(self, now: dt.datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 def settings_for(fake: FakeDiscord, *, token: str | None = None, **discord_keys: Any) -> Settings:
