@@ -146,6 +146,9 @@ def test_the_compose_config_points_at_the_compose_database():
     assert url.username == db_env["POSTGRES_USER"]
     assert url.path == f"/{db_env['POSTGRES_DB']}"
     assert "POSTGRES_PASSWORD" in env_file_names(ENV_EXAMPLE)
+    # compose fills it in from .env; the database never gets the bot's tokens
+    assert db_env["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD")
+    assert "env_file" not in read_yaml(COMPOSE)["services"][db_name]
 
 
 def test_the_compose_config_turns_on_the_server_the_health_check_probes():
