@@ -1,0 +1,183 @@
+"""The bot as the image runs it: built as a wheel, installed in a fresh venv, started with the
+Dockerfile's own `CMD` and `ENV` plus the compose file's environment, against the loopback
+Slack emulator.
+
+The fresh venv has only the wheel: no checkout on `sys.path`, no editable install, and a
+working directory outside the repository, so a file missing from the wheel (the corpus TSV,
+a migration) fails here as it would in the image. Its dependencies come from the test venv
+through a `.pth` line: the image's `pip install` fetches them from PyPI, which a test may not.
+(`python -m venv --system-site-packages` would not do: from inside a venv it links the base
+interpreter's site-packages, not the venv's.) A `.pth` line adds the directory to `sys.path`
+without running the `.pth` files in it, so the checkout's editable install stays out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import site
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.bot.bot_process import BotProcess, needs_bot
+from tests.deploy.files import (
+    bot_service,
+    compose_environment,
+    compose_mounts,
+    final_stage,
+    image_env,
+    only,
+)
+from tests.fakes.slack.api import FakeSlack
+from tests.helpers import ROOT
+
+pytestmark = needs_bot
+
+BOT_TOKEN = "xoxb-deploy-test"
+SECRET = "deploy-test-signing-secret"
+IMAGE_VENV = "/opt/maxim-bot"
+"""Where the Dockerfile installs the bot; the tests' venv stands in for it."""
+
+
+def pip(python: str | Path, *args: str | Path) -> None:
+    done = subprocess.run(
+        [str(python), "-m", "pip", "--disable-pip-version-check", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv holding the wheel built from this checkout, as the Dockerfile builds it."""
+    work = tmp_path_factory.mktemp("wheel")
+    pip(sys.executable, "wheel", "--no-deps", "--wheel-dir", work / "dist", ROOT)
+    [wheel] = (work / "dist").glob("maxim_bot-*.whl")
+    venv = work / "venv"
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True, timeout=120)
+    [venv_site] = venv.glob("lib/python*/site-packages")
+    (venv_site / "zz_test_dependencies.pth").write_text(
+        "\n".join(site.getsitepackages()) + "\n", encoding="utf-8"
+    )
+    pip(venv / "bin" / "python", "install", "--no-deps", "--no-index", wheel)
+    return venv
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def container_env(venv: Path, config: Path) -> dict[str, str]:
+    """The environment of the bot's container, with the image's paths mapped to this test's.
+
+    The Dockerfile's `ENV` over a plain base, then compose's `environment`; the image's venv
+    becomes `venv`, and the path compose mounts the config at becomes `config`.
+    """
+    base = {"PATH": os.environ["PATH"], "HOME": str(config.parent), "LANG": "C.UTF-8"}
+    env = image_env(final_stage(), base) | compose_environment(bot_service())
+    env = {key: value.replace(IMAGE_VENV, str(venv)) for key, value in env.items()}
+    mounted = {
+        target: source
+        for target, source in compose_mounts(bot_service()).items()
+        if source == "./config.toml"
+    }
+    assert env["MAXIM_BOT_CONFIG"] in mounted, "the config is not mounted where the image reads"
+    env["MAXIM_BOT_CONFIG"] = str(config)
+    return env
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack(bot_token=BOT_TOKEN) as server:
+        yield server
+
+
+async def get(url: str) -> int:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status
+
+
+async def run_health_check(env: dict[str, str], port: int) -> int:
+    """The Dockerfile's HEALTHCHECK command, aimed at `port` instead of the server's 8080."""
+    command = only(final_stage(), "HEALTHCHECK").exec_form()
+    command[-1] = command[-1].replace("127.0.0.1:8080/", f"127.0.0.1:{port}/")
+    process = await asyncio.create_subprocess_exec(*command, env=env)
+    return await asyncio.wait_for(process.wait(), 30)
+
+
+async def test_the_installed_wheel_runs_the_image_command_and_stops_on_sigterm(
+    installed, fake, tmp_path
+):
+    port = free_port()
+    config = tmp_path / "etc" / "config.toml"
+    config.parent.mkdir()
+    # Today's config has no [server] (unknown keys are an error): the Slack HTTP port's own
+    # /healthz stands in for the server's until #11's server exists.
+    config.write_text(
+        f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"\n'
+        f'[slack]\nmode = "http"\nhttp_port = {port}\n',
+        encoding="utf-8",
+    )
+    env = container_env(installed, config) | {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.url,
+    }
+    command = only(final_stage(), "CMD").exec_form()
+    assert shutil.which(command[0], path=env["PATH"]) == str(installed / "bin" / command[0])
+    workdir = tmp_path / "state"  # the image's WORKDIR: anywhere but the checkout
+    workdir.mkdir()
+
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        cwd=workdir,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    bot = BotProcess(process)
+    try:
+        await bot.wait_for_line("maxim-bot running on slack")
+        health = await get(f"http://127.0.0.1:{port}/healthz")
+        health_check = await run_health_check(env, port)
+        # TODO(#11): with the [server] table in this config (server.enabled = true, port 8080
+        # or a free one), assert GET /healthz -> 200 {"status": "ok"}, GET /readyz -> 200 and
+        # GET /metrics -> 200 on the server port, and run the HEALTHCHECK unchanged.
+        process.send_signal(signal.SIGTERM)
+        code, _ = await bot.end()
+    finally:
+        bot.kill()
+
+    assert health == 200, bot.text
+    assert health_check == 0, bot.text
+    assert code == 0, bot.text
+    assert "Traceback" not in bot.text
+    assert "maxim-bot stopped" in bot.text
+    assert await run_health_check(env, port) != 0  # and the check notices a stopped bot
+
+
+def test_the_venv_runs_the_wheel_not_the_checkout(installed, tmp_path):
+    done = subprocess.run(
+        [installed / "bin" / "python", "-c", "import bot, maxims; print(bot.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"]},
+        timeout=60,
+        check=True,
+    )
+    assert Path(done.stdout.strip()).is_relative_to(installed), done.stdout
