@@ -95,3 +95,49 @@ def test_preview_cuts_at_a_word_with_an_ellipsis():
     assert len(preview) <= 40
     assert preview.endswith("…")
     assert maxim.text.startswith(preview[:-1])
+
+
+def test_the_first_and_last_maxims_are_fetched_by_number():
+    corpus = load_corpus()
+    assert corpus.get(1).text == "Preprocess, then train."
+    assert corpus.get(70).number == 70
+    assert corpus.get(70).text == EXPECTED_TEXTS[69]
+    assert corpus.get(0) is None
+    assert corpus.get(71) is None
+
+
+def test_the_corpus_error_lists_every_problem_in_order():
+    with pytest.raises(CorpusError) as caught:
+        Corpus([Maxim(2, "fine"), Maxim(2, "")])
+    assert caught.value.user_message == (
+        "The maxim corpus is broken: entry 1 is numbered 2; maxim 2 is empty"
+    )
+    with pytest.raises(CorpusError) as caught:
+        Corpus([])
+    assert caught.value.user_message == "The maxim corpus is broken: there are no maxims"
+
+
+def test_a_maxim_of_exactly_two_thousand_characters_is_fine():
+    assert len(Corpus([Maxim(1, "x" * 2000)])) == 1
+
+
+def test_parse_corpus_reads_tags_and_skips_comments_and_blank_lines():
+    text = "# a comment\n\n1\ta, b ,\tFirst.\n2\t\t Second. \n"
+    assert parse_corpus(text) == [Maxim(1, "First.", ("a", "b")), Maxim(2, "Second.", ())]
+
+
+def test_parse_corpus_reports_every_malformed_line_at_once():
+    with pytest.raises(CorpusError) as caught:
+        parse_corpus("x\ttag\ttext\n1\ttag\n2\ttag\tfine\n")
+    assert caught.value.user_message == (
+        "The maxim corpus is broken: line 1 is not number<TAB>tags<TAB>text; "
+        "line 2 is not number<TAB>tags<TAB>text"
+    )
+
+
+def test_tagged_finds_any_of_the_tags_in_corpus_order():
+    corpus = load_corpus()
+    assert [m.number for m in corpus.tagged(["nan", "tooling"])] == sorted(
+        m.number for m in corpus if {"nan", "tooling"} & set(m.tags)
+    )
+    assert corpus.tagged(["no-such-tag"]) == ()

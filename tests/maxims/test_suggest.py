@@ -71,6 +71,12 @@ def test_a_number_offers_that_maxim_then_those_starting_with_it(typed):
     assert values(typed) == ["3", *(str(n) for n in range(30, 40))]
 
 
+def test_numbers_are_read_from_their_first_six_digits():
+    assert values("03") == ["3"]
+    assert values("000003") == ["3"]
+    assert values("0000003") == []
+
+
 def test_numbers_with_no_maxim_offer_nothing():
     assert values("71") == []
     assert values("0") == []
@@ -115,7 +121,15 @@ def test_maxim_choice_fits_exactly():
     assert name.startswith("19 · The field advances")
 
 
-ZONES = ("America/Los_Angeles", "Asia/Colombo", "Asia/Tokyo", "Europe/London", "Pacific/Tongatapu")
+ZONES = (
+    "Africa/Abuja",
+    "America/Argentina/Buenos_Aires",
+    "America/Los_Angeles",
+    "Asia/Colombo",
+    "Asia/Tokyo",
+    "Europe/London",
+    "Pacific/Tongatapu",
+)
 
 
 def zone_names(current, **kwargs):
@@ -125,15 +139,15 @@ def zone_names(current, **kwargs):
 
 
 def test_zones_rank_prefix_then_city_then_anywhere():
-    assert zone_names("e") == ["Europe/London", "America/Los_Angeles"]
-    assert zone_names("LO") == ["America/Los_Angeles", "Europe/London", "Asia/Colombo"]
-    assert zone_names("a") == [
+    assert zone_names("e") == [
+        "Europe/London",
+        "America/Argentina/Buenos_Aires",
         "America/Los_Angeles",
-        "Asia/Colombo",
-        "Asia/Tokyo",
-        "Pacific/Tongatapu",
     ]
-    assert zone_names("a", limit=2) == ["America/Los_Angeles", "Asia/Colombo"]
+    assert zone_names("LO") == ["America/Los_Angeles", "Europe/London", "Asia/Colombo"]
+    assert zone_names("as") == ["Asia/Colombo", "Asia/Tokyo"]
+    assert zone_names("a", limit=2) == ["Africa/Abuja", "America/Argentina/Buenos_Aires"]
+    assert zone_names("bu") == ["America/Argentina/Buenos_Aires", "Africa/Abuja"]  # the city
     assert zone_names("to") == ["Asia/Tokyo", "Pacific/Tongatapu"]
     assert zone_names("xyz") == []
 

@@ -90,3 +90,72 @@ def test_regex_rules_work():
 def test_rules_with_unknown_tags_are_refused():
     with pytest.raises(ValueError, match="nope"):
         TriggerEngine([pattern_rule("nope", "x", ["no-such-tag"])], load_corpus())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x = nan",  # after "=", with no ML word anywhere: the code context alone decides
+        "x=nan",
+        "x =\t nan",
+        "x: nan",
+        "print(nan)",
+        "(nan",
+        "[nan, 1]",
+        "{nan",
+        "a, nan",
+        "nan, 1",  # before ",", ")", "]" or "}"
+        "nan)",
+        "a nan ]",
+        "nan\t}",
+        "x = nans",
+        "[nans]",
+        "x = https://example.com/x nan",  # a URL is as if it were not there
+    ],
+)
+def test_lowercase_nan_in_code_fires_without_ml_words(text):
+    assert mentions_nan(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nans",  # capitalised: a word or a name, like "Nan"
+        "Nans are coming for tea",
+        "loss=Nan",
+        "www.example.com/NaN",  # a URL without a scheme
+        "see WWW.example.com/NaN",
+        "http://x nan",
+        "x = nan_value",
+        "x = nana",
+        "nan x",
+        "nan .",
+    ],
+)
+def test_words_names_and_urls_stay_quiet(text):
+    assert not mentions_nan(text)
+
+
+def test_engine_defaults_to_a_ten_minute_cooldown():
+    engine = TriggerEngine([NAN_RULE], load_corpus())
+    assert engine.cooldown_for(NAN_RULE) == 600
+    assert engine.match("all fine") is None
+
+
+def test_unknown_tags_are_named_in_the_error():
+    rules = [pattern_rule("a", "x", ["no-such-tag"]), pattern_rule("b", "y", ["nope"])]
+    with pytest.raises(ValueError, match=r"^no maxim carries the tags of rule\(s\): a, b$"):
+        TriggerEngine(rules, load_corpus())
+
+
+def test_pick_from_a_pool_of_one_or_two_still_avoids_when_it_can():
+    corpus = load_corpus()
+    one = pattern_rule("one", "x", ["tooling"])  # a single maxim carries it
+    two = pattern_rule("two", "y", ["labels"])  # two maxims carry it
+    engine = TriggerEngine([one, two], corpus)
+    (only,) = corpus.tagged(["tooling"])
+    assert engine.pick(one, random.Random(0), avoid=only.number) == only
+    first, second = corpus.tagged(["labels"])
+    rng = random.Random(0)
+    assert {engine.pick(two, rng, avoid=first.number) for _ in range(20)} == {second}
+    assert {engine.pick(two, rng).number for _ in range(40)} == {first.number, second.number}
