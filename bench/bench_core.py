@@ -3,7 +3,8 @@
 Every figure is a ratio to a baseline measured in the same run, on the same machine:
 - cold start: `maxim ARGS` vs `python -c pass` (the bare interpreter), median of alternating runs;
 - answer latency: each query form vs `corpus.get(42)` (the cheapest lookup there is);
-- trigger scan: messages/s through the trigger engine vs one precompiled `re.search`.
+- trigger scan: messages/s through the trigger engine vs one precompiled `re.search`;
+- NaN scan of a hostile 40,000-character message vs 40,000 characters of ordinary chat.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from bench.chatlines import chat_lines
 from maxims import answer, load_corpus
-from maxims.triggers import NAN_RULE, TriggerEngine
+from maxims.triggers import NAN_RULE, TriggerEngine, mentions_nan
 
 BIN = Path(sys.executable).parent
 ROUNDS = 31
@@ -112,7 +113,44 @@ def trigger_throughput() -> None:
     )
 
 
+HOSTILE = {  # 40,000 characters each, shaped to defeat the scan's cheap paths
+    "nan nan nan …": "nan " * 10_000,
+    "Nan Nan Nan …": "Nan " * 10_000,
+    "nan + 39,997 spaces": "nan" + " " * 39_997,
+    "xnan,xnan,…": "xnan," * 8_000,
+    "http://x nan …": "http://x nan " * 3_076 + "x" * 12,
+    "www.nan www.nan …": "www.nan " * 5_000,
+    "a…a ://nan": "a" * 39_993 + " ://nan",
+}
+
+
+def nan_scan() -> None:
+    lines, total = [], 0
+    for line in chat_lines(5_000):
+        if total >= 40_000:
+            break
+        lines.append(line)
+        total += len(line)
+
+    def chat() -> None:
+        for line in lines:
+            mentions_nan(line)
+
+    base = per_call(chat, 20)
+    print(
+        f"NaN scan of one 40,000-character message / {total:,} characters of chat in "
+        f"{len(lines):,} messages ({base * 1e6:.0f} us; best of 5)"
+    )
+    worst = 0.0
+    for label, text in HOSTILE.items():
+        cost = per_call(lambda t=text: mentions_nan(t), 20)
+        worst = max(worst, cost / base)
+        print(f"  {label:<22} {cost * 1e6:7.0f} us  {cost / base:5.2f}x chat")
+    print(f"  worst {worst:.2f}x chat  target <= 2.0x: {'ok' if worst <= 2.0 else 'MISSED'}")
+
+
 if __name__ == "__main__":
     cold_start()
     answer_latency()
     trigger_throughput()
+    nan_scan()

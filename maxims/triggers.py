@@ -3,17 +3,21 @@
 Rules are data (`Rule`): a name, what to look for, the tags to answer from and an optional
 cooldown. The default rule is NaN, decided by `mentions_nan`:
 
-* ``NaN``, ``NAN`` and ``NaNs`` (any case but all-lowercase) always count: that spelling is
-  the float, not a word.
+* ``NaN``, ``NAN`` and ``NaNs`` (any mixed or upper case) always count: that spelling is the
+  float, not a word. A capitalised ``Nan`` or ``Nans`` (only the first letter upper case) is
+  a word or a name ("Nan is coming for tea", a sentence starting "Nans"), so it never counts.
 * all-lowercase ``nan``/``nans`` counts only when it reads as code or ML talk: right after
   ``=``, ``:``, ``(``, ``[``, ``{`` or ``,``, right before ``,``, ``)``, ``]`` or ``}``, or in a
   message that also talks ML (loss, gradient, epoch, tensor, …). So "loss is nan" and
   "got nan after epoch 3" fire; "my nan is visiting" does not.
 * it never counts inside a longer word or identifier (banana, Nancy, nano, finance, isnan,
-  nanmean, np.nan) or inside a URL.
+  nanmean, np.nan) or inside a URL (``https://…``, ``www.…``, up to the next space).
 
 Every message passes through here, so the common case (no "nan" at all) costs one
-``str.lower`` and one substring test; the regular expressions only run on the rest.
+``str.lower`` and one substring test; the regular expressions only run on the rest. Only the
+first `SCAN_LIMIT` characters are read, and the scan is linear in them whatever they hold:
+each question (a float spelling? a lowercase nan in code? ML talk?) is asked once of the whole
+message, by one regular expression that never backtracks over more than a run of spaces.
 """
 
 from __future__ import annotations
@@ -29,11 +33,28 @@ if TYPE_CHECKING:
     from maxims.corpus import Corpus, Rng
     from maxims.model import Maxim
 
-_URL = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)[^\s<>|]+", re.IGNORECASE)
-_NAN = re.compile(r"(?<![\w.])nan(s?)(?!\w)", re.IGNORECASE)
+SCAN_LIMIT = 8192
+"""How many characters of a message the NaN rule reads; the rest of a long paste is ignored."""
+
+# A URL: a scheme (starting at the first letter of its run of scheme characters) and "://", or
+# "www.", up to the next space, "<", ">" or "|". Scheme runs are matched only where they start
+# (the lookbehind) and without backtracking (``*+``), so a long run costs one pass, not one per
+# character; group 1 keeps the digits and signs before the first letter, which are not the URL.
+_URL = re.compile(
+    r"(?<![a-z0-9+.-])([0-9+.-]*+)[a-z][a-z0-9+.-]*+://[^\s<>|]+|www\.[^\s<>|]+", re.IGNORECASE
+)
+# Each question about the message is one pass of one expression over it, never a pass per
+# candidate. Each expression starts with a plain character or set, which `re` skips to quickly,
+# and only then looks behind. A word "nan" or "nans" in any case (not inside a word, not after
+# a dot; most messages with "nan" in them have it only inside words) is
+_NAN_WORD = re.compile(r"[nN](?<![\w.][nN])[aA][nN][sSſ]?(?!\w)")
+_FLOAT_NAN = re.compile(  # the float when spelled in any case but "nan", "nans", "Nan", "Nans"
+    r"[nN](?<![\w.][nN])(?!(?<=n)an[sſ]?(?!\w)|(?<=N)ans?(?!\w))[aA][nN][sSſ]?(?!\w)"
+)
+_LOWER_NAN = re.compile(r"nan(?<![\w.]nan)s?(?!\w)")  # lower case: counts as code or ML talk
+_NAN_AFTER_CODE = re.compile(r"[=:(\[{,]\s*nans?(?!\w)")  # spaces between allowed
+_NAN_BEFORE_CODE = re.compile(r"nan(?<![\w.]nan)s?\s*[,)\]}]")
 _WORD = re.compile(r"[a-z]+")
-_CODE_BEFORE = frozenset("=:([{,")
-_CODE_AFTER = frozenset(",)]}")
 ML_WORDS = frozenset(
     [
         "loss",
@@ -96,28 +117,30 @@ ML_WORDS = frozenset(
 )
 
 
-def _lowercase_nan_counts(text: str, start: int, end: int) -> bool:
-    before = text[:start].rstrip()[-1:]
-    after = text[end:].lstrip()[:1]
-    if before in _CODE_BEFORE or after in _CODE_AFTER:
-        return True
+def talks_ml(text: str) -> bool:
+    """Whether `text` has a word from `ML_WORDS` (loss, epoch, tensor, …)."""
     return not ML_WORDS.isdisjoint(_WORD.findall(text.lower()))
 
 
 def mentions_nan(text: str) -> bool:
     """Whether `text` talks about NaN values (see the module docstring for the rule)."""
+    text = text[:SCAN_LIMIT]
     lowered = text.lower()
     if "nan" not in lowered:
         return False
     if "://" in lowered or "www." in lowered:
-        text = _URL.sub(" ", text)
-    for match in _NAN.finditer(text):
-        word = match.group(0)
-        if word != word.lower() and word not in ("Nan", "Nans"):
-            return True  # NaN, NAN, NaNs: the float's spelling
-        if word in ("nan", "nans") and _lowercase_nan_counts(text, match.start(), match.end()):
-            return True
-    return False
+        text = _URL.sub(r"\1 ", text)
+    if _NAN_WORD.search(text) is None:
+        return False
+    if _FLOAT_NAN.search(text):
+        return True
+    if _LOWER_NAN.search(text) is None:
+        return False
+    return (
+        _NAN_AFTER_CODE.search(text) is not None
+        or _NAN_BEFORE_CODE.search(text) is not None
+        or talks_ml(text)
+    )
 
 
 class Rule(Value):

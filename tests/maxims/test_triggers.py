@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from maxims import load_corpus
-from maxims.triggers import NAN_RULE, TriggerEngine, mentions_nan, pattern_rule
+from maxims.triggers import NAN_RULE, SCAN_LIMIT, TriggerEngine, mentions_nan, pattern_rule
 
 FIRES = [
     "loss is NaN",
@@ -159,3 +159,43 @@ def test_pick_from_a_pool_of_one_or_two_still_avoids_when_it_can():
     rng = random.Random(0)
     assert {engine.pick(two, rng, avoid=first.number) for _ in range(20)} == {second}
     assert {engine.pick(two, rng).number for _ in range(40)} == {first.number, second.number}
+
+
+# ------------------------------------------------------------------------------ long messages
+
+HOSTILE = [  # 40,000 characters each, shaped to defeat every cheap path
+    ("nan " * 10_000, False),  # a lowercase nan every four characters, no code, no ML
+    ("Nan " * 10_000, False),  # capitalised: each one a candidate that does not count
+    ("nan\n" * 10_000, False),
+    ("xnan," * 8_000, False),  # inside words, next to code punctuation
+    ("=   " * 10_000, False),  # code punctuation and spaces, no nan
+    ("nan" + " " * 39_997, False),  # one nan and a long run of spaces after it
+    (" " * 39_997 + "nan", False),  # beyond the cap
+    ("a" * 39_993 + " ://nan", False),  # a long run of scheme characters
+    ("http://x nan " * 3_076 + "x" * 12, False),
+    ("www.nan " * 5_000, False),
+    (".nan" * 10_000, False),
+    ("nan " * 9_999 + "loss", False),  # the ML word is beyond the cap
+    ("nan " * 2_000 + "loss" + " " * 31_996, True),
+    ("nan " * 2_000 + "x=nan" + " " * 31_995, True),
+]
+
+
+@pytest.mark.parametrize(("text", "fires"), HOSTILE, ids=range(len(HOSTILE)))
+def test_a_long_hostile_message_is_decided(text, fires):
+    assert len(text) == 40_000
+    assert mentions_nan(text) is fires
+
+
+def test_text_beyond_the_scan_limit_is_ignored():
+    assert SCAN_LIMIT == 8192
+    assert mentions_nan("x" * (SCAN_LIMIT - 4) + " NaN")
+    assert not mentions_nan("x" * (SCAN_LIMIT - 3) + " NaN")
+    assert not mentions_nan("x" * SCAN_LIMIT + " NaN")
+    assert not mentions_nan("nan " * (SCAN_LIMIT // 4) + "loss")
+
+
+def test_a_url_is_cut_out_from_the_first_letter_of_its_scheme():
+    assert mentions_nan("=http://x.org nan")  # as if the URL were a space
+    assert not mentions_nan("=1http://x.org nan")  # the "1" is not the URL: it stays
+    assert not mentions_nan("1http://x.org/NaN")
