@@ -8,7 +8,7 @@ cooldown. The default rule is NaN, decided by `mentions_nan`:
   a word or a name ("Nan is coming for tea", a sentence starting "Nans"), so it never counts.
 * all-lowercase ``nan``/``nans`` counts only when it reads as code or ML talk: right after
   ``=``, ``:``, ``(``, ``[``, ``{`` or ``,``, right before ``,``, ``)``, ``]`` or ``}``, or in a
-  message that also talks ML (loss, gradient, epoch, tensor, …). So "loss is nan" and
+  message that also talks ML (loss, gradient, epoch, tensor, bf16, …). So "loss is nan" and
   "got nan after epoch 3" fire; "my nan is visiting" does not.
 * it never counts inside a longer word or identifier (banana, Nancy, nano, finance, isnan,
   nanmean, np.nan) or inside a URL (``https://…``, ``www.…``, up to the next space).
@@ -55,6 +55,7 @@ _LOWER_NAN = re.compile(r"nan(?<![\w.]nan)s?(?!\w)")  # lower case: counts as co
 _NAN_AFTER_CODE = re.compile(r"[=:(\[{,]\s*nans?(?!\w)")  # spaces between allowed
 _NAN_BEFORE_CODE = re.compile(r"nan(?<![\w.]nan)s?\s*[,)\]}]")
 _WORD = re.compile(r"[a-z]+")
+_WORD_AND_NUMBER = re.compile(r"[a-z]+[0-9]+")  # float32, bf16
 ML_WORDS = frozenset(
     [
         "loss",
@@ -118,8 +119,12 @@ ML_WORDS = frozenset(
 
 
 def talks_ml(text: str) -> bool:
-    """Whether `text` has a word from `ML_WORDS` (loss, epoch, tensor, …)."""
-    return not ML_WORDS.isdisjoint(_WORD.findall(text.lower()))
+    """Whether `text` has a word from `ML_WORDS` (loss, epoch, tensor, bf16, …)."""
+    lowered = text.lower()
+    return not (
+        ML_WORDS.isdisjoint(_WORD.findall(lowered))
+        and ML_WORDS.isdisjoint(_WORD_AND_NUMBER.findall(lowered))
+    )
 
 
 def mentions_nan(text: str) -> bool:

@@ -7,7 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from maxims import load_corpus
-from maxims.triggers import NAN_RULE, SCAN_LIMIT, TriggerEngine, mentions_nan, pattern_rule
+from maxims.triggers import (
+    ML_WORDS,
+    NAN_RULE,
+    SCAN_LIMIT,
+    TriggerEngine,
+    mentions_nan,
+    pattern_rule,
+)
 
 FIRES = [
     "loss is NaN",
@@ -199,3 +206,16 @@ def test_a_url_is_cut_out_from_the_first_letter_of_its_scheme():
     assert mentions_nan("=http://x.org nan")  # as if the URL were a space
     assert not mentions_nan("=1http://x.org nan")  # the "1" is not the URL: it stays
     assert not mentions_nan("1http://x.org/NaN")
+
+
+@pytest.mark.parametrize("word", sorted(ML_WORDS))
+def test_every_ml_word_makes_a_lowercase_nan_count(word):
+    assert mentions_nan(f"the {word} went nan")
+    assert mentions_nan(f"{word.upper()}: went nan")
+    assert not mentions_nan(f"the x{word} went nan")
+
+
+def test_ml_words_count_before_numbers_too():
+    assert mentions_nan("loss2 went nan")
+    assert mentions_nan("fp16 went nan after bf16x")
+    assert not mentions_nan("the v2 went nan")
