@@ -1,12 +1,24 @@
 """Search: case-insensitive, apostrophe-blind, typo-tolerant, ranked by relevance."""
 
 import math
+import subprocess
+import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from maxims import load_corpus
 from maxims.model import Maxim
-from maxims.search import SearchIndex, match_weight, within_distance, words
+from maxims.search import (
+    MAX_QUERY_WORDS,
+    MAX_WORD_LENGTH,
+    SearchIndex,
+    _letters,
+    match_weight,
+    within_distance,
+    words,
+)
 
 OVERFITTING = {4, 17, 31, 48}
 THE = [7, 8, 10, 12, 14, 16, 17, 18, 19, 25, 27, 28, 29, 30, 36, 45, 47, 50, 51, 52, 53, 58]
@@ -52,6 +64,8 @@ def test_rare_words_outrank_common_ones():
         ("abc", "abc", 0, True),
         ("", "ab", 2, True),
         ("overfiting", "overfitting", 1, True),
+        ("abc", "abd", 0, False),
+        ("abcdef", "badcfe", 2, False),  # three swaps: six edits
     ],
 )
 def test_within_distance(a, b, limit, expected):
@@ -164,3 +178,69 @@ def test_searches_are_cached_and_the_cache_is_bounded():
 )
 def test_closest_word(query, hint):
     assert load_corpus().index.closest_word([query]) == hint
+
+
+# ------------------------------------------------------------------------------ bounded cost
+
+
+def test_matches_finds_each_word_by_its_best_kind():
+    index = SearchIndex([Maxim(1, "drop dropout dropouts dripout dropoff dr")])
+    assert index.matches("dropout") == {
+        "dropout": 1.0,
+        "dropouts": 0.8,
+        "drop": 0.7,
+        "dripout": 0.6,  # "dropoff" is two edits away: too many for seven letters
+    }
+    assert index.matches("dr") == {"dr": 1.0}
+    assert index.matches("dro") == {"drop": 0.8, "dropout": 0.8, "dropouts": 0.8, "dropoff": 0.8}
+
+
+LETTERS = st.text(alphabet="abcdeo'é", max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(LETTERS)
+def test_matches_equals_match_weight_over_the_whole_vocabulary(query_word):
+    index = load_corpus().index
+    expected = {w: match_weight(query_word, w) for w in index.postings}
+    assert index.matches(query_word) == {w: k for w, k in expected.items() if k}
+
+
+@settings(max_examples=500, deadline=None)
+@given(LETTERS, LETTERS, st.integers(min_value=0, max_value=3))
+def test_the_letter_filter_never_rules_out_a_real_typo(a, b, limit):
+    if within_distance(a, b, limit):
+        assert (_letters(a) & ~_letters(b)).bit_count() <= limit
+        assert (_letters(b) & ~_letters(a)).bit_count() <= limit
+
+
+def test_letters_count_each_occurrence_up_to_three():
+    assert _letters("a") == 1 << 4
+    assert _letters("aa") == 0b11 << 4
+    assert _letters("aaaaa") == 0b1111 << 4
+    assert _letters("ba") == (1 << 4) | (1 << 8)
+
+
+def test_only_the_first_eight_distinct_words_of_up_to_32_letters_count():
+    index = SearchIndex(load_corpus().maxims)
+    seen = []
+    matches = index.matches
+    index.matches = lambda word: seen.append(word) or matches(word)
+    filler = [f"zq{n}" for n in range(MAX_QUERY_WORDS - 1)]
+    assert [m.number for m in index.search([*filler, "zq0", "ethereum"])] == [39]
+    assert [m.number for m in index.search([*filler, "zq7", "ethereum"])] == []
+    long_word = "overfitting" + "x" * 40
+    assert {m.number for m in index.search([long_word])} >= OVERFITTING  # the stem still counts
+    assert max(len(word) for word in seen) == MAX_WORD_LENGTH
+    assert len(seen) == 2 * MAX_QUERY_WORDS + 1
+
+
+def _imports_rapidfuzz(code):
+    code = f"import sys; from maxims import load_corpus; {code}; print('rapidfuzz' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip() == "True"
+
+
+def test_rapidfuzz_is_imported_only_when_a_typo_is_possible():
+    assert not _imports_rapidfuzz("load_corpus().search(['overfitting', 'dropout'])")
+    assert _imports_rapidfuzz("load_corpus().search(['overfiting'])")
