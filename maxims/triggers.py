@@ -28,10 +28,17 @@ from maxims.model import Value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Protocol
 
     from maxims.corpus import Corpus, Rng
     from maxims.model import Maxim
+
+    class Searcher(Protocol):
+        """A compiled pattern: RE2's, which ships no type information."""
+
+        def search(self, text: str, /) -> object | None: ...  # noqa: D102
+
 
 SCAN_LIMIT = 8192
 """How many characters of a message the NaN rule reads; the rest of a long paste is ignored."""
@@ -161,15 +168,56 @@ class Rule(Value):
 NAN_RULE = Rule("nan", ("nan",), None, mentions_nan)
 
 
+class PatternError(ValueError):
+    """A trigger pattern the bot cannot run; the message says why, in words for a config file."""
+
+
+def _compile(pattern: str) -> Searcher:
+    """`pattern` compiled by RE2, case-insensitive.
+
+    Raises:
+        PatternError: RE2 cannot compile it.
+
+    """
+    import re2  # costs milliseconds: only when a configured rule needs it
+
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # RE2 would print its own copy of the error to stderr
+    try:
+        compiled: Searcher = re2.compile(pattern, options=options)
+    except re2.error as err:
+        reason = err.args[0] if err.args else "unknown error"
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise PatternError(
+            f"{pattern!r} is not a pattern the bot can run ({reason}); patterns use RE2 syntax, "
+            "which has no backreferences (\\1) or lookarounds ((?=...), (?<=...))"
+        ) from None
+    return compiled
+
+
+def check_pattern(pattern: str) -> str | None:
+    """Why `pattern` cannot be a trigger pattern, or None if it can (for config validation)."""
+    try:
+        _compile(pattern)
+    except PatternError as err:
+        return str(err)
+    return None
+
+
 def pattern_rule(
     name: str, pattern: str, tags: Sequence[str], cooldown_seconds: float | None = None
 ) -> Rule:
     """A rule from configuration: `pattern` is a case-insensitive regular expression.
 
-    A pattern without regex syntax is matched as plain text, which is many times cheaper.
+    Patterns run on RE2, whose time is linear in the message whatever the pattern, so no
+    pattern in a config file can stall the bot on a crafted message (``(a+)+$`` against
+    ``aaaa…!`` takes Python's ``re`` exponential time). A pattern without regex syntax is
+    matched as plain text, which is many times cheaper.
 
     Raises:
-        re.error: the pattern does not compile (the config layer reports it by key).
+        PatternError: RE2 cannot compile the pattern (`check_pattern` says so beforehand).
 
     """
     if re.escape(pattern) == pattern or re.escape(pattern).replace("\\ ", " ") == pattern:
@@ -179,12 +227,22 @@ def pattern_rule(
             return needle in text.lower()
 
     else:
-        compiled = re.compile(pattern, re.IGNORECASE)
+        compiled = _compile(pattern)
 
         def matches(text: str) -> bool:
             return compiled.search(text) is not None
 
     return Rule(name, tuple(tags), cooldown_seconds, matches)
+
+
+def unknown_tags(tags: Iterable[str], corpus: Corpus) -> list[str]:
+    """The tags in `tags` that no maxim carries, in order, each once (for config validation).
+
+    `TriggerEngine` refuses a rule only when none of its tags is carried; a config check may
+    well refuse any unknown tag, since it is most likely a typo.
+    """
+    known = {tag for maxim in corpus for tag in maxim.tags}
+    return [tag for tag in dict.fromkeys(tags) if tag not in known]
 
 
 class TriggerEngine:

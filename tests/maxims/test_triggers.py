@@ -1,6 +1,8 @@
 """The NaN rule and configurable trigger rules."""
 
 import random
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given
@@ -11,9 +13,12 @@ from maxims.triggers import (
     ML_WORDS,
     NAN_RULE,
     SCAN_LIMIT,
+    PatternError,
     TriggerEngine,
+    check_pattern,
     mentions_nan,
     pattern_rule,
+    unknown_tags,
 )
 
 FIRES = [
@@ -219,3 +224,67 @@ def test_ml_words_count_before_numbers_too():
     assert mentions_nan("loss2 went nan")
     assert mentions_nan("fp16 went nan after bf16x")
     assert not mentions_nan("the v2 went nan")
+
+
+# ------------------------------------------------------------------------------ config rules
+
+
+def test_a_catastrophic_pattern_runs_in_linear_time():
+    rule = pattern_rule("redos", r"(a+)+$", ["nan"])  # Python's re takes ages on this one
+    assert not rule.matches("a" * 5000 + "!")
+    assert rule.matches("xaaa")
+    assert rule.matches("AAA")  # case-insensitive
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        (r"(a)\1", "invalid escape sequence: \\1"),
+        (r"(?<=a)b", "invalid perl operator: (?<="),
+        ("(a", "missing ): (a"),
+    ],
+)
+def test_patterns_re2_cannot_run_are_refused_with_the_reason(pattern, reason):
+    message = check_pattern(pattern)
+    assert message == (
+        f"{pattern!r} is not a pattern the bot can run ({reason}); patterns use RE2 syntax, "
+        "which has no backreferences (\\1) or lookarounds ((?=...), (?<=...))"
+    )
+    with pytest.raises(PatternError) as caught:
+        pattern_rule("bad", pattern, ["nan"])
+    assert str(caught.value) == message
+    assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("pattern", ["CUDA out of memory", r"learning[ -]rate", r"\bOOM\b", "a|b"])
+def test_good_patterns_pass_the_check(pattern):
+    assert check_pattern(pattern) is None
+
+
+@pytest.mark.parametrize("pattern", ["out of memory", "(out of memory)"])
+def test_plain_text_and_regex_rules_agree(pattern):
+    rule = pattern_rule("oom", pattern, ["compute"])
+    assert rule.matches("CUDA OUT OF MEMORY")
+    assert not rule.matches("out of mem")
+
+
+def test_re2_is_imported_only_by_a_regex_rule():
+    code = (
+        "import sys; from maxims.triggers import mentions_nan, pattern_rule; "
+        "mentions_nan('loss is NaN'); pattern_rule('a', 'plain text', ['x']); "
+        "print('re2' in sys.modules, end=' '); pattern_rule('b', 'a|b', ['x']); "
+        "print('re2' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False True"
+    assert out.stderr == ""
+
+
+def test_unknown_tags_lists_the_tags_no_maxim_carries():
+    corpus = load_corpus()
+    assert unknown_tags(["nan", "no-such-tag", "compute", "nope", "no-such-tag"], corpus) == [
+        "no-such-tag",
+        "nope",
+    ]
+    assert unknown_tags(["nan"], corpus) == []
+    assert unknown_tags((), corpus) == []
