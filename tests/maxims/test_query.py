@@ -269,6 +269,36 @@ def test_clock_hours_have_one_or_two_digits():
     assert parse_clock("7:30") == (7, 30)
 
 
+@pytest.mark.parametrize(
+    ("text", "echo"),
+    [
+        ("see https://evil.example/x now", "see now"),
+        ("HTTP://EVIL.EXAMPLE", ""),
+        ("ftp://x", ""),
+        ("www.evil.example hi", "hi"),
+        ("WWW.evil.example", ""),
+        ("http:\u200b//evil.example", ""),  # what is left of it is still a link
+        ("http:/\\/evil.example", ""),
+        ("a\u3164\u3164b", "ab"),  # Hangul fillers are letters that show as nothing
+        ("\uffa0ok\u115f\u1160", "ok"),
+        ("\u3164", ""),
+        ("\u2800x\u200b\u200c\u200d\u2060\ufeffy", "xy"),
+        ("Europe/Berlin", "Europe/Berlin"),  # a slash alone is no link
+        ("x  y", "x  y"),
+        ("www", "www"),
+        ("a://", ""),
+    ],
+)
+def test_safe_echo_drops_links_and_invisible_letters(text, echo):
+    assert safe_echo(text) == echo
+
+
+def test_no_reply_echoes_a_link():
+    reply = ask("daily 09:00 https://evil.example/x")
+    assert "evil" not in reply.text
+    assert "https" not in reply.text
+
+
 def test_safe_echo_keeps_exactly_the_limit():
     assert safe_echo("a" * 40) == "a" * 40
     assert safe_echo("a" * 41) == "a" * 39 + "…"
