@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test lint types pytest bench install clean
+.PHONY: run test lint types pytest bench mutate install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,17 @@ test: lint types pytest
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m compileall -q maxims bot
 	$(BIN)/python bench/run.py
+
+# Mutation testing of the core against tests/maxims (config: [tool.mutmut] in pyproject.toml;
+# equivalent survivors: tests/maxims/MUTANTS.md). Minutes on two cores, so not part of `test`.
+# mutmut keeps its copy and results in mutants/: `$(BIN)/mutmut browse` to inspect them.
+MUTATE_JOBS ?= 2
+mutate: $(VENV)/.installed-test
+	$(BIN)/mutmut run --max-children $(MUTATE_JOBS)
+	$(BIN)/mutmut export-cicd-stats
+	$(BIN)/python -c "import json; s = json.load(open('mutants/mutmut-cicd-stats.json')); \
+	t = s['total'] - s['no_tests'] - s['skipped']; k = s['killed'] + s['timeout']; \
+	print(f'mutmut: killed {k} of {t} mutants with tests ({k / t:.1%}); {s[\"survived\"]} survived')"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

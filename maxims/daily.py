@@ -70,7 +70,7 @@ def cycle_order(cycle: int, channel_key: str, size: int) -> tuple[int, ...]:
     # Only positions 0 and 1 ever move, so the previous cycle's last entry is its raw one.
     if size > 2 and order[0] == _shuffled(cycle - 1, channel_key, size)[-1]:
         order[0], order[1] = order[1], order[0]
-    if len(_cache) > 4096:
+    if len(_cache) >= 4096:
         _cache.clear()
     result = _cache[key] = tuple(order)
     return result

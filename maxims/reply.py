@@ -64,23 +64,41 @@ class TextReply(Reply):
     status: str
 
 
-HELP_LINES = (
-    ("", "a random maxim"),
-    ("42", "maxim 42 (also #42)"),
-    ("today", "today’s maxim of the day"),
-    ("search WORDS", "the best matches; bare words work too, typos forgiven"),
-    ("list", "every maxim, numbered"),
-    ("daily", "this channel’s daily post; `daily HH:MM Area/City` or `daily off` (admins)"),
-    ("help", "this help"),
+class HelpLine(Value):
+    """One line of help: the form typed after the command and what it does.
+
+    `keyword` is the word autocomplete offers for the line (`random` for the bare command),
+    or None for a form that is not one word (`42`, `search WORDS`).
+    """
+
+    __slots__ = ("form", "what", "keyword")
+    form: str
+    what: str
+    keyword: str | None
+
+
+# The one place the commands are described: help, `maxim --help` and autocomplete read it.
+HELP = (
+    HelpLine("", "a random maxim", "random"),
+    HelpLine("42", "maxim 42 (also #42)", None),
+    HelpLine("today", "today’s maxim of the day", "today"),
+    HelpLine("search WORDS", "the best matches; bare words work too, typos forgiven", None),
+    HelpLine("list", "every maxim, numbered", "list"),
+    HelpLine(
+        "daily",
+        "this channel’s daily post; `daily HH:MM Area/City` or `daily off` (admins)",
+        "daily",
+    ),
+    HelpLine("help", "this help", "help"),
 )
 
 
 def render_help(command: str = "/maxim") -> str:
     """Usage text; the one place help is written, shared by every front end."""
-    width = max(len(f"{command} {form}".rstrip()) for form, _ in HELP_LINES)
+    width = max(len(f"{command} {line.form}".rstrip()) for line in HELP)
     lines = ["The Seventy Maxims of Effective Machine Learning Engineers"]
-    for form, what in HELP_LINES:
-        lines.append(f"  {f'{command} {form}'.rstrip():<{width}}  {what}")
+    for line in HELP:
+        lines.append(f"  {f'{command} {line.form}'.rstrip():<{width}}  {line.what}")
     return "\n".join(lines)
 
 

@@ -3,17 +3,21 @@
 Rules are data (`Rule`): a name, what to look for, the tags to answer from and an optional
 cooldown. The default rule is NaN, decided by `mentions_nan`:
 
-* ``NaN``, ``NAN`` and ``NaNs`` (any case but all-lowercase) always count: that spelling is
-  the float, not a word.
+* ``NaN``, ``NAN`` and ``NaNs`` (any mixed or upper case) always count: that spelling is the
+  float, not a word. A capitalised ``Nan`` or ``Nans`` (only the first letter upper case) is
+  a word or a name ("Nan is coming for tea", a sentence starting "Nans"), so it never counts.
 * all-lowercase ``nan``/``nans`` counts only when it reads as code or ML talk: right after
   ``=``, ``:``, ``(``, ``[``, ``{`` or ``,``, right before ``,``, ``)``, ``]`` or ``}``, or in a
-  message that also talks ML (loss, gradient, epoch, tensor, …). So "loss is nan" and
+  message that also talks ML (loss, gradient, epoch, tensor, bf16, …). So "loss is nan" and
   "got nan after epoch 3" fire; "my nan is visiting" does not.
 * it never counts inside a longer word or identifier (banana, Nancy, nano, finance, isnan,
-  nanmean, np.nan) or inside a URL.
+  nanmean, np.nan) or inside a URL (``https://…``, ``www.…``, up to the next space).
 
 Every message passes through here, so the common case (no "nan" at all) costs one
-``str.lower`` and one substring test; the regular expressions only run on the rest.
+``str.lower`` and one substring test; the regular expressions only run on the rest. Only the
+first `SCAN_LIMIT` characters are read, and the scan is linear in them whatever they hold:
+each question (a float spelling? a lowercase nan in code? ML talk?) is asked once of the whole
+message, by one regular expression that never backtracks over more than a run of spaces.
 """
 
 from __future__ import annotations
@@ -24,16 +28,41 @@ from maxims.model import Value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Protocol
 
     from maxims.corpus import Corpus, Rng
     from maxims.model import Maxim
 
-_URL = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)[^\s<>|]+", re.IGNORECASE)
-_NAN = re.compile(r"(?<![\w.])nan(s?)(?!\w)", re.IGNORECASE)
+    class Searcher(Protocol):
+        """A compiled pattern: RE2's, which ships no type information."""
+
+        def search(self, text: str, /) -> object | None: ...  # noqa: D102
+
+
+SCAN_LIMIT = 8192
+"""How many characters of a message the NaN rule reads; the rest of a long paste is ignored."""
+
+# A URL: a scheme (starting at the first letter of its run of scheme characters) and "://", or
+# "www.", up to the next space, "<", ">" or "|". Scheme runs are matched only where they start
+# (the lookbehind) and without backtracking (``*+``), so a long run costs one pass, not one per
+# character; group 1 keeps the digits and signs before the first letter, which are not the URL.
+_URL = re.compile(
+    r"(?<![a-z0-9+.-])([0-9+.-]*+)[a-z][a-z0-9+.-]*+://[^\s<>|]+|www\.[^\s<>|]+", re.IGNORECASE
+)
+# Each question about the message is one pass of one expression over it, never a pass per
+# candidate. Each expression starts with a plain character or set, which `re` skips to quickly,
+# and only then looks behind. A word "nan" or "nans" in any case (not inside a word, not after
+# a dot; most messages with "nan" in them have it only inside words) is
+_NAN_WORD = re.compile(r"[nN](?<![\w.][nN])[aA][nN][sSſ]?(?!\w)")
+_FLOAT_NAN = re.compile(  # the float when spelled in any case but "nan", "nans", "Nan", "Nans"
+    r"[nN](?<![\w.][nN])(?!(?<=n)an[sſ]?(?!\w)|(?<=N)ans?(?!\w))[aA][nN][sSſ]?(?!\w)"
+)
+_LOWER_NAN = re.compile(r"nan(?<![\w.]nan)s?(?!\w)")  # lower case: counts as code or ML talk
+_NAN_AFTER_CODE = re.compile(r"[=:(\[{,]\s*nans?(?!\w)")  # spaces between allowed
+_NAN_BEFORE_CODE = re.compile(r"nan(?<![\w.]nan)s?\s*[,)\]}]")
 _WORD = re.compile(r"[a-z]+")
-_CODE_BEFORE = frozenset("=:([{,")
-_CODE_AFTER = frozenset(",)]}")
+_WORD_AND_NUMBER = re.compile(r"[a-z]+[0-9]+")  # float32, bf16
 ML_WORDS = frozenset(
     [
         "loss",
@@ -96,28 +125,34 @@ ML_WORDS = frozenset(
 )
 
 
-def _lowercase_nan_counts(text: str, start: int, end: int) -> bool:
-    before = text[:start].rstrip()[-1:]
-    after = text[end:].lstrip()[:1]
-    if before in _CODE_BEFORE or after in _CODE_AFTER:
-        return True
-    return not ML_WORDS.isdisjoint(_WORD.findall(text.lower()))
+def talks_ml(text: str) -> bool:
+    """Whether `text` has a word from `ML_WORDS` (loss, epoch, tensor, bf16, …)."""
+    lowered = text.lower()
+    return not (
+        ML_WORDS.isdisjoint(_WORD.findall(lowered))
+        and ML_WORDS.isdisjoint(_WORD_AND_NUMBER.findall(lowered))
+    )
 
 
 def mentions_nan(text: str) -> bool:
     """Whether `text` talks about NaN values (see the module docstring for the rule)."""
+    text = text[:SCAN_LIMIT]
     lowered = text.lower()
     if "nan" not in lowered:
         return False
     if "://" in lowered or "www." in lowered:
-        text = _URL.sub(" ", text)
-    for match in _NAN.finditer(text):
-        word = match.group(0)
-        if word != word.lower() and word not in ("Nan", "Nans"):
-            return True  # NaN, NAN, NaNs: the float's spelling
-        if word in ("nan", "nans") and _lowercase_nan_counts(text, match.start(), match.end()):
-            return True
-    return False
+        text = _URL.sub(r"\1 ", text)
+    if _NAN_WORD.search(text) is None:
+        return False
+    if _FLOAT_NAN.search(text):
+        return True
+    if _LOWER_NAN.search(text) is None:
+        return False
+    return (
+        _NAN_AFTER_CODE.search(text) is not None
+        or _NAN_BEFORE_CODE.search(text) is not None
+        or talks_ml(text)
+    )
 
 
 class Rule(Value):
@@ -133,15 +168,56 @@ class Rule(Value):
 NAN_RULE = Rule("nan", ("nan",), None, mentions_nan)
 
 
+class PatternError(ValueError):
+    """A trigger pattern the bot cannot run; the message says why, in words for a config file."""
+
+
+def _compile(pattern: str) -> Searcher:
+    """`pattern` compiled by RE2, case-insensitive.
+
+    Raises:
+        PatternError: RE2 cannot compile it.
+
+    """
+    import re2  # costs milliseconds: only when a configured rule needs it
+
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # RE2 would print its own copy of the error to stderr
+    try:
+        compiled: Searcher = re2.compile(pattern, options=options)
+    except re2.error as err:
+        reason = err.args[0] if err.args else "unknown error"
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise PatternError(
+            f"{pattern!r} is not a pattern the bot can run ({reason}); patterns use RE2 syntax, "
+            "which has no backreferences (\\1) or lookarounds ((?=...), (?<=...))"
+        ) from None
+    return compiled
+
+
+def check_pattern(pattern: str) -> str | None:
+    """Why `pattern` cannot be a trigger pattern, or None if it can (for config validation)."""
+    try:
+        _compile(pattern)
+    except PatternError as err:
+        return str(err)
+    return None
+
+
 def pattern_rule(
     name: str, pattern: str, tags: Sequence[str], cooldown_seconds: float | None = None
 ) -> Rule:
     """A rule from configuration: `pattern` is a case-insensitive regular expression.
 
-    A pattern without regex syntax is matched as plain text, which is many times cheaper.
+    Patterns run on RE2, whose time is linear in the message whatever the pattern, so no
+    pattern in a config file can stall the bot on a crafted message (``(a+)+$`` against
+    ``aaaa…!`` takes Python's ``re`` exponential time). A pattern without regex syntax is
+    matched as plain text, which is many times cheaper.
 
     Raises:
-        re.error: the pattern does not compile (the config layer reports it by key).
+        PatternError: RE2 cannot compile the pattern (`check_pattern` says so beforehand).
 
     """
     if re.escape(pattern) == pattern or re.escape(pattern).replace("\\ ", " ") == pattern:
@@ -151,12 +227,22 @@ def pattern_rule(
             return needle in text.lower()
 
     else:
-        compiled = re.compile(pattern, re.IGNORECASE)
+        compiled = _compile(pattern)
 
         def matches(text: str) -> bool:
             return compiled.search(text) is not None
 
     return Rule(name, tuple(tags), cooldown_seconds, matches)
+
+
+def unknown_tags(tags: Iterable[str], corpus: Corpus) -> list[str]:
+    """The tags in `tags` that no maxim carries, in order, each once (for config validation).
+
+    `TriggerEngine` refuses a rule only when none of its tags is carried; a config check may
+    well refuse any unknown tag, since it is most likely a typo.
+    """
+    known = {tag for maxim in corpus for tag in maxim.tags}
+    return [tag for tag in dict.fromkeys(tags) if tag not in known]
 
 
 class TriggerEngine:

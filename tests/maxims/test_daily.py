@@ -1,13 +1,14 @@
 """Maxim of the day: deterministic, every maxim once per cycle, no repeat at the boundary."""
 
 import datetime as dt
+import itertools
 import subprocess
 import sys
 
 import pytest
 
-from maxims import load_corpus
-from maxims.daily import EPOCH_ORDINAL, cycle_order, number_for_day
+from maxims import daily, load_corpus
+from maxims.daily import EPOCH_ORDINAL, SplitMix64, _fnv1a, cycle_order, number_for_day
 
 SIZE = 70
 
@@ -47,3 +48,60 @@ def test_the_same_in_another_process():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(here)
+
+
+def test_the_order_is_pinned_for_a_fixed_channel():
+    """A change here would move every channel's maxim of the day: it must be deliberate."""
+    assert cycle_order(0, "slack:C1", SIZE)[:12] == (56, 41, 47, 62, 10, 57, 3, 40, 22, 69, 46, 67)
+    assert cycle_order(0, "slack:C1", SIZE)[-3:] == (44, 4, 20)
+    week = [dt.date(2026, 11, 28) + dt.timedelta(days=i) for i in range(7)]
+    assert [number_for_day(d, "slack:C1", SIZE) for d in week] == [20, 7, 26, 57, 36, 32, 43]
+    assert [number_for_day(d, "discord:42", SIZE) for d in week] == [30, 45, 19, 20, 51, 53, 9]
+
+
+def test_the_corpus_day_is_number_for_day():
+    corpus = load_corpus()
+    day = dt.date(2026, 11, 28)
+    assert corpus.for_day(day, "slack:C1").number == 20
+    assert corpus.for_day(day) == corpus.for_day(day, "") == corpus.get(number_for_day(day, "", 70))
+
+
+def test_consecutive_cycles_differ_and_no_maxim_always_ends_them():
+    orders = [cycle_order(cycle, "slack:C1", SIZE) for cycle in range(10)]
+    assert all(a != b for a, b in itertools.pairwise(orders))
+    assert {order[-1] for order in orders} == {1, 10, 20, 25, 32, 40, 54, 55, 59, 60}
+
+
+def test_a_cycle_starting_with_the_last_maxim_swaps_its_first_two_days():
+    # Three maxims, channel "a": cycle 2 ends with 2 and cycle 3 would start with 2.
+    assert [cycle_order(c, "a", 3) for c in range(4)] == [
+        (3, 2, 1),
+        (2, 1, 3),
+        (1, 3, 2),
+        (3, 2, 1),
+    ]
+
+
+def test_two_maxims_are_never_swapped():
+    # With two, the swapped day would be the cycle's last one, which the next cycle reads raw.
+    assert [cycle_order(c, "a", 2) for c in range(4)] == [(1, 2), (1, 2), (1, 2), (2, 1)]
+
+
+def test_the_generator_and_hash_are_the_published_ones():
+    rng = SplitMix64(0)
+    assert [rng.next() for _ in range(3)] == [
+        0xE220A8397B1DCDAF,
+        0x6E789E6AA1B965F4,
+        0x06C45D188009454F,
+    ]
+    assert _fnv1a(b"") == 0xCBF29CE484222325
+    assert _fnv1a(b"a") == 0xAF63DC4C8601EC8C
+    assert SplitMix64(0).randrange(10) == 0xE220A8397B1DCDAF % 10
+
+
+def test_the_order_cache_is_bounded():
+    sizes = set()
+    for cycle in range(5000):
+        cycle_order(cycle, "bounded", 5)
+        sizes.add(len(daily._cache))
+    assert max(sizes) == 4096

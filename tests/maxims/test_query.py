@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maxims import ListReply, MaximReply, TextReply, answer, load_corpus, parse_query
+from maxims import ListReply, MaximReply, TextReply, answer, load_corpus, parse_query, render_help
 from maxims.query import (
     ByNumber,
     DailyOff,
@@ -205,3 +205,175 @@ def test_parser_and_answer_never_raise(text):
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=50).map(lambda s: "#" + s))
 def test_hash_forms_never_raise(text):
     assert ask(text) is not None
+
+
+# ------------------------------------------------------------------------------ edges
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("daily\t09:00", DailySet(9, 0, None)),  # tabs and line breaks are spacing
+        ("search\rdropout", Search(("dropout",))),
+        ("42\n", ByNumber(42)),
+        ("-h", Help()),
+        ("?", Help()),
+        ("search dropout layers", Search(("dropout", "layers"))),
+        ("+5", ByNumber(5)),
+        ("1234567890", ByNumber(1234567890)),
+        ("12345678901", ByNumber(10**10)),  # past ten digits: just "too high"
+        ("-12345678901", ByNumber(-(10**10))),
+        ("1abc", Search(("1abc",))),
+        (".5", Search(("5",))),
+        ("X5", Search(("x5",))),
+        ("\xa0", RandomMaxim()),  # no-break space is a space, not a control character
+        ("a" * 200, Search(("a" * 200,))),
+    ],
+)
+def test_parse_query_edges(text, query):
+    assert parse_query(text) == query
+
+
+@pytest.mark.parametrize("text", ["\x7f", "a\x9fb", "\u2028", "\u2029", "x\ufeff"])
+def test_other_control_characters_are_refused(text):
+    query = parse_query(text)
+    assert isinstance(query, Invalid)
+    assert "control characters" in query.message
+
+
+def test_201_characters_are_too_long():
+    assert parse_query("a" * 201) == Invalid(
+        "That’s a long query: keep it under 200 characters, like `/maxim search dropout`."
+    )
+
+
+def test_messages_name_the_command_they_were_given():
+    assert parse_query("#") == Invalid("`#` needs a number after it, like `/maxim #42`.")
+    assert parse_query("#", "maxim") == Invalid("`#` needs a number after it, like `maxim #42`.")
+    assert parse_query("daily 9am", "maxim") == Invalid(
+        "“9am” isn’t a time I can read. Use `maxim daily HH:MM Area/City` "
+        "(24-hour clock, e.g. `09:00 Europe/Berlin`)."
+    )
+
+
+def test_daily_takes_a_time_and_a_zone_and_no_more():
+    assert parse_query("daily 09:00 Europe/Berlin extra") == Invalid(
+        "That’s more than a time and a zone. Use `/maxim daily HH:MM Area/City` "
+        "(24-hour clock, e.g. `09:00 Europe/Berlin`), or `/maxim daily off`."
+    )
+    assert isinstance(parse_query("daily 09:00 Europe/Ber<lin"), Invalid)
+
+
+def test_clock_hours_have_one_or_two_digits():
+    assert parse_clock("009:00") is None
+    assert parse_clock("7:30") == (7, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "echo"),
+    [
+        ("see https://evil.example/x now", "see now"),
+        ("HTTP://EVIL.EXAMPLE", ""),
+        ("ftp://x", ""),
+        ("www.evil.example hi", "hi"),
+        ("WWW.evil.example", ""),
+        ("http:\u200b//evil.example", ""),  # what is left of it is still a link
+        ("http:/\\/evil.example", ""),
+        ("a\u3164\u3164b", "ab"),  # Hangul fillers are letters that show as nothing
+        ("\uffa0ok\u115f\u1160", "ok"),
+        ("\u3164", ""),
+        ("\u2800x\u200b\u200c\u200d\u2060\ufeffy", "xy"),
+        ("Europe/Berlin", "Europe/Berlin"),  # a slash alone is no link
+        ("x  y", "x  y"),
+        ("www", "www"),
+        ("a://", ""),
+    ],
+)
+def test_safe_echo_drops_links_and_invisible_letters(text, echo):
+    assert safe_echo(text) == echo
+
+
+def test_no_reply_echoes_a_link():
+    reply = ask("daily 09:00 https://evil.example/x")
+    assert "evil" not in reply.text
+    assert "https" not in reply.text
+
+
+def test_safe_echo_keeps_exactly_the_limit():
+    assert safe_echo("a" * 40) == "a" * 40
+    assert safe_echo("a" * 41) == "a" * 39 + "…"
+    assert safe_echo("abcdef", limit=4) == "abc…"
+
+
+# ------------------------------------------------------------------------------ answers
+
+
+def test_each_reply_says_how_the_maxim_was_chosen():
+    assert ask("").kind == "random"
+    assert ask("42").kind == "number"
+    assert ask("today").kind == "today"
+    reply = ask("dropout layers")
+    assert reply.kind == "search"
+    assert reply.words == ("dropout", "layers")
+    assert [m.number for m in reply.maxims] == [59, 16, 30, 6, 20, 54]
+    assert MaximReply((load_corpus().get(1),), "random").words == ()
+
+
+def test_today_without_a_channel_is_the_empty_keys_maxim():
+    assert ask("today").maxims == (load_corpus().for_day(TODAY, ""),)
+    assert ask("today").maxims == (load_corpus().get(62),)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("71", "There’s no maxim 71: pick 1–70, or try `/maxim search <word>`."),
+        ("999999", "There’s no maxim 999999: pick 1–70, or try `/maxim search <word>`."),
+        ("1000000", "There’s no maxim that high: pick 1–70, or try `/maxim search <word>`."),
+        ("daily", "`/maxim daily` is for chat channels; here, try `/maxim help`."),
+        ("1e9", "Maxims have whole numbers from 1 to 70: try `/maxim 42`."),
+    ],
+)
+def test_error_texts_in_full(text, expected):
+    assert ask(text) == TextReply(expected, "error")
+
+
+def test_errors_use_the_given_command():
+    assert ask("71", command="maxim").text == (
+        "There’s no maxim 71: pick 1–70, or try `maxim search <word>`."
+    )
+    assert ask("#", command="maxim").text == "`#` needs a number after it, like `maxim #42`."
+
+
+def test_not_found_says_did_you_mean_for_a_close_word():
+    assert ask("search dropuotx") == TextReply(
+        "No maxim matches “dropuotx”. Did you mean “dropout”? Try `/maxim list` to see them all.",
+        "not_found",
+    )
+
+
+def test_not_found_cuts_a_long_query_to_forty_characters():
+    reply = ask("search " + "qqqqq " * 10)
+    assert reply.text == (
+        "No maxim matches “qqqqq qqqqq qqqqq qqqqq qqqqq qqqqq qqq…”. "
+        "Try `/maxim list` to see them all."
+    )
+    assert ask("search " + "q" * 40).text.startswith("No maxim matches “" + "q" * 40 + "”.")
+    assert ask("search " + "q" * 41).text.startswith("No maxim matches “" + "q" * 39 + "…”.")
+
+
+def test_help_is_the_whole_usage_text():
+    reply = ask("help")
+    assert reply.status == "help"
+    assert reply.text == (
+        "The Seventy Maxims of Effective Machine Learning Engineers\n"
+        "  /maxim               a random maxim\n"
+        "  /maxim 42            maxim 42 (also #42)\n"
+        "  /maxim today         today’s maxim of the day\n"
+        "  /maxim search WORDS  the best matches; bare words work too, typos forgiven\n"
+        "  /maxim list          every maxim, numbered\n"
+        "  /maxim daily         this channel’s daily post; `daily HH:MM Area/City` or "
+        "`daily off` (admins)\n"
+        "  /maxim help          this help"
+    )
+    assert render_help() == reply.text

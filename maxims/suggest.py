@@ -1,0 +1,123 @@
+"""Autocomplete suggestions for the query grammar and for time zone names.
+
+Each suggestion is a (name, value) pair: the name is what the person sees, the value what
+the query becomes when they pick it. Platforms that offer autocomplete (Discord) turn the
+pairs into their own choice objects. The keywords and their wording come from `HELP`, the one
+place the commands are described.
+
+The core must not import any chat SDK, the network, the clock or the environment. The only
+data read here is the list of time zone names the interpreter ships (``zoneinfo``), read on the
+first zone suggestion and kept.
+"""
+
+from __future__ import annotations
+
+from maxims.query import Search, parse_query
+from maxims.reply import HELP
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from maxims.corpus import Corpus
+    from maxims.model import Maxim
+
+CHOICES_LIMIT = 25  # Discord shows at most 25 autocomplete choices
+NAME_LENGTH = 100  # and cuts each name at 100 characters
+
+KEYWORDS = tuple((line.keyword, line.what.replace("`", "")) for line in HELP if line.keyword)
+# `daily` changes a setting rather than showing a maxim: offered once typed, not up front.
+_OFFERED_UP_FRONT = tuple(pair for pair in KEYWORDS if pair[0] != "daily")
+_NOT_SEARCHES = frozenset(keyword for keyword, _ in KEYWORDS)
+
+COMMON_ZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
+_zones: tuple[str, ...] | None = None
+
+
+def maxim_choice(maxim: Maxim, name_length: int = NAME_LENGTH) -> tuple[str, str]:
+    """A maxim as a suggestion: ``34 · If you’re seeing NaN…`` cut to `name_length`, and 34."""
+    prefix = f"{maxim.number} · "
+    return prefix + maxim.preview(name_length - len(prefix)), str(maxim.number)
+
+
+def suggest_queries(
+    corpus: Corpus, current: str, *, limit: int = CHOICES_LIMIT, name_length: int = NAME_LENGTH
+) -> list[tuple[str, str]]:
+    """Suggestions for a query being typed: at most `limit` (name, value) pairs.
+
+    Empty: the keywords, then the maxims in order. Otherwise the keywords that start with what
+    was typed; then for a number (``3``, ``#3``), that maxim and those whose number starts with
+    it; for anything but a keyword, the search results, typos forgiven.
+    """
+    text = current.strip()
+    lowered = text.lower()
+    offered = KEYWORDS if text else _OFFERED_UP_FRONT
+    found = {  # value -> name, in order
+        keyword: f"{keyword} · {what}"[:name_length]
+        for keyword, what in offered
+        if keyword.startswith(lowered)
+    }
+    digits = lowered.removeprefix("#")
+    matches: list[Maxim]
+    if not text:
+        matches = list(corpus)
+    elif digits.isdigit() and digits.isascii():
+        exact = corpus.get(int(digits[:6]))
+        matches = [exact] if exact is not None else []
+        matches += [m for m in corpus if str(m.number).startswith(digits) and m is not exact]
+    elif lowered.split()[0] in _NOT_SEARCHES:
+        matches = []
+    else:
+        query = parse_query(text)
+        matches = corpus.search(query.words) if isinstance(query, Search) else []
+    for maxim in matches:
+        if len(found) >= limit:
+            break
+        name, value = maxim_choice(maxim, name_length)
+        found.setdefault(value, name)
+    return [(name, value) for value, name in list(found.items())[:limit]]
+
+
+def available_zones() -> tuple[str, ...]:
+    """The IANA zone names with an area (``Europe/Berlin``), plus ``UTC``, sorted; read once."""
+    global _zones
+    if _zones is None:
+        import zoneinfo  # only when a zone is asked for: it reads the zone database
+
+        names = zoneinfo.available_timezones()
+        _zones = tuple(
+            sorted({z for z in names if "/" in z and not z.startswith("Etc/")} | {"UTC"})
+        )
+    return _zones
+
+
+def suggest_zones(
+    current: str, *, limit: int = CHOICES_LIMIT, zones: Sequence[str] | None = None
+) -> list[tuple[str, str]]:
+    """Zone names for what was typed: those starting with it, then cities, then the rest.
+
+    Spaces count as underscores (``new york`` finds ``America/New_York``); nothing typed gives
+    the common zones. `zones` defaults to `available_zones()`.
+    """
+    wanted = "_".join(current.strip().split()).lower()
+    if not wanted:
+        return [(zone, zone) for zone in COMMON_ZONES[:limit]]
+    names = available_zones() if zones is None else zones
+    ranked = [z for z in names if z.lower().startswith(wanted)]
+    ranked += [z for z in names if z.rsplit("/", 1)[-1].lower().startswith(wanted)]
+    ranked += [z for z in names if wanted in z.lower()]
+    return [(zone, zone) for zone in list(dict.fromkeys(ranked))[:limit]]

@@ -1,0 +1,174 @@
+"""Autocomplete: keywords from the help table, numbers, search results, time zone names."""
+
+import pytest
+
+from maxims import load_corpus, render_help
+from maxims.reply import HELP
+from maxims.suggest import (
+    COMMON_ZONES,
+    KEYWORDS,
+    available_zones,
+    maxim_choice,
+    suggest_queries,
+    suggest_zones,
+)
+
+
+def values(current, **kwargs):
+    return [value for _, value in suggest_queries(load_corpus(), current, **kwargs)]
+
+
+def test_keywords_and_their_wording_come_from_the_help_table():
+    assert KEYWORDS == (
+        ("random", "a random maxim"),
+        ("today", "today’s maxim of the day"),
+        ("list", "every maxim, numbered"),
+        ("daily", "this channel’s daily post; daily HH:MM Area/City or daily off (admins)"),
+        ("help", "this help"),
+    )
+    help_text = render_help()
+    for line in HELP:
+        assert line.what in help_text
+
+
+def test_an_empty_query_offers_four_keywords_then_the_first_maxims():
+    suggestions = suggest_queries(load_corpus(), "  ")
+    assert [value for _, value in suggestions] == [
+        "random",
+        "today",
+        "list",
+        "help",
+        *(str(n) for n in range(1, 22)),
+    ]
+    assert suggestions[0] == ("random · a random maxim", "random")
+    assert suggestions[4] == ("1 · Preprocess, then train.", "1")
+
+
+def test_a_limit_below_the_keywords_cuts_them_too():
+    assert values("", limit=3) == ["random", "today", "list"]
+    assert values("nan", limit=2) == ["55", "34"]
+
+
+def test_typed_keywords_come_first_and_daily_is_offered_once_typed():
+    assert suggest_queries(load_corpus(), "DA") == [
+        ("daily · this channel’s daily post; daily HH:MM Area/City or daily off (admins)", "daily")
+    ]
+    nums = [5, 6, 20, 21, 23, 26, 27, 42, 45, 46, 47, 49, 56, 57, 59, 60, 63, 70]
+    assert values("to") == ["today", *(str(n) for n in nums)]
+    assert values("he")[0] == "help"
+
+
+@pytest.mark.parametrize(
+    ("typed", "offered"),
+    [("list", ["list"]), ("help me", []), ("daily 9", []), ("today please", []), ("Random x", [])],
+)
+def test_keywords_are_not_searched_for(typed, offered):
+    assert values(typed) == offered
+
+
+@pytest.mark.parametrize("typed", ["3", "#3", " #3 "])
+def test_a_number_offers_that_maxim_then_those_starting_with_it(typed):
+    assert values(typed) == ["3", *(str(n) for n in range(30, 40))]
+
+
+def test_numbers_are_read_from_their_first_six_digits():
+    assert values("03") == ["3"]
+    assert values("000003") == ["3"]
+    assert values("0000003") == []
+
+
+def test_numbers_with_no_maxim_offer_nothing():
+    assert values("71") == []
+    assert values("0") == []
+    assert values("#") == []
+    assert values("1234567890123") == []
+
+
+def test_words_offer_the_search_results_in_rank_order():
+    assert values("nan") == ["55", "34", "40"]
+    assert values("overfiting") == ["48", "4", "17", "23", "29", "31", "50"]
+    assert values("@@") == []
+
+
+def test_many_results_stop_at_the_limit():
+    assert len(values("the")) == 25
+    assert values("the")[:5] == ["1", "8", "39", "42", "55"]
+    assert len(values("the", limit=5)) == 5
+
+
+def test_names_show_number_and_preview_cut_to_the_name_length():
+    assert suggest_queries(load_corpus(), "nan")[1] == (
+        "34 · If you’re seeing NaN, you need a smaller learning rate.",
+        "34",
+    )
+    assert suggest_queries(load_corpus(), "7", name_length=20) == [
+        ("7 · If the accuracy…", "7"),
+        ("70 · Failure is…", "70"),
+    ]
+    names = [name for name, _ in suggest_queries(load_corpus(), "the")]
+    assert all(len(name) <= 100 for name in names)
+    assert sum(name.endswith("…") for name in names) > 0
+
+
+def test_keyword_names_are_cut_to_the_name_length_too():
+    assert suggest_queries(load_corpus(), "da", name_length=12) == [("daily · this", "daily")]
+
+
+def test_maxim_choice_fits_exactly():
+    name, value = maxim_choice(load_corpus().get(19), 40)
+    assert value == "19"
+    assert len(name) <= 40
+    assert name.startswith("19 · The field advances")
+
+
+ZONES = (
+    "Africa/Abuja",
+    "America/Argentina/Buenos_Aires",
+    "America/Los_Angeles",
+    "Asia/Colombo",
+    "Asia/Tokyo",
+    "Europe/London",
+    "Pacific/Tongatapu",
+)
+
+
+def zone_names(current, **kwargs):
+    pairs = suggest_zones(current, zones=ZONES, **kwargs)
+    assert all(name == value for name, value in pairs)
+    return [name for name, _ in pairs]
+
+
+def test_zones_rank_prefix_then_city_then_anywhere():
+    assert zone_names("e") == [
+        "Europe/London",
+        "America/Argentina/Buenos_Aires",
+        "America/Los_Angeles",
+    ]
+    assert zone_names("LO") == ["America/Los_Angeles", "Europe/London", "Asia/Colombo"]
+    assert zone_names("as") == ["Asia/Colombo", "Asia/Tokyo"]
+    assert zone_names("a", limit=2) == ["Africa/Abuja", "America/Argentina/Buenos_Aires"]
+    assert zone_names("bu") == ["America/Argentina/Buenos_Aires", "Africa/Abuja"]  # the city
+    assert zone_names("to") == ["Asia/Tokyo", "Pacific/Tongatapu"]
+    assert zone_names("xyz") == []
+
+
+def test_spaces_in_a_zone_are_underscores():
+    assert zone_names("  los   angeles ") == ["America/Los_Angeles"]
+    assert suggest_zones("new york") == [("America/New_York", "America/New_York")]
+
+
+def test_no_zone_typed_offers_the_common_ones():
+    assert suggest_zones(" ") == [(zone, zone) for zone in COMMON_ZONES]
+    assert suggest_zones("", limit=2) == [("UTC", "UTC"), ("Europe/London", "Europe/London")]
+
+
+def test_the_real_zone_database_is_read_once_and_filtered():
+    zones = available_zones()
+    assert zones is available_zones()
+    assert "UTC" in zones
+    assert "Europe/Berlin" in zones
+    assert not any(zone.startswith("Etc/") or "/" not in zone for zone in zones if zone != "UTC")
+    assert list(zones) == sorted(zones)
+    assert suggest_zones("berl")[0] == ("Europe/Berlin", "Europe/Berlin")
+    assert len(suggest_zones("a")) == 25
+    assert len(suggest_zones("a", limit=3)) == 3
