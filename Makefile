@@ -31,6 +31,10 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	@big=$$(find maxims bot -name '*.py' -not -path '*/migrations/*' | xargs wc -l \
+	    | awk '$$2 != "total" && $$1 > 450 {print "  " $$2 " (" $$1 " lines)"}'); \
+	if [ -n "$$big" ]; then echo "source files over 450 lines (split them by meaning):"; \
+	    echo "$$big"; exit 1; fi
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec compose.yaml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml

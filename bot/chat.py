@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.preview import Preview
 from maxims import Corpus, Maxim, Reply, TextReply, answer, parse_query
 from maxims.query import DailyOff, DailySet, DailyShow, Query, Today
+from maxims.suggest import suggest_queries
 from maxims.triggers import NAN_RULE, Rule, TriggerEngine, pattern_rule
 
 if TYPE_CHECKING:
@@ -193,6 +194,10 @@ class ChatService:
         Storage keeps delivered ids for a day, well over any platform's replay window.
         """
         return await self.storage.first_delivery(platform, key, now=self.clock())
+
+    def suggest(self, current: str) -> list[tuple[str, str]]:
+        """Autocomplete for a query being typed: (name, value) pairs (see `maxims.suggest`)."""
+        return suggest_queries(self.corpus, current)
 
     def preview(self, encoded: str) -> Preview | None:
         """The preview a button carried, or None when it is malformed or out of date."""

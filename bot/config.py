@@ -8,7 +8,6 @@ Secrets only ever come from the environment and are `SecretStr`, whose repr is `
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -61,10 +60,12 @@ def _check_clock(text: str) -> str:
 
 
 def _check_pattern(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as err:
-        raise ValueError(f"not a valid regular expression ({err})") from None
+    """A trigger pattern must run on RE2 (linear time): a backtracking one could stall the bot."""
+    from maxims.triggers import check_pattern
+
+    problem = check_pattern(pattern)
+    if problem is not None:
+        raise ValueError(problem)
     return pattern
 
 
@@ -363,10 +364,12 @@ def _cross_check(settings: Settings) -> str | None:
     that `run` would refuse at start.
     """
     from maxims import load_corpus
+    from maxims.triggers import unknown_tags
 
-    known = {tag for maxim in load_corpus() for tag in maxim.tags}
+    corpus = load_corpus()
+    known = {tag for maxim in corpus for tag in maxim.tags}
     for n, rule in enumerate(settings.triggers.rules):
-        unknown = [tag for tag in rule.tags if tag not in known]
+        unknown = unknown_tags(rule.tags, corpus)
         if unknown:
             return (
                 f"triggers.rules[{n}].tags: no maxim is tagged {', '.join(map(repr, unknown))}"

@@ -259,7 +259,12 @@ class TriggerEngine:
             raise ValueError(f"no maxim carries the tags of rule(s): {', '.join(empty)}")
 
     def match(self, text: str) -> Rule | None:
-        """The first rule that fires on `text`, or None."""
+        """The first rule that fires on `text`, or None.
+
+        Every rule sees only the first `SCAN_LIMIT` characters, so no message costs more than
+        that much scanning per rule, however long it is.
+        """
+        text = text[:SCAN_LIMIT]
         for rule in self.rules:
             if rule.matches(text):
                 return rule

@@ -57,6 +57,12 @@ platform = "console"
 channel = "general"
 time = "17:00"
 """
+BACKREFERENCE = """
+[[triggers.rules]]
+name = "echo"
+pattern = "(nan) \\\\1"
+tags = ["nan"]
+"""
 PLAIN_HTTP_API = """
 [slack]
 api_url = "http://slack.example.com/api/"
@@ -70,8 +76,12 @@ api_url = "http://slack.example.com/api/"
         (UNKNOWN_TAG, "triggers.rules[0].tags: no maxim is tagged 'no-such-tag'"),
         (SAME_CHANNEL_TWICE, "daily[1].channel: 'general' on console already has a daily post"),
         (PLAIN_HTTP_API, "slack.api_url: 'http://slack.example.com/api/' must start with https"),
+        (
+            BACKREFERENCE,
+            "triggers.rules[0].pattern: '(nan) \\\\1' is not a pattern the bot can run",
+        ),
     ],
-    ids=["unknown-tag", "same-channel-twice", "plain-http-api-url"],
+    ids=["unknown-tag", "same-channel-twice", "plain-http-api-url", "backreference"],
 )
 def test_config_that_cannot_work_is_one_line_and_exit_2(tmp_path, command, config, line):
     done = maxim_bot(tmp_path, config, command)
@@ -140,3 +150,25 @@ def test_an_exception_escaping_everything_is_logged_redacted(tmp_path):
     assert done.returncode == 1
     assert "RuntimeError: the token was ***" in done.stderr
     assert TOKEN not in done.stderr
+
+
+def test_a_catastrophic_pattern_cannot_stall_the_console_bot(tmp_path):
+    # `(a+)+$` against thirty a's and a "!" takes Python's `re` about 2**30 steps; on RE2 it is
+    # linear, so the bot answers the next line at once (pytest-timeout fails a hang).
+    config = '[[triggers.rules]]\nname = "aaa"\npattern = "(a+)+$"\ntags = ["compute"]\n'
+    (tmp_path / "config.toml").write_text(config)
+    environ = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "-c", str(tmp_path / "config.toml")],
+        cwd=tmp_path,
+        env=environ,
+        input="a" * 30 + "!\n" + "a" * 40 + "\n/maxim 34\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0, done.stderr
+    assert lines[0].startswith("maxim-bot: #")  # "aaaa" ends with a's: the rule answers it
+    assert lines[1].startswith("maxim-bot: #34 If you’re seeing NaN")
+    assert "Traceback" not in done.stderr

@@ -288,3 +288,9 @@ def test_unknown_tags_lists_the_tags_no_maxim_carries():
     ]
     assert unknown_tags(["nan"], corpus) == []
     assert unknown_tags((), corpus) == []
+
+
+def test_every_rule_sees_only_the_first_scan_limit_characters():
+    engine = TriggerEngine([pattern_rule("oom", "out of memory", ("compute",))], load_corpus())
+    assert engine.match("x" * (SCAN_LIMIT - 14) + "out of memory") is not None
+    assert engine.match("x" * SCAN_LIMIT + "out of memory") is None

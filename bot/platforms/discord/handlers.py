@@ -27,7 +27,6 @@ from bot.platforms.discord.render import (
     render_reply,
     render_shared,
 )
-from bot.platforms.discord.suggestions import CHOICE_LENGTH, suggest_queries, suggest_zones
 from bot.preview import (
     ACTION_CANCEL,
     ACTION_POST,
@@ -36,6 +35,7 @@ from bot.preview import (
     STALE_PREVIEW,
     is_private,
 )
+from maxims.suggest import NAME_LENGTH, suggest_zones
 
 if TYPE_CHECKING:
     from bot.config import DiscordConfig
@@ -138,8 +138,8 @@ class DiscordHandlers:
             await interaction.response.send_message(**message, ephemeral=private)
 
     def query_choices(self, current: str) -> list[app_commands.Choice[str]]:
-        """Autocomplete of `/maxim query` (see `suggest_queries`)."""
-        return self._choices(lambda: suggest_queries(self.service, current))
+        """Autocomplete of `/maxim query` (see `maxims.suggest.suggest_queries`)."""
+        return self._choices(lambda: self.service.suggest(current))
 
     def zone_choices(self, current: str) -> list[app_commands.Choice[str]]:
         """Autocomplete of `/maxim-daily zone` (see `suggest_zones`)."""
@@ -153,9 +153,7 @@ class DiscordHandlers:
         except Exception:
             report_failure(log, "discord autocomplete")  # Discord shows "no options"; we log
             return []
-        return [
-            app_commands.Choice(name=name[:CHOICE_LENGTH], value=value) for name, value in pairs
-        ]
+        return [app_commands.Choice(name=name[:NAME_LENGTH], value=value) for name, value in pairs]
 
     # ---------------------------------------------------------------- buttons
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.platforms.discord.suggestions import suggest_queries, suggest_zones
 from maxims import load_corpus
+from maxims.suggest import suggest_zones
 from tests.bot.platforms.discord.helpers import make_service
 from tests.fakes.discord.api import FakeDiscord
 
@@ -49,7 +49,7 @@ async def test_autocomplete_offers_keywords_numbers_and_caps_at_25(fake, bot):
 
 def test_long_maxims_are_cut_to_100_characters_in_choices(storage):
     service = make_service(storage)
-    choices = dict((value, name) for name, value in suggest_queries(service, "the"))
+    choices = dict((value, name) for name, value in service.suggest("the"))
     assert all(len(name) <= 100 for name in choices.values())
     assert choices["19"] == (
         "19 · The field advances when you turn competitors into collaborators, but that’s not "
