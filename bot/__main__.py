@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="start the bot (the console chat when no tokens are set)")
     add_config(run)
-    run.add_argument("--daily-at", metavar="HH:MM", help="post a daily maxim to the console")
+    run.add_argument("--daily-at", metavar="HH:MM", help="post a daily post to the console")
     run.add_argument("--tz", metavar="AREA/CITY", help="time zone of --daily-at (default UTC)")
     check = sub.add_parser("check-config", help="validate the configuration and summarise it")
     add_config(check)

@@ -26,11 +26,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 DEFAULT_TIMEZONE = "UTC"
 FROM_CONFIG = (
-    "This channel’s daily maxim is set in the bot’s config file (a [[daily]] entry): ask "
+    "This channel’s daily post is set in the bot’s config file (a [[daily]] entry): ask "
     "whoever runs the bot to remove it there. (Setting a new time here overrides it.)"
 )
 ADMINS_ONLY = (
-    "Only admins can change the daily maxim (workspace admins on Slack, people with Manage "
+    "Only admins can change the daily post (workspace admins on Slack, people with Manage "
     "Channels on Discord). `/maxim daily` shows the current setting."
 )
 
@@ -71,8 +71,8 @@ class DailySubscriptions:
             removed = await self.storage.delete_subscription(origin.platform, origin.channel)
             await self.on_change()
             if not removed:
-                return TextReply("This channel had no daily maxim; nothing to stop.", "notice")
-            return TextReply("Stopped: no more daily maxims in this channel.", "notice")
+                return TextReply("This channel had no daily post; nothing to stop.", "notice")
+            return TextReply("Stopped: no more daily posts in this channel.", "notice")
         if not isinstance(query, DailySet):
             raise TypeError(f"not a daily query: {type(query).__name__}")
         current = await self.storage.get_subscription(origin.platform, origin.channel)
@@ -110,7 +110,7 @@ class DailySubscriptions:
         sub = await self.storage.get_subscription(origin.platform, origin.channel)
         if sub is None:
             return TextReply(
-                "This channel has no daily maxim. An admin can start one with "
+                "This channel has no daily post. An admin can start one with "
                 f"`{self.command} daily 09:00 Europe/Berlin`.",
                 "notice",
             )
@@ -118,7 +118,7 @@ class DailySubscriptions:
         upcoming = describe_next(
             next_instant(now, sub.time, ZoneInfo(sub.timezone)), sub.timezone, now
         )
-        text = f"Daily maxim here at {sub.time:%H:%M} {sub.timezone}. Next: {upcoming}."
+        text = f"Daily post here at {sub.time:%H:%M} {sub.timezone}. Next: {upcoming}."
         if sub.failing:
             text += (
                 f" But posting is failing ({safe_echo(sub.failing, 60)}): check that I’m in this "

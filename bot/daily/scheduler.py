@@ -233,7 +233,7 @@ class DailyScheduler:
                 report_failure(log, f"daily post to {sub.platform} {sub.channel}")
 
     async def deliver(self, sub: Subscription, day: dt.date) -> bool:
-        """Claim and post one daily maxim; True if this call posted it."""
+        """Claim and post one daily post; True if this call posted it."""
         poster = self.posters[sub.platform]
         maxim = self.corpus.for_day(day, channel_key(sub.platform, sub.channel))
         record = await self.storage.claim_post(

@@ -41,7 +41,7 @@ def render_console(reply: Reply) -> str:
 
 
 class ConsolePoster:
-    """Posts daily maxims to the terminal (the `Poster` of the console platform)."""
+    """Posts daily posts to the terminal (the `Poster` of the console platform)."""
 
     platform = PLATFORM
 

@@ -16,7 +16,7 @@ POST_STATES: Final = ("claimed", "posted", "failed", "abandoned")
 
 @dataclass(frozen=True)
 class Subscription:
-    """A channel that receives the daily maxim at a local wall-clock time."""
+    """A channel that receives the daily post at a local wall-clock time."""
 
     platform: str  # "console" | "slack" | "discord"
     workspace: str  # Slack team id / Discord guild id / "" for console

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # Permissions the bot uses, for the invite URL (`bot_permissions`).
 PERMISSIONS_USED = {
     "view_channel": "see the channels it answers in",
-    "send_messages": "answer NaN, post shared and daily maxims",
+    "send_messages": "answer NaN, post shared and daily posts",
     "send_messages_in_threads": "the same inside threads",
     "embed_links": "maxims are embeds",
     "read_message_history": "reply to a message; find a daily post after a crash",

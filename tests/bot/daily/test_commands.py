@@ -20,7 +20,7 @@ from tests.helpers import NOW, ROOT, Clock, python_env
 
 HERE = Origin("slack", "C1", "U1", workspace="T1")
 NONE_YET = TextReply(
-    "This channel has no daily maxim. An admin can start one with "
+    "This channel has no daily post. An admin can start one with "
     "`/maxim daily 09:00 Europe/Berlin`.",
     "notice",
 )
@@ -82,7 +82,7 @@ async def test_show_is_for_everyone_and_never_asks_who_is_admin(daily, storage):
 
     reply = await daily.commands.handle(HERE, DailyShow(), must_not_ask)
     assert reply == TextReply(
-        "Daily maxim here at 09:00 Europe/Berlin. Next: Sun 29 Nov 09:00 CET (in 24 h 0 min).",
+        "Daily post here at 09:00 Europe/Berlin. Next: Sun 29 Nov 09:00 CET (in 24 h 0 min).",
         "notice",
     )
 
@@ -90,7 +90,7 @@ async def test_show_is_for_everyone_and_never_asks_who_is_admin(daily, storage):
 async def test_show_says_when_posting_keeps_failing(daily, storage):
     await storage.save_subscription(subscription(failing="not_in_channel <!channel>"))
     assert await daily.say(DailyShow()) == TextReply(
-        "Daily maxim here at 09:00 Europe/Berlin. Next: Sun 29 Nov 09:00 CET (in 24 h 0 min). "
+        "Daily post here at 09:00 Europe/Berlin. Next: Sun 29 Nov 09:00 CET (in 24 h 0 min). "
         "But posting is failing (not_in_channel channel): check that I’m in this channel and "
         "may post, then set the time again to resume.",  # the reason can mention nobody
         "notice",
@@ -158,7 +158,7 @@ async def test_the_messages_name_the_platforms_command(storage, clock):
 async def test_off_stops_the_daily_post(daily, storage):
     await daily.say(DailySet(9, 0, "Europe/Berlin"))
     reply = await daily.say(DailyOff())
-    assert reply == TextReply("Stopped: no more daily maxims in this channel.", "notice")
+    assert reply == TextReply("Stopped: no more daily posts in this channel.", "notice")
     assert await storage.list_subscriptions() == []
     assert await daily.say(DailyShow()) == NONE_YET
     assert daily.changes == 2
@@ -166,7 +166,7 @@ async def test_off_stops_the_daily_post(daily, storage):
 
 async def test_off_without_a_daily_post_says_there_was_nothing_to_stop(daily):
     reply = await daily.say(DailyOff())
-    assert reply == TextReply("This channel had no daily maxim; nothing to stop.", "notice")
+    assert reply == TextReply("This channel had no daily post; nothing to stop.", "notice")
 
 
 async def test_off_on_a_channel_set_in_the_config_says_where_it_is_set(daily, storage):

@@ -1,4 +1,4 @@
-"""The console platform over real SQLite: commands, triggers, cooldowns, daily subscriptions.
+"""The console platform over real SQLite: commands, triggers, cooldowns, daily posts.
 
 The `/maxim daily` rules themselves (admins only, config-set channels...) are tested in
 tests/bot/daily/test_commands.py; here they go through the console end to end.
@@ -74,14 +74,14 @@ async def test_daily_subscription_round_trip(service, storage):
         service, "/maxim daily\n/maxim daily 09:00 Europe/Berlin\n/maxim daily\n/maxim daily off\n"
     )
     assert lines == [
-        "maxim-bot: This channel has no daily maxim. An admin can start one with "
+        "maxim-bot: This channel has no daily post. An admin can start one with "
         "/maxim daily 09:00 Europe/Berlin.",
         # 08:00 UTC is 09:00 CET: today's 09:00 has come, so the next one is tomorrow's
         "maxim-bot: Done: a maxim of the day will be posted here daily at 09:00 Europe/Berlin. "
         "Next: Sun 29 Nov 09:00 CET (in 24 h 0 min).",
-        "maxim-bot: Daily maxim here at 09:00 Europe/Berlin. "
+        "maxim-bot: Daily post here at 09:00 Europe/Berlin. "
         "Next: Sun 29 Nov 09:00 CET (in 24 h 0 min).",
-        "maxim-bot: Stopped: no more daily maxims in this channel.",
+        "maxim-bot: Stopped: no more daily posts in this channel.",
     ]
     assert await storage.list_subscriptions() == []
     assert len(service.reloads) == 2

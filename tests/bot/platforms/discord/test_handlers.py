@@ -124,7 +124,7 @@ async def test_maxim_daily_by_a_member_without_manage_channels_is_refused(fake, 
     assert refused.ephemeral and refused.content == f"⚠️ {ADMINS_ONLY}"
     assert also_refused.content == f"⚠️ {ADMINS_ONLY}"
     assert shown.ephemeral and shown.content is not None
-    assert shown.content.startswith("This channel has no daily maxim")  # looking is allowed
+    assert shown.content.startswith("This channel has no daily post")  # looking is allowed
     assert await storage.list_subscriptions("discord") == []
 
 
@@ -149,7 +149,7 @@ async def test_maxim_daily_by_an_admin_sets_and_stops_the_daily_post(fake, bot, 
     stopped = await run_command(
         fake, client_of(bot), "maxim", {"query": "daily off"}, member_permissions=ADMINISTRATOR
     )
-    assert stopped.content == "Stopped: no more daily maxims in this channel."
+    assert stopped.content == "Stopped: no more daily posts in this channel."
     assert await storage.list_subscriptions("discord") == []
 
 

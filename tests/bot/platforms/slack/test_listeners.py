@@ -460,7 +460,7 @@ async def test_a_non_admin_may_look_but_not_change(make_bot, fake, storage):
 
     assert refused["text"] == ADMINS_ONLY.replace("&", "&amp;")
     assert await storage.get_subscription("slack", "C1") is None
-    assert "This channel has no daily maxim" in shown["text"]
+    assert "This channel has no daily post" in shown["text"]
     assert len(fake.calls_to("users.info")) == 1  # showing needs no admin check
 
 
