@@ -288,3 +288,8 @@ def test_unknown_tags_lists_the_tags_no_maxim_carries():
     ]
     assert unknown_tags(["nan"], corpus) == []
     assert unknown_tags((), corpus) == []
+
+
+def test_a_refused_pattern_prints_nothing(capfd):
+    assert check_pattern("(a") is not None
+    assert capfd.readouterr().err == ""
