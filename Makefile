@@ -63,4 +63,4 @@ mutate: $(VENV)/.installed-test
 	print(f'mutmut: killed {k} of {t} mutants with tests ({k / t:.1%}); {s[\"survived\"]} survived')"
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis mutants

@@ -13,7 +13,6 @@ list and `bisect`), and for typos the words of a near length whose letters are n
 
 from __future__ import annotations
 
-import bisect
 import math
 
 from maxims.model import Maxim
@@ -194,11 +193,13 @@ class SearchIndex:
         The same as `match_weight` over the whole vocabulary, but it visits only the words that
         can match, strongest kind first: a word keeps the best way it matches.
         """
+        from bisect import bisect_left  # here, not at the top: `maxim 42` never needs it
+
         found: dict[str, float] = {}
         if query_word in self.postings:
             found[query_word] = _EXACT
         if len(query_word) >= 3:
-            at = bisect.bisect_left(self._sorted, query_word)
+            at = bisect_left(self._sorted, query_word)
             while at < len(self._sorted) and self._sorted[at].startswith(query_word):
                 found.setdefault(self._sorted[at], _PREFIX)
                 at += 1

@@ -81,9 +81,11 @@ def test_loading_the_corpus_imports_no_chat_sdk_or_scheduler():
     import sys
 
     code = (
-        "import sys; from maxims import load_corpus; load_corpus(); "
+        "import sys; from maxims import load_corpus; import maxims.suggest, maxims.triggers; "
+        "load_corpus().get(42); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('slack_bolt', 'slack_sdk', 'discord', 'apscheduler', 'sqlalchemy', 'pydantic')))"
+        "('slack_bolt', 'slack_sdk', 'discord', 'apscheduler', 'sqlalchemy', 'pydantic', "
+        "'aiohttp', 'rapidfuzz', 're2', 'zoneinfo')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

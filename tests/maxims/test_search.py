@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maxims import load_corpus
+from maxims import load_corpus, search
 from maxims.model import Maxim
 from maxims.search import (
     MAX_QUERY_WORDS,
@@ -244,3 +244,38 @@ def _imports_rapidfuzz(code):
 def test_rapidfuzz_is_imported_only_when_a_typo_is_possible():
     assert not _imports_rapidfuzz("load_corpus().search(['overfitting', 'dropout'])")
     assert _imports_rapidfuzz("load_corpus().search(['overfiting'])")
+
+
+def test_every_typo_counts_not_just_the_closest_few():
+    index = SearchIndex([Maxim(1, "bats cats hats mats rats vats bass")])
+    assert index.matches("xats") == dict.fromkeys(
+        ["bats", "cats", "hats", "mats", "rats", "vats"], 0.6
+    )
+
+
+def test_rapidfuzz_is_asked_only_about_words_whose_letters_are_close(monkeypatch):
+    asked = []
+    within = search._within
+    monkeypatch.setattr(search, "_within", lambda q, c, k: asked.append(list(c)) or within(q, c, k))
+    index = SearchIndex([Maxim(1, "dropout dripout dropouts abcdefgh drop")])
+    assert index.matches("overfitting") == {}
+    assert index.matches("dropout") == {
+        "dropout": 1.0,
+        "dropouts": 0.8,
+        "drop": 0.7,
+        "dripout": 0.6,
+    }
+    assert asked == [["dripout"]]  # not itself, not what already matched better
+
+
+def test_words_of_one_length_are_indexed_with_their_letters():
+    index = SearchIndex([Maxim(1, "aa ab abc b")])
+    assert index._letters_of_length(2) == [("aa", _letters("aa")), ("ab", _letters("ab"))]
+    assert index._letters_of_length(2) is index._letters_of_length(2)
+    assert index._letters_of_length(5) == []
+
+
+def test_a_hint_exactly_at_the_cutoff_is_offered():
+    index = SearchIndex([Maxim(1, "abcd")])
+    assert index.closest_word(["abcx"]) == "abcd"  # difflib's ratio: 6/8, the 0.75 cutoff
+    assert index.closest_word(["abxy"]) is None

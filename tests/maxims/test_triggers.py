@@ -294,3 +294,8 @@ def test_every_rule_sees_only_the_first_scan_limit_characters():
     engine = TriggerEngine([pattern_rule("oom", "out of memory", ("compute",))], load_corpus())
     assert engine.match("x" * (SCAN_LIMIT - 14) + "out of memory") is not None
     assert engine.match("x" * SCAN_LIMIT + "out of memory") is None
+
+
+def test_a_refused_pattern_prints_nothing(capfd):
+    assert check_pattern("(a") is not None
+    assert capfd.readouterr().err == ""
