@@ -1,0 +1,137 @@
+"""`ChatService`, what every platform shares, over real SQLite storage.
+
+The platforms' own tests go through the SDKs; these pin the shared rules once: one answer per
+event id, one NaN answer per cooldown, the acknowledgement race, Shuffle and stale buttons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+
+import pytest
+
+from bot.bootstrap import build_service
+from bot.chat import ChatService, Origin, in_time
+from bot.config import Settings, TriggersConfig
+from bot.preview import Preview
+from maxims import MaximReply, TextReply, load_corpus
+from tests.helpers import Clock
+
+CORPUS = load_corpus()
+HERE = Origin("console", "general", "ada")
+NAN_NUMBERS = {34, 40, 55}
+
+
+async def admin() -> bool:
+    return True
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(storage, clock) -> ChatService:
+    settings = Settings(triggers=TriggersConfig(cooldown_seconds=600))
+    return build_service(settings, storage, clock=clock, rng=random.Random(7))
+
+
+async def test_in_time_says_whether_the_work_finished_before_the_deadline():
+    async def quick() -> int:
+        return 42
+
+    release = asyncio.Event()
+
+    async def slow() -> int:
+        await release.wait()
+        return 7
+
+    done_future, done = await in_time(quick(), 1.0)
+    late_future, late_done = await in_time(slow(), 0.01)
+    assert (done, done_future.result()) == (True, 42)
+    assert late_done is False and not late_future.done()  # it keeps running...
+    release.set()
+    assert await late_future == 7  # ...and its answer comes later
+
+
+async def test_a_command_answers_with_the_core_reply(service):
+    reply = await service.command(HERE, "34", admin)
+    assert isinstance(reply, MaximReply)
+    assert [m.number for m in reply.maxims] == [34]
+
+
+async def test_an_event_is_answered_once_however_often_it_is_delivered(service):
+    first = await service.command(HERE, "34", admin, event_id="Ev1")
+    again = await service.command(HERE, "34", admin, event_id="Ev1")
+    other = await service.command(HERE, "35", admin, event_id="Ev2")
+    assert isinstance(first, MaximReply) and first.maxims[0].number == 34
+    assert again is None
+    assert isinstance(other, MaximReply) and other.maxims[0].number == 35
+
+
+async def test_a_request_key_is_new_once(service):
+    assert await service.first_request("slack-signature", "1700000000:v0=ab") is True
+    assert await service.first_request("slack-signature", "1700000000:v0=ab") is False
+
+
+async def test_today_follows_the_channels_daily_post_zone(service, clock):
+    clock.now = dt.datetime(2026, 11, 28, 23, 30, tzinfo=dt.UTC)  # the 29th in Tokyo
+    assert await service.today(HERE) == dt.date(2026, 11, 28)
+    reply = await service.command(HERE, "daily 09:00 Asia/Tokyo", admin)
+    assert isinstance(reply, TextReply) and reply.status != "error"
+    assert await service.today(HERE) == dt.date(2026, 11, 29)
+
+
+def test_shuffle_moves_to_the_next_search_result_and_stale_buttons_are_none(service):
+    words = ("overfitting",)
+    results = CORPUS.search(words)
+    encoded = Preview(results[0], "search", 0, words).encode()
+    following = service.shuffle(encoded)
+    assert following == Preview(results[1], "search", 1, words)
+    assert following is not None and following.total == len(results)
+    assert service.preview(encoded) == Preview(results[0], "search", 0, words)
+    assert service.shuffle("number|99|0|") is None
+    assert service.preview("garbage") is None
+
+
+def test_suggestions_come_from_the_core(service):
+    values = [value for _, value in service.suggest("nan")]
+    assert set(values) == {str(n) for n in NAN_NUMBERS}
+
+
+async def test_nan_is_answered_once_per_cooldown_per_channel(service, clock):
+    first = await service.message(HERE, "my loss is NaN")
+    second = await service.message(HERE, "still NaN")
+    elsewhere = await service.message(Origin("console", "random", "ada"), "NaN here too")
+    clock.advance(seconds=601)
+    later = await service.message(HERE, "NaN again")
+    assert first is not None and first.number in NAN_NUMBERS
+    assert second is None
+    assert elsewhere is not None
+    assert later is not None and later.number in NAN_NUMBERS
+    assert later.number != first.number  # the channel's last answer is avoided
+
+
+async def test_a_redelivered_message_is_answered_once(service, clock):
+    first = await service.message(HERE, "NaN", event_id="Ev9")
+    clock.advance(seconds=601)  # even after the cooldown
+    again = await service.message(HERE, "NaN", event_id="Ev9")
+    assert first is not None and again is None
+
+
+async def test_ordinary_messages_cost_no_storage_call(service):
+    calls = []
+    real = service.storage.take_cooldown
+
+    async def counting(*args, **kwargs):
+        calls.append(args)
+        return await real(*args, **kwargs)
+
+    service.storage.take_cooldown = counting  # our own storage, not an SDK object
+    assert await service.message(HERE, "banana bread for the team") is None
+    assert calls == []
+    assert await service.message(HERE, "loss=nan") is not None
+    assert len(calls) == 1
