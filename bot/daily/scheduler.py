@@ -143,6 +143,7 @@ class DailyScheduler:
         if self._stopping.is_set():
             return
         self._stopping.set()
+        log.info("scheduler stopping: posts under way get %gs", self.config.stop_grace_seconds)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.background.close(timeout=self.config.stop_grace_seconds)
@@ -300,8 +301,14 @@ class DailyScheduler:
         return False
 
     async def fan_out(self, work: Iterable[tuple[Subscription, dt.date]]) -> None:
-        """Deliver many posts with bounded concurrency (slash commands keep flowing)."""
-        await asyncio.gather(*(self._deliver_bounded(sub, day) for sub, day in work))
+        """Deliver many posts with bounded concurrency (slash commands keep flowing).
+
+        A task group, not `gather`: cancelled at a stop, it waits until every post has given
+        its claim back, where `gather` would return at the first one.
+        """
+        async with asyncio.TaskGroup() as group:
+            for sub, day in work:
+                group.create_task(self._deliver_bounded(sub, day))
 
     async def _deliver_bounded(self, sub: Subscription, day: dt.date) -> None:
         async with self._semaphore:
@@ -424,11 +431,12 @@ class DailyScheduler:
         budget = time.monotonic() + self.config.claim_timeout_seconds / 2
         while True:
             wait = self._not_before.get(poster.platform, 0.0) - time.monotonic()
+            if self._stopping.is_set():
+                raise _Stopping
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), wait)
-            if self._stopping.is_set():
-                raise _Stopping
+                continue  # another post may have met a new limit meanwhile: look again
             try:
                 return await poster.post(channel, maxim, key=key)
             except asyncio.CancelledError:
