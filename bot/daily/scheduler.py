@@ -36,7 +36,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.background import Background
 from bot.chat import Clock, channel_key, utc_now
 from bot.daily.time_rules import scheduled_instant
-from bot.daily.trigger import DailyTrigger
+from bot.daily.trigger import DailyTrigger, post_key, slot_of
 from bot.log import report_failure
 from bot.poster import ChannelUnavailable, Poster, PostError, RateLimited
 
@@ -54,16 +54,6 @@ PRUNE_EVERY = dt.timedelta(days=1)
 
 class _Stopping(Exception):
     """The process is stopping: give the claim back rather than post."""
-
-
-def slot_of(sub: Subscription) -> tuple[dt.time, str]:
-    """The (local time, zone) group a subscription is posted with."""
-    return (sub.time, sub.timezone)
-
-
-def post_key(platform: str, channel: str, day: dt.date) -> str:
-    """The idempotency key of one daily post."""
-    return f"maxim-daily:{platform}:{channel}:{day.isoformat()}"
 
 
 class DailyScheduler:

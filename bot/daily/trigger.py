@@ -1,4 +1,4 @@
-"""The APScheduler trigger of a daily post: once a day, with the time rules' daylight saving.
+"""When a daily post fires and what identifies it: the trigger, its slot, its key.
 
 Kept apart from the scheduler so that `bot.daily.time_rules` stays pure (no APScheduler) and
 the scheduler module holds only delivery.
@@ -7,11 +7,15 @@ the scheduler module holds only delivery.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.daily.time_rules import next_instant
+
+if TYPE_CHECKING:
+    from bot.storage import Subscription
 
 
 class DailyTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no type hints
@@ -34,3 +38,13 @@ class DailyTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no
 
     def __str__(self) -> str:
         return f"daily at {self.at:%H:%M} {self.zone.key}"
+
+
+def slot_of(sub: Subscription) -> tuple[dt.time, str]:
+    """The (local time, zone) group a subscription is posted with."""
+    return (sub.time, sub.timezone)
+
+
+def post_key(platform: str, channel: str, day: dt.date) -> str:
+    """The idempotency key of one daily post."""
+    return f"maxim-daily:{platform}:{channel}:{day.isoformat()}"
