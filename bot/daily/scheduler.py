@@ -238,23 +238,26 @@ class DailyScheduler:
             now = self.clock()
             subs = await self.storage.list_subscriptions()
             await self._refresh_slots(subs)
-            # Local dates run from UTC-12 to UTC+14: yesterday in UTC covers every zone's today.
-            since = now.date() - dt.timedelta(days=1)
+            due = [
+                (sub, day)
+                for sub in subs
+                if sub.platform in self.posters
+                and not sub.failing
+                and (day := self.due(sub, now)) is not None
+            ]
+            if not due:
+                return  # most minutes: no post table read at all
             posts = {
                 (p.platform, p.channel, p.local_date): p
-                for p in await self.storage.list_posts(since=since)
+                for p in await self.storage.list_posts(since=min(day for _, day in due))
             }
             dead = await self.storage.dead_owners(now=now, dead_after=self.dead_after)
-            work: list[tuple[Subscription, dt.date]] = []
-            for sub in subs:
-                if sub.platform not in self.posters or sub.failing:
-                    continue
-                day = self.due(sub, now)
-                if day is None:
-                    continue
-                record = posts.get((sub.platform, sub.channel, day))
-                if record is None or self._claimable(record, now, dead):
-                    work.append((sub, day))
+            work = [
+                (sub, day)
+                for sub, day in due
+                if (record := posts.get((sub.platform, sub.channel, day))) is None
+                or self._claimable(record, now, dead)
+            ]
             if work:
                 log.info("sweep: %d daily post(s) to deliver", len(work))
                 await self.fan_out(work)
