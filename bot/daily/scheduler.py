@@ -123,19 +123,22 @@ class DailyScheduler:
         log.info("scheduler started: %d job(s) for %s", len(self._slots), ", ".join(self.posters))
         self._request_sweep()
 
-    async def stop(self) -> None:
+    async def stop(self, *, finish_work: bool = False) -> None:
         """Claim nothing more, let sent posts finish (with a grace), give back the rest.
 
         Every claim taken but not posted is released, so another process, or this one after
         a restart, posts it at once; then this process is marked stopped, so whatever might
-        still carry its name is taken over at once too.
+        still carry its name is taken over at once too. With `finish_work` (nobody asked us
+        to hurry: the console's input ended) the work under way is completed first.
         """
         if self._stopping.is_set():
             return
-        self._stopping.set()
-        log.info("scheduler stopping: posts under way get %gs", self.config.stop_grace_seconds)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if finish_work:
+            await self.background.drain()
+        self._stopping.set()
+        log.info("scheduler stopping: posts under way get %gs", self.config.stop_grace_seconds)
         await self.background.close(timeout=self.config.stop_grace_seconds)
         try:
             await self.storage.mark_stopped(self.owner)
