@@ -9,6 +9,7 @@ arguments; nothing is looked up from a shared mutable bag.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -110,6 +111,13 @@ def build_platforms(
     return platforms
 
 
+def _longest_cooldown(settings: Settings) -> dt.timedelta:
+    """A cooldown row older than every rule's cooldown can never hold an answer back again."""
+    rules = settings.triggers.rules
+    longest = max([settings.triggers.cooldown_seconds, *(r.cooldown_seconds or 0 for r in rules)])
+    return dt.timedelta(seconds=longest)
+
+
 @dataclass
 class Bot:
     """Everything `maxim-bot run` starts, built and wired, not yet started."""
@@ -151,6 +159,8 @@ async def assemble(
             corpus=service.corpus,
             config=settings.schedule,
             clock=clock,
+            keep_days=settings.storage.keep_days,
+            cooldowns_older_than=_longest_cooldown(settings),
         )
         reload.scheduler = scheduler
         yield Bot(storage, service, platforms, scheduler)

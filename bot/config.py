@@ -141,12 +141,18 @@ class ScheduleConfig(Section):
     max_concurrent_posts: int = Field(default=8, ge=1, le=256)
     claim_timeout_seconds: float = Field(default=300, gt=0)
     retry_limit: int = Field(default=5, ge=0)
+    # Deploys stop the bot mid fan-out: posts already sent get this long to finish.
+    stop_grace_seconds: float = Field(default=10, ge=0, le=300)
+    # A process silent for three beats is dead, and its claims are taken over at once.
+    heartbeat_seconds: float = Field(default=5, gt=0, le=60)
 
 
 class StorageConfig(Section):
     """``[storage]``: where state lives."""
 
     url: str = "sqlite+aiosqlite:///maxim-bot.db"
+    # Daily-post records older than this many days are pruned (the sweep reads two days).
+    keep_days: int = Field(default=400, ge=2)
 
     @field_validator("url")
     @classmethod

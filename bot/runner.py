@@ -50,7 +50,9 @@ async def run_bot(
             log.info("maxim-bot running on %s", ", ".join(p.name for p in bot.platforms))
             return await _wait(bot.platforms, stopping)
         finally:
-            await bot.scheduler.stop()
+            # A signal (a deploy) stops at once; a platform that ended by itself (the console's
+            # end of input) lets the work under way, such as a catch-up post, finish first.
+            await bot.scheduler.stop(finish_work=not stopping.is_set())
             for platform in reversed(bot.platforms):
                 try:
                     await platform.stop()

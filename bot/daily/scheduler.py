@@ -7,29 +7,36 @@ channel subscribed at that time, so ten thousand subscriptions need only a few h
 Exactly once: each post is claimed in storage under (platform, channel, local date) before it
 is sent; the claim is atomic, so two processes never both post. A sweep every minute catches
 up on what is due but unclaimed (a process that was down, a time skipped by daylight saving),
-retries failed posts with backoff and takes over claims whose owner died.
+retries failed posts with backoff and takes over claims whose owner died. Each process beats
+every `heartbeat_seconds`; one silent for `MISSED_BEATS` beats is dead, and the first beat
+that notices runs a sweep at once, so a crash costs seconds, not the claim's whole lease.
+
+APScheduler's jobs only hand work to `Background` and return: a stop then never cancels a
+job half-way (no "Job raised" traceback), and `stop` decides what happens to posts under way:
+none is claimed any more, those sent finish for `stop_grace_seconds`, the rest are given back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
 import secrets
 import socket
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.background import Background
 from bot.chat import Clock, channel_key, utc_now
-from bot.daily.time_rules import next_instant, scheduled_instant
+from bot.daily.time_rules import scheduled_instant
+from bot.daily.trigger import DailyTrigger, post_key, slot_of
 from bot.log import report_failure
 from bot.poster import ChannelUnavailable, Poster, PostError, RateLimited
 
@@ -41,38 +48,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 UTC = dt.UTC
 SWEEP_SECONDS = 60
+MISSED_BEATS = 3  # a process this many heartbeats late is dead: one late beat is only a hiccup
+PRUNE_EVERY = dt.timedelta(days=1)
 
 
-class DailyTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no type hints
-    """Fires once a day at a wall-clock time in a zone, with `scheduled_instant`'s DST rules.
-
-    APScheduler's CronTrigger fires twice on a day when clocks go back and, when they go
-    forward, at the skipped time's old-offset reading; this trigger fires exactly once.
-    """
-
-    def __init__(self, at: dt.time, zone: str) -> None:
-        self.at = at
-        self.zone = ZoneInfo(zone)
-
-    def get_next_fire_time(
-        self, previous_fire_time: dt.datetime | None, now: dt.datetime
-    ) -> dt.datetime:
-        """Next instant after the previous fire (or from now on)."""
-        after = previous_fire_time or (now - dt.timedelta(microseconds=1))
-        return next_instant(max(after, now - dt.timedelta(microseconds=1)), self.at, self.zone)
-
-    def __str__(self) -> str:
-        return f"daily at {self.at:%H:%M} {self.zone.key}"
-
-
-def slot_of(sub: Subscription) -> tuple[dt.time, str]:
-    """The (local time, zone) group a subscription is posted with."""
-    return (sub.time, sub.timezone)
-
-
-def post_key(platform: str, channel: str, day: dt.date) -> str:
-    """The idempotency key of one daily post."""
-    return f"maxim-daily:{platform}:{channel}:{day.isoformat()}"
+class _Stopping(Exception):
+    """The process is stopping: give the claim back rather than post."""
 
 
 class DailyScheduler:
@@ -88,7 +69,10 @@ class DailyScheduler:
         clock: Clock = utc_now,
         owner: str | None = None,
         sweep_seconds: float = SWEEP_SECONDS,
+        keep_days: int = 400,
+        cooldowns_older_than: dt.timedelta = dt.timedelta(days=1),
     ) -> None:
+        """`keep_days` and `cooldowns_older_than` say what the daily pruning keeps."""
         self.storage = storage
         self.sweep_seconds = sweep_seconds
         self.posters = dict(posters)
@@ -102,6 +86,15 @@ class DailyScheduler:
         self._not_before: dict[str, float] = {}  # platform -> monotonic time of its rate limit
         self.background = Background("scheduler")
         self._reload_lock = asyncio.Lock()
+        self.keep_days = keep_days
+        self.cooldowns_older_than = cooldowns_older_than
+        self.dead_after = dt.timedelta(seconds=config.heartbeat_seconds * MISSED_BEATS)
+        self._stopping = asyncio.Event()
+        self._sweep_lock = asyncio.Lock()
+        self._sweep_wanted = False
+        self._dead_seen: set[str] = set()
+        self._cut_off: set[str] = set()  # keys whose post was cancelled while on its way
+        self._next_prune: dt.datetime | None = None
 
     @property
     def running(self) -> bool:
@@ -109,25 +102,84 @@ class DailyScheduler:
         return bool(self.scheduler.running)
 
     async def start(self) -> None:
-        """Build jobs from storage, start APScheduler, and catch up on anything due."""
+        """Beat once, build jobs from storage, start APScheduler, and catch up on anything due.
+
+        The first beat comes before any claim, so no claim of ours looks like one of an
+        owner that never beat (those wait out their lease).
+        """
+        await self.storage.beat(self.owner, now=self.clock())
         await self.reload()
-        self.scheduler.add_job(
-            self.sweep,
-            IntervalTrigger(seconds=self.sweep_seconds, timezone=UTC),
-            id="sweep",
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=max(int(self.sweep_seconds), 1),
-        )
+        for job, seconds in ((self._request_sweep, self.sweep_seconds), (self._fire_beat, None)):
+            every = seconds or self.config.heartbeat_seconds
+            self.scheduler.add_job(
+                job,
+                IntervalTrigger(seconds=every, timezone=UTC),
+                id="sweep" if seconds else "heartbeat",
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=max(int(every), 1),
+            )
         self.scheduler.start()
         log.info("scheduler started: %d job(s) for %s", len(self._slots), ", ".join(self.posters))
-        self.background.spawn(self.sweep(), "the catch-up sweep")
+        self._request_sweep()
 
-    async def stop(self) -> None:
-        """Stop firing jobs and wait for posts already under way."""
+    async def stop(self, *, finish_work: bool = False) -> None:
+        """Claim nothing more, let sent posts finish (with a grace), give back the rest.
+
+        Every claim taken but not posted is released, so another process, or this one after
+        a restart, posts it at once; then this process is marked stopped, so whatever might
+        still carry its name is taken over at once too. With `finish_work` (nobody asked us
+        to hurry: the console's input ended) the work under way is completed first.
+        """
+        if self._stopping.is_set():
+            return
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        await self.background.drain()
+        if finish_work:
+            await self.background.drain()
+        self._stopping.set()
+        log.info("scheduler stopping: posts under way get %gs", self.config.stop_grace_seconds)
+        await self.background.close(timeout=self.config.stop_grace_seconds)
+        try:
+            await self.storage.mark_stopped(self.owner)
+        except Exception:
+            log.warning("could not mark %s stopped; its claims wait for its lease", self.owner)
+        log.info("scheduler stopped")
+
+    def _spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        if self._stopping.is_set():
+            work.close()
+            return
+        self.background.spawn(work, what)
+
+    async def _fire_slot(self, at: dt.time, zone: str) -> None:
+        """The APScheduler job: hand the fan-out to `background` and return at once."""
+        self._spawn(self.run_slot(at, zone), f"daily slot {at:%H:%M} {zone}")
+
+    async def _fire_beat(self) -> None:
+        self._spawn(self.heartbeat(), "the heartbeat")
+
+    def _request_sweep(self) -> None:
+        """Sweep soon; a request made while a sweep runs makes it run once more afterwards."""
+        self._sweep_wanted = True
+        if not self._sweep_lock.locked():
+            self._spawn(self._sweep_while_wanted(), "the sweep")
+
+    async def _sweep_while_wanted(self) -> None:
+        async with self._sweep_lock:
+            while self._sweep_wanted and not self._stopping.is_set():
+                self._sweep_wanted = False
+                await self._sweep()
+
+    async def heartbeat(self) -> None:
+        """Say we are alive; when another process has just died, take over its claims now."""
+        now = self.clock()
+        await self.storage.beat(self.owner, now=now)
+        dead = await self.storage.dead_owners(now=now, dead_after=self.dead_after)
+        fresh, self._dead_seen = dead - self._dead_seen, dead
+        if fresh:
+            log.info("%d process(es) stopped beating; sweeping for their claims", len(fresh))
+            self._request_sweep()
 
     async def reload(self) -> None:
         """Make the jobs match the subscriptions in storage (call after any change)."""
@@ -140,7 +192,7 @@ class DailyScheduler:
             self.scheduler.remove_job(self._job_id(at, zone))
         for at, zone in sorted(wanted - self._slots):
             self.scheduler.add_job(
-                self.run_slot,
+                self._fire_slot,
                 DailyTrigger(at, zone),
                 args=(at, zone),
                 id=self._job_id(at, zone),
@@ -179,27 +231,36 @@ class DailyScheduler:
         return today if start <= now < start + grace else None
 
     async def sweep(self) -> None:
-        """Catch up on due posts, retry failed ones, take over abandoned claims."""
+        """Catch up on due posts, retry failed ones, take over claims of dead processes."""
+        async with self._sweep_lock:
+            await self._sweep()
+
+    async def _sweep(self) -> None:
+        await self._prune_daily()
         try:
             now = self.clock()
             subs = await self.storage.list_subscriptions()
             await self._refresh_slots(subs)
-            # Local dates run from UTC-12 to UTC+14: yesterday in UTC covers every zone's today.
-            since = now.date() - dt.timedelta(days=1)
+            due = [
+                (sub, day)
+                for sub in subs
+                if sub.platform in self.posters
+                and not sub.failing
+                and (day := self.due(sub, now)) is not None
+            ]
+            if not due:
+                return  # most minutes: no post table read at all
             posts = {
                 (p.platform, p.channel, p.local_date): p
-                for p in await self.storage.list_posts(since=since)
+                for p in await self.storage.list_posts(since=min(day for _, day in due))
             }
-            work: list[tuple[Subscription, dt.date]] = []
-            for sub in subs:
-                if sub.platform not in self.posters or sub.failing:
-                    continue
-                day = self.due(sub, now)
-                if day is None:
-                    continue
-                record = posts.get((sub.platform, sub.channel, day))
-                if record is None or self._claimable(record, now):
-                    work.append((sub, day))
+            dead = await self.storage.dead_owners(now=now, dead_after=self.dead_after)
+            work = [
+                (sub, day)
+                for sub, day in due
+                if (record := posts.get((sub.platform, sub.channel, day))) is None
+                or self._claimable(record, now, dead)
+            ]
             if work:
                 log.info("sweep: %d daily post(s) to deliver", len(work))
                 await self.fan_out(work)
@@ -213,20 +274,42 @@ class DailyScheduler:
             async with self._reload_lock:
                 self._apply_slots(wanted)
 
+    async def _prune_daily(self) -> None:
+        """Once a day per process: old post records, ended cooldowns, old event ids."""
+        now = self.clock()
+        if self._next_prune is not None and now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_EVERY
+        try:
+            await self.storage.prune(
+                now=now, keep_days=self.keep_days, cooldowns_older_than=self.cooldowns_older_than
+            )
+        except Exception:
+            report_failure(log, "pruning storage")
+
     @staticmethod
-    def _claimable(record: PostRecord, now: dt.datetime) -> bool:
+    def _claimable(record: PostRecord, now: dt.datetime, dead: set[str]) -> bool:
+        # A superset of what `claim_post` takes (it also knows who still beats), never less.
         if record.state == "claimed":
-            return record.lease_until <= now
+            return record.owner in dead or record.lease_until <= now
         if record.state == "failed":
             return record.next_attempt_at is not None and record.next_attempt_at <= now
         return False
 
     async def fan_out(self, work: Iterable[tuple[Subscription, dt.date]]) -> None:
-        """Deliver many posts with bounded concurrency (slash commands keep flowing)."""
-        await asyncio.gather(*(self._deliver_bounded(sub, day) for sub, day in work))
+        """Deliver many posts with bounded concurrency (slash commands keep flowing).
+
+        A task group, not `gather`: cancelled at a stop, it waits until every post has given
+        its claim back, where `gather` would return at the first one.
+        """
+        async with asyncio.TaskGroup() as group:
+            for sub, day in work:
+                group.create_task(self._deliver_bounded(sub, day))
 
     async def _deliver_bounded(self, sub: Subscription, day: dt.date) -> None:
         async with self._semaphore:
+            if self._stopping.is_set():
+                return
             try:
                 await self.deliver(sub, day)
             except Exception:
@@ -234,6 +317,8 @@ class DailyScheduler:
 
     async def deliver(self, sub: Subscription, day: dt.date) -> bool:
         """Claim and post one daily post; True if this call posted it."""
+        if self._stopping.is_set():
+            return False
         poster = self.posters[sub.platform]
         maxim = self.corpus.for_day(day, channel_key(sub.platform, sub.channel))
         record = await self.storage.claim_post(
@@ -244,21 +329,31 @@ class DailyScheduler:
             owner=self.owner,
             now=self.clock(),
             lease=dt.timedelta(seconds=self.config.claim_timeout_seconds),
+            dead_after=self.dead_after,
         )
         if record is None:
             return False  # posted already, or another process has it
         # A retried claim keeps the number its first attempt used (it may have gone out).
         maxim = self.corpus.get(record.maxim_number) or maxim
         key = post_key(sub.platform, sub.channel, day)
-        if record.attempts > 1:
-            # An earlier attempt may have reached the platform before its owner died.
-            existing = await poster.find_post(sub.channel, key)
-            if existing is not None:
-                await self._complete(sub, day, existing)
-                log.info("daily post to %s %s was already there", sub.platform, sub.channel)
-                return False
         try:
+            if record.attempts > 1:
+                # An earlier attempt may have reached the platform before its owner died.
+                existing = await poster.find_post(sub.channel, key)
+                if existing is not None:
+                    await self._complete(sub, day, existing)
+                    log.info("daily post to %s %s was already there", sub.platform, sub.channel)
+                    return False
             message_id = await self._post_honouring_limits(poster, sub.channel, maxim, key)
+        except _Stopping:
+            await self._release(sub, day, attempted=False)
+            return False
+        except asyncio.CancelledError:
+            # Cut off after the grace: it may have reached the platform, so the next owner
+            # looks for it there before posting.
+            await self._release(sub, day, attempted=key in self._cut_off)
+            self._cut_off.discard(key)
+            raise
         except ChannelUnavailable as err:
             log.warning(
                 "daily post to %s %s failed for good (%s); marking the subscription failing",
@@ -309,6 +404,12 @@ class DailyScheduler:
             retry_at=retry_at,
         )
 
+    async def _release(self, sub: Subscription, day: dt.date, *, attempted: bool) -> None:
+        await self.storage.release_post(
+            sub.platform, sub.channel, day, owner=self.owner, now=self.clock(), attempted=attempted
+        )
+        log.info("gave back the daily post to %s %s: stopping", sub.platform, sub.channel)
+
     def _retry_at(self, attempts: int) -> dt.datetime | None:
         if attempts >= self.config.retry_limit:
             return None
@@ -320,15 +421,23 @@ class DailyScheduler:
         """Post, waiting out rate limits; one limit pauses every post to that platform.
 
         Waiting is not failing: limits are waited out for up to half the claim's lease, so a
-        busy minute never turns into failed posts (the lease must outlive the wait).
+        busy minute never turns into failed posts (the lease must outlive the wait). A stop
+        ends the wait at once: nothing was sent, so the claim is given back (`_Stopping`).
         """
         budget = time.monotonic() + self.config.claim_timeout_seconds / 2
         while True:
             wait = self._not_before.get(poster.platform, 0.0) - time.monotonic()
+            if self._stopping.is_set():
+                raise _Stopping
             if wait > 0:
-                await asyncio.sleep(wait)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), wait)
+                continue  # another post may have met a new limit meanwhile: look again
             try:
                 return await poster.post(channel, maxim, key=key)
+            except asyncio.CancelledError:
+                self._cut_off.add(key)
+                raise
             except RateLimited as limit:
                 until = time.monotonic() + limit.retry_after
                 if until > budget:

@@ -8,7 +8,8 @@ hold *across processes*, so the database enforces them with single atomic statem
 The rest of the bot imports storage only from here: the records it reads and the `Storage`
 repository it calls. Inside, `records` holds those records, `tables` the SQLAlchemy tables,
 `engine` connecting (SQLite or PostgreSQL) and the Alembic migrations, `repository` the
-`Storage` class with every query.
+`Storage` facade, which inherits the daily-post claims from `posts` and the process
+heartbeats and pruning from `processes`.
 """
 
 from bot.storage.engine import migrate

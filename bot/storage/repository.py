@@ -1,5 +1,9 @@
 """`Storage`: every query the bot makes, each one atomic across processes.
 
+This module holds the facade and the small query families (subscriptions, events, cooldowns,
+key-value); daily-post claims live in `bot.storage.posts`, heartbeats and pruning in
+`bot.storage.processes`, and `Storage` inherits both, so callers see one object.
+
 The guarantees ("one post per channel per day", "each event once", "one NaN answer per
 cooldown") hold with several bot processes on one database only because each is a single
 statement (``INSERT ... ON CONFLICT`` or a conditional ``UPDATE ... WHERE ... RETURNING``),
@@ -8,27 +12,25 @@ never read-then-write logic in Python. Rows become `bot.storage.records` here an
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Final, Self
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.engine import READ_ONLY, build_engine, normalise_url, upgrade_schema
-from bot.storage.records import PostRecord, Subscription
+from bot.storage.engine import build_engine, normalise_url, upgrade_schema
+from bot.storage.posts import PostQueries
+from bot.storage.processes import EVENT_RETENTION, ProcessQueries
+from bot.storage.records import Subscription
 from bot.storage.tables import (
     as_utc,
     cooldowns,
-    daily_posts,
     delivered_events,
     insert_into,
     meta,
-    post_from_row,
-    post_key,
     subscription_from_row,
     subscription_values,
     subscriptions,
@@ -36,18 +38,15 @@ from bot.storage.tables import (
 
 log = logging.getLogger(__name__)
 
-EVENT_RETENTION: Final = datetime.timedelta(days=1)
-"""How long `first_delivery` remembers an event id (Slack retries within minutes)."""
 EVENT_PRUNE_EVERY: Final = datetime.timedelta(hours=1)
 
 
-class Storage:
+class Storage(PostQueries, ProcessQueries):
     """The bot's database; one instance per process, safe to share between its tasks."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         """Wrap an engine whose schema is already at head; use `Storage.open` instead."""
-        self._engine = engine
-        self._dialect = engine.dialect.name
+        super().__init__(engine)
         self._next_event_prune: datetime.datetime | None = None
 
     @classmethod
@@ -71,14 +70,6 @@ class Storage:
     async def close(self) -> None:
         """Close every pooled connection."""
         await self._engine.dispose()
-
-    @contextlib.asynccontextmanager
-    async def _reading(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only transaction (deferred on SQLite; see `bot.storage.engine`)."""
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**{READ_ONLY: True})
-            async with conn.begin():
-                yield conn
 
     async def __aenter__(self) -> Self:
         """Use as ``async with await Storage.open(url) as storage:``."""
@@ -194,185 +185,6 @@ class Storage:
                     )
                 )
         log.info("config subscriptions synced: %d wanted, %d removed", len(wanted), len(stale))
-
-    # -- daily posts -----------------------------------------------------------------------
-
-    async def claim_post(
-        self,
-        platform: str,
-        channel: str,
-        local_date: datetime.date,
-        maxim_number: int,
-        *,
-        owner: str,
-        now: datetime.datetime,
-        lease: datetime.timedelta,
-    ) -> PostRecord | None:
-        """Claim the (platform, channel, local_date) post; the record if we own it, else None.
-
-        Atomic across processes. Claimable when there is no row yet, when a claim's lease has
-        expired (its owner crashed: takeover), or when a failed post's `next_attempt_at` has
-        come. Never once posted or abandoned. On takeover or retry the *stored*
-        `maxim_number` is kept (an earlier attempt may already have reached the platform with
-        it), so post ``record.maxim_number``, not the argument.
-        """
-        now = as_utc(now)
-        lease_until = now + lease
-        insert = (
-            insert_into(self._dialect, daily_posts)
-            .values(
-                platform=platform,
-                channel=channel,
-                local_date=local_date,
-                maxim_number=maxim_number,
-                state="claimed",
-                owner=owner,
-                attempts=1,
-                claimed_at=now,
-                lease_until=lease_until,
-            )
-            .on_conflict_do_nothing()
-            .returning(*daily_posts.c)
-        )
-        c = daily_posts.c
-        reclaim = (
-            sa.update(daily_posts)
-            .where(
-                post_key(platform, channel, local_date),
-                sa.or_(
-                    sa.and_(c.state == "claimed", c.lease_until <= now),
-                    sa.and_(c.state == "failed", c.next_attempt_at <= now),
-                ),
-            )
-            .values(
-                state="claimed",
-                owner=owner,
-                attempts=c.attempts + 1,
-                claimed_at=now,
-                lease_until=lease_until,
-                next_attempt_at=None,
-            )
-            .returning(*daily_posts.c)
-        )
-        async with self._engine.begin() as conn:
-            row = (await conn.execute(insert)).first()
-            if row is None:
-                row = (await conn.execute(reclaim)).first()
-        if row is None:
-            return None
-        record = post_from_row(row)
-        if record.attempts > 1:
-            log.info(
-                "claimed %s %s %s again (attempt %d)",
-                platform,
-                channel,
-                local_date,
-                record.attempts,
-            )
-        return record
-
-    async def complete_post(
-        self,
-        platform: str,
-        channel: str,
-        local_date: datetime.date,
-        *,
-        owner: str,
-        message_id: str,
-        now: datetime.datetime,
-    ) -> bool:
-        """Mark the post done; False (and no change) unless `owner` still holds the claim.
-
-        An owner whose lease expired but was not taken over yet may still complete: the
-        message did go out.
-        """
-        return await self._settle(
-            platform,
-            channel,
-            local_date,
-            owner,
-            state="posted",
-            message_id=message_id,
-            posted_at=as_utc(now),
-            error=None,
-            next_attempt_at=None,
-        )
-
-    async def fail_post(
-        self,
-        platform: str,
-        channel: str,
-        local_date: datetime.date,
-        *,
-        owner: str,
-        error: str,
-        now: datetime.datetime,
-        retry_at: datetime.datetime | None,
-    ) -> bool:
-        """Release the claim as "failed" (retried from `retry_at`) or, with None, "abandoned".
-
-        Returns False (and changes nothing) unless `owner` still holds the claim.
-        """
-        return await self._settle(
-            platform,
-            channel,
-            local_date,
-            owner,
-            state="failed" if retry_at is not None else "abandoned",
-            error=error,
-            next_attempt_at=None if retry_at is None else as_utc(retry_at),
-            lease_until=as_utc(now),
-        )
-
-    async def _settle(
-        self,
-        platform: str,
-        channel: str,
-        local_date: datetime.date,
-        owner: str,
-        **values: Any,
-    ) -> bool:
-        """End a claim with `values`, only if `owner` still holds it; False otherwise."""
-        stmt = (
-            sa.update(daily_posts)
-            .where(
-                post_key(platform, channel, local_date),
-                daily_posts.c.state == "claimed",
-                daily_posts.c.owner == owner,
-            )
-            .values(**values)
-            .returning(daily_posts.c.state)
-        )
-        async with self._engine.begin() as conn:
-            done = (await conn.execute(stmt)).first() is not None
-        if not done:
-            log.warning("%s lost the claim on %s %s %s", owner, platform, channel, local_date)
-        return done
-
-    async def get_post(
-        self, platform: str, channel: str, local_date: datetime.date
-    ) -> PostRecord | None:
-        """Return the record of that day's post in that channel, or None."""
-        stmt = sa.select(daily_posts).where(post_key(platform, channel, local_date))
-        async with self._reading() as conn:
-            row = (await conn.execute(stmt)).first()
-        return None if row is None else post_from_row(row)
-
-    async def list_posts(
-        self, platform: str | None = None, *, since: datetime.date | None = None
-    ) -> list[PostRecord]:
-        """Return post records by date, platform, channel; of one platform, from `since` on.
-
-        The scheduler's sweep reads only the last days, never the whole history.
-        """
-        c = daily_posts.c
-        stmt = sa.select(daily_posts).order_by(c.local_date, c.platform, c.channel)
-        if platform is not None:
-            stmt = stmt.where(c.platform == platform)
-        if since is not None:
-            stmt = stmt.where(c.local_date >= since)
-        async with self._reading() as conn:
-            return [post_from_row(row) for row in await conn.execute(stmt)]
 
     # -- event de-duplication --------------------------------------------------------------
 

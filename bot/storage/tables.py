@@ -94,7 +94,18 @@ daily_posts = sa.Table(
     sa.CheckConstraint(
         "state IN ('claimed', 'posted', 'failed', 'abandoned')", name="ck_daily_posts_state"
     ),
+    # The sweep reads the last two days every minute; without this it scans the whole history.
+    sa.Index("ix_daily_posts_local_date", "local_date"),
 )
+
+processes = sa.Table(
+    "processes",
+    metadata,
+    sa.Column("owner", sa.String(), primary_key=True),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("beat_at", UTCDateTime(), nullable=False),
+)
+"""One row per bot process, renewed every few seconds: how others know a claim's owner lives."""
 
 delivered_events = sa.Table(
     "delivered_events",

@@ -2,7 +2,8 @@
 
 It posts through a small HTTP poster to the test's fake platform, so the test can count what
 every process posted and kill one of them with SIGKILL in the middle of a fan-out.
-Run as ``python -m tests.bot.daily.daily_worker DB_URL PLATFORM_URL``; stops on SIGTERM.
+Run as ``python -m tests.bot.daily.daily_worker DB_URL PLATFORM_URL [KEY=VALUE ...]``, where
+each KEY is a `ScheduleConfig` field or ``sweep_seconds``; stops on SIGTERM (gracefully).
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ class HttpPoster:
             return None if found is None else str(found)
 
 
-async def main(db_url: str, platform_url: str) -> None:
+async def main(db_url: str, platform_url: str, *options: str) -> None:
+    settings: dict[str, float] = {"max_concurrent_posts": 8, "claim_timeout_seconds": 2}
+    settings |= {k: float(v) for k, v in (option.split("=", 1) for option in options)}
+    sweep_seconds = settings.pop("sweep_seconds", 0.5)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -52,8 +56,8 @@ async def main(db_url: str, platform_url: str) -> None:
             storage=storage,
             posters={"test": HttpPoster(session, platform_url)},
             corpus=load_corpus(),
-            config=ScheduleConfig(max_concurrent_posts=8, claim_timeout_seconds=2),
-            sweep_seconds=0.5,
+            config=ScheduleConfig.model_validate(settings),
+            sweep_seconds=sweep_seconds,
         )
         await scheduler.start()
         print("ready", flush=True)
@@ -63,4 +67,4 @@ async def main(db_url: str, platform_url: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(*sys.argv[1:]))

@@ -164,7 +164,7 @@ async def test_schedule_changes_take_effect_at_once(storage):
     scheduler = make_scheduler(storage, poster, clock)
     await scheduler.start()
     try:
-        assert scheduler.scheduler.get_jobs() == [scheduler.scheduler.get_job("sweep")]
+        assert {job.id for job in scheduler.scheduler.get_jobs()} == {"sweep", "heartbeat"}
         daily = DailySubscriptions(storage, scheduler.reload, clock=clock)
         from bot.chat import Origin
 
@@ -174,14 +174,14 @@ async def test_schedule_changes_take_effect_at_once(storage):
         origin = Origin("console", "general", "U1")
         await daily.handle(origin, DailySet(7, 15, "Asia/Tokyo"), admin)
         ids = {job.id for job in scheduler.scheduler.get_jobs()}
-        assert ids == {"sweep", "daily 07:15 Asia/Tokyo"}
+        assert ids == {"sweep", "heartbeat", "daily 07:15 Asia/Tokyo"}
         job = scheduler.scheduler.get_job("daily 07:15 Asia/Tokyo")
         assert job.trigger.get_next_fire_time(None, clock.now) == dt.datetime(
             2026, 11, 28, 22, 15, tzinfo=UTC
         )
         await daily.handle(origin, DailySet(8, 0, "Asia/Tokyo"), admin)
         ids = {job.id for job in scheduler.scheduler.get_jobs()}
-        assert ids == {"sweep", "daily 08:00 Asia/Tokyo"}
+        assert ids == {"sweep", "heartbeat", "daily 08:00 Asia/Tokyo"}
     finally:
         await scheduler.stop()
 

@@ -1,0 +1,257 @@
+"""Daily-post claims: who posts which (platform, channel, local date), exactly once.
+
+Each transition is one atomic statement (``INSERT ... ON CONFLICT DO NOTHING`` or a
+conditional ``UPDATE ... WHERE ... RETURNING``), so processes sharing a database never both
+own a post. A claim is taken over when its owner is dead (its heartbeat in ``processes`` is
+stale: seconds, see `bot.storage.processes`), or, for an owner that never beat, when its lease
+ran out: the lease is the last resort, never the usual way back.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.storage.base import StorageBase
+from bot.storage.records import PostRecord
+from bot.storage.tables import (
+    as_utc,
+    daily_posts,
+    insert_into,
+    post_from_row,
+    post_key,
+    processes,
+)
+
+log = logging.getLogger(__name__)
+
+
+class PostQueries(StorageBase):
+    """Claiming, settling, releasing and reading daily posts."""
+
+    async def claim_post(
+        self,
+        platform: str,
+        channel: str,
+        local_date: datetime.date,
+        maxim_number: int,
+        *,
+        owner: str,
+        now: datetime.datetime,
+        lease: datetime.timedelta,
+        dead_after: datetime.timedelta | None = None,
+    ) -> PostRecord | None:
+        """Claim the (platform, channel, local_date) post; the record if we own it, else None.
+
+        Atomic across processes. Claimable when there is no row yet, when a failed post's
+        `next_attempt_at` has come, or when a claim's owner is gone (takeover): with
+        `dead_after`, an owner whose heartbeat is older than that is dead at once, one that
+        beats is never robbed however slow its post, and only an owner that never beat falls
+        back to its lease. Without `dead_after` the lease alone decides. Never once posted or
+        abandoned. On takeover or retry the *stored*
+        `maxim_number` is kept (an earlier attempt may already have reached the platform with
+        it), so post ``record.maxim_number``, not the argument.
+        """
+        now = as_utc(now)
+        lease_until = now + lease
+        insert = (
+            insert_into(self._dialect, daily_posts)
+            .values(
+                platform=platform,
+                channel=channel,
+                local_date=local_date,
+                maxim_number=maxim_number,
+                state="claimed",
+                owner=owner,
+                attempts=1,
+                claimed_at=now,
+                lease_until=lease_until,
+            )
+            .on_conflict_do_nothing()
+            .returning(*daily_posts.c)
+        )
+        c = daily_posts.c
+        reclaim = (
+            sa.update(daily_posts)
+            .where(
+                post_key(platform, channel, local_date),
+                sa.or_(
+                    sa.and_(c.state == "claimed", _owner_gone(now, dead_after)),
+                    sa.and_(c.state == "failed", c.next_attempt_at <= now),
+                ),
+            )
+            .values(
+                state="claimed",
+                owner=owner,
+                attempts=c.attempts + 1,
+                claimed_at=now,
+                lease_until=lease_until,
+                next_attempt_at=None,
+            )
+            .returning(*daily_posts.c)
+        )
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(insert)).first()
+            if row is None:
+                row = (await conn.execute(reclaim)).first()
+        if row is None:
+            return None
+        record = post_from_row(row)
+        if record.attempts > 1:
+            log.info(
+                "claimed %s %s %s again (attempt %d)",
+                platform,
+                channel,
+                local_date,
+                record.attempts,
+            )
+        return record
+
+    async def complete_post(
+        self,
+        platform: str,
+        channel: str,
+        local_date: datetime.date,
+        *,
+        owner: str,
+        message_id: str,
+        now: datetime.datetime,
+    ) -> bool:
+        """Mark the post done; False (and no change) unless `owner` still holds the claim.
+
+        An owner whose lease expired but was not taken over yet may still complete: the
+        message did go out.
+        """
+        return await self._settle(
+            platform,
+            channel,
+            local_date,
+            owner,
+            state="posted",
+            message_id=message_id,
+            posted_at=as_utc(now),
+            error=None,
+            next_attempt_at=None,
+        )
+
+    async def fail_post(
+        self,
+        platform: str,
+        channel: str,
+        local_date: datetime.date,
+        *,
+        owner: str,
+        error: str,
+        now: datetime.datetime,
+        retry_at: datetime.datetime | None,
+    ) -> bool:
+        """Release the claim as "failed" (retried from `retry_at`) or, with None, "abandoned".
+
+        Returns False (and changes nothing) unless `owner` still holds the claim.
+        """
+        return await self._settle(
+            platform,
+            channel,
+            local_date,
+            owner,
+            state="failed" if retry_at is not None else "abandoned",
+            error=error,
+            next_attempt_at=None if retry_at is None else as_utc(retry_at),
+            lease_until=as_utc(now),
+        )
+
+    async def _settle(
+        self,
+        platform: str,
+        channel: str,
+        local_date: datetime.date,
+        owner: str,
+        **values: Any,
+    ) -> bool:
+        """End a claim with `values`, only if `owner` still holds it; False otherwise."""
+        stmt = (
+            sa.update(daily_posts)
+            .where(
+                post_key(platform, channel, local_date),
+                daily_posts.c.state == "claimed",
+                daily_posts.c.owner == owner,
+            )
+            .values(**values)
+            .returning(daily_posts.c.state)
+        )
+        async with self._engine.begin() as conn:
+            done = (await conn.execute(stmt)).first() is not None
+        if not done:
+            log.warning("%s lost the claim on %s %s %s", owner, platform, channel, local_date)
+        return done
+
+    async def get_post(
+        self, platform: str, channel: str, local_date: datetime.date
+    ) -> PostRecord | None:
+        """Return the record of that day's post in that channel, or None."""
+        stmt = sa.select(daily_posts).where(post_key(platform, channel, local_date))
+        async with self._reading() as conn:
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else post_from_row(row)
+
+    async def list_posts(
+        self, platform: str | None = None, *, since: datetime.date | None = None
+    ) -> list[PostRecord]:
+        """Return post records by date, platform, channel; of one platform, from `since` on.
+
+        The scheduler's sweep reads only the last days, never the whole history.
+        """
+        c = daily_posts.c
+        stmt = sa.select(daily_posts).order_by(c.local_date, c.platform, c.channel)
+        if platform is not None:
+            stmt = stmt.where(c.platform == platform)
+        if since is not None:
+            stmt = stmt.where(c.local_date >= since)
+        async with self._reading() as conn:
+            return [post_from_row(row) for row in await conn.execute(stmt)]
+
+    async def release_post(
+        self,
+        platform: str,
+        channel: str,
+        local_date: datetime.date,
+        *,
+        owner: str,
+        now: datetime.datetime,
+        attempted: bool,
+    ) -> bool:
+        """Give a claim back at once (the process is stopping); False unless `owner` held it.
+
+        The post becomes claimable from `now`. A claim released before its post was sent
+        (`attempted` False) does not count as an attempt, so the next owner neither looks for
+        an earlier message nor counts it against the retry limit; one released while its post
+        was in flight keeps the attempt, so the next owner looks on the platform first.
+        """
+        c = daily_posts.c
+        return await self._settle(
+            platform,
+            channel,
+            local_date,
+            owner,
+            state="failed",
+            error="released when its process stopped",
+            next_attempt_at=as_utc(now),
+            lease_until=as_utc(now),
+            attempts=c.attempts if attempted else c.attempts - 1,
+        )
+
+
+def _owner_gone(
+    now: datetime.datetime, dead_after: datetime.timedelta | None
+) -> sa.ColumnElement[bool]:
+    """Whether a claimed row's owner is gone: dead by heartbeat, or silent past its lease."""
+    c = daily_posts.c
+    if dead_after is None:
+        return c.lease_until <= now
+    p = processes.c
+    beats = sa.exists().where(p.owner == c.owner)
+    dead = sa.exists().where(p.owner == c.owner, p.beat_at <= now - dead_after)
+    return sa.or_(dead, sa.and_(~beats, c.lease_until <= now))
