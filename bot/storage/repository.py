@@ -18,7 +18,7 @@ from typing import Any, Final, Self
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.storage.engine import READ_ONLY, build_engine, normalise_url, upgrade_schema
+from bot.storage.engine import READ_ONLY, normalise_url, open_engine
 from bot.storage.records import PostRecord, Subscription
 from bot.storage.tables import (
     as_utc,
@@ -51,20 +51,17 @@ class Storage:
         self._next_event_prune: datetime.datetime | None = None
 
     @classmethod
-    async def open(cls, url: str) -> Storage:
+    async def open(cls, url: str, **timeouts: float) -> Storage:
         """Connect to `url` and upgrade its schema to head.
 
         Safe when several processes open the same database at once. For SQLite the parent
         directory of the file is created if missing. ``sqlite://`` and ``postgresql://`` URLs
-        get the async drivers (aiosqlite, asyncpg) when none is named.
+        get the async drivers (aiosqlite, asyncpg) when none is named. `timeouts`
+        (``connect_timeout``, ``query_timeout``) and the `StorageOpenError` it raises: see
+        `bot.storage.engine.open_engine`.
         """
         parsed = normalise_url(url)
-        engine = build_engine(parsed)
-        try:
-            await upgrade_schema(engine, "head")
-        except BaseException:
-            await engine.dispose()
-            raise
+        engine = await open_engine(parsed, **timeouts)
         log.info("storage opened: %s", parsed.render_as_string(hide_password=True))
         return cls(engine)
 
