@@ -101,17 +101,19 @@ def describe_target(url: URL) -> str:
     return f"PostgreSQL at {url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
 
 
-def build_engine(url: URL, *, query_timeout: float | None = None) -> AsyncEngine:
+def build_engine(
+    url: URL, *, query_timeout: float | None = None, connect_timeout: float = QUERY_TIMEOUT_SECONDS
+) -> AsyncEngine:
     """An engine for a normalised `url`, set up for concurrent use by several processes.
 
     For a SQLite file the parent directory is created if missing, so a fresh install needs
     no preparation; a directory that cannot be created or written is `StorageRefused`.
 
-    On PostgreSQL, `query_timeout` bounds each connect, statement and wait for a pooled
-    connection: asyncpg would otherwise wait 60 s for a host that drops packets. None (for
-    migrations, which may take long) bounds only the connect. SQLite keeps its 30 s busy
-    timeout: in WAL mode reads never wait for it, and writers queueing is what lets several
-    processes share the file.
+    On PostgreSQL, `query_timeout` bounds each statement and wait for a pooled connection,
+    and `connect_timeout` each connect: asyncpg would otherwise wait 60 s for a host that
+    drops packets. None (for migrations, which may take long) leaves statements unbounded.
+    SQLite keeps its 30 s busy timeout: in WAL mode reads never wait for it, and writers
+    queueing is what lets several processes share the file.
     """
     if url.get_backend_name() == "sqlite":
         path = _sqlite_file(url)
@@ -125,7 +127,7 @@ def build_engine(url: URL, *, query_timeout: float | None = None) -> AsyncEngine
         return engine
     connect_args: dict[str, Any] = {
         "server_settings": {"application_name": "maxim-bot"},
-        "timeout": query_timeout or QUERY_TIMEOUT_SECONDS,
+        "timeout": connect_timeout,
     }
     if query_timeout is None:
         return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args)
@@ -361,7 +363,8 @@ async def open_engine(
     deadline = loop.time() + connect_timeout
     delay = FIRST_RETRY_SECONDS
     attempt = 0
-    migration_engine = build_engine(url)  # no statement timeout: a migration may be slow
+    # No statement timeout for migrations (they may be slow); each connect attempt is bounded.
+    migration_engine = build_engine(url, connect_timeout=query_timeout)
     try:
         while True:
             attempt += 1
@@ -391,7 +394,7 @@ async def open_engine(
                 delay = min(delay * 2, MAX_RETRY_SECONDS)
     finally:
         await migration_engine.dispose()
-    return build_engine(url, query_timeout=query_timeout)
+    return build_engine(url, query_timeout=query_timeout, connect_timeout=query_timeout)
 
 
 async def migrate(url: str, revision: str = "head") -> None:
