@@ -133,7 +133,8 @@ def report_failure(log: logging.Logger, what: str) -> str:
 
 
 def _storage_outage(error: BaseException | None) -> str | None:
-    if error is None or "bot.storage" not in sys.modules:  # no storage, no outage
+    """`bot.storage.describe_outage`, without loading the database drivers to ask it."""
+    if error is None or "bot.storage" not in sys.modules:  # no storage, no outage of it
         return None
     from bot.storage import describe_outage
 

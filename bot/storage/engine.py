@@ -316,17 +316,36 @@ def _is_outage(error: BaseException) -> bool:
     return False
 
 
+DATABASE_MODULES: Final = ("sqlalchemy", "asyncpg", "aiosqlite", "sqlite3", "bot.storage")
+
+
+def _touches_database(error: BaseException) -> bool:
+    """Whether `error` is a database library's, or was raised on its way through one.
+
+    A refused connection is an `OSError` like any network error; only one that came from
+    the database is an outage of it (a Slack call failing is not).
+    """
+    if type(error).__module__.startswith(DATABASE_MODULES):
+        return True
+    frame = error.__traceback__
+    while frame is not None:
+        if str(frame.tb_frame.f_globals.get("__name__", "")).startswith(DATABASE_MODULES):
+            return True
+        frame = frame.tb_next
+    return False
+
+
 def describe_outage(error: BaseException) -> str | None:
     """``ConnectionRefusedError: ...`` when `error` means the database cannot be reached now.
 
-    None for anything else (a constraint, a bug): those deserve a traceback. The error
-    boundaries use this to log an outage as one line, and the answers that can go on without
-    storage use it to decide that they may.
+    None for anything else (a constraint, a bug, another service's network error): those
+    deserve a traceback. The error boundaries use this to log an outage as one line, and
+    the answers that can go on without storage use it to decide that they may.
     """
-    for link in _causes(error):
-        if _is_outage(link):
-            return _short(link)
-    return None
+    links = list(_causes(error))
+    if not any(_touches_database(link) for link in links):
+        return None
+    return next((_short(link) for link in links if _is_outage(link)), None)
 
 
 async def _check_connection(engine: AsyncEngine) -> None:

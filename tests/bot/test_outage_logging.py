@@ -70,3 +70,13 @@ def test_report_failure_logs_an_outage_in_one_line(logged):
         "failed ('127.0.0.1', 5432))"
     )
     assert apology.startswith("Something went wrong on my side (ref ")
+
+
+def test_a_network_error_elsewhere_is_not_a_database_outage(logged):
+    log, stream = logged
+    try:
+        raise ConnectionRefusedError(111, "Connect call failed ('slack.com', 443)")
+    except ConnectionRefusedError:
+        report_failure(log, "slack command")
+    assert "Traceback (most recent call last)" in stream.getvalue()
+    assert "the database is unreachable" not in stream.getvalue()
