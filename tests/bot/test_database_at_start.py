@@ -83,7 +83,10 @@ async def test_a_database_that_comes_up_during_the_retries_is_used(tmp_path, sto
 
 @pytest.mark.postgres
 async def test_a_missing_database_stops_at_once_with_exit_2(tmp_path, postgres_server):
-    write_storage_config(tmp_path, postgres_server.url("no_such_database"))
+    # A short timeout, so that a server that is down fails this test soon, and clearly.
+    write_storage_config(
+        tmp_path, postgres_server.url("no_such_database"), connect_timeout_seconds=5
+    )
     bot = await BotProcess.start(tmp_path, clean_env(), "run")
     try:
         status, _ = await bot.end(timeout=60, terminate=False)
