@@ -308,19 +308,30 @@ class StoppablePostgres(PostgresServer):
 
     For outage tests: the session server is shared, and stopping it would fail every other
     test. `stop` is ``pg_ctl stop -m fast`` (clients are disconnected, as on a restart);
-    `start` brings the same data back on the same port.
+    `start` brings the same data back on the same port. Both call pg_ctl directly: the
+    executor's own `stop` also signals the process group of a `pg_ctl start` that exited
+    long ago, which is no business of a test that stops and starts its server repeatedly.
     """
 
     executor: Any = None  # pytest_postgresql's PostgreSQLExecutor, loaded only when needed
 
     def stop(self) -> None:
         """Stop the server (fast shutdown: open connections are cut)."""
-        self.executor.stop()
+        self._pg_ctl("stop", "-D", self.executor.datadir, "-m", "fast", "-w")
 
     def start(self) -> None:
-        """Start it again and wait until it accepts connections."""
-        self.executor.start()
+        """Start it (again) and wait until it accepts connections."""
+        self._pg_ctl(*self.executor.command_parts[1:])  # the executor's `pg_ctl start -w ...`
         self.wait_until_ready()
+
+    def running(self) -> bool:
+        """Whether pg_ctl finds the server running."""
+        return bool(self.executor.running())
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            [self.executor.executable, *args], check=True, capture_output=True, timeout=60
+        )
 
 
 @pytest.fixture
@@ -367,8 +378,9 @@ def stoppable_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sto
             user="postgres",
             postgres_options=PG_SERVER_OPTIONS,
         )
+        executor.init_directory()  # initdb
         server = StoppablePostgres(executor.host, executor.port, executor=executor)
         server.start()
-        stack.callback(lambda: executor.stop() if executor.running() else None)
+        stack.callback(lambda: server.stop() if server.running() else None)
         server.admin_execute('CREATE DATABASE "maxim"')
         yield server
