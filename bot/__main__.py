@@ -117,6 +117,7 @@ async def _discord_sync(settings: Settings, guild: int | None) -> list[str]:
 def _discord(args: argparse.Namespace, settings: Settings) -> int:
     from bot.platforms import StartupError
     from bot.platforms.discord.cli import invite_url  # discord.py loads here only
+    from bot.storage import StorageOpenError
 
     try:
         if args.discord_command == "invite":
@@ -127,6 +128,9 @@ def _discord(args: argparse.Namespace, settings: Settings) -> int:
     except StartupError as err:
         print(f"maxim-bot: {err}", file=sys.stderr)
         return 2
+    except StorageOpenError as err:
+        print(f"maxim-bot: {err}", file=sys.stderr)
+        return err.exit_status
     return 0
 
 
@@ -165,10 +169,15 @@ def _main(argv: Sequence[str] | None) -> int:
     if settings.console_enabled and sys.stdin.isatty() and settings.log.level == "INFO":
         # In a terminal the log shares the screen with the chat: keep the chat readable.
         logging.getLogger("bot.chat").setLevel(logging.WARNING)
+    from bot.storage import StorageOpenError  # loads the database drivers: only to run
+
     try:
         return asyncio.run(_run(settings))
     except KeyboardInterrupt:
         return 0
+    except StorageOpenError as err:  # already one line: where, why, and for how long
+        log.error("%s", err)
+        return err.exit_status
 
 
 if __name__ == "__main__":

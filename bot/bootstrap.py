@@ -26,6 +26,15 @@ if TYPE_CHECKING:
     from bot.platforms import HealthCheck, Platform
 
 
+async def open_storage(settings: Settings) -> Storage:
+    """Storage at ``storage.url``, waiting and bounded as ``[storage]`` says."""
+    return await Storage.open(
+        settings.storage.url,
+        connect_timeout=settings.storage.connect_timeout_seconds,
+        query_timeout=settings.storage.query_timeout_seconds,
+    )
+
+
 class _ScheduleReload:
     """`/maxim daily` changes reload the scheduler, which is built after the service."""
 
@@ -71,7 +80,7 @@ async def open_service(
     settings: Settings, *, clock: Clock = utc_now
 ) -> AsyncIterator[tuple[ChatService, Storage]]:
     """Storage opened (and migrated) and a service over it, closed again on exit."""
-    storage = await Storage.open(settings.storage.url)
+    storage = await open_storage(settings)
     try:
         yield build_service(settings, storage, clock=clock), storage
     finally:
@@ -143,7 +152,7 @@ async def assemble(
     """
     from bot.daily.scheduler import DailyScheduler  # APScheduler loads only to run the bot
 
-    storage = await Storage.open(settings.storage.url)
+    storage = await open_storage(settings)
     try:
         await storage.sync_config_subscriptions(config_subscriptions(settings.daily, clock()))
         reload = _ScheduleReload()

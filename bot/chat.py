@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from bot.preview import Preview
+from bot.storage import describe_outage
 from maxims import Corpus, Maxim, Reply, TextReply, answer, parse_query
 from maxims.query import DailyOff, DailySet, DailyShow, Query, Today
 from maxims.suggest import suggest_queries
@@ -33,6 +34,9 @@ T = TypeVar("T")
 # Slack and Discord drop a command that is not acknowledged within 3 s; an answer not ready
 # after this long is acknowledged with "working on it" and sent when it is.
 ACK_DEADLINE = 2.0
+# `/maxim today` waits this long for the channel's time zone, then answers in UTC: within
+# ACK_DEADLINE, so the answer still goes out in the acknowledgement.
+ZONE_DEADLINE = 1.5
 REFUSED_HOLD_SECONDS = 2.0  # after storage refused (cooldown taken elsewhere), ask again later
 IsAdmin = Callable[[], Awaitable[bool]]
 
@@ -74,6 +78,12 @@ async def in_time(
     future = asyncio.ensure_future(work)
     done, _ = await asyncio.wait((future,), timeout=deadline)
     return future, bool(done)
+
+
+def _forget(future: asyncio.Future[Any]) -> None:
+    """Retrieve the outcome of work nobody waits for any more (asyncio would log it)."""
+    if not future.cancelled():
+        future.exception()
 
 
 class DailyCommands(Protocol):
@@ -124,10 +134,38 @@ class ChatService:
         self._asking: set[tuple[str, str, str]] = set()
 
     async def today(self, origin: Origin) -> dt.date:
-        """The channel's local date: its daily-post zone if it has one, else UTC."""
-        zone = await self.daily.timezone_of(origin) if self.daily else None
+        """The channel's local date: its daily-post zone if it has one, else UTC.
+
+        When storage cannot tell in time (an outage, or a host that drops packets: a stale
+        pooled connection and a reconnect may each take the query timeout), the answer goes
+        on in UTC, with one WARNING. Near midnight that may be a neighbouring day's maxim,
+        which beats "Something went wrong" or a missed acknowledgement.
+        """
+        zone = await self._zone_of(self.daily, origin) if self.daily else None
         now = self.clock()
         return now.astimezone(ZoneInfo(zone)).date() if zone else now.date()
+
+    @staticmethod
+    async def _zone_of(daily: DailyCommands, origin: Origin) -> str | None:
+        future, done = await in_time(daily.timezone_of(origin), ZONE_DEADLINE)
+        if not done:
+            # Left to finish by itself (its own timeouts end it): cancelling it mid-query would
+            # leave the connection's clean-up to hang in this answer instead.
+            future.add_done_callback(_forget)
+            log.warning(
+                "cannot read the time zone of %s (no answer within %.1f s): using UTC",
+                origin.channel,
+                ZONE_DEADLINE,
+            )
+            return None
+        try:
+            return future.result()
+        except Exception as err:
+            outage = describe_outage(err)
+            if outage is None:
+                raise
+            log.warning("cannot read the time zone of %s (%s): using UTC", origin.channel, outage)
+            return None
 
     @overload
     async def command(
@@ -232,6 +270,13 @@ class ChatService:
             self._asking.add(key)
         try:
             maxim = await self._answer_message(origin, rule, now, event_id)
+        except Exception as err:
+            # Nobody asked for this answer: during an outage, skipping it beats an apology.
+            outage = describe_outage(err)
+            if outage is None:
+                raise
+            log.warning("rule %s not answered: the database is unreachable (%s)", rule.name, outage)
+            maxim = None
         finally:
             self._asking.discard(key)
         if cooldown > 0:

@@ -151,6 +151,11 @@ class StorageConfig(Section):
     """``[storage]``: where state lives."""
 
     url: str = "sqlite+aiosqlite:///maxim-bot.db"
+    # At start the database may not be up yet (compose, a reboot): keep trying this long.
+    connect_timeout_seconds: float = Field(default=60, gt=0, le=3600)
+    # While running, a connect or statement waits at most this long, so an answer that reads
+    # storage (`/maxim today`) falls back in time for Slack's 3 s acknowledgement.
+    query_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     # Daily-post records older than this many days are pruned (the sweep reads two days).
     keep_days: int = Field(default=400, ge=2)
 

@@ -57,10 +57,28 @@ class RedactSecrets(logging.Filter):
         return text
 
 
+class OutageInOneLine(logging.Filter):
+    """Turns a logged database outage into one line: the message and the error, no traceback.
+
+    For libraries' own logs (SQLAlchemy's pool logs a traceback when it cannot close a
+    connection to a host that stopped answering); our boundaries use `report_failure`.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Drop the traceback of an outage, keeping its description; never drops a record."""
+        error = record.exc_info[1] if record.exc_info else None
+        outage = _storage_outage(error)
+        if outage is not None:
+            record.msg, record.args = f"{record.getMessage()} ({outage})", None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def setup_logging(level: str = "INFO", secret_values: Iterable[str] = ()) -> None:
     """Log to stderr at `level`; SDK loggers stay at WARNING unless we debug."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(OutageInOneLine())
     handler.addFilter(RedactSecrets(secret_values))
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -101,8 +119,23 @@ def error_reference() -> str:
 def report_failure(log: logging.Logger, what: str) -> str:
     """Log the exception being handled with a reference; return the apology for chat.
 
-    The apology carries no exception text: that stays in the log, for us.
+    The apology carries no exception text: that stays in the log, for us. A database outage
+    is logged as one line without a traceback: it is expected, says all there is to say, and
+    a sweep failing every minute of an outage would otherwise bury the log in tracebacks.
     """
     ref = error_reference()
-    log.exception("%s failed (ref %s)", what, ref)
+    outage = _storage_outage(sys.exc_info()[1])
+    if outage is not None:
+        log.error("%s failed (ref %s): the database is unreachable (%s)", what, ref, outage)
+    else:
+        log.exception("%s failed (ref %s)", what, ref)
     return f"Something went wrong on my side (ref {ref}). Please try again in a moment."
+
+
+def _storage_outage(error: BaseException | None) -> str | None:
+    """`bot.storage.describe_outage`, without loading the database drivers to ask it."""
+    if error is None or "bot.storage" not in sys.modules:  # no storage, no outage of it
+        return None
+    from bot.storage import describe_outage
+
+    return describe_outage(error)

@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -300,3 +300,87 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     postgres_server.admin_execute(f'CREATE DATABASE "{name}"')
     yield postgres_server.url(name)
     postgres_server.admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass(frozen=True)
+class StoppablePostgres(PostgresServer):
+    """A server of one test's own (own data directory, own port) that it may stop and start.
+
+    For outage tests: the session server is shared, and stopping it would fail every other
+    test. `stop` is ``pg_ctl stop -m fast`` (clients are disconnected, as on a restart);
+    `start` brings the same data back on the same port. Both call pg_ctl directly: the
+    executor's own `stop` also signals the process group of a `pg_ctl start` that exited
+    long ago, which is no business of a test that stops and starts its server repeatedly.
+    """
+
+    executor: Any = None  # pytest_postgresql's PostgreSQLExecutor, loaded only when needed
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown: open connections are cut)."""
+        self._pg_ctl("stop", "-D", self.executor.datadir, "-m", "fast", "-w")
+
+    def start(self) -> None:
+        """Start it (again) and wait until it accepts connections."""
+        self._pg_ctl(*self.executor.command_parts[1:])  # the executor's `pg_ctl start -w ...`
+        self.wait_until_ready()
+
+    def running(self) -> bool:
+        """Whether pg_ctl finds the server running."""
+        return bool(self.executor.running())
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            [self.executor.executable, *args], check=True, capture_output=True, timeout=60
+        )
+
+
+@pytest.fixture
+def stoppable_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoppablePostgres]:
+    """A PostgreSQL server for this test alone, with a database ``maxim``; see `StoppablePostgres`.
+
+    Set up like `postgres_server` (a wrapper drops to the ``postgres`` user when run as root;
+    a watchdog stops the server if the session dies), but function-scoped.
+    """
+    pg_ctl = find_pg_ctl()
+    if pg_ctl is None:
+        _postgres_unavailable(PG_INSTALL_HINT)
+    from pytest_postgresql.executors import PostgreSQLExecutor
+
+    base = Path(tempfile.mkdtemp(prefix="maxim-pg-own-"))
+    with ExitStack() as stack:
+        stack.callback(shutil.rmtree, base, ignore_errors=True)
+        workdir = base / "server"
+        workdir.mkdir()
+        executable = pg_ctl
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("postgres")
+            base.chmod(0o755)
+            os.chown(workdir, user.pw_uid, user.pw_gid)
+            executable = _pg_ctl_as(user, pg_ctl, base / "pg_ctl-as-postgres", workdir)
+        datadir = workdir / "data"
+        watchdog = subprocess.Popen(
+            [sys.executable, "-I", "-c", _WATCHDOG, executable, str(datadir), str(base)],
+            stdin=subprocess.PIPE,
+            start_new_session=True,
+        )
+        assert watchdog.stdin is not None
+        stack.callback(watchdog.wait, timeout=30)
+        stack.callback(watchdog.stdin.close)
+        executor = PostgreSQLExecutor(
+            executable=executable,
+            host="127.0.0.1",
+            port=_free_port(),
+            datadir=str(datadir),
+            unixsocketdir=str(workdir),
+            logfile=str(workdir / "postgresql.log"),
+            startparams="-w",
+            dbname="maxim",
+            user="postgres",
+            postgres_options=PG_SERVER_OPTIONS,
+        )
+        executor.init_directory()  # initdb
+        server = StoppablePostgres(executor.host, executor.port, executor=executor)
+        server.start()
+        stack.callback(lambda: server.stop() if server.running() else None)
+        server.admin_execute('CREATE DATABASE "maxim"')
+        yield server

@@ -12,8 +12,23 @@ repository it calls. Inside, `records` holds those records, `tables` the SQLAlch
 heartbeats and pruning from `processes`.
 """
 
-from bot.storage.engine import migrate
+from bot.storage.engine import (
+    StorageOpenError,
+    StorageRefused,
+    StorageUnavailable,
+    describe_outage,
+    migrate,
+)
 from bot.storage.records import PostRecord, Subscription
 from bot.storage.repository import Storage
 
-__all__ = ["PostRecord", "Storage", "Subscription", "migrate"]
+__all__ = [
+    "PostRecord",
+    "Storage",
+    "StorageOpenError",
+    "StorageRefused",
+    "StorageUnavailable",
+    "Subscription",
+    "describe_outage",
+    "migrate",
+]

@@ -21,7 +21,7 @@ from typing import Final, Self
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.engine import build_engine, normalise_url, upgrade_schema
+from bot.storage.engine import normalise_url, open_engine
 from bot.storage.posts import PostQueries
 from bot.storage.processes import EVENT_RETENTION, ProcessQueries
 from bot.storage.records import Subscription
@@ -50,20 +50,17 @@ class Storage(PostQueries, ProcessQueries):
         self._next_event_prune: datetime.datetime | None = None
 
     @classmethod
-    async def open(cls, url: str) -> Storage:
+    async def open(cls, url: str, **timeouts: float) -> Storage:
         """Connect to `url` and upgrade its schema to head.
 
         Safe when several processes open the same database at once. For SQLite the parent
         directory of the file is created if missing. ``sqlite://`` and ``postgresql://`` URLs
-        get the async drivers (aiosqlite, asyncpg) when none is named.
+        get the async drivers (aiosqlite, asyncpg) when none is named. `timeouts`
+        (``connect_timeout``, ``query_timeout``) and the `StorageOpenError` it raises: see
+        `bot.storage.engine.open_engine`.
         """
         parsed = normalise_url(url)
-        engine = build_engine(parsed)
-        try:
-            await upgrade_schema(engine, "head")
-        except BaseException:
-            await engine.dispose()
-            raise
+        engine = await open_engine(parsed, **timeouts)
         log.info("storage opened: %s", parsed.render_as_string(hide_password=True))
         return cls(engine)
 

@@ -102,7 +102,10 @@ def test_loopback_urls_may_be_plain_http(tmp_path):
 
 def test_the_database_password_never_reaches_the_log(tmp_path):
     # Nothing listens on port 9: the connection fails, and the failure is logged.
-    config = '[storage]\nurl = "postgresql+asyncpg://maxim:hunter2-secret@127.0.0.1:9/maxim"\n'
+    config = (
+        '[storage]\nurl = "postgresql+asyncpg://maxim:hunter2-secret@127.0.0.1:9/maxim"\n'
+        "connect_timeout_seconds = 1\n"  # retried this long (test_database_at_start.py)
+    )
     done = maxim_bot(tmp_path, config, "run")
     assert done.returncode != 0
     assert "127.0.0.1" in done.stderr  # it did log the failure
