@@ -72,6 +72,11 @@ class Storage:
         """Close every pooled connection."""
         await self._engine.dispose()
 
+    async def ping(self) -> None:
+        """One trivial query (``SELECT 1``): the readiness probe asks whether storage answers."""
+        async with self._engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
     @contextlib.asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction (deferred on SQLite; see `bot.storage.engine`)."""
