@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 from zoneinfo import ZoneInfo
 
+from bot import ops
 from bot.preview import Preview
 from maxims import Corpus, Maxim, Reply, TextReply, answer, parse_query
 from maxims.query import DailyOff, DailySet, DailyShow, Query, Today
@@ -223,6 +224,7 @@ class ChatService:
         cooldown = self.engine.cooldown_for(rule)
         if cooldown > 0:
             if key in self._asking or now.timestamp() < self._quiet_until.get(key, 0.0):
+                ops.record_trigger(origin.platform, rule.name, answered=False)
                 return None
             self._asking.add(key)
         try:
@@ -232,6 +234,8 @@ class ChatService:
         if cooldown > 0:
             hold = cooldown if maxim is not None else min(cooldown, REFUSED_HOLD_SECONDS)
             self._remember_quiet(key, now.timestamp() + hold, now.timestamp())
+        if maxim is not None:
+            ops.record_trigger(origin.platform, rule.name, answered=True)
         return maxim
 
     def _remember_quiet(self, key: tuple[str, str, str], until: float, now: float) -> None:
@@ -255,6 +259,7 @@ class ChatService:
             seconds=self.engine.cooldown_for(rule),
         ):
             log.debug("rule %s cooling down in %s", rule.name, origin.channel)
+            ops.record_trigger(origin.platform, rule.name, answered=False)
             return None
         key = (origin.platform, origin.channel)
         maxim = self.engine.pick(rule, self.rng, avoid=self._last_answer.get(key))
