@@ -146,7 +146,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except ConfigError as err:
         print(f"maxim-bot: {err}", file=sys.stderr)
         return 2
-    setup_logging(settings.log.level, _secret_values(settings))
+    setup_logging(settings.log.level, _secret_values(settings), settings.log.format)
     if args.command == "check-config":
         print(f"configuration OK ({settings.source})")
         print(f"platforms: {', '.join(settings.platforms) or 'none'}")

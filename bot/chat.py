@@ -185,7 +185,13 @@ class ChatService:
             channel_key=origin.channel_key,
             command=command,
         )
-        log.info("served %s %s on %s", command, type(query).__name__, origin.platform)
+        log.info(
+            "served %s %s on %s",
+            command,
+            type(query).__name__,
+            origin.platform,
+            extra={"platform": origin.platform, "channel": origin.channel},
+        )
         return reply
 
     async def first_request(self, platform: str, key: str) -> bool:
@@ -264,5 +270,11 @@ class ChatService:
         key = (origin.platform, origin.channel)
         maxim = self.engine.pick(rule, self.rng, avoid=self._last_answer.get(key))
         self._last_answer[key] = maxim.number
-        log.info("rule %s answered with maxim %d on %s", rule.name, maxim.number, origin.platform)
+        log.info(
+            "rule %s answered with maxim %d on %s",
+            rule.name,
+            maxim.number,
+            origin.platform,
+            extra={"platform": origin.platform, "channel": origin.channel},
+        )
         return maxim
