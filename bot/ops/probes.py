@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 class CannotListen(Exception):
     """The probe port cannot be bound: one line for the operator (exit status 2)."""
 
+
 STOP_TIMEOUT = 2.0
 
 
