@@ -6,6 +6,8 @@ emulator holds the reconnection), 200 again once the bot is back.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.bot.bot_process import BotProcess, clean_env, needs_bot, write_config
@@ -161,8 +163,6 @@ def hold_gateway(fake: FakeDiscord):
     The emulator reconnects at once; holding the handshake makes "disconnected" last long
     enough to see, without a sleep.
     """
-    import asyncio
-
     gate = asyncio.Event()
     serve = fake.gateway._serve
 
@@ -172,3 +172,45 @@ def hold_gateway(fake: FakeDiscord):
 
     fake.gateway._serve = held
     return gate
+
+
+async def test_slack_and_discord_at_once_report_each_platform(slack, discord_api, tmp_path):
+    port = free_port()
+    bot = await start_bot(
+        tmp_path,
+        f'[slack]\nmode = "socket"\n[discord]\nguild_ids = [{discord_api.default_guild_id}]\n'
+        + server_config(port),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SLACK_API_URL=slack.url,
+        DISCORD_TOKEN=discord_api.token,
+        DISCORD_API_BASE=discord_api.api_base,
+        DISCORD_GATEWAY_URL=discord_api.gateway_url,
+    )
+    gate = None
+    try:
+        await bot.wait_for_line("maxim-bot running on slack, discord")
+        ready = await wait_ready(port, 200)
+        gate = hold_gateway(discord_api)
+        await discord_api.drop_connection(None)
+        down = await wait_ready(port, 503)
+        samples = await metrics(port)
+        gate.set()
+        await wait_ready(port, 200)
+        code, _ = await bot.end()
+    finally:
+        if gate is not None:
+            gate.set()
+        bot.kill()
+
+    assert ready["parts"] == {
+        "slack": "up",
+        "discord": "up",
+        "storage": "ok",
+        "scheduler": "running",
+    }
+    assert down["parts"]["discord"] == "down"
+    assert down["parts"]["slack"] == "up"  # one platform down does not hide the other
+    assert value(samples, "maxim_platform_up", platform="slack") == 1
+    assert value(samples, "maxim_platform_up", platform="discord") == 0
+    assert code == 0, bot.text
