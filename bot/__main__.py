@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tz", metavar="AREA/CITY", help="time zone of --daily-at (default UTC)")
     check = sub.add_parser("check-config", help="validate the configuration and summarise it")
     add_config(check)
+    check.add_argument(
+        "--connect", action="store_true", help="also check that storage and each token work"
+    )
+    migrate = sub.add_parser("migrate", help="upgrade the database schema and exit")
+    add_config(migrate)
     discord_parser = sub.add_parser(
         "discord", help="Discord set-up: sync slash commands, invite URL"
     )
@@ -134,6 +139,27 @@ def _discord(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _connect(settings: Settings) -> int:
+    from bot.reachability import check_connections
+
+    results = asyncio.run(check_connections(settings))
+    for result in results:
+        print(result.line())
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _migrate(settings: Settings) -> int:
+    from bot.storage.engine import migrate
+
+    try:
+        asyncio.run(migrate(settings.storage.url))
+    except Exception:
+        log.exception("migrating the database failed")
+        return 1
+    print(f"storage: schema up to date ({settings.storage.url.split('://')[0]})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``maxim-bot``."""
     try:
@@ -150,13 +176,15 @@ def _main(argv: Sequence[str] | None) -> int:
     except ConfigError as err:
         print(f"maxim-bot: {err}", file=sys.stderr)
         return 2
-    setup_logging(settings.log.level, _secret_values(settings))
+    setup_logging(settings.log.level, _secret_values(settings), settings.log.format)
     if args.command == "check-config":
         print(f"configuration OK ({settings.source})")
         print(f"platforms: {', '.join(settings.platforms) or 'none'}")
         print(f"storage: {settings.storage.url.split('://')[0]}")
         print(f"daily posts from config: {len(settings.daily)}")
-        return 0
+        return _connect(settings) if args.connect else 0
+    if args.command == "migrate":
+        return _migrate(settings)
     if args.command == "discord":
         return _discord(args, settings)
     log.info(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 from zoneinfo import ZoneInfo
 
+from bot import ops
 from bot.preview import Preview
 from bot.storage import describe_outage
 from maxims import Corpus, Maxim, Reply, TextReply, answer, parse_query
@@ -223,7 +224,13 @@ class ChatService:
             channel_key=origin.channel_key,
             command=command,
         )
-        log.info("served %s %s on %s", command, type(query).__name__, origin.platform)
+        log.info(
+            "served %s %s on %s",
+            command,
+            type(query).__name__,
+            origin.platform,
+            extra={"platform": origin.platform, "channel": origin.channel},
+        )
         return reply
 
     async def first_request(self, platform: str, key: str) -> bool:
@@ -266,6 +273,7 @@ class ChatService:
         cooldown = self.engine.cooldown_for(rule)
         if cooldown > 0:
             if key in self._asking or now.timestamp() < self._quiet_until.get(key, 0.0):
+                ops.record_trigger(origin.platform, rule.name, answered=False)
                 return None
             self._asking.add(key)
         try:
@@ -282,6 +290,8 @@ class ChatService:
         if cooldown > 0:
             hold = cooldown if maxim is not None else min(cooldown, REFUSED_HOLD_SECONDS)
             self._remember_quiet(key, now.timestamp() + hold, now.timestamp())
+        if maxim is not None:
+            ops.record_trigger(origin.platform, rule.name, answered=True)
         return maxim
 
     def _remember_quiet(self, key: tuple[str, str, str], until: float, now: float) -> None:
@@ -305,9 +315,16 @@ class ChatService:
             seconds=self.engine.cooldown_for(rule),
         ):
             log.debug("rule %s cooling down in %s", rule.name, origin.channel)
+            ops.record_trigger(origin.platform, rule.name, answered=False)
             return None
         key = (origin.platform, origin.channel)
         maxim = self.engine.pick(rule, self.rng, avoid=self._last_answer.get(key))
         self._last_answer[key] = maxim.number
-        log.info("rule %s answered with maxim %d on %s", rule.name, maxim.number, origin.platform)
+        log.info(
+            "rule %s answered with maxim %d on %s",
+            rule.name,
+            maxim.number,
+            origin.platform,
+            extra={"platform": origin.platform, "channel": origin.channel},
+        )
         return maxim

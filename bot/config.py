@@ -213,10 +213,19 @@ class DiscordConfig(Section):
         return self
 
 
+class ServerConfig(Section):
+    """``[server]``: the probe and metrics server (``/healthz``, ``/readyz``, ``/metrics``)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
 class LogConfig(Section):
-    """``[log]``."""
+    """``[log]``: `format` is ``text`` for people, ``json`` (one object a line) for collectors."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
 
     @field_validator("level", mode="before")
     @classmethod
@@ -251,6 +260,7 @@ class Settings(Section):
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
     log: LogConfig = LogConfig()
+    server: ServerConfig = ServerConfig()
     secrets: Secrets = Secrets()
     source: str = "defaults"
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.bootstrap import assemble
 from bot.chat import Clock, utc_now
+from bot.ops.serving import serve_probes
 from bot.platforms import StartupError
 
 if TYPE_CHECKING:
@@ -33,11 +34,17 @@ async def run_bot(
 ) -> int:
     """Run until a platform ends (console EOF) or `stop` is set; returns the exit status."""
     stopping = stop or asyncio.Event()
-    async with assemble(
-        settings, stdin=stdin or sys.stdin, stdout=stdout or sys.stdout, clock=clock
-    ) as bot:
+    async with (
+        assemble(
+            settings, stdin=stdin or sys.stdin, stdout=stdout or sys.stdout, clock=clock
+        ) as bot,
+        serve_probes(settings.server, bot) as probes,
+    ):
         if not bot.platforms:
             log.error("no platform to run: set a token or enable [console]")
+            return 2
+        if probes.problem is not None:
+            log.error("%s", probes.problem)
             return 2
         try:
             for platform in bot.platforms:

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import ops
 from bot.background import Background
 from bot.chat import Clock, channel_key, utc_now
 from bot.daily.time_rules import scheduled_instant
@@ -186,6 +187,7 @@ class DailyScheduler:
         async with self._reload_lock:
             subs = await self.storage.list_subscriptions()
             self._apply_slots({slot_of(s) for s in subs if s.platform in self.posters})
+            ops.record_subscriptions(self.posters, (s.platform for s in subs))
 
     def _apply_slots(self, wanted: set[tuple[dt.time, str]]) -> None:
         for at, zone in self._slots - wanted:
@@ -270,6 +272,7 @@ class DailyScheduler:
     async def _refresh_slots(self, subs: Sequence[Subscription]) -> None:
         # Another process may have changed subscriptions: pick that up within a minute.
         wanted = {slot_of(s) for s in subs if s.platform in self.posters}
+        ops.record_subscriptions(self.posters, (s.platform for s in subs))
         if wanted != self._slots:
             async with self._reload_lock:
                 self._apply_slots(wanted)
@@ -338,11 +341,13 @@ class DailyScheduler:
         key = post_key(sub.platform, sub.channel, day)
         try:
             if record.attempts > 1:
+                ops.record_daily_post(sub.platform, "taken_over")
                 # An earlier attempt may have reached the platform before its owner died.
                 existing = await poster.find_post(sub.channel, key)
                 if existing is not None:
                     await self._complete(sub, day, existing)
                     log.info("daily post to %s %s was already there", sub.platform, sub.channel)
+                    ops.record_daily_post(sub.platform, "duplicate_avoided")
                     return False
             message_id = await self._post_honouring_limits(poster, sub.channel, maxim, key)
         except _Stopping:
@@ -362,6 +367,7 @@ class DailyScheduler:
                 err.reason,
             )
             await self._fail(sub, day, err.reason, retry_at=None)
+            ops.record_daily_post(sub.platform, "failed")
             await self.storage.mark_subscription_failing(sub.platform, sub.channel, err.reason)
             return False
         except Exception as err:
@@ -376,9 +382,11 @@ class DailyScheduler:
                 f"retrying at {retry_at:%H:%M:%S} UTC" if retry_at else "giving up",
             )
             await self._fail(sub, day, reason, retry_at=retry_at)
+            ops.record_daily_post(sub.platform, "failed")
             return False
         await self._complete(sub, day, message_id)
         log.info("posted maxim %d to %s %s for %s", maxim.number, sub.platform, sub.channel, day)
+        ops.record_daily_post(sub.platform, "posted")
         return True
 
     async def _complete(self, sub: Subscription, day: dt.date, message_id: str) -> None:
@@ -445,3 +453,4 @@ class DailyScheduler:
                 if until > self._not_before.get(poster.platform, 0.0):
                     self._not_before[poster.platform] = until
                 log.debug("rate limited on %s; waiting %.2fs", poster.platform, limit.retry_after)
+                ops.record_rate_limited(poster.platform)

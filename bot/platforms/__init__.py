@@ -43,6 +43,10 @@ class Platform(Protocol):
         """Disconnect cleanly."""
         ...
 
+    async def ready(self) -> bool:
+        """Whether it is connected and taking work now (for ``/readyz`` and metrics)."""
+        ...
+
 
 def no_scheduler() -> bool:
     """The default `healthy` check: built without a scheduler, the bot cannot post daily."""

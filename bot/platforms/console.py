@@ -14,6 +14,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, TextIO
 
+from bot import ops
 from bot.chat import ChatService, Origin
 from bot.log import report_failure
 from bot.preview import answer_notes
@@ -111,12 +112,15 @@ class Console:
         if not stripped:
             return
         if stripped.startswith("/"):
+            since = ops.started()
             name, _, rest = stripped.partition(" ")
             if name.lower() != "/maxim":
                 self.say(f"I only know /maxim (you typed {safe_echo(name)}); try /maxim help.")
+                ops.record_command(PLATFORM, "error", since)
                 return
             reply = await self.service.command(self.origin, rest, self._is_admin)
             self.say(render_console(reply))
+            ops.record_reply(PLATFORM, reply, since)
             return
         # No event id: a terminal never re-delivers a line.
         maxim = await self.service.message(self.origin, line)
@@ -146,6 +150,10 @@ class ConsolePlatform:
             self.console.origin.channel,
         )
         self._task = asyncio.get_running_loop().create_task(self.console.run())
+
+    async def ready(self) -> bool:
+        """Reading lines: started and not at EOF."""
+        return self._task is not None and not self._task.done()
 
     async def wait(self) -> None:
         """Until EOF."""

@@ -68,6 +68,11 @@ class Storage(PostQueries, ProcessQueries):
         """Close every pooled connection."""
         await self._engine.dispose()
 
+    async def ping(self) -> None:
+        """One trivial query (``SELECT 1``): the readiness probe asks whether storage answers."""
+        async with self._engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
     async def __aenter__(self) -> Self:
         """Use as ``async with await Storage.open(url) as storage:``."""
         return self

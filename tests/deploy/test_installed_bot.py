@@ -121,14 +121,13 @@ async def run_health_check(env: dict[str, str], port: int) -> int:
 async def test_the_installed_wheel_runs_the_image_command_and_stops_on_sigterm(
     installed, fake, tmp_path
 ):
-    port = free_port()
+    port, server_port = free_port(), free_port()
     config = tmp_path / "etc" / "config.toml"
     config.parent.mkdir()
-    # Today's config has no [server] (unknown keys are an error): the Slack HTTP port's own
-    # /healthz stands in for the server's until #11's server exists.
     config.write_text(
         f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"\n'
-        f'[slack]\nmode = "http"\nhttp_port = {port}\n',
+        f'[slack]\nmode = "http"\nhttp_port = {port}\n'
+        f"[server]\nenabled = true\nport = {server_port}\n",
         encoding="utf-8",
     )
     env = container_env(installed, config) | {
@@ -152,22 +151,24 @@ async def test_the_installed_wheel_runs_the_image_command_and_stops_on_sigterm(
     bot = BotProcess(process)
     try:
         await bot.wait_for_line("maxim-bot running on slack")
-        health = await get(f"http://127.0.0.1:{port}/healthz")
-        health_check = await run_health_check(env, port)
-        # TODO(#11): with the [server] table in this config (server.enabled = true, port 8080
-        # or a free one), assert GET /healthz -> 200 {"status": "ok"}, GET /readyz -> 200 and
-        # GET /metrics -> 200 on the server port, and run the HEALTHCHECK unchanged.
+        health = await get(f"http://127.0.0.1:{port}/healthz")  # the Slack port's own
+        probes = [
+            await get(f"http://127.0.0.1:{server_port}{path}")
+            for path in ("/healthz", "/readyz", "/metrics")
+        ]
+        health_check = await run_health_check(env, server_port)
         process.send_signal(signal.SIGTERM)
         code, _ = await bot.end()
     finally:
         bot.kill()
 
     assert health == 200, bot.text
+    assert probes == [200, 200, 200], bot.text
     assert health_check == 0, bot.text
     assert code == 0, bot.text
     assert "Traceback" not in bot.text
     assert "maxim-bot stopped" in bot.text
-    assert await run_health_check(env, port) != 0  # and the check notices a stopped bot
+    assert await run_health_check(env, server_port) != 0  # and it notices a stopped bot
 
 
 def test_the_venv_runs_the_wheel_not_the_checkout(installed, tmp_path):

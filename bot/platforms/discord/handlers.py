@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
+from bot import ops
 from bot.chat import ACK_DEADLINE, ChatService, Origin, in_time
 from bot.log import report_failure
 from bot.platforms.discord import PLATFORM
@@ -116,6 +117,7 @@ class DiscordHandlers:
         await self._answer(interaction, " ".join(["daily", *(p for p in (time, zone) if p)]))
 
     async def _answer(self, interaction: discord.Interaction[Any], text: str) -> None:
+        since = ops.started()
         origin = origin_of(interaction)
 
         async def is_admin() -> bool:
@@ -136,6 +138,7 @@ class DiscordHandlers:
             await interaction.followup.send(**message, ephemeral=private)
         else:
             await interaction.response.send_message(**message, ephemeral=private)
+        ops.record_reply(PLATFORM, reply, since)
 
     def query_choices(self, current: str) -> list[app_commands.Choice[str]]:
         """Autocomplete of `/maxim query` (see `maxims.suggest.suggest_queries`)."""

@@ -76,6 +76,15 @@ class DiscordPlatform:
             client is not None and client.is_ready() and not client.is_closed() and self._healthy()
         )
 
+    async def ready(self) -> bool:
+        """READY, and every gateway websocket open (False while it reconnects)."""
+        client = self.client
+        if client is None or not client.is_ready() or client.is_closed():
+            return False
+        if isinstance(client, discord.AutoShardedClient):
+            return bool(client.shards) and not any(s.is_closed() for s in client.shards.values())
+        return client.ws is not None and client.ws.open
+
     def _token(self) -> str:
         token = self.secrets.discord_token
         if token is None or not token.get_secret_value().strip():

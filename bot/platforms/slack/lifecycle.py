@@ -138,6 +138,10 @@ class SlackPlatform:
             return bool(await self._socket.client.is_connected())
         return self._serving
 
+    async def ready(self) -> bool:
+        """Signed in, and the Socket Mode websocket is up or the HTTP server serves."""
+        return self.app is not None and await self.connected()
+
     async def start(self) -> None:
         """Check the tokens, then open the websocket or start the HTTP server."""
         secrets = self.secrets

@@ -28,6 +28,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import ops
 from bot.background import Background
 from bot.chat import ACK_DEADLINE, ChatService, IsAdmin, Origin, in_time
 from bot.config import slack_mode
@@ -132,6 +133,7 @@ class SlackListeners:
         context: AsyncBoltContext,
     ) -> None:
         """`/maxim ...`: answer in the acknowledgement, or say so and answer a bit later."""
+        since = ops.started()
         origin = Origin(
             PLATFORM,
             str(command.get("channel_id", "")),
@@ -145,6 +147,7 @@ class SlackListeners:
             # Only local work (the corpus, one small read): answer in the acknowledgement.
             reply = await self.service.command(origin, text, is_admin, command=name)
             await ack(**self.command_message(reply))
+            ops.record_reply(PLATFORM, reply, since)
             return
         # A change of the daily post may wait on users.info (the admin check): give it until
         # the deadline, then acknowledge and answer through the response_url.
@@ -153,12 +156,14 @@ class SlackListeners:
         )
         if done:
             await ack(**self.command_message(work.result()))
+            ops.record_reply(PLATFORM, work.result(), since)
             return
         await ack(response_type="ephemeral", text=WORKING)
 
         async def answer_later() -> None:
             message = self.command_message(await work)
             await self._respond(respond, replace_original=False, **message)
+            ops.record_reply(PLATFORM, work.result(), since)
 
         self.background.spawn(answer_later(), "slack /maxim", self._apology_to(respond))
 
@@ -253,6 +258,7 @@ class SlackListeners:
     async def _answer_mention(
         self, origin: Origin, text: str, thread: str, is_admin: IsAdmin, event_id: str | None
     ) -> None:
+        since = ops.started()
         reply = await self.service.command(origin, text, is_admin, event_id=event_id)
         if reply is None:
             return  # another delivery of this event was answered
@@ -263,6 +269,7 @@ class SlackListeners:
                 unfurl_links=False,
                 **render_reply(reply, preview=False),
             )
+            ops.record_reply(PLATFORM, reply, since)
             return
         # Help, lists and errors are for the asker alone, as with the slash command.
         await self.client.chat_postEphemeral(
@@ -271,6 +278,7 @@ class SlackListeners:
             thread_ts=thread,
             **render_reply(reply, preview=False),
         )
+        ops.record_reply(PLATFORM, reply, since)
 
     async def on_message(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext

@@ -1,0 +1,108 @@
+"""The probe and metrics server: ``/healthz``, ``/readyz`` and ``/metrics`` on ``[server]``.
+
+It runs on the bot's own event loop, so ``/healthz`` answering means the loop is not stuck,
+which is what a liveness probe should restart on. ``/readyz`` asks every part afresh (it is
+cheap: one ``SELECT 1``), and ``/metrics`` refreshes ``maxim_platform_up`` the same way on each
+scrape, so neither can report a state older than the request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from bot.ops.readiness import check_readiness, platform_states
+
+if TYPE_CHECKING:
+    from bot.config import ServerConfig
+    from bot.ops.metrics import Metrics
+    from bot.platforms import Platform
+
+log = logging.getLogger(__name__)
+
+
+class CannotListen(Exception):
+    """The probe port cannot be bound: one line for the operator (exit status 2)."""
+
+
+STOP_TIMEOUT = 2.0
+
+
+class ProbeServer:
+    """The aiohttp server of the probes; `start` raises `CannotListen` if it cannot listen."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        metrics: Metrics,
+        platforms: Sequence[Platform],
+        *,
+        ping: Callable[[], Awaitable[None]],
+        scheduler_running: Callable[[], bool],
+    ) -> None:
+        self.config = config
+        self.metrics = metrics
+        self.platforms = platforms
+        self.ping = ping
+        self.scheduler_running = scheduler_running
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
+
+    def build_app(self) -> web.Application:
+        """The routes, without listening (tests may serve it on their own)."""
+        app = web.Application()
+        app.router.add_get("/healthz", self.on_healthz)
+        app.router.add_get("/readyz", self.on_readyz)
+        app.router.add_get("/metrics", self.on_metrics)
+        return app
+
+    async def on_healthz(self, _request: web.Request) -> web.Response:
+        """Alive: the event loop runs this handler."""
+        return web.json_response({"status": "ok"})
+
+    async def on_readyz(self, _request: web.Request) -> web.Response:
+        """200 when every part is ready, else 503; the body names each part's state."""
+        readiness = await check_readiness(self.platforms, self.ping, self.scheduler_running)
+        for platform in self.platforms:
+            self.metrics.set_up(platform.name, up=readiness.parts[platform.name] == "up")
+        status = "ready" if readiness.ready else "not ready"
+        return web.json_response(
+            {"status": status, "parts": readiness.parts}, status=200 if readiness.ready else 503
+        )
+
+    async def on_metrics(self, _request: web.Request) -> web.Response:
+        """The Prometheus exposition, with each platform's up state fresh."""
+        for name, up in (await platform_states(self.platforms)).items():
+            self.metrics.set_up(name, up=up)
+        response = web.Response(body=self.metrics.exposition())
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response
+
+    async def start(self) -> None:
+        """Listen on ``server.host:server.port``."""
+        host, port = self.config.host, self.config.port
+        runner = web.AppRunner(
+            self.build_app(), access_log=None, handle_signals=False, shutdown_timeout=STOP_TIMEOUT
+        )
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as err:
+            await runner.cleanup()
+            raise CannotListen(
+                f"probe server: cannot listen on {host}:{port} ({err.strerror or err}): "
+                "change server.host / server.port"
+            ) from None
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
+        log.info("probes on http://%s:%d (/healthz, /readyz, /metrics)", host, self.port)
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()

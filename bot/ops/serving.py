@@ -1,0 +1,65 @@
+"""Serving the probes for as long as the bot runs: `serve_probes`, for `bot.runner`.
+
+prometheus_client and aiohttp load only when ``[server] enabled = true``: the console bot and
+the tests that leave it off never import them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.ops import active
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Bot
+    from bot.config import ServerConfig
+    from bot.ops.metrics import Metrics
+    from bot.ops.probes import ProbeServer
+
+
+@dataclass
+class Probes:
+    """The running probe server (None when off), or why it could not start."""
+
+    server: ProbeServer | None = None
+    metrics: Metrics | None = None
+    problem: Exception | None = None
+
+
+@contextlib.asynccontextmanager
+async def serve_probes(config: ServerConfig, bot: Bot) -> AsyncIterator[Probes]:
+    """Count metrics and serve the probes inside the block, if ``[server]`` is enabled.
+
+    A port that cannot be bound is not raised but handed back as `Probes.problem`, so the
+    runner ends with its usual one line and exit status 2.
+    """
+    probes = Probes()
+    if not config.enabled:
+        yield probes
+        return
+    from bot.ops.metrics import Metrics
+    from bot.ops.probes import CannotListen, ProbeServer
+
+    metrics = Metrics(tuple(p.name for p in bot.platforms))
+    server = ProbeServer(
+        config,
+        metrics,
+        bot.platforms,
+        ping=bot.storage.ping,
+        scheduler_running=lambda: bot.scheduler.running,
+    )
+    token = active.set(metrics)
+    try:
+        try:
+            await server.start()
+        except CannotListen as err:
+            probes.problem = err
+        else:
+            probes.server, probes.metrics = server, metrics
+        yield probes
+    finally:
+        await server.stop()
+        active.reset(token)
