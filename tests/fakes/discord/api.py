@@ -375,7 +375,7 @@ class FakeDiscord(State, Messages, Rest, Interactions, Callbacks, Waiters):
 
     def gateway_ready_payload(self, session: GatewaySession, resume_gateway_url: str) -> JSON:
         """READY: user, unavailable guild stubs, session id, resume URL, application."""
-        guilds = [g for g in self.guilds.values() if session.handles_guild(g.id)]
+        guilds = [g for g in self._bot_guilds() if session.handles_guild(g.id)]
         ready: JSON = {
             "v": 10,
             "user": self._me_payload(),
@@ -401,7 +401,7 @@ class FakeDiscord(State, Messages, Rest, Interactions, Callbacks, Waiters):
         """GUILD_CREATE payloads for the session's guilds."""
         return [
             self._guild_create_payload(g, session.intents)
-            for g in self.guilds.values()
+            for g in self._bot_guilds()
             if session.handles_guild(g.id)
         ]
 
