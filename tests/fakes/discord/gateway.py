@@ -1,14 +1,13 @@
 """Gateway (websocket) half of the loopback Discord emulator.
 
-Why: discord.py's connection logic (IDENTIFY, heartbeats, RESUME, RECONNECT, fatal
-close codes) is what most often breaks on a version bump; a faithful v10 gateway
-lets the tests run it for real, without the internet or mocked SDK objects.
+Why: discord.py's connection logic (IDENTIFY, heartbeats, RESUME, RECONNECT, fatal close
+codes) is what most often breaks on a version bump; a faithful v10 gateway lets the tests run it
+for real, without the internet or mocked SDK objects.
 
-The module is deliberately independent of discord.py: it only knows the wire
-protocol (`gateway_wire`).  :class:`FakeGateway` owns sessions and connections;
-the REST half (:mod:`tests.fakes.discord.api`) supplies the state (user,
-guilds) through the small :class:`GatewayHooks` protocol and calls
-:meth:`FakeGateway.dispatch` to push events.
+The module is deliberately independent of discord.py: it only knows the wire protocol
+(`gateway_wire`).  :class:`FakeGateway` owns sessions and connections; the REST half
+(:mod:`tests.fakes.discord.api`) supplies the state (user, guilds) through the small
+:class:`GatewayHooks` protocol and calls :meth:`FakeGateway.dispatch` to push events.
 
 Behaviour mirrored from Discord (and relied upon by discord.py 2.7.1):
 
