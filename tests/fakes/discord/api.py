@@ -43,6 +43,9 @@ Fidelity notes (what discord.py 2.7.1 actually relies on, checked in its source)
   messages unless the message-content intent is on (or the bot is mentioned),
   and only sends guild ``MESSAGE_CREATE`` with the ``GUILD_MESSAGES`` intent.
   The emulator does the same, so intent mistakes show up in tests.
+* Commands are offered only in their synced ``contexts`` and ``integration_types``; a user
+  install reaches channels without the bot (group DMs, servers without it), which send the bot
+  no events and answer its own calls 403 Missing Access (50001), as on Discord.
 """
 
 from __future__ import annotations
