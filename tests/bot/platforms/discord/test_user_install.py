@@ -148,3 +148,15 @@ async def test_a_daily_post_cannot_be_set_where_the_bot_is_not(fake, bot, storag
     assert await storage.list_subscriptions() == []
     with pytest.raises(LookupError, match="would not offer /maxim-daily"):
         await fake.send_command("maxim-daily", {"time": "09:00"}, channel_id=group.id)
+
+
+async def test_without_previews_the_answer_itself_is_the_public_interaction_response(fake, storage):
+    group = fake.add_private_channel(fake.default_user_id, fake.add_user("friend").id)
+    settings = settings_for(fake, guild_ids=[], preview=False)
+    async with running(settings, make_service(storage)) as platform:
+        answer = await run_command(
+            fake, client_of(platform), "maxim", {"query": "34"}, channel_id=group.id
+        )
+    assert answer.type == 4 and not answer.ephemeral
+    assert answer.data is not None and answer.data["embeds"][0]["title"] == "#34"
+    assert channel_posts(fake) == []
