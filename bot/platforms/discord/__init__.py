@@ -2,7 +2,9 @@
 
 - `connection`: endpoints, intents, signing in, the fatal gateway close codes;
 - `client`: the client and its command tree (`build_discord_client`);
-- `handlers`: what each command, button press and message does (`DiscordHandlers`);
+- `handlers`: what each command, button press and message does (`DiscordHandlers`), and
+  where the bot is not in the channel (a user install), how it answers through the
+  interaction alone;
 - `suggestions`: autocomplete for `/maxim query` and `/maxim-daily zone`;
 - `render`: replies as embeds, buttons and notices;
 - `sync`: syncing the commands only when they changed;

@@ -7,6 +7,7 @@ needs a signed-in client and its command tree.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import discord
 
@@ -29,6 +30,7 @@ PERMISSIONS_USED = {
     "read_message_history": "reply to a message; find a daily post after a crash",
 }
 REACTION_PERMISSION = {"add_reactions": "react to NaN (discord.reaction)"}
+OAUTH_AUTHORIZE = "https://discord.com/oauth2/authorize"
 
 
 def invite_permissions(config: DiscordConfig) -> discord.Permissions:
@@ -57,14 +59,31 @@ async def _application_id(settings: Settings) -> int:
         await client.close()
 
 
+def user_install_url(application: int) -> str:
+    """The OAuth2 URL that adds `/maxim` to the presser's own account (a user install).
+
+    A user install has no bot and no permissions: only ``applications.commands``, with
+    ``integration_type=1`` (discord.py's ``oauth_url`` has no parameter for it).
+    """
+    query = urlencode(
+        {"client_id": application, "integration_type": 1, "scope": "applications.commands"}
+    )
+    return f"{OAUTH_AUTHORIZE}?{query}"
+
+
 async def invite_url(settings: Settings, client_id: int | None = None) -> str:
-    """The OAuth2 URL that adds the bot to a server with its slash commands."""
+    """What ``maxim-bot discord invite`` prints: the server invite URL, then the user install.
+
+    The first line stays the bare server URL it always was, so scripts that read it keep
+    working; the user install follows on a labelled line of its own.
+    """
     application = client_id if client_id is not None else await _application_id(settings)
-    return discord.utils.oauth_url(
+    server = discord.utils.oauth_url(
         application,
         permissions=invite_permissions(settings.discord),
         scopes=("bot", "applications.commands"),
     )
+    return f"{server}\nAdd to my apps: {user_install_url(application)}"
 
 
 async def sync_commands_now(

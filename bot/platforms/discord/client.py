@@ -106,11 +106,17 @@ def build_command_tree(
     """`/maxim [query]` and `/maxim-daily [time] [zone]`, registered globally.
 
     Syncing to a guild copies them there first (`bot.platforms.discord.sync`); interactions of
-    guild commands find them through discord.py's fallback to global commands.
+    guild commands find them through discord.py's fallback to global commands. `/maxim` may
+    also be installed by a user to their own account and used anywhere (their DMs and group
+    DMs, servers without the bot): it only answers the asker, and publishes through the
+    interaction where the bot is not in the channel. `/maxim-daily` stays with server
+    installs in servers: a daily post needs the bot in the channel.
     """
     tree: app_commands.CommandTree[MaximClient] = app_commands.CommandTree(client)
 
     @tree.command(name="maxim", description="A maxim: random, by number, today’s, or a search")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.describe(
         query="A number (34), words to search (nan), today, list, help, or daily HH:MM Area/City"
     )
@@ -132,6 +138,8 @@ def build_command_tree(
         zone="Time zone, like Europe/Berlin (default: the channel’s, else UTC)",
     )
     @app_commands.default_permissions(manage_channels=True)
+    @app_commands.guild_install()
+    @app_commands.guild_only()
     async def maxim_daily_command(
         interaction: discord.Interaction, time: str | None = None, zone: str | None = None
     ) -> None:

@@ -59,3 +59,15 @@ def command_payloads(
 ) -> list[dict[str, Any]]:
     """The JSON a ``tree.sync(guild=guild)`` would send (``Command.to_dict`` is undocumented)."""
     return [command.to_dict(tree) for command in tree.get_commands(guild=guild)]
+
+
+def integration_owners(interaction: discord.Interaction[Any]) -> dict[int, int]:
+    """Which installs of the app authorised `interaction`: ``authorizing_integration_owners``.
+
+    Keys are integration types (0: a server install, valued with that server's id, or 0 in a
+    DM with the bot; 1: a user install, valued with the user's id). discord.py parses them
+    into a private attribute and only exposes yes/no questions that cannot tell a DM with
+    the bot installed through a server from one reached by a user install alone.
+    """
+    _require(discord.Interaction, "_integration_owners")
+    return {kind: int(owner) for kind, owner in interaction._integration_owners.items()}

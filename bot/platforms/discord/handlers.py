@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
+from discord.app_commands import AppInstallationType
 
 from bot import ops
 from bot.chat import ACK_DEADLINE, ChatService, Origin, in_time
 from bot.log import report_failure
-from bot.platforms.discord import PLATFORM
+from bot.platforms.discord import PLATFORM, compat
 from bot.platforms.discord.render import (
     parse_custom_id,
     render_maxim,
@@ -36,6 +37,8 @@ from bot.preview import (
     STALE_PREVIEW,
     is_private,
 )
+from maxims import parse_query
+from maxims.query import DailyOff, DailySet
 from maxims.suggest import NAME_LENGTH, suggest_zones
 
 if TYPE_CHECKING:
@@ -55,18 +58,48 @@ NOT_YOURS_TO_POST = (
     "where you can write."
 )
 NOT_YOUR_DM = "I only post in your own DM with me: press **Post** there, or in a server channel."
+NOT_A_MEMBER_DAILY = (
+    "I’m not in this channel, so I can’t post a maxim here every day: add me to a server "
+    "(the first link of `maxim-bot discord invite`) and set the daily post in its channel."
+)
 _HUMAN_MESSAGES = frozenset({discord.MessageType.default, discord.MessageType.reply})
+
+
+def bot_in_channel(interaction: discord.Interaction[Any]) -> bool:
+    """Whether the bot itself is in the interaction's channel, so it may send messages there.
+
+    A user install reaches places the bot never joined: other people's DMs and group DMs
+    (context 2) and servers without the bot. There ``POST /channels/{id}/messages`` fails
+    (403 Missing Access), so the bot answers through the interaction alone. It is in the
+    channel when a server install authorised the interaction, for this very server (0 in a
+    DM with the bot), and the server is one the bot is in (its client knows it).
+    """
+    if interaction.context.private_channel:
+        return False
+    server_install = compat.integration_owners(interaction).get(AppInstallationType.GUILD)
+    if server_install is None:  # a user install alone, even in a DM with the bot
+        return False
+    if interaction.guild_id is None:
+        return True
+    return (
+        server_install == interaction.guild_id
+        and interaction.client.get_guild(interaction.guild_id) is not None
+    )
 
 
 def may_post_here(interaction: discord.Interaction[Any]) -> bool:
     """Whether the presser could send this message themselves (the bot posts it in their name).
 
-    In a server that is Discord's own computation of their permissions in the channel (Send
-    Messages, or Send Messages in Threads inside a thread); a DM must be the presser's own with
-    the bot, not another person's DM the app was used in.
+    In a server, with the bot or not, that is Discord's own computation of their permissions
+    in the channel (Send Messages, or Send Messages in Threads inside a thread). A DM with the
+    bot must be the presser's own. In someone's DM or group DM reached by a user install, the
+    post is the presser's own answer to their own command, shown as theirs; Discord alone
+    decides whether they may use apps there (it does not tell the bot their permissions).
     """
     channel = interaction.channel
     if interaction.guild_id is None:
+        if interaction.context.private_channel:
+            return True
         recipient = channel.recipient if isinstance(channel, discord.DMChannel) else None
         return recipient is not None and recipient.id == interaction.user.id
     permissions = interaction.permissions
@@ -119,6 +152,10 @@ class DiscordHandlers:
     async def _answer(self, interaction: discord.Interaction[Any], text: str) -> None:
         since = ops.started()
         origin = origin_of(interaction)
+        if isinstance(parse_query(text), DailySet | DailyOff) and not bot_in_channel(interaction):
+            # The daily post goes through the channel, where the bot cannot send.
+            await _send_private(interaction, NOT_A_MEMBER_DAILY)
+            return
 
         async def is_admin() -> bool:
             if interaction.guild_id is None:
@@ -203,6 +240,9 @@ class DiscordHandlers:
             refusal = NOT_YOUR_DM if interaction.guild_id is None else NOT_YOURS_TO_POST
             await _send_private(interaction, refusal)
             return
+        if not bot_in_channel(interaction):
+            await self._post_through_interaction(interaction, maxim)
+            return
         channel = interaction.channel
         if not isinstance(channel, discord.abc.Messageable):
             await _send_private(interaction, CANNOT_POST)
@@ -221,6 +261,21 @@ class DiscordHandlers:
             await interaction.followup.send(**render_notice(SLOW_DOWN), ephemeral=True)
             return
         log.info("maxim %d shared on discord in %s", maxim.number, interaction.channel_id)
+        with contextlib.suppress(discord.NotFound):
+            await interaction.delete_original_response()
+
+    async def _post_through_interaction(
+        self, interaction: discord.Interaction[Any], maxim: Maxim
+    ) -> None:
+        """Post as a public follow-up of the press, where the bot is not in the channel.
+
+        Deferring the press as an update keeps the preview its original response, so the
+        preview can still be deleted afterwards (a public answer to the press itself would
+        take that place, and an ephemeral preview cannot be deleted any other way).
+        """
+        await interaction.response.defer()
+        await interaction.followup.send(**render_shared(maxim, interaction.user.id))
+        log.info("maxim %d shared on discord through the interaction", maxim.number)
         with contextlib.suppress(discord.NotFound):
             await interaction.delete_original_response()
 

@@ -43,6 +43,9 @@ Fidelity notes (what discord.py 2.7.1 actually relies on, checked in its source)
   messages unless the message-content intent is on (or the bot is mentioned),
   and only sends guild ``MESSAGE_CREATE`` with the ``GUILD_MESSAGES`` intent.
   The emulator does the same, so intent mistakes show up in tests.
+* Commands are offered only in their synced ``contexts`` and ``integration_types``; a user
+  install reaches channels without the bot (group DMs, servers without it), which send the bot
+  no events and answer its own calls 403 Missing Access (50001), as on Discord.
 """
 
 from __future__ import annotations
@@ -375,7 +378,7 @@ class FakeDiscord(State, Messages, Rest, Interactions, Callbacks, Waiters):
 
     def gateway_ready_payload(self, session: GatewaySession, resume_gateway_url: str) -> JSON:
         """READY: user, unavailable guild stubs, session id, resume URL, application."""
-        guilds = [g for g in self.guilds.values() if session.handles_guild(g.id)]
+        guilds = [g for g in self._bot_guilds() if session.handles_guild(g.id)]
         ready: JSON = {
             "v": 10,
             "user": self._me_payload(),
@@ -401,7 +404,7 @@ class FakeDiscord(State, Messages, Rest, Interactions, Callbacks, Waiters):
         """GUILD_CREATE payloads for the session's guilds."""
         return [
             self._guild_create_payload(g, session.intents)
-            for g in self.guilds.values()
+            for g in self._bot_guilds()
             if session.handles_guild(g.id)
         ]
 

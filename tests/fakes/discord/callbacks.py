@@ -76,9 +76,7 @@ class Callbacks:
             "id": str(itx.id),
             "type": itx.type,
             "user": self.users[itx.user_id].payload(),
-            "authorizing_integration_owners": (
-                {"0": str(itx.guild_id)} if itx.guild_id is not None else {"0": "0"}
-            ),
+            "authorizing_integration_owners": dict(itx.owners),
         }
         if itx.type == INTERACTION_APPLICATION_COMMAND and itx.command_name is not None:
             metadata.update(name=itx.command_name, command_type=itx.command_type or 1)

@@ -1,31 +1,27 @@
 """Gateway (websocket) half of the loopback Discord emulator.
 
-Why: discord.py's connection logic (IDENTIFY, heartbeats, RESUME, RECONNECT, fatal
-close codes) is what most often breaks on a version bump; a faithful v10 gateway
-lets the tests run it for real, without the internet or mocked SDK objects.
+Why: discord.py's connection logic (IDENTIFY, heartbeats, RESUME, RECONNECT, fatal close
+codes) is what most often breaks on a version bump; a faithful v10 gateway lets the tests run it
+for real, without the internet or mocked SDK objects.
 
-The module is deliberately independent of discord.py: it only knows the wire
-protocol (`gateway_wire`).  :class:`FakeGateway` owns sessions and connections;
-the REST half (:mod:`tests.fakes.discord.api`) supplies the state (user,
-guilds) through the small :class:`GatewayHooks` protocol and calls
-:meth:`FakeGateway.dispatch` to push events.
+The module is deliberately independent of discord.py: it only knows the wire protocol
+(`gateway_wire`).  :class:`FakeGateway` owns sessions and connections; the REST half
+(:mod:`tests.fakes.discord.api`) supplies the state (user, guilds) through the small
+:class:`GatewayHooks` protocol and calls :meth:`FakeGateway.dispatch` to push events.
 
 Behaviour mirrored from Discord (and relied upon by discord.py 2.7.1):
 
 * query string ``?v=10&encoding=json[&compress=...]`` (compression: see
   `tests.fakes.discord.gateway_wire`).
-* HELLO (op 10) first; IDENTIFY (op 2) checked for the token (close 4004),
-  missing intents (4013), disallowed privileged intents (4014), bad shard
-  (4010) and double identify (4005); anything but a heartbeat before
-  IDENTIFY/RESUME closes with 4003.
-* READY carries ``session_id`` and ``resume_gateway_url`` (a separate path on
-  the same server, so tests can assert discord.py resumed *there*), then one
-  GUILD_CREATE per guild of the shard.
-* every dispatch (op 0) gets the next per-session sequence number and is
-  logged; RESUME (op 6) replays everything after the client's ``seq`` and
-  then sends RESUMED; an unknown or invalidated session gets INVALID_SESSION
-  (op 9, ``d: false``).  A client close with 1000/1001 invalidates the session
-  (that is Discord's rule, and what ``Client.close()`` does).
+* HELLO (op 10) first; IDENTIFY (op 2) checked for the token (close 4004), missing intents
+  (4013), disallowed privileged intents (4014), bad shard (4010) and double identify (4005);
+  anything but a heartbeat before IDENTIFY/RESUME closes with 4003.
+* READY carries ``session_id`` and ``resume_gateway_url`` (a separate path on the same server,
+  so tests can assert discord.py resumed *there*), then one GUILD_CREATE per guild of the shard.
+* every dispatch (op 0) gets the next per-session sequence number and is logged; RESUME (op 6)
+  replays everything after the client's ``seq`` and then sends RESUMED; an unknown or
+  invalidated session gets INVALID_SESSION (op 9, ``d: false``).  A client close with 1000/1001
+  invalidates the session (that is Discord's rule, and what ``Client.close()`` does).
 * heartbeat (op 1) -> HEARTBEAT_ACK (op 11).
 """
 

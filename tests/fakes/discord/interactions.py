@@ -20,11 +20,16 @@ from tests.fakes.discord.records import (
 )
 from tests.fakes.discord.wire import (
     ATTACHMENT_SIZE_LIMIT,
+    CONTEXT_BOT_DM,
+    CONTEXT_GUILD,
+    CONTEXT_PRIVATE_CHANNEL,
     DEFAULT_BOT_PERMISSIONS,
+    GUILD_INSTALL,
     INTERACTION_APPLICATION_COMMAND,
     INTERACTION_AUTOCOMPLETE,
     INTERACTION_MESSAGE_COMPONENT,
     JSON,
+    USER_INSTALL,
     FakeChannel,
 )
 
@@ -47,6 +52,8 @@ class Interactions:
         command_type: int = 1,
         target_id: int | None = None,
         locale: str = "en-US",
+        context: int | None = None,
+        authorizing_integration_owners: Mapping[str, str] | None = None,
     ) -> int:
         """A user runs an application command: dispatches INTERACTION_CREATE type 2.
 
@@ -55,10 +62,16 @@ class Interactions:
         command definition.  ``data.id``/``data.guild_id`` come from the synced
         command when known.  ``member_permissions`` defaults to the member's
         computed permissions (all bits for admins, as Discord sends).
+        ``context`` and ``authorizing_integration_owners`` default to where the channel is
+        (see `_where`); like Discord, a synced command whose ``contexts`` or
+        ``integration_types`` exclude them cannot be run (``LookupError``).
         Returns the interaction id.
         """
         channel = self._interaction_channel(channel_id, guild_id)
         command, scope = self._find_command(name, channel.guild_id, command_type)
+        user = self._ensure_user(user_id)
+        where = self._where(channel, user.id, context, authorizing_integration_owners)
+        _check_offered(name, command, *where)
         data: JSON = {"id": str(self._command_id(name, scope, command_type, command)), "name": name}
         data["type"] = command_type
         if scope is not None:
@@ -79,6 +92,7 @@ class Interactions:
             locale=locale,
             command_name=name,
             command_type=command_type,
+            where=where,
         )
 
     async def send_autocomplete(
@@ -132,16 +146,28 @@ class Interactions:
         values: list[str] | None = None,
         member_permissions: int | str | None = None,
         locale: str = "en-US",
+        context: int | None = None,
+        authorizing_integration_owners: Mapping[str, str] | None = None,
     ) -> int:
         """A user clicks a button / picks from a select: INTERACTION_CREATE type 3.
 
         ``message`` is the message carrying the component (dict or stored
         message id); by default the newest stored message whose components
         contain ``custom_id``.  Selects (``component_type`` 3, 5-8) get
-        ``values``.  Returns the interaction id.
+        ``values``.  ``context`` and ``authorizing_integration_owners`` default to
+        those of the interaction the message answered, as on Discord.
+        Returns the interaction id.
         """
         msg = self._component_message(custom_id, message)
         channel = self._channel(int(msg["channel_id"]))
+        origin_id = int((msg.get("interaction_metadata") or {}).get("id") or 0)
+        origin = self._interactions.get(origin_id)
+        if origin is not None:
+            context = origin.context if context is None else context
+            if authorizing_integration_owners is None:
+                authorizing_integration_owners = origin.owners
+        user = self._ensure_user(user_id)
+        where = self._where(channel, user.id, context, authorizing_integration_owners)
         data: JSON = {"custom_id": custom_id, "component_type": component_type}
         if component_type != 2:
             data["values"] = list(values or [])
@@ -154,7 +180,31 @@ class Interactions:
             app_permissions=None,
             locale=locale,
             message=msg,
+            where=where,
         )
+
+    def _where(
+        self,
+        channel: FakeChannel,
+        user_id: int,
+        context: int | None,
+        owners: Mapping[str, str] | None,
+    ) -> tuple[int, dict[str, str]]:
+        """An interaction's ``context`` and ``authorizing_integration_owners``, by default.
+
+        In a channel the bot is in, the server install authorised it (the guild's id; "0" in
+        a DM with the bot); anywhere else only the user's own install can have.
+        """
+        if channel.guild_id is not None:
+            default_context = CONTEXT_GUILD
+        else:
+            default_context = CONTEXT_BOT_DM if channel.bot_member else CONTEXT_PRIVATE_CHANNEL
+        if owners is None:
+            if self.bot_sees(channel):
+                owners = {GUILD_INSTALL: str(channel.guild_id or 0)}
+            else:
+                owners = {USER_INSTALL: str(user_id)}
+        return (default_context if context is None else context), dict(owners)
 
     def _interaction_channel(self, channel_id: int | None, guild_id: int | None) -> FakeChannel:
         if channel_id is not None:
@@ -225,8 +275,10 @@ class Interactions:
         message: JSON | None = None,
         command_name: str | None = None,
         command_type: int | None = None,
+        where: tuple[int, dict[str, str]] | None = None,
     ) -> int:
         user = self._ensure_user(user_id)
+        context, owners = where or self._where(channel, user.id, None, None)
         iid = self.snowflake()
         token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
         payload: JSON = {
@@ -264,8 +316,6 @@ class Interactions:
                 guild_locale=guild.locale,
                 member=guild.members[user.id].payload(user, permissions=perms),
                 app_permissions=str(app_perms),
-                authorizing_integration_owners={"0": str(guild.id)},
-                context=0,
             )
         else:
             payload.update(
@@ -273,9 +323,8 @@ class Interactions:
                 app_permissions=str(
                     int(app_permissions) if app_permissions is not None else DEFAULT_BOT_PERMISSIONS
                 ),
-                authorizing_integration_owners={"0": "0"},
-                context=1,
             )
+        payload.update(authorizing_integration_owners=owners, context=context)
         payload["channel"] = channel_payload
         if message is not None:
             payload["message"] = self._gateway_message(message, channel, webhook=True)
@@ -291,9 +340,36 @@ class Interactions:
             command_name=command_name,
             command_type=command_type,
             component_message_id=int(message["id"]) if message is not None else None,
+            context=context,
+            owners=owners,
         )
         await self.gateway.dispatch("INTERACTION_CREATE", payload, guild_id=channel.guild_id)
         return iid
+
+
+def _check_offered(
+    name: str, command: JSON | None, context: int, owners: Mapping[str, str]
+) -> None:
+    """Refuse a command Discord would not offer here (its synced contexts and installs).
+
+    Unset ``contexts`` mean servers, plus DMs with the bot under ``dm_permission``; unset
+    ``integration_types`` mean server installs only.
+    """
+    if command is None:
+        return
+    contexts = command.get("contexts")
+    if contexts is None:
+        contexts = (
+            [CONTEXT_GUILD, CONTEXT_BOT_DM]
+            if command.get("dm_permission", True)
+            else [CONTEXT_GUILD]
+        )
+    installs = {str(t) for t in command.get("integration_types") or [0]}
+    if context not in contexts or not installs & set(owners):
+        raise LookupError(
+            f"Discord would not offer /{name} here: context {context} (allowed {contexts}), "
+            f"installs {sorted(owners)} (allowed {sorted(installs)})"
+        )
 
 
 def _option_type_for(value: Any) -> int:

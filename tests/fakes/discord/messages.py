@@ -154,6 +154,8 @@ class Messages:
         webhook: bool = False,
         event: str = "MESSAGE_CREATE",
     ) -> None:
+        if not self.bot_sees(channel):
+            return  # Discord sends no events of channels the bot is not in
         payload = self._gateway_message(msg, channel, webhook=webhook)
         required = INTENT_DIRECT_MESSAGES if channel.is_dm else INTENT_GUILD_MESSAGES
         bot_mentioned = any(int(m["id"]) == self.bot_id for m in payload["mentions"])
@@ -186,7 +188,8 @@ class Messages:
 
     async def _dispatch_delete(self, msg: JSON) -> None:
         channel = self.channels.get(int(msg["channel_id"]))
-        if channel is None or int(msg.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL:
+        ephemeral = int(msg.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL
+        if channel is None or ephemeral or not self.bot_sees(channel):
             return
         data: JSON = {"id": msg["id"], "channel_id": msg["channel_id"]}
         if channel.guild_id is not None:

@@ -132,6 +132,8 @@ class _Interaction:
     response_type: int | None = None
     original_message_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
+    context: int = 0
+    owners: dict[str, str] = field(default_factory=dict)  # authorizing_integration_owners
 
 
 @dataclass

@@ -191,6 +191,8 @@ class Rest:
             raise _ApiError(403, "Missing Access", 50001)
 
     def _check_post_allowed(self, channel: FakeChannel, needed: int) -> None:
+        if not self.bot_sees(channel):  # someone else's DM, a server without the bot
+            raise _ApiError(403, "Missing Access", 50001)
         if channel.id in self._denied_channels:
             raise _ApiError(403, "Missing Permissions", 50013)
         if channel.guild_id is not None:
@@ -302,6 +304,8 @@ class Rest:
 
     async def _get_messages(self, rec: RecordedRequest, m: re.Match[str]) -> _Reply:
         channel = self._channel(int(m[1]))
+        if not self.bot_sees(channel):
+            raise _ApiError(403, "Missing Access", 50001)
         limit = min(int(rec.query.get("limit") or 50), 100)
         found = [
             msg for msg in self._message_store.values() if int(msg["channel_id"]) == channel.id

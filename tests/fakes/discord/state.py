@@ -25,6 +25,7 @@ from tests.fakes.discord.wire import (
     APP_FLAG_GATEWAY_MESSAGE_CONTENT_LIMITED,
     APP_FLAG_GATEWAY_PRESENCE_LIMITED,
     CHANNEL_DM,
+    CHANNEL_GROUP_DM,
     CHANNEL_PUBLIC_THREAD,
     CHANNEL_TEXT,
     DEFAULT_BOT_PERMISSIONS,
@@ -76,11 +77,14 @@ class State:
         everyone_permissions: int = DEFAULT_EVERYONE_PERMISSIONS,
         channel_name: str | None = "general",
         locale: str = "en-US",
+        with_bot: bool = True,
     ) -> FakeGuild:
         """Create a guild the bot is in: @everyone, a managed bot role and ``#general``.
 
         Guilds added after the client connected are only seen by it after
-        ``await fake.announce_guild(guild.id)`` (GUILD_CREATE).
+        ``await fake.announce_guild(guild.id)`` (GUILD_CREATE). ``with_bot=False`` makes a
+        server the bot is not in (where only a user install can run its commands): the
+        gateway never announces it and the bot's REST calls there answer 403 Missing Access.
         """
         gid = guild_id or self.snowflake()
         guild = FakeGuild(id=gid, name=name, owner_id=owner_id or self.owner_user.id, locale=locale)
@@ -92,8 +96,9 @@ class State:
             position=1,
             bot_id=self.bot_id,
         )
-        guild.roles[bot_role.id] = bot_role
-        guild.members[self.bot_id] = FakeMember(user_id=self.bot_id, role_ids=[bot_role.id])
+        if with_bot:
+            guild.roles[bot_role.id] = bot_role
+            guild.members[self.bot_id] = FakeMember(user_id=self.bot_id, role_ids=[bot_role.id])
         self.guilds[gid] = guild
         if channel_name is not None:
             self.add_channel(gid, channel_name)
@@ -194,6 +199,34 @@ class State:
         channel = FakeChannel(id=self.snowflake(), name="", type=CHANNEL_DM, recipient_ids=[uid])
         self.channels[channel.id] = channel
         return channel
+
+    def add_private_channel(self, *user_ids: int, name: str = "") -> FakeChannel:
+        """A group DM among users, without the bot: only a user install can be used there.
+
+        The first user made it. Discord sends the bot no events of it, and the bot's own
+        REST calls there answer 403 Missing Access.
+        """
+        for uid in user_ids:
+            self._ensure_user(uid)
+        channel = FakeChannel(
+            id=self.snowflake(),
+            name=name,
+            type=CHANNEL_GROUP_DM,
+            recipient_ids=list(user_ids),
+            owner_id=user_ids[0],
+            bot_member=False,
+        )
+        self.channels[channel.id] = channel
+        return channel
+
+    def bot_sees(self, channel: FakeChannel) -> bool:
+        """Whether the bot is in the channel: its own DMs and the channels of its servers."""
+        if channel.guild_id is None:
+            return channel.bot_member
+        return self.bot_id in self.guilds[channel.guild_id].members
+
+    def _bot_guilds(self) -> list[FakeGuild]:
+        return [g for g in self.guilds.values() if self.bot_id in g.members]
 
     def deny_channel(self, channel_id: int) -> None:
         """Make bot posts/reactions in ``channel_id`` fail with 403 Missing Permissions.

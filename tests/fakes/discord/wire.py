@@ -73,6 +73,7 @@ APP_FLAG_APPLICATION_COMMAND_BADGE = 1 << 23
 CHANNEL_TEXT = 0
 CHANNEL_DM = 1
 CHANNEL_VOICE = 2
+CHANNEL_GROUP_DM = 3
 CHANNEL_NEWS = 5
 CHANNEL_PUBLIC_THREAD = 11
 MESSAGE_DEFAULT = 0
@@ -91,6 +92,13 @@ CALLBACK_DEFERRED_CHANNEL_MESSAGE = 5
 CALLBACK_DEFERRED_UPDATE_MESSAGE = 6
 CALLBACK_UPDATE_MESSAGE = 7
 CALLBACK_AUTOCOMPLETE_RESULT = 8
+# Where an interaction happened, and which installs of the app authorised it (the keys of
+# ``authorizing_integration_owners``): Discord's InteractionContextType and integration types.
+CONTEXT_GUILD = 0
+CONTEXT_BOT_DM = 1
+CONTEXT_PRIVATE_CHANNEL = 2
+GUILD_INSTALL = "0"
+USER_INSTALL = "1"
 
 
 def _now_iso() -> str:
@@ -186,7 +194,8 @@ class FakeChannel:
     overwrites: list[JSON] = field(default_factory=list)
     recipient_ids: list[int] = field(default_factory=list)
     last_message_id: int | None = None
-    owner_id: int | None = None  # threads: who started it
+    owner_id: int | None = None  # threads: who started it; group DMs: who made it
+    bot_member: bool = True  # False: a private channel among users, never the bot's
 
     @property
     def is_thread(self) -> bool:
@@ -195,20 +204,23 @@ class FakeChannel:
 
     @property
     def is_dm(self) -> bool:
-        """True for DM channels (no guild)."""
-        return self.type == CHANNEL_DM
+        """True for DM and group DM channels (no guild)."""
+        return self.type in (CHANNEL_DM, CHANNEL_GROUP_DM)
 
     def payload(self, users: Mapping[int, FakeUser], *, include_guild_id: bool = True) -> JSON:
         """Wire shape of a channel object."""
         last = str(self.last_message_id) if self.last_message_id else None
         if self.is_dm:
-            return {
+            private: JSON = {
                 "id": str(self.id),
-                "type": CHANNEL_DM,
+                "type": self.type,
                 "last_message_id": last,
                 "flags": 0,
                 "recipients": [users[u].payload() for u in self.recipient_ids if u in users],
             }
+            if self.type == CHANNEL_GROUP_DM:
+                private.update(name=self.name or None, icon=None, owner_id=str(self.owner_id))
+            return private
         data: JSON = {
             "id": str(self.id),
             "type": self.type,

@@ -51,6 +51,7 @@ async def test_point_at_sends_rest_and_a_plain_clients_gateway_to_the_given_urls
         (discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", "point_at"),
         (discord.VoiceClient, "warn_nacl", "silence_voice_warnings"),
         (discord.VoiceClient, "warn_dave", "silence_voice_warnings"),
+        (discord.Interaction, "_integration_owners", "integration_owners"),
     ],
 )
 def test_a_renamed_internal_stops_the_bot_with_a_pointer_to_compat(monkeypatch, owner, name, use):
@@ -58,6 +59,8 @@ def test_a_renamed_internal_stops_the_bot_with_a_pointer_to_compat(monkeypatch, 
     with pytest.raises(compat.LibraryChanged, match=rf"{name}: bot/platforms/discord/compat.py"):
         if use == "point_at":  # refuses before writing either
             compat.point_at("http://127.0.0.1:9/api/v10", "ws://127.0.0.1:9/gateway")
+        elif use == "integration_owners":  # refuses before reading (the user-install tests read)
+            compat.integration_owners(object())  # type: ignore[arg-type]
         else:
             compat.silence_voice_warnings()
 
