@@ -29,8 +29,7 @@ from tests.deploy.files import (
 from tests.deploy.files import COMPOSE_FILE as COMPOSE
 from tests.helpers import ROOT
 
-# TODO(#11): drop the fallback once `schedule.stop_grace_seconds` exists in bot/config.py.
-STOP_GRACE_SECONDS = float(getattr(ScheduleConfig(), "stop_grace_seconds", 10))
+STOP_GRACE_SECONDS = ScheduleConfig().stop_grace_seconds
 """How long the bot may take to stop after SIGTERM; every runtime must wait longer."""
 
 PROBE_URL = "http://127.0.0.1:8080/healthz"
