@@ -45,7 +45,7 @@ def test_the_example_config_is_valid_and_means_the_defaults():
         ('[[daily]]\nplatform = "slack"\nchannel = "C1"\ntime = "25:61"\n', "HH:MM"),
         ('[[daily]]\nplatform = "slack"\nchannel = "C1"\ntimezone = "Mars/Olympus"\n', "IANA"),
         ('[storage]\nurl = "mysql://x"\n', "storage.url:"),
-        ('[[triggers.rules]]\nname = "x"\npattern = "("\ntags = ["nan"]\n', "not a pattern the bot"),
+        ('[[triggers.rules]]\nname = "x"\npattern = "("\ntags = ["nan"]\n', "not a pattern the"),
         ("[discord]\nshard_ids = [0]\n", "shard_ids needs shard_count"),
         ('[log]\nlevel = "LOUD"\n', "log.level:"),
         ("[log\n", "not valid TOML"),
