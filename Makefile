@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test lint types pytest bench mutate install clean
+.PHONY: run test lint types pytest bench mutate install clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -12,13 +12,13 @@ $(BIN)/python:
 
 # Byte-compiling matters: with PYTHONDONTWRITEBYTECODE set, every `maxim` call would
 # otherwise compile the core from source, tripling its start-up time.
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e .
 	$(BIN)/python -m compileall -q maxims bot
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	$(BIN)/python -m compileall -q maxims bot
 	touch $@ $(VENV)/.installed-run
 
@@ -64,3 +64,9 @@ mutate: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis mutants
+
+# The exact versions of everything `make test` installs, for a fresh clone to test what CI did.
+constraints: $(VENV)/.installed-test
+	{ echo "# The exact versions CI tested (make test and make run install with them: pip -c)."; \
+	  echo "# Refresh after changing dependencies: make constraints"; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^maxim-bot'; } > constraints.txt
