@@ -7,13 +7,13 @@
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY maxims ./maxims
 COPY bot ./bot
 # hatchling (the build backend) is fetched by pip's isolated build; no other tool is needed.
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
     && python -m venv /opt/maxim-bot \
-    && /opt/maxim-bot/bin/pip install --no-cache-dir /wheels/maxim_bot-*.whl \
+    && /opt/maxim-bot/bin/pip install --no-cache-dir -c constraints.txt /wheels/maxim_bot-*.whl \
     && /opt/maxim-bot/bin/python -m compileall -q /opt/maxim-bot/lib
 
 # ---- runtime: the venv on a clean slim image, as a non-root user --------------------------------
