@@ -64,8 +64,8 @@ DEFAULT_TEAM_NAME = "Maxim Test Team"
 DEFAULT_BOT_ID = "BBOT"
 DEFAULT_BOT_NAME = "maxim"
 DEFAULT_SCOPES = (
-    "app_mentions:read,channels:history,chat:write,commands,groups:history,im:history,"
-    "reactions:write,users:read"
+    "app_mentions:read,channels:history,channels:read,chat:write,commands,groups:history,"
+    "groups:read,im:history,reactions:write,users:read"
 )
 ACK_TIMEOUT = 3.0  # Slack drops a request not acknowledged within 3 s
 MAX_RETRIES = 3  # Slack redelivers an unacknowledged event this many times
