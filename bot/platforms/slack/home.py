@@ -27,7 +27,7 @@ from bot.chat import ChatService, IsAdmin, Origin
 from bot.platforms.slack.render import render_home, render_reply
 from bot.platforms.slack.web import PLATFORM, error_code
 from bot.preview import Preview
-from maxims import parse_query
+from maxims import MaximReply, Reply, parse_query
 from maxims.query import (
     ByNumber,
     DailyOff,
@@ -79,6 +79,11 @@ def zone_of(user: dict[str, Any]) -> tuple[dt.tzinfo, str]:
         return ZoneInfo(name), name
     except (ZoneInfoNotFoundError, ValueError):
         return dt.UTC, "UTC"
+
+
+async def _no_channels() -> list[str]:
+    """No channels: a direct message's ``today`` needs no daily posts."""
+    return []
 
 
 class SlackHome:
@@ -172,8 +177,20 @@ class SlackHome:
         thread: str | None,
         event_id: str | None,
     ) -> None:
-        """Answer a command sent as a direct message, in that conversation, once per event."""
-        reply = await self.service.command(origin, query, is_admin, event_id=event_id)
+        """Answer a command sent as a direct message, in that conversation, once per event.
+
+        ``today`` here is the person's maxim of the day, the one their Home tab shows, not
+        the order of the direct-message channel.
+        """
+        reply: Reply | None
+        if isinstance(parse_query(query), Today):
+            if event_id is not None and not await self.service.first_request(PLATFORM, event_id):
+                return  # another delivery of this event was answered
+            zone, _ = await self._zone(origin.user)
+            maxim, _ = await self.service.home(origin, zone, _no_channels)
+            reply = MaximReply((maxim,), "today")
+        else:
+            reply = await self.service.command(origin, query, is_admin, event_id=event_id)
         if reply is None:
             return  # another delivery of this event was answered
         await self.client.chat_postMessage(

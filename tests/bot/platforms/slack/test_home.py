@@ -255,6 +255,27 @@ async def test_a_direct_message_help_is_answered_with_help_in_the_dm(make_bot, f
     assert fake.calls_to("chat.postEphemeral") == []
 
 
+async def test_today_in_a_direct_message_is_the_maxim_of_the_users_home_tab(make_bot, fake):
+    fake.users["U1"] = {"tz": "Pacific/Honolulu"}
+    bot = make_bot()
+    home = await open_home(bot)
+    assert home is not None
+
+    for _ in range(2):  # a redelivery of the same event
+        await bot.dispatch(event_body(direct_message_event("today", "U1"), event_id="EvToday"))
+    await bot.settle()
+
+    [answer] = fake.calls_to("chat.postMessage")
+    assert answer.body["channel"] == "DU1"
+    assert (
+        answer.body["text"]
+        == f"Maxim 5: {CORPUS.get(5).text}"
+        == "Maxim 5: " + ("More dropout, fewer excuses.")
+    )
+    assert shown_maxim(home) == 5
+    assert "today’s maxim" in texts(answer.body)
+
+
 async def test_nan_in_a_direct_message_is_answered_once_per_cooldown(fake, storage):
     clock = [NOW]
     settings = Settings(triggers=TriggersConfig(cooldown_seconds=60))
