@@ -267,11 +267,7 @@ async def test_today_in_a_direct_message_is_the_maxim_of_the_users_home_tab(make
 
     [answer] = fake.calls_to("chat.postMessage")
     assert answer.body["channel"] == "DU1"
-    assert (
-        answer.body["text"]
-        == f"Maxim 5: {CORPUS.get(5).text}"
-        == "Maxim 5: " + ("More dropout, fewer excuses.")
-    )
+    assert answer.body["text"] == "Maxim 5: More dropout, fewer excuses."  # not the DM's own 4
     assert shown_maxim(home) == 5
     assert "today’s maxim" in texts(answer.body)
 
