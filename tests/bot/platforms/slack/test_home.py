@@ -16,11 +16,12 @@ import pytest
 from bot.bootstrap import build_service
 from bot.config import Settings, TriggersConfig
 from bot.platforms.slack.home import direct_command
-from bot.platforms.slack.render import ACTION_HOME_SHUFFLE
+from bot.platforms.slack.render import ACTION_HOME_SHUFFLE, render_home
 from bot.preview import Preview
 from bot.storage.records import Subscription
 from maxims import load_corpus, render_help
 from tests.bot.platforms.slack.helpers import CORPUS, NOW, Bot, make_service, settings_for
+from tests.fakes.slack.blockkit import view_problem
 from tests.fakes.slack.payloads import (
     app_home_opened_event,
     direct_message_event,
@@ -326,3 +327,33 @@ async def test_a_mention_of_the_bot_in_a_direct_message_is_just_a_name(make_bot,
     [answer] = fake.calls_to("chat.postMessage")
     assert answer.body["channel"] == "DU1"
     assert answer.body["text"].startswith(("Maxim 2:", "Maxim 4:"))  # the NaN maxims
+
+
+# ------------------------------------------------------------------------------ rendering
+
+
+def test_the_home_view_never_carries_a_live_mention_or_link():
+    hostile = [
+        subscription("<!channel>", dt.time(9, 0), "<!here>"),
+        subscription("C1|<@U999>", dt.time(9, 0), "UTC"),
+    ]
+
+    view = render_home(Preview(CORPUS.get(1), "today"), "<@U2> &", hostile)
+
+    shown = texts(view)
+    assert "&lt;!channel&gt;" in shown
+    assert "<!" not in shown
+    assert "<@" not in shown
+    assert "<http" not in shown
+    assert view_problem(view) is None
+
+
+def test_the_home_view_lists_at_most_twenty_daily_posts_within_slacks_limits():
+    posts = [subscription(f"C{n:03d}", dt.time(9, 0), "UTC") for n in range(500)]
+
+    view = render_home(Preview(load_corpus().get(70), "random"), "UTC", posts)
+
+    assert view_problem(view) is None
+    assert "<#C019>" in texts(view)
+    assert "<#C020>" not in texts(view)
+    assert "…and 480 more" in texts(view)
