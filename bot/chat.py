@@ -11,7 +11,7 @@ import asyncio
 import datetime as dt
 import logging
 import random
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from maxims.triggers import NAN_RULE, Rule, TriggerEngine, pattern_rule
 if TYPE_CHECKING:
     from bot.config import TriggersConfig
     from bot.storage import Storage
+    from bot.storage.records import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +233,27 @@ class ChatService:
             extra={"platform": origin.platform, "channel": origin.channel},
         )
         return reply
+
+    async def home(
+        self,
+        origin: Origin,
+        zone: dt.tzinfo,
+        channels: Callable[[], Awaitable[Collection[str]]],
+    ) -> tuple[Maxim, list[Subscription]]:
+        """A person's home page: their own maxim of the day, and their channels' daily posts.
+
+        The maxim of the day is the person's (key ``home:USER``) on their local date in `zone`,
+        so it turns at their midnight and, like a channel's, does not repeat within a cycle.
+        `channels` (those the person shares with the bot) costs the platform a call, so it is
+        asked only when the platform has daily posts at all.
+        """
+        today = self.clock().astimezone(zone).date()
+        maxim = self.corpus.for_day(today, channel_key(origin.platform, f"home:{origin.user}"))
+        posts = await self.storage.list_subscriptions(origin.platform)
+        if posts:
+            theirs = set(await channels())
+            posts = [post for post in posts if post.channel in theirs]
+        return maxim, posts
 
     async def first_request(self, platform: str, key: str) -> bool:
         """Whether a request (a signature) is seen for the first time, across processes.

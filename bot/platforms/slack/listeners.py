@@ -1,5 +1,7 @@
 """The Bolt listeners of the maxim bot (`/maxim`, its buttons, mentions, messages) and the app.
 
+The App Home (its Home tab, commands sent as direct messages) is `bot.platforms.slack.home`.
+
 Each listener pulls plain values out of the Bolt payload, makes one `ChatService` call and
 renders the answer with `bot.platforms.slack.render`. Slack gives every request 3 s: the app runs
 with ``process_before_response=True`` (Bolt's default runner polls for ``ack()`` every 10 ms,
@@ -34,7 +36,9 @@ from bot.chat import ACK_DEADLINE, ChatService, IsAdmin, Origin, in_time
 from bot.config import slack_mode
 from bot.log import report_failure
 from bot.platforms.slack.admins import SlackAdmins
+from bot.platforms.slack.home import SlackHome, direct_command
 from bot.platforms.slack.render import (
+    ACTION_HOME_SHUFFLE,
     Message,
     render_maxim,
     render_preview,
@@ -99,6 +103,7 @@ class SlackListeners:
         admins: SlackAdmins,
         ack_deadline: float,
     ) -> None:
+        self.home = SlackHome(service, client, background)
         self.service = service
         self.config = config
         self.client = client
@@ -291,9 +296,20 @@ class SlackListeners:
         bot_user = context.bot_user_id or ""
         if not user or user == bot_user or not text:
             return
-        if bot_user and f"<@{bot_user}" in text:
-            return  # a mention: `on_mention` answers it
         origin = Origin(PLATFORM, str(event.get("channel", "")), user, str(body.get("team_id", "")))
+        if event.get("channel_type") == "im":
+            # Slack sends no app_mention in direct messages: a mention here is just a name.
+            query = direct_command(strip_mention(text, bot_user))
+            if query is not None:
+                is_admin = self._admin_check(origin, context.enterprise_id)
+                thread = event.get("thread_ts")
+                work = self.home.answer_direct(
+                    origin, query, is_admin, thread, body.get("event_id")
+                )
+                self.background.spawn(work, "slack direct message")
+                return
+        elif bot_user and f"<@{bot_user}" in text:
+            return  # a mention: `on_mention` answers it
         self.background.spawn(
             self._answer_message(origin, text, event, body.get("event_id")), "slack message"
         )
@@ -305,9 +321,10 @@ class SlackListeners:
         if maxim is None:
             return
         ts = str(event.get("ts") or "")
+        in_dm = event.get("channel_type") == "im"  # a conversation of two: no thread needed
         await self.client.chat_postMessage(
             channel=origin.channel,
-            thread_ts=str(event.get("thread_ts") or ts),
+            thread_ts=event.get("thread_ts") or (None if in_dm else ts),
             unfurl_links=False,
             **render_maxim(maxim),
         )
@@ -371,7 +388,7 @@ def build_slack_app(
     admins: SlackAdmins | None = None,
     ack_deadline: float = ACK_DEADLINE,
 ) -> AsyncApp:
-    """A Bolt app answering `/maxim`, its buttons, mentions and messages.
+    """A Bolt app answering `/maxim`, its buttons, mentions, messages and the App Home.
 
     Args:
         service: the chat service every platform shares.
@@ -409,5 +426,7 @@ def build_slack_app(
     app.action(ACTION_CANCEL)(listeners.on_cancel)
     app.event("app_mention")(listeners.on_mention)
     app.event("message")(listeners.on_message)
+    app.event("app_home_opened")(listeners.home.on_home_opened)
+    app.action(ACTION_HOME_SHUFFLE)(listeners.home.on_shuffle)
     app.error(listeners.on_error)
     return app

@@ -1,4 +1,4 @@
-"""Block Kit rendering for Slack: maxims, previews with buttons, help, lists and errors.
+"""Block Kit rendering for Slack: maxims, previews with buttons, help, lists, errors, Home tab.
 
 Pure functions from the core's replies to Slack message dicts (``text`` plus ``blocks``), so
 the adapter only sends what these return. Everything that is not ours (maxim texts, search
@@ -11,7 +11,7 @@ the id looks like a Slack user id.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.preview import (
     ACTION_CANCEL,
@@ -22,7 +22,10 @@ from bot.preview import (
     preview_notes,
     preview_of,
 )
-from maxims import ListReply, Maxim, MaximReply, Reply, TextReply
+from maxims import ListReply, Maxim, MaximReply, Reply, TextReply, render_help
+
+if TYPE_CHECKING:
+    from bot.storage.records import Subscription
 
 Block = dict[str, Any]
 Message = dict[str, Any]  # keyword arguments for chat.postMessage, ack() or respond()
@@ -30,6 +33,10 @@ Message = dict[str, Any]  # keyword arguments for chat.postMessage, ack() or res
 SECTION_LIMIT = 3000  # Slack rejects a section whose text is longer
 FALLBACK_LIMIT = 3000  # notifications show far less; keep the fallback short
 _USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{1,20}")
+ACTION_HOME_SHUFFLE = "maxim_home_shuffle"  # not the preview's Shuffle: no response_url here
+HOME_POSTS_SHOWN = 20  # daily posts listed on the Home tab; the rest are counted
+DM_HINT = "Send me any of these in Messages, with or without `/maxim`, and I answer there."
 
 
 def escape(text: str) -> str:
@@ -177,3 +184,59 @@ def render_reply(reply: Reply, *, preview: bool) -> Message:
 def render_answer(reply: MaximReply) -> Message:
     """A maxim answer posted at once (no preview): the first match, with a hint for searches."""
     return render_maxim(reply.maxims[0], *answer_notes(reply))
+
+
+def channel_link(channel_id: str) -> str:
+    """``<#C123>`` (a link; it pings nobody) for a real-looking channel id, else the id, escaped."""
+    return f"<#{channel_id}>" if _CHANNEL_ID.fullmatch(channel_id) else escape(channel_id)
+
+
+def render_home(preview: Preview, zone: str, posts: list[Subscription] | None) -> Message:
+    """The Home tab: a maxim with Shuffle, the daily posts of the person's channels, the commands.
+
+    `preview` is today's maxim (kind ``today``) or a shuffled one; the Shuffle button carries
+    it, so the next click needs no state. `posts` is None when the channels could not be listed.
+    """
+    if preview.kind == "today":
+        heading = f":calendar: *Your maxim of the day* · your time zone: {escape(zone)}"
+    else:
+        heading = ":game_die: *Another maxim* · open Home again for today’s"
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "The Seventy Maxims"}},
+        *maxim_blocks(preview.maxim, heading=heading),
+        {
+            "type": "actions",
+            "block_id": "maxim_home",
+            "elements": [_button("Shuffle", ACTION_HOME_SHUFFLE, preview.encode())],
+        },
+        {"type": "divider"},
+        _mrkdwn("*Daily posts in your channels*"),
+        *_sections(_post_lines(posts)),
+        {"type": "divider"},
+        _mrkdwn("*Commands*"),
+        *render_text(TextReply(render_help(), "help"))["blocks"],
+        _context(DM_HINT),
+    ]
+    return {"type": "home", "callback_id": "maxim_home", "blocks": blocks}
+
+
+def _mrkdwn(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _post_lines(posts: list[Subscription] | None) -> list[str]:
+    if posts is None:
+        return ["I couldn’t list your channels just now: open Home again in a minute."]
+    if not posts:
+        return [
+            "None of your channels has a daily post. In a channel with me, an admin can start "
+            "one with `/maxim daily 09:00 Area/City`."
+        ]
+    lines = [
+        f"{channel_link(post.channel)} · daily at {post.time:%H:%M} {escape(post.timezone)}"
+        + (" · :warning: posting is failing" if post.failing else "")
+        for post in posts[:HOME_POSTS_SHOWN]
+    ]
+    if len(posts) > HOME_POSTS_SHOWN:
+        lines.append(f"…and {len(posts) - HOME_POSTS_SHOWN} more")
+    return lines

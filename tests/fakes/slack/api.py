@@ -44,7 +44,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.slack.blockkit import message_problem
+from tests.fakes.slack.blockkit import message_problem, view_problem
 from tests.fakes.slack.payloads import (
     DEFAULT_APP_ID,
     DEFAULT_BOT_USER_ID,
@@ -64,8 +64,8 @@ DEFAULT_TEAM_NAME = "Maxim Test Team"
 DEFAULT_BOT_ID = "BBOT"
 DEFAULT_BOT_NAME = "maxim"
 DEFAULT_SCOPES = (
-    "app_mentions:read,channels:history,chat:write,commands,groups:history,im:history,"
-    "reactions:write,users:read"
+    "app_mentions:read,channels:history,channels:read,chat:write,commands,groups:history,"
+    "groups:read,im:history,reactions:write,users:read"
 )
 ACK_TIMEOUT = 3.0  # Slack drops a request not acknowledged within 3 s
 MAX_RETRIES = 3  # Slack redelivers an unacknowledged event this many times
@@ -196,7 +196,16 @@ class FakeSlack:
         self.app_id = app_id
         self.scopes = scopes
         #: Channels the bot is a member of: chat.postMessage elsewhere is ``not_in_channel``.
+        #: Direct messages (ids starting with ``D``) are the bot's own: always a member.
         self.member_of: set[str] = set(channels)
+        #: People in each channel, for ``users.conversations``: ``{"C1": {"U1", "U2"}}``.
+        self.channel_members: dict[str, set[str]] = {}
+        #: Private channels: listed for another user only where the bot is a member too.
+        self.private_channels: set[str] = set()
+        #: Whether the app's Home tab is on (views.publish answers ``not_enabled`` if not).
+        self.home_tab_enabled = True
+        #: The Home tab each user sees now (the last view published for them).
+        self.home_views: dict[str, dict[str, Any]] = {}
         #: Seconds Slack waits for an acknowledgement (Socket Mode ack, HTTP answer).
         self.ack_timeout = ACK_TIMEOUT
         self.clock = clock
@@ -234,6 +243,8 @@ class FakeSlack:
             "reactions.add": ("bot", self._reactions_add),
             "users.info": ("bot", self._users_info),
             "conversations.history": ("bot", self._conversations_history),
+            "users.conversations": ("bot", self._users_conversations),
+            "views.publish": ("bot", self._views_publish),
         }
 
     # ---------------------------------------------------------------- lifecycle
@@ -811,7 +822,7 @@ class FakeSlack:
 
     def _chat_post_message(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = _require(body, "channel", "channel_not_found")
-        if channel not in self.member_of:
+        if channel not in self.member_of and not channel.startswith("D"):
             raise _SlackError("not_in_channel")
         _check_message(body)
         ts = self._next_ts()
@@ -888,6 +899,60 @@ class FakeSlack:
             "pin_count": 0,
             "response_metadata": {"next_cursor": ""},
         }
+
+    def _users_conversations(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The channels a user is in; someone else's private ones only where the bot is too."""
+        user = str(body.get("user") or self.bot_user_id)
+        types = set(str(body.get("types") or "public_channel").split(","))
+        try:
+            limit = max(1, min(int(body.get("limit") or 100), 999))
+            start = int(str(body.get("cursor") or "0"))
+        except (TypeError, ValueError):
+            raise _SlackError("invalid_cursor") from None
+        found = []
+        for channel in sorted(set(self.channel_members) | self.member_of):
+            private = channel in self.private_channels
+            if user == self.bot_user_id:
+                theirs = channel in self.member_of
+            else:
+                theirs = user in self.channel_members.get(channel, set())
+            if not theirs:
+                continue
+            if ("private_channel" if private else "public_channel") not in types:
+                continue
+            if private and channel not in self.member_of:
+                continue
+            found.append({"id": channel, "is_channel": not private, "is_private": private})
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return {
+            "channels": page,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def _views_publish(self, body: dict[str, Any]) -> dict[str, Any]:
+        user = _require(body, "user_id", "invalid_arguments")
+        view = body.get("view")
+        if not isinstance(view, dict):
+            raise _SlackError("invalid_arguments")
+        if not self.home_tab_enabled:
+            raise _SlackError("not_enabled")
+        problem = view_problem(view)
+        if problem is not None:
+            raise _SlackError(problem)
+        shown = self.home_views.get(user)
+        if body.get("hash") and shown is not None and body["hash"] != shown["hash"]:
+            raise _SlackError("hash_conflict")
+        published = {
+            **copy.deepcopy(view),
+            "id": f"V{user}",
+            "team_id": self.team_id,
+            "app_id": self.app_id,
+            "bot_id": self.bot_id,
+            "hash": self._next_ts(),
+        }
+        self.home_views[user] = published
+        return {"view": copy.deepcopy(published)}
 
 
 # --------------------------------------------------------------------------------------------

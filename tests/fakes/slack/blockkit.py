@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 MAX_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100  # a Home tab or modal holds twice a message's blocks
+MAX_PRIVATE_METADATA = 3000
 MAX_SECTION_TEXT = 3000
 MAX_BUTTON_VALUE = 2000
 MAX_ID = 255  # action_id and block_id
@@ -27,6 +29,25 @@ def message_problem(message: dict[str, Any]) -> str | None:
         return "invalid_blocks"
     if any(not isinstance(block, dict) or _block_problem(block) for block in blocks):
         return "invalid_blocks"
+    return None
+
+
+def view_problem(view: dict[str, Any]) -> str | None:
+    """Why Slack would refuse a Home tab `view` (``invalid_arguments``), or None.
+
+    Checked like a message's blocks, but with the views' own limit of 100 blocks.
+    """
+    if view.get("type") != "home":
+        return "invalid_arguments"
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list) or not blocks or len(blocks) > MAX_VIEW_BLOCKS:
+        return "invalid_arguments"
+    if len(str(view.get("private_metadata") or "")) > MAX_PRIVATE_METADATA:
+        return "invalid_arguments"
+    if len(str(view.get("callback_id") or "")) > MAX_ID:
+        return "invalid_arguments"
+    if any(not isinstance(block, dict) or _block_problem(block) for block in blocks):
+        return "invalid_arguments"
     return None
 
 

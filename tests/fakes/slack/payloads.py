@@ -268,6 +268,108 @@ def message_event(
     }
 
 
+def direct_message_event(
+    text: str,
+    user_id: str = "U1",
+    channel_id: str | None = None,
+    ts: str = "1700000000.000001",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A ``message`` event in the person's direct messages with the bot (``channel_type: im``).
+
+    The channel defaults to ``D`` + the user id: the emulator counts every ``D…`` channel as
+    one of the bot's own direct messages.
+    """
+    event = message_event(text, user_id, channel_id or f"D{user_id}", ts, **extra)
+    event["channel_type"] = "im"
+    return event
+
+
+def app_home_opened_event(
+    user_id: str = "U1",
+    tab: str = "home",
+    channel_id: str | None = None,
+    *,
+    view: dict[str, Any] | None = None,
+    event_ts: str = "1700000000.000001",
+) -> dict[str, Any]:
+    """``app_home_opened``: someone opened the app's Home (or Messages) tab.
+
+    Slack adds the ``view`` only when a Home view was published for that person before.
+    """
+    event: dict[str, Any] = {
+        "type": "app_home_opened",
+        "user": user_id,
+        "channel": channel_id or f"D{user_id}",
+        "tab": tab,
+        "event_ts": event_ts,
+    }
+    if view is not None:
+        event["view"] = view
+    return event
+
+
+def home_actions_payload(
+    action_id: str,
+    value: str,
+    user_id: str = "U1",
+    *,
+    view_id: str | None = None,
+    team_id: str = DEFAULT_TEAM_ID,
+    api_app_id: str = DEFAULT_APP_ID,
+    block_id: str = "b1",
+) -> dict[str, Any]:
+    """A ``block_actions`` click on a button of the Home tab: no channel, no response_url."""
+    view_id = view_id or f"V{user_id}"
+    return {
+        "type": "block_actions",
+        "user": {
+            "id": user_id,
+            "username": user_id.lower(),
+            "name": user_id.lower(),
+            "team_id": team_id,
+        },
+        "api_app_id": api_app_id,
+        "token": "verification-token",
+        "container": {"type": "view", "view_id": view_id},
+        "trigger_id": DEFAULT_TRIGGER_ID,
+        "team": {"id": team_id, "domain": DEFAULT_TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {
+            "id": view_id,
+            "team_id": team_id,
+            "type": "home",
+            "blocks": [],
+            "private_metadata": "",
+            "callback_id": "",
+            "state": {"values": {}},
+            "hash": "1700000000.abcdef",
+            "app_id": api_app_id,
+        },
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": block_id,
+                "text": {"type": "plain_text", "text": "Shuffle", "emoji": True},
+                "value": value,
+                "type": "button",
+                "action_ts": f"{int(time.time())}.000001",
+            }
+        ],
+    }
+
+
+def home_actions_body(
+    action_id: str, value: str, user_id: str = "U1", **kwargs: Any
+) -> SlackRequestBody:
+    """A form-encoded ``payload=<json>`` click on a Home tab button, for bolt's HTTP mode."""
+    payload = home_actions_payload(action_id, value, user_id, **kwargs)
+    return SlackRequestBody(
+        urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+    )
+
+
 def app_mention_event(
     text: str,
     user_id: str = "U1",

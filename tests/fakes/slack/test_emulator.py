@@ -36,10 +36,13 @@ from tests.fakes.slack.api import DEFAULT_BOT_ID, FakeSlack
 from tests.fakes.slack.payloads import (
     DEFAULT_BOT_USER_ID,
     DEFAULT_TEAM_ID,
+    app_home_opened_event,
     app_mention_event,
     block_actions_body,
+    direct_message_event,
     event_body,
     event_payload,
+    home_actions_body,
     message_event,
     sign,
     slash_command_body,
@@ -655,3 +658,105 @@ async def test_a_response_url_expires_after_30_minutes(fake):
     assert in_time == 200
     assert late == (404, "expired_url")
     assert forged == 404
+
+
+# ------------------------------------------------------------------------------ App Home
+
+
+def home_view(blocks: int) -> dict[str, Any]:
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x"}}
+    return {"type": "home", "blocks": [section] * blocks}
+
+
+async def test_views_publish_keeps_each_users_home_within_100_blocks(fake: FakeSlack) -> None:
+    client = fake.web_client()
+
+    published = await client.views_publish(user_id="U1", view=home_view(100))
+    with pytest.raises(SlackApiError) as too_many:
+        await client.views_publish(user_id="U1", view=home_view(101))
+    with pytest.raises(SlackApiError) as not_home:
+        await client.views_publish(user_id="U2", view={**home_view(1), "type": "modal"})
+
+    assert published["view"]["id"] == "VU1"
+    assert len(fake.home_views["U1"]["blocks"]) == 100
+    assert too_many.value.response["error"] == "invalid_arguments"
+    assert not_home.value.response["error"] == "invalid_arguments"
+    assert "U2" not in fake.home_views
+
+
+async def test_views_publish_checks_the_hash_and_the_home_tab(fake: FakeSlack) -> None:
+    client = fake.web_client()
+    first = await client.views_publish(user_id="U1", view=home_view(1))
+    await client.views_publish(user_id="U1", view=home_view(2), hash=first["view"]["hash"])
+
+    with pytest.raises(SlackApiError) as stale:
+        await client.views_publish(user_id="U1", view=home_view(3), hash=first["view"]["hash"])
+    fake.home_tab_enabled = False
+    with pytest.raises(SlackApiError) as off:
+        await client.views_publish(user_id="U1", view=home_view(1))
+
+    assert stale.value.response["error"] == "hash_conflict"
+    assert off.value.response["error"] == "not_enabled"
+    assert len(fake.home_views["U1"]["blocks"]) == 2
+
+
+async def test_users_conversations_lists_a_users_channels_page_by_page(fake: FakeSlack) -> None:
+    fake.member_of = {"C1", "CPRIV"}
+    fake.private_channels = {"CPRIV", "CHIDDEN"}
+    fake.channel_members = {
+        "C1": {"U1"},
+        "C2": {"U1"},
+        "C3": {"U2"},
+        "CPRIV": {"U1"},
+        "CHIDDEN": {"U1"},  # private, without the bot: not for the bot to see
+    }
+    client = fake.web_client()
+    types = "public_channel,private_channel"
+
+    first = await client.users_conversations(user="U1", types=types, limit=2)
+    second = await client.users_conversations(
+        user="U1", types=types, limit=2, cursor=first["response_metadata"]["next_cursor"]
+    )
+    public = await client.users_conversations(user="U1")
+    bots = await client.users_conversations()
+
+    assert [c["id"] for c in first["channels"] + second["channels"]] == ["C1", "C2", "CPRIV"]
+    assert second["response_metadata"]["next_cursor"] == ""
+    assert [c["id"] for c in public["channels"]] == ["C1", "C2"]
+    assert [c["id"] for c in bots["channels"]] == ["C1"]
+
+
+async def test_the_bot_may_always_post_in_its_direct_messages(fake: FakeSlack) -> None:
+    client = fake.web_client()
+
+    await client.chat_postMessage(channel="DU1", text="hello")
+
+    assert [m["text"] for m in fake.channel_messages("DU1")] == ["hello"]
+
+
+async def test_app_home_and_direct_message_events_reach_bolt(fake: FakeSlack) -> None:
+    app = AsyncApp(client=fake.web_client(), signing_secret="s", process_before_response=True)
+    seen: list[tuple[str, str]] = []
+
+    @app.event("app_home_opened")
+    async def on_home(event: dict[str, Any]) -> None:
+        seen.append(("home", f"{event['tab']} {event['channel']}"))
+
+    @app.event("message")
+    async def on_message(event: dict[str, Any]) -> None:
+        seen.append(("message", f"{event['channel_type']} {event['channel']}"))
+
+    @app.action("press")
+    async def on_press(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        seen.append(("press", f"{body['container']['type']} {body['actions'][0]['value']}"))
+
+    for built in (
+        event_body(app_home_opened_event("U1")),
+        event_body(direct_message_event("34", "U1"), event_id="Ev2"),
+        home_actions_body("press", "v1"),
+    ):
+        response = await app.async_dispatch(built.bolt_request("s"))
+        assert response.status == 200
+
+    assert seen == [("home", "home DU1"), ("message", "im DU1"), ("press", "view v1")]

@@ -6,18 +6,25 @@ Everything runs the real slack-bolt and slack_sdk against `tests.fakes.slack.api
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from slack_bolt.response import BoltResponse
 
+from bot.background import Background
 from bot.bootstrap import build_service
 from bot.chat import ChatService
 from bot.config import Settings, TriggersConfig
 from bot.platforms.slack.lifecycle import SlackPlatform
+from bot.platforms.slack.listeners import build_slack_app
+from bot.platforms.slack.web import build_web_client
 from bot.storage import Storage
 from maxims import Corpus, Maxim
 from tests.fakes.slack.api import FakeSlack
+from tests.fakes.slack.payloads import block_actions_body, slash_command_body
 
 BOT_TOKEN = "xoxb-test"
 APP_TOKEN = "xapp-test"
@@ -94,3 +101,47 @@ async def send(
         session.post(f"http://127.0.0.1:{port}{path}", data=body, headers=headers) as response,
     ):
         return response.status, await response.text(), dict(response.headers)
+
+
+@dataclass
+class Bot:
+    """A built app plus what tests look at."""
+
+    fake: FakeSlack
+    settings: Settings
+    service: ChatService
+    background: Background = field(default_factory=lambda: Background("Slack"))
+    ack_deadline: float = 2.0
+
+    def __post_init__(self) -> None:
+        self.app = build_slack_app(
+            self.service,
+            self.settings.slack,
+            self.settings.secrets,
+            client=build_web_client(self.settings.slack, self.settings.secrets),
+            background=self.background,
+            ack_deadline=self.ack_deadline,
+        )
+
+    async def dispatch(self, built) -> BoltResponse:
+        return await self.app.async_dispatch(built.bolt_request(SECRET))
+
+    async def command(self, text: str, user: str = "U1", **kwargs: Any) -> dict[str, Any]:
+        url = self.fake.response_url("cmd")
+        response = await self.dispatch(
+            slash_command_body(text, user_id=user, response_url=url, **kwargs)
+        )
+        assert response.status == 200
+        return json.loads(response.body)
+
+    async def click(self, action: str, value: str, user: str = "U1") -> None:
+        url = self.fake.response_url("btn")
+        response = await self.dispatch(
+            block_actions_body(action, value, user_id=user, response_url=url)
+        )
+        assert response.status == 200
+        assert response.body == ""  # a button never answers in its acknowledgement
+        await self.settle()
+
+    async def settle(self) -> None:
+        assert await self.background.drain(timeout=5)

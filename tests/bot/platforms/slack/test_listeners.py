@@ -10,23 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import pytest
-from slack_bolt.response import BoltResponse
 
-from bot.background import Background
 from bot.chat import ChatService
-from bot.config import Settings
 from bot.daily.commands import ADMINS_ONLY
-from bot.platforms.slack.listeners import build_slack_app, strip_mention
-from bot.platforms.slack.web import build_web_client, is_slack_url
+from bot.platforms.slack.listeners import strip_mention
+from bot.platforms.slack.web import is_slack_url
 from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, Preview
 from bot.storage import Storage
 from maxims import load_corpus
-from tests.bot.platforms.slack.helpers import CORPUS, SECRET, make_service, settings_for
+from tests.bot.platforms.slack.helpers import CORPUS, Bot, make_service, settings_for
 from tests.fakes.slack.api import FakeSlack
 from tests.fakes.slack.blockkit import message_problem
 from tests.fakes.slack.payloads import (
@@ -34,54 +30,9 @@ from tests.fakes.slack.payloads import (
     block_actions_body,
     event_body,
     message_event,
-    slash_command_body,
 )
 
 DELETED = {"text": "", "delete_original": True}  # what bolt's respond(delete_original=True) sends
-
-
-@dataclass
-class Bot:
-    """A built app plus what tests look at."""
-
-    fake: FakeSlack
-    settings: Settings
-    service: ChatService
-    background: Background = field(default_factory=lambda: Background("Slack"))
-    ack_deadline: float = 2.0
-
-    def __post_init__(self) -> None:
-        self.app = build_slack_app(
-            self.service,
-            self.settings.slack,
-            self.settings.secrets,
-            client=build_web_client(self.settings.slack, self.settings.secrets),
-            background=self.background,
-            ack_deadline=self.ack_deadline,
-        )
-
-    async def dispatch(self, built) -> BoltResponse:
-        return await self.app.async_dispatch(built.bolt_request(SECRET))
-
-    async def command(self, text: str, user: str = "U1", **kwargs: Any) -> dict[str, Any]:
-        url = self.fake.response_url("cmd")
-        response = await self.dispatch(
-            slash_command_body(text, user_id=user, response_url=url, **kwargs)
-        )
-        assert response.status == 200
-        return json.loads(response.body)
-
-    async def click(self, action: str, value: str, user: str = "U1") -> None:
-        url = self.fake.response_url("btn")
-        response = await self.dispatch(
-            block_actions_body(action, value, user_id=user, response_url=url)
-        )
-        assert response.status == 200
-        assert response.body == ""  # a button never answers in its acknowledgement
-        await self.settle()
-
-    async def settle(self) -> None:
-        assert await self.background.drain(timeout=5)
 
 
 @pytest.fixture

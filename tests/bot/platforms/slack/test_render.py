@@ -118,15 +118,18 @@ def test_the_manifest_asks_for_the_scopes_the_bot_uses_and_no_more():
     assert sorted(listed_under("bot")) == [
         "app_mentions:read",
         "channels:history",
+        "channels:read",  # users.conversations, for the Home tab's daily posts
         "chat:write",
         "commands",
         "groups:history",
+        "groups:read",
         "im:history",
         "mpim:history",
         "reactions:write",
         "users:read",
     ]
     assert listed_under("bot_events") == [
+        "app_home_opened",
         "app_mention",
         "message.channels",
         "message.groups",
@@ -137,3 +140,6 @@ def test_the_manifest_asks_for_the_scopes_the_bot_uses_and_no_more():
     assert "- command: /maxim" in text
     assert "socket_mode_enabled: true" in text
     assert "is_enabled: true" in text
+    assert "home_tab_enabled: true" in text
+    assert "messages_tab_enabled: true" in text
+    assert "messages_tab_read_only_enabled: false" in text  # people may write to the bot
