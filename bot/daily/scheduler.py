@@ -19,13 +19,11 @@ none is claimed any more, those sent finish for `stop_grace_seconds`, the rest a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import os
 import secrets
 import socket
-import time
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -36,10 +34,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot import ops
 from bot.background import Background
 from bot.chat import Clock, channel_key, utc_now
+from bot.daily.pacing import Pacing, Stopping
 from bot.daily.time_rules import scheduled_instant
 from bot.daily.trigger import DailyTrigger, post_key, slot_of
 from bot.log import report_failure
-from bot.poster import ChannelUnavailable, Poster, PostError, RateLimited
+from bot.poster import ChannelUnavailable, Poster, PostError
 
 if TYPE_CHECKING:
     from bot.config import ScheduleConfig
@@ -51,10 +50,6 @@ UTC = dt.UTC
 SWEEP_SECONDS = 60
 MISSED_BEATS = 3  # a process this many heartbeats late is dead: one late beat is only a hiccup
 PRUNE_EVERY = dt.timedelta(days=1)
-
-
-class _Stopping(Exception):
-    """The process is stopping: give the claim back rather than post."""
 
 
 class DailyScheduler:
@@ -84,17 +79,16 @@ class DailyScheduler:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._slots: set[tuple[dt.time, str]] = set()
         self._semaphore = asyncio.Semaphore(config.max_concurrent_posts)
-        self._not_before: dict[str, float] = {}  # platform -> monotonic time of its rate limit
         self.background = Background("scheduler")
         self._reload_lock = asyncio.Lock()
         self.keep_days = keep_days
         self.cooldowns_older_than = cooldowns_older_than
         self.dead_after = dt.timedelta(seconds=config.heartbeat_seconds * MISSED_BEATS)
         self._stopping = asyncio.Event()
+        self.pacing = Pacing(self._stopping, budget=config.claim_timeout_seconds / 2)
         self._sweep_lock = asyncio.Lock()
         self._sweep_wanted = False
         self._dead_seen: set[str] = set()
-        self._cut_off: set[str] = set()  # keys whose post was cancelled while on its way
         self._next_prune: dt.datetime | None = None
 
     @property
@@ -349,15 +343,15 @@ class DailyScheduler:
                     log.info("daily post to %s %s was already there", sub.platform, sub.channel)
                     ops.record_daily_post(sub.platform, "duplicate_avoided")
                     return False
-            message_id = await self._post_honouring_limits(poster, sub.channel, maxim, key)
-        except _Stopping:
+            message_id = await self.pacing.post(poster, sub.channel, maxim, key)
+        except Stopping:
             await self._release(sub, day, attempted=False)
             return False
         except asyncio.CancelledError:
             # Cut off after the grace: it may have reached the platform, so the next owner
             # looks for it there before posting.
-            await self._release(sub, day, attempted=key in self._cut_off)
-            self._cut_off.discard(key)
+            await self._release(sub, day, attempted=key in self.pacing.cut_off)
+            self.pacing.cut_off.discard(key)
             raise
         except ChannelUnavailable as err:
             log.warning(
@@ -422,35 +416,3 @@ class DailyScheduler:
         if attempts >= self.config.retry_limit:
             return None
         return self.clock() + dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
-
-    async def _post_honouring_limits(
-        self, poster: Poster, channel: str, maxim: Any, key: str
-    ) -> str:
-        """Post, waiting out rate limits; one limit pauses every post to that platform.
-
-        Waiting is not failing: limits are waited out for up to half the claim's lease, so a
-        busy minute never turns into failed posts (the lease must outlive the wait). A stop
-        ends the wait at once: nothing was sent, so the claim is given back (`_Stopping`).
-        """
-        budget = time.monotonic() + self.config.claim_timeout_seconds / 2
-        while True:
-            wait = self._not_before.get(poster.platform, 0.0) - time.monotonic()
-            if self._stopping.is_set():
-                raise _Stopping
-            if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), wait)
-                continue  # another post may have met a new limit meanwhile: look again
-            try:
-                return await poster.post(channel, maxim, key=key)
-            except asyncio.CancelledError:
-                self._cut_off.add(key)
-                raise
-            except RateLimited as limit:
-                until = time.monotonic() + limit.retry_after
-                if until > budget:
-                    raise PostError("rate limited for too long") from None
-                if until > self._not_before.get(poster.platform, 0.0):
-                    self._not_before[poster.platform] = until
-                log.debug("rate limited on %s; waiting %.2fs", poster.platform, limit.retry_after)
-                ops.record_rate_limited(poster.platform)
