@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from maxims import Maxim
 
 
@@ -49,10 +51,12 @@ class Poster(Protocol):
         """
         ...
 
-    async def find_post(self, channel: str, key: str) -> str | None:
+    async def find_post(self, channel: str, key: str, *, since: dt.datetime) -> str | None:
         """Return the id of a message already posted with `key`, or None if unknown.
 
         Called before re-posting a claim whose earlier attempt may have reached the platform
-        (a crash between the platform's answer and our database write).
+        (a crash between the platform's answer and our database write). No attempt can be
+        older than `since` (the post's scheduled instant), so a platform that can page through
+        a channel's history from a point in time looks from there on, however busy the channel.
         """
         ...

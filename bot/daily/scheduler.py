@@ -337,7 +337,8 @@ class DailyScheduler:
             if record.attempts > 1:
                 ops.record_daily_post(sub.platform, "taken_over")
                 # An earlier attempt may have reached the platform before its owner died.
-                existing = await poster.find_post(sub.channel, key)
+                since = scheduled_instant(day, sub.time, ZoneInfo(sub.timezone))
+                existing = await poster.find_post(sub.channel, key, since=since)
                 if existing is not None:
                     await self._complete(sub, day, existing)
                     log.info("daily post to %s %s was already there", sub.platform, sub.channel)

@@ -21,6 +21,8 @@ from bot.preview import answer_notes
 from maxims import ListReply, Maxim, MaximReply, Reply, TextReply, safe_echo
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from bot.config import ConsoleConfig
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ class ConsolePoster:
         self.stdout.flush()
         return f"console-{next(self._ids)}"
 
-    async def find_post(self, channel: str, key: str) -> str | None:
+    async def find_post(self, channel: str, key: str, *, since: dt.datetime) -> str | None:
         """A terminal keeps no history to look in."""
         return None
 

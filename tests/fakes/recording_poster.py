@@ -68,7 +68,7 @@ class RecordingPoster:
         finally:
             self.in_flight -= 1
 
-    async def find_post(self, channel: str, key: str) -> str | None:
+    async def find_post(self, channel: str, key: str, *, since: object = None) -> str | None:
         for index, (_, _, sent_key) in enumerate(self.sent, 1):
             if sent_key == key:
                 return f"m{index}"

@@ -80,7 +80,7 @@ class DiscordPoster:
             raise PostError(f"cannot reach Discord ({type(err).__name__})") from None
         return str(message.id)
 
-    async def find_post(self, channel: str, key: str) -> str | None:
+    async def find_post(self, channel: str, key: str, *, since: dt.datetime) -> str | None:
         """The id of a recent maxim-of-the-day post of ours for the key's date, if any."""
         day = _day_of(key)
         target = self._channel(channel)

@@ -37,7 +37,7 @@ class HttpPoster:
                 raise PostError(f"status {response.status}")
             return str((await response.json())["id"])
 
-    async def find_post(self, channel: str, key: str) -> str | None:
+    async def find_post(self, channel: str, key: str, *, since: object = None) -> str | None:
         async with self.session.get(f"{self.url}/find", params={"key": key}) as response:
             found = (await response.json())["id"]
             return None if found is None else str(found)

@@ -221,6 +221,7 @@ class FakeSlack:
         self.socket_failures: list[tuple[dict[str, Any], str]] = []
         #: HTTP requests the bot did not answer within ``ack_timeout``.
         self.http_timeouts: list[SlackRequestBody] = []
+        self.history_pages: list[tuple[str, int, int]] = []  # (channel, offset, messages) read
         self._response_urls: dict[str, tuple[str, float]] = {}  # token -> (name, issued at)
         self._response_uses: dict[str, int] = {}
         self._watchers: set[asyncio.Task[None]] = set()
@@ -377,6 +378,13 @@ class FakeSlack:
     ) -> None:
         """Wait until `predicate()` holds after some recorded traffic; else AssertionError(what)."""
         await self._wait_until(predicate, timeout, lambda: f"{what} within {timeout}s")
+
+    def add_chatter(self, channel: str, count: int, user: str = "U2") -> None:
+        """`count` messages from a person in `channel`, newer than anything there: a busy day."""
+        history = self._channels.setdefault(channel, [])
+        for n in range(count):
+            message = {"type": "message", "user": user, "text": f"chat {n}"}
+            history.append({**message, "ts": self._next_ts()})
 
     def channel_messages(self, channel: str) -> list[dict[str, Any]]:
         """Messages the bot currently has in ``channel`` (oldest first, threads included)."""
@@ -886,18 +894,30 @@ class FakeSlack:
             for m in reversed(self._channels.get(channel, []))
             if m.get("thread_ts") in (None, m["ts"])
         ]
+        if body.get("oldest"):  # only messages after `oldest` (Slack: exclusive by default)
+            try:
+                oldest = float(body["oldest"])
+            except (TypeError, ValueError):
+                raise _SlackError("invalid_arguments") from None
+            visible = [m for m in visible if float(m["ts"]) > oldest]
+        try:  # our cursors are plain offsets into the listing
+            start = int(body.get("cursor") or 0)
+        except ValueError:
+            raise _SlackError("invalid_cursor") from None
         include_metadata = _truthy(body.get("include_all_metadata"))
         messages = []
-        for m in visible[:limit]:
+        for m in visible[start : start + limit]:
             shown = copy.deepcopy(m)
             if not include_metadata:
                 shown.pop("metadata", None)
             messages.append(shown)
+        more = len(visible) > start + limit
+        self.history_pages.append((channel, start, len(messages)))
         return {
             "messages": messages,
-            "has_more": len(visible) > limit,
+            "has_more": more,
             "pin_count": 0,
-            "response_metadata": {"next_cursor": ""},
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
     def _users_conversations(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -44,9 +44,43 @@ async def test_the_daily_post_carries_its_key_and_can_be_found_again(fake):
     assert call.body["text"] == f"Maxim of the day. Maxim 34: {maxim.text}"
     assert "Maxim of the day" in call.body["blocks"][0]["text"]["text"]
     assert call.body["blocks"][1]["text"]["text"] == f">{maxim.text}"
-    assert await poster.find_post("C1", key) == ts
-    assert await poster.find_post("C1", post_key("slack", "C1", DAY + dt.timedelta(1))) is None
-    assert await poster.find_post("C2", key) is None
+    since = dt.datetime.fromtimestamp(float(ts) - 60, dt.UTC)
+    assert await poster.find_post("C1", key, since=since) == ts
+    tomorrow = post_key("slack", "C1", DAY + dt.timedelta(1))
+    assert await poster.find_post("C1", tomorrow, since=since) is None
+    assert await poster.find_post("C2", key, since=since) is None
+
+
+async def test_the_earlier_attempt_is_found_behind_a_busy_days_chatter(fake):
+    # After a takeover the bot looks for the crashed attempt before posting again. A fixed
+    # "last 100 messages" would miss it behind 450 newer ones: it reads from the scheduled
+    # time on (`oldest`), page by page.
+    poster = SlackPoster(production_client(fake))
+    key = post_key("slack", "C1", DAY)
+    ts = await poster.post("C1", load_corpus().get(34), key=key)
+    fake.add_chatter("C1", 450)
+
+    found = await poster.find_post(
+        "C1", key, since=dt.datetime.fromtimestamp(float(ts) - 60, dt.UTC)
+    )
+
+    assert found == ts
+    assert [(offset, read) for _, offset, read in fake.history_pages] == [
+        (0, 200),
+        (200, 200),
+        (400, 51),
+    ]
+
+
+async def test_messages_older_than_the_scheduled_time_are_not_read(fake):
+    poster = SlackPoster(production_client(fake))
+    key = post_key("slack", "C1", DAY)
+    ts = await poster.post("C1", load_corpus().get(34), key=key)
+    fake.add_chatter("C1", 5)
+
+    later = dt.datetime.fromtimestamp(float(ts) + 0.0000005, dt.UTC)
+    assert await poster.find_post("C1", key, since=later) is None
+    assert [read for _, _, read in fake.history_pages] == [5]
 
 
 async def test_a_rate_limit_is_retried_once_by_slack_sdk(fake):
@@ -91,7 +125,7 @@ async def test_other_slack_errors_are_post_errors_worth_retrying(fake):
     with pytest.raises(PostError) as caught:
         await poster.post("C1", load_corpus().get(1), key="k")
     with pytest.raises(ChannelUnavailable):
-        await poster.find_post("C1", "k")
+        await poster.find_post("C1", "k", since=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 
     assert not caught.value.permanent
     assert caught.value.reason == "msg_too_long"
