@@ -104,7 +104,7 @@ class DailyScheduler:
         """
         await self.storage.beat(self.owner, now=self.clock())
         await self.reload()
-        for job, seconds in ((self._request_sweep, self.sweep_seconds), (self._fire_beat, None)):
+        for job, seconds in ((self._fire_sweep, self.sweep_seconds), (self._fire_beat, None)):
             every = seconds or self.config.heartbeat_seconds
             self.scheduler.add_job(
                 job,
@@ -153,6 +153,11 @@ class DailyScheduler:
 
     async def _fire_beat(self) -> None:
         self._spawn(self.heartbeat(), "the heartbeat")
+
+    async def _fire_sweep(self) -> None:
+        # A coroutine on purpose: APScheduler runs a plain function in a worker thread, where
+        # there is no event loop to start the sweep on.
+        self._request_sweep()
 
     def _request_sweep(self) -> None:
         """Sweep soon; a request made while a sweep runs makes it run once more afterwards."""

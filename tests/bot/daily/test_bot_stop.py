@@ -30,6 +30,7 @@ GRACE = 2  # stop_grace_seconds: one post in flight is left unanswered for longe
 @pytest.fixture
 async def fake():
     async with FakeSlack(bot_token=BOT_TOKEN) as server:
+        server.member_of.update(CHANNELS)  # the bot was invited to every channel it posts in
         yield server
 
 

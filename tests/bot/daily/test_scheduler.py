@@ -321,3 +321,33 @@ async def test_slash_commands_are_answered_during_a_big_fan_out(storage):
     assert len(poster.sent) < 100
     await fan_out
     assert len(poster.sent) == 100
+
+
+async def test_the_periodic_sweep_job_really_sweeps(storage):
+    # APScheduler runs a plain function in a worker thread, with no event loop: the periodic
+    # job must be a coroutine, or every minute's catch-up silently never happens.
+    scheduler = DailyScheduler(
+        storage=storage,
+        posters={"console": RecordingPoster()},
+        corpus=load_corpus(),
+        config=ScheduleConfig(),
+        clock=Clock(),
+        sweep_seconds=0.05,
+    )
+    sweeps = 0
+    real = scheduler._sweep
+
+    async def counting() -> None:
+        nonlocal sweeps
+        sweeps += 1
+        await real()
+
+    scheduler._sweep = counting  # type: ignore[method-assign]
+    await scheduler.start()
+    try:
+        async with asyncio.timeout(10):
+            while sweeps < 3:  # the start's own sweep, then the job's
+                await asyncio.sleep(0.02)
+    finally:
+        await scheduler.stop()
+    assert sweeps >= 3
