@@ -81,7 +81,11 @@ class DiscordPoster:
         return str(message.id)
 
     async def find_post(self, channel: str, key: str, *, since: dt.datetime) -> str | None:
-        """The id of a recent maxim-of-the-day post of ours for the key's date, if any."""
+        """The id of a recent maxim-of-the-day post of ours for the key's date, if any.
+
+        `since` is not needed here: the post carries an enforced nonce (Discord refuses a
+        second post with it for a few minutes), and the embed names its date.
+        """
         day = _day_of(key)
         target = self._channel(channel)
         me = self.client.user.id if self.client and self.client.user else None

@@ -31,8 +31,10 @@ async def test_the_daily_post_is_an_embed_with_a_nonce_and_can_be_found_again(fa
     key = post_key("discord", channel, DAY)
     message_id = await poster.post(channel, CORPUS.get(34), key=key)
     again = await poster.post(channel, CORPUS.get(34), key=key)  # a retry after a crash
-    found = await poster.find_post(channel, key)
-    other_day = await poster.find_post(channel, post_key("discord", channel, DAY + dt.timedelta(1)))
+    since = dt.datetime.combine(DAY, dt.time(), dt.UTC)
+    found = await poster.find_post(channel, key, since=since)
+    tomorrow = post_key("discord", channel, DAY + dt.timedelta(1))
+    other_day = await poster.find_post(channel, tomorrow, since=since)
     await handled.wait(int(message_id))
 
     [posted] = fake.messages  # Discord dropped the retry: same nonce
