@@ -219,6 +219,56 @@ class PostgresServer:
         )
 
 
+def _executor(stack: ExitStack, prefix: str, dbname: str) -> Any:
+    """A not-yet-started server in a fresh temp directory, cleaned up by `stack`.
+
+    As root, the directory belongs to the ``postgres`` system user and every pg_ctl call goes
+    through a wrapper that drops to that user; a watchdog stops the server if the session dies.
+    """
+    pg_ctl = find_pg_ctl()
+    if pg_ctl is None:
+        _postgres_unavailable(PG_INSTALL_HINT)
+    from pytest_postgresql.executors import PostgreSQLExecutor
+
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    stack.callback(shutil.rmtree, base, ignore_errors=True)
+    workdir = base / "server"
+    workdir.mkdir()
+    executable = pg_ctl
+    if os.geteuid() == 0:
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            _postgres_unavailable(
+                "running as root, and there is no `postgres` system user to run the server "
+                "as (`apt-get install postgresql` creates it; or `useradd --system postgres`)"
+            )
+        base.chmod(0o755)
+        os.chown(workdir, user.pw_uid, user.pw_gid)
+        executable = _pg_ctl_as(user, pg_ctl, base / "pg_ctl-as-postgres", workdir)
+    datadir = workdir / "data"
+    watchdog = subprocess.Popen(
+        [sys.executable, "-I", "-c", _WATCHDOG, executable, str(datadir), str(base)],
+        stdin=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert watchdog.stdin is not None
+    stack.callback(watchdog.wait, timeout=30)
+    stack.callback(watchdog.stdin.close)
+    return PostgreSQLExecutor(
+        executable=executable,
+        host="127.0.0.1",
+        port=_free_port(),
+        datadir=str(datadir),
+        unixsocketdir=str(workdir),
+        logfile=str(workdir / "postgresql.log"),
+        startparams="-w",
+        dbname=dbname,
+        user="postgres",
+        postgres_options=PG_SERVER_OPTIONS,
+    )
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """Start a real PostgreSQL server for the session; stop and delete it at the end.
@@ -235,53 +285,12 @@ def postgres_server() -> Iterator[PostgresServer]:
     and every pg_ctl call (initdb, start, status, stop) goes through a wrapper that drops to
     that user. As a normal user pg_ctl runs directly.
     """
-    pg_ctl = find_pg_ctl()
-    if pg_ctl is None:
-        _postgres_unavailable(PG_INSTALL_HINT)
-    from pytest_postgresql.executors import PostgreSQLExecutor
-
-    base = Path(tempfile.mkdtemp(prefix="maxim-pg-"))
     with ExitStack() as stack:  # unwinds: stop server, remove files, release the watchdog
-        stack.callback(shutil.rmtree, base, ignore_errors=True)
-        workdir = base / "server"
-        workdir.mkdir()
-        executable = pg_ctl
-        if os.geteuid() == 0:
-            try:
-                user = pwd.getpwnam("postgres")
-            except KeyError:
-                _postgres_unavailable(
-                    "running as root, and there is no `postgres` system user to run the server "
-                    "as (`apt-get install postgresql` creates it; or `useradd --system postgres`)"
-                )
-            base.chmod(0o755)
-            os.chown(workdir, user.pw_uid, user.pw_gid)
-            executable = _pg_ctl_as(user, pg_ctl, base / "pg_ctl-as-postgres", workdir)
-        datadir = workdir / "data"
-        watchdog = subprocess.Popen(
-            [sys.executable, "-I", "-c", _WATCHDOG, executable, str(datadir), str(base)],
-            stdin=subprocess.PIPE,
-            start_new_session=True,
-        )
-        assert watchdog.stdin is not None
-        stack.callback(watchdog.wait, timeout=30)
-        stack.callback(watchdog.stdin.close)
-        executor = PostgreSQLExecutor(
-            executable=executable,
-            host="127.0.0.1",
-            port=_free_port(),
-            datadir=str(datadir),
-            unixsocketdir=str(workdir),
-            logfile=str(workdir / "postgresql.log"),
-            startparams="-w",
-            dbname="maxim_test",
-            user="postgres",
-            postgres_options=PG_SERVER_OPTIONS,
-        )
+        executor = _executor(stack, "maxim-pg-", "maxim_test")
         try:
             executor.start()
         except Exception as exc:
-            log_path = workdir / "postgresql.log"
+            log_path = Path(executor.logfile)
             log_tail = log_path.read_text()[-3000:] if log_path.exists() else "(no log)"
             raise RuntimeError(f"PostgreSQL did not start ({exc}); log:\n{log_tail}") from exc
         stack.callback(executor.stop)
@@ -341,43 +350,8 @@ def stoppable_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sto
     Set up like `postgres_server` (a wrapper drops to the ``postgres`` user when run as root;
     a watchdog stops the server if the session dies), but function-scoped.
     """
-    pg_ctl = find_pg_ctl()
-    if pg_ctl is None:
-        _postgres_unavailable(PG_INSTALL_HINT)
-    from pytest_postgresql.executors import PostgreSQLExecutor
-
-    base = Path(tempfile.mkdtemp(prefix="maxim-pg-own-"))
     with ExitStack() as stack:
-        stack.callback(shutil.rmtree, base, ignore_errors=True)
-        workdir = base / "server"
-        workdir.mkdir()
-        executable = pg_ctl
-        if os.geteuid() == 0:
-            user = pwd.getpwnam("postgres")
-            base.chmod(0o755)
-            os.chown(workdir, user.pw_uid, user.pw_gid)
-            executable = _pg_ctl_as(user, pg_ctl, base / "pg_ctl-as-postgres", workdir)
-        datadir = workdir / "data"
-        watchdog = subprocess.Popen(
-            [sys.executable, "-I", "-c", _WATCHDOG, executable, str(datadir), str(base)],
-            stdin=subprocess.PIPE,
-            start_new_session=True,
-        )
-        assert watchdog.stdin is not None
-        stack.callback(watchdog.wait, timeout=30)
-        stack.callback(watchdog.stdin.close)
-        executor = PostgreSQLExecutor(
-            executable=executable,
-            host="127.0.0.1",
-            port=_free_port(),
-            datadir=str(datadir),
-            unixsocketdir=str(workdir),
-            logfile=str(workdir / "postgresql.log"),
-            startparams="-w",
-            dbname="maxim",
-            user="postgres",
-            postgres_options=PG_SERVER_OPTIONS,
-        )
+        executor = _executor(stack, "maxim-pg-own-", "maxim")
         executor.init_directory()  # initdb
         server = StoppablePostgres(executor.host, executor.port, executor=executor)
         server.start()
