@@ -21,13 +21,12 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_slack import BOT_TOKEN, measure, median_round, serve_bot  # noqa: E402
+from bench.bench_slack import BOT_TOKEN, measure, median_round, server  # noqa: E402
 
 ROUNDS = 5
 TARGET_RATIO = 1.05
@@ -35,54 +34,14 @@ TARGET_RSS_MIB = 100
 IDLE_SECONDS = 5.0  # after "running": connections settled, start-up garbage collected
 
 
-async def serve_ops() -> None:
-    """The bot of bench_slack, with metrics active and the probe server listening."""
-    from bot import ops
-    from bot.config import ServerConfig
-    from bot.ops.metrics import Metrics
-    from bot.ops.probes import ProbeServer
-
-    async def ping() -> None:
-        return None
-
-    metrics = Metrics(("slack",))
-    probes = ProbeServer(
-        ServerConfig(enabled=True, port=0), metrics, [], ping=ping, scheduler_running=lambda: True
-    )
-    await probes.start()
-    ops.active.set(metrics)
-    try:
-        await serve_bot()
-    finally:
-        await probes.stop()
-
-
-@contextlib.asynccontextmanager
-async def server(kind: str) -> AsyncIterator[int]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--serve", kind, stdout=asyncio.subprocess.PIPE, env=env, cwd=ROOT
-    )
-    try:
-        assert child.stdout is not None
-        line = await asyncio.wait_for(child.stdout.readline(), timeout=30)
-        if not line.strip().isdigit():
-            raise SystemExit(f"the {kind} server did not start")
-        yield int(line)
-    finally:
-        if child.returncode is None:
-            child.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(child.wait(), timeout=30)
-
-
 async def slack_overhead() -> list[str]:
-    kinds = ("bot", "ops")
+    kinds = ("bot-without-metrics", "bot")
     results: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
     async with contextlib.AsyncExitStack() as stack:
-        ports = {kind: await stack.enter_async_context(server(kind)) for kind in kinds}
+        servers = {kind: await stack.enter_async_context(server(kind)) for kind in kinds}
         for n in range(ROUNDS):
             for kind in kinds if n % 2 == 0 else kinds[::-1]:
-                results[kind].append(await measure(ports[kind]))
+                results[kind].append(await measure(servers[kind]))
     off, on = (median_round(results[kind]) for kind in kinds)
     lines = []
     for key, label in (
@@ -188,11 +147,5 @@ async def main() -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--serve", choices=["bot", "ops"], help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve == "bot":
-        asyncio.run(serve_bot())
-    elif args.serve == "ops":
-        asyncio.run(serve_ops())
-    else:
-        asyncio.run(main())
+    parser.parse_args()
+    asyncio.run(main())

@@ -3,13 +3,17 @@
 Two servers run in child processes on 127.0.0.1, one at a time:
 
 * raw: aiohttp alone, verifying the same Slack signature and answering a constant;
-* bot: the real maxim-bot Slack platform (bolt, signature check, ChatService, SQLite storage,
-  Block Kit preview), signed in against the loopback Slack emulator from the tests.
+* bolt: slack-bolt alone behind the same kind of aiohttp handler, acking a constant;
+* bot: the real maxim-bot Slack platform (its signature and replay checks, Bolt, ChatService,
+  SQLite storage, the Block Kit preview) with metrics recorded and the probe server listening,
+  signed in against the loopback Slack emulator from the tests.
 
 The client sends 2,000 signed slash commands one after another, then 2,000 from 8 concurrent
-clients (each one distinct: the bot refuses a replayed signature), and prints p50/p99 latency
-and requests per second of each server and the ratios. Targets (issue #4): p50 and p99 at
-most 2x the raw floor, concurrent requests per second at least 0.5x of it.
+clients (each one distinct: the bot refuses a replayed signature), and prints p50/p99 latency,
+requests per second and the server's CPU time per request, with the ratios. Targets: the bot
+within 2x the raw floor on p50 and p99 and at least 0.5x its concurrent requests per second
+(issue #4); the bot within 1.15x bare Bolt on p50, p99 and requests per second, sequential and
+concurrent (issue #11).
 
 Run it as ``python bench/bench_slack.py`` from the repository root (``make bench`` does).
 """
@@ -22,6 +26,7 @@ import contextlib
 import hashlib
 import hmac
 import itertools
+import math
 import os
 import signal
 import statistics
@@ -30,6 +35,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +49,7 @@ CLIENTS = 8
 WARM_UP = 300
 TARGET_LATENCY = 2.0
 TARGET_RPS = 0.5
+TARGET_BOLT = 1.15  # the bot's cost over bare Bolt, on every figure
 NUMBERS = itertools.count()  # makes every signed request unique, across rounds and servers
 
 
@@ -75,41 +82,79 @@ async def serve_raw() -> None:
     await runner.cleanup()
 
 
-async def serve_bot() -> None:
+async def serve_bot(*, metrics: bool = True) -> None:
+    """The bot's Slack platform in HTTP mode; with `metrics`, as ``[server] enabled`` runs it."""
     import logging
+
+    from bot.log import setup_logging
+
+    # Logging as the bot runs it (INFO, its filters and format), written to nowhere: what a
+    # request logs is part of its cost. A late answer's failing response_url (the bench gives
+    # none) is counted by the client as a "slow ack".
+    setup_logging("INFO", [SECRET, BOT_TOKEN])
+    with open(os.devnull, "w") as nowhere:
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(nowhere)
+        await _serve_bot(metrics=metrics)
+
+
+async def _serve_bot(*, metrics: bool) -> None:
     import random
 
+    from bot import ops
     from bot.bootstrap import build_service
-    from bot.config import Settings
+    from bot.config import ServerConfig, Settings
+    from bot.ops.metrics import Metrics
+    from bot.ops.probes import ProbeServer
     from bot.platforms.slack.lifecycle import SlackPlatform
+    from bot.runner import settle_heap
     from bot.storage import Storage
     from tests.fakes.slack.api import FakeSlack
 
-    # Per-request INFO lines are not what we measure; a late answer's failing response_url
-    # (the bench gives none) is counted by the client as a "slow ack" instead.
-    logging.disable(logging.ERROR)
-    async with FakeSlack(bot_token=BOT_TOKEN) as fake:
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = Settings.model_validate(
-                {
-                    "slack": {"api_url": fake.url, "mode": "http", "http_port": 0},
-                    "storage": {"url": f"sqlite+aiosqlite:///{tmp}/bench.db"},
-                    "secrets": {"slack_bot_token": BOT_TOKEN, "slack_signing_secret": SECRET},
-                }
+    async def ping() -> None:
+        return None
+
+    async with contextlib.AsyncExitStack() as stack:
+        if metrics:
+            recorder = Metrics(("slack",))
+            probes = ProbeServer(
+                ServerConfig(enabled=True, port=0),
+                recorder,
+                [],
+                ping=ping,
+                scheduler_running=lambda: True,
             )
-            storage = await Storage.open(settings.storage.url)
+            await probes.start()
+            stack.push_async_callback(probes.stop)
+            ops.active.set(recorder)
+        fake = await stack.enter_async_context(FakeSlack(bot_token=BOT_TOKEN))
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        settings = Settings.model_validate(
+            {
+                "slack": {"api_url": fake.url, "mode": "http", "http_port": 0},
+                "storage": {"url": f"sqlite+aiosqlite:///{tmp}/bench.db"},
+                "secrets": {"slack_bot_token": BOT_TOKEN, "slack_signing_secret": SECRET},
+            }
+        )
+        storage = await Storage.open(settings.storage.url)
+        stack.push_async_callback(storage.close)
+        service = build_service(settings, storage, rng=random.Random(1))
+        platform = SlackPlatform(service, settings.slack, settings.secrets)
+        await platform.start()
+        stack.push_async_callback(platform.stop)
+        assert platform.port is not None
+        settle_heap()  # as `maxim-bot run` does once it runs
+        await announce_and_wait(platform.port)
 
-            service = build_service(settings, storage, rng=random.Random(1))
-            platform = SlackPlatform(service, settings.slack, settings.secrets)
-            await platform.start()
-            assert platform.port is not None
-            await announce_and_wait(platform.port)
-            await platform.stop()
-            await storage.close()
 
+async def serve_bolt(*, same_answer: bool = False) -> None:
+    """slack-bolt itself, acking a constant: the floor any Bolt app stands on.
 
-async def serve_bolt() -> None:
-    """slack-bolt itself, acking a constant: the floor any Bolt app stands on."""
+    With `same_answer`, the constant is the bot's own preview message (a maxim in Block Kit
+    with three buttons, about 1 KiB instead of 30 bytes): what remains between that and the
+    bot is the bot's own work, not the size of what Slack is sent.
+    """
     import logging
 
     from aiohttp import web
@@ -129,9 +174,13 @@ async def serve_bolt() -> None:
             process_before_response=True,
         )
 
+        answer: dict[str, Any] = {"text": "Maxim 1"}
+        if same_answer:
+            answer = {"response_type": "ephemeral", **preview_message()}
+
         @app.command("/maxim")
         async def constant(ack: AsyncAck) -> None:
-            await ack(text="Maxim 1")
+            await ack(**answer)
 
         async def events(request: web.Request) -> web.Response:
             bolt_request = AsyncBoltRequest(
@@ -146,6 +195,26 @@ async def serve_bolt() -> None:
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         await announce_and_wait(int(runner.addresses[0][1]))
         await runner.cleanup()
+
+
+def preview_message() -> dict[str, Any]:
+    """The bot's private preview of a random maxim, as `/maxim` answers it."""
+    import datetime
+    import random
+
+    from bot.platforms.slack.render import render_reply
+    from maxims import load_corpus, parse_query
+    from maxims.reply import answer
+
+    reply = answer(
+        parse_query(""),
+        corpus=load_corpus(),
+        today=datetime.date(2026, 1, 1),
+        rng=random.Random(1),
+        channel_key=1,
+        command="/maxim",
+    )
+    return dict(render_reply(reply, preview=True))
 
 
 async def announce_and_wait(port: int) -> None:
@@ -186,10 +255,26 @@ def signed_command(text: str, number: int) -> tuple[bytes, dict[str, str]]:
     }
 
 
-async def measure(port: int) -> dict[str, float]:
+class Server(NamedTuple):
+    """A server under test: where it listens, and its process (for its CPU time)."""
+
+    port: int
+    pid: int
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux ``/proc``; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(target: Server) -> dict[str, float]:
     import aiohttp
 
-    url = f"http://127.0.0.1:{port}/slack/events"
+    url = f"http://127.0.0.1:{target.port}/slack/events"
     # Signed before the clock starts, each one unique (the bot refuses a request seen before).
     requests = iter([signed_command("", next(NUMBERS)) for _ in range(WARM_UP + 2 * REQUESTS)])
 
@@ -210,6 +295,7 @@ async def measure(port: int) -> dict[str, float]:
     connector = aiohttp.TCPConnector(limit=CLIENTS)
     async with aiohttp.ClientSession(connector=connector) as session:
         await asyncio.gather(*(worker(session, WARM_UP // CLIENTS, []) for _ in range(CLIENTS)))
+        cpu_before = cpu_seconds(target.pid)
         sequential: list[float] = []
         start = time.perf_counter()
         await worker(session, REQUESTS, sequential)
@@ -220,6 +306,7 @@ async def measure(port: int) -> dict[str, float]:
             *(worker(session, REQUESTS // CLIENTS, concurrent) for _ in range(CLIENTS))
         )
         concurrent_wall = time.perf_counter() - start
+        cpu = cpu_seconds(target.pid) - cpu_before
     return {
         "seq_p50": percentile(sequential, 50),
         "seq_p99": percentile(sequential, 99),
@@ -227,6 +314,7 @@ async def measure(port: int) -> dict[str, float]:
         "con_p50": percentile(concurrent, 50),
         "con_p99": percentile(concurrent, 99),
         "con_rps": len(concurrent) / concurrent_wall,
+        "cpu": cpu / (len(sequential) + len(concurrent)),
         "slow_acks": slow,
     }
 
@@ -236,8 +324,8 @@ def percentile(values: list[float], pct: int) -> float:
 
 
 @contextlib.asynccontextmanager
-async def server(kind: str) -> AsyncIterator[int]:
-    """One server in a child process (so it has a core of its own); yields its port."""
+async def server(kind: str) -> AsyncIterator[Server]:
+    """One server in a child process (so it has a core of its own)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -253,7 +341,7 @@ async def server(kind: str) -> AsyncIterator[int]:
         line = await asyncio.wait_for(child.stdout.readline(), timeout=30)
         if not line.strip().isdigit():
             raise SystemExit(f"the {kind} server did not start")
-        yield int(line)
+        yield Server(int(line), child.pid)
     finally:
         if child.returncode is None:
             child.send_signal(signal.SIGTERM)
@@ -265,70 +353,98 @@ def median_round(rounds: list[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
 
 
-def report(
-    raw: dict[str, float], bolt: dict[str, float], bot: dict[str, float], seconds: float
-) -> None:
+ROWS = (  # label, key, unit, lower is better
+    ("sequential p50", "seq_p50", "ms", True),
+    ("sequential p99", "seq_p99", "ms", True),
+    ("sequential req/s", "seq_rps", "", False),
+    ("concurrent p50", "con_p50", "ms", True),
+    ("concurrent p99", "con_p99", "ms", True),
+    ("concurrent req/s", "con_rps", "", False),
+    ("CPU per request", "cpu", "us", True),
+)
+SCALE = {"ms": 1e3, "us": 1e6, "": 1.0}
+
+
+def cost(over: dict[str, float], under: dict[str, float], key: str, lower_is_better: bool) -> float:
+    """How many times `over` costs `under` on a figure: time over time, or rate under rate."""
+    return over[key] / under[key] if lower_is_better else under[key] / over[key]
+
+
+def report(results: dict[str, dict[str, float]], seconds: float) -> list[str]:
+    """The table; returns the targets missed."""
+    raw, bolt, same, bot = (results[k] for k in ("raw", "bolt", "bolt-same-answer", "bot"))
     print(
-        f"bench_slack: /maxim over Slack HTTP mode, signed, loopback; {REQUESTS} sequential and "
-        f"{REQUESTS} from {CLIENTS} concurrent clients, medians of {ROUNDS} alternating rounds "
-        f"({seconds:.1f} s)"
+        f"bench_slack: /maxim over Slack HTTP mode, signed, loopback, metrics on; {REQUESTS} "
+        f"sequential and {REQUESTS} from {CLIENTS} concurrent clients, medians of {ROUNDS} "
+        f"alternating rounds ({seconds:.1f} s)"
     )
     print(
-        f"  {'':16} {'raw aiohttp':>12} {'bare bolt':>12} {'maxim-bot':>12} "
-        f"{'bolt/raw':>8} {'bot/raw':>8}  target (bot/raw)"
+        "  ratios are costs: time over time, or the other's requests/s over ours (lower is "
+        "better);\n  'bolt, same answer' is bare Bolt acking the bot's 1 KiB preview message"
     )
-    rows = [
-        ("sequential p50", "seq_p50", "ms", f"<= {TARGET_LATENCY:g}x", True),
-        ("sequential p99", "seq_p99", "ms", f"<= {TARGET_LATENCY:g}x", True),
-        ("sequential req/s", "seq_rps", "", "", False),
-        ("concurrent p50", "con_p50", "ms", f"<= {TARGET_LATENCY:g}x", True),
-        ("concurrent p99", "con_p99", "ms", f"<= {TARGET_LATENCY:g}x", True),
-        ("concurrent req/s", "con_rps", "", f">= {TARGET_RPS:g}x", False),
-    ]
+    print(
+        f"  {'':16} {'raw aiohttp':>12} {'bare bolt':>12} {'bolt, same':>12} {'maxim-bot':>12} "
+        f"{'bolt/raw':>8} {'bot/raw':>8} {'bot/bolt':>8} {'bot/same':>8}  targets"
+    )
     missed = []
-    for label, key, unit, target, lower_is_better in rows:
-        ratio = bot[key] / raw[key]
-        scale = 1000 if unit == "ms" else 1
-        verdict = ""
-        if target:
-            ok = ratio <= TARGET_LATENCY if lower_is_better else ratio >= TARGET_RPS
-            verdict = "ok" if ok else "MISSED"
+    for label, key, unit, lower in ROWS:
+        to_raw, to_bolt = cost(bot, raw, key, lower), cost(bot, bolt, key, lower)
+        targets = []
+        if key != "cpu":
+            targets.append(("bot/bolt", to_bolt, TARGET_BOLT))
+        if unit == "ms":
+            targets.append(("bot/raw", to_raw, TARGET_LATENCY))
+        if key == "con_rps":
+            targets.append(("bot/raw", to_raw, 1 / TARGET_RPS))
+        verdicts = []
+        for name, ratio, target in targets:
+            ok = ratio <= target
+            verdicts.append(f"{name} <= {target:g}x {'ok' if ok else 'MISSED'}")
             if not ok:
-                missed.append(label)
+                missed.append(f"{label} {name}")
+        scale = SCALE[unit]
+        figures = " ".join(f"{r[key] * scale:>9.3f} {unit:2}" for r in (raw, bolt, same, bot))
         print(
-            f"  {label:16} {raw[key] * scale:>9.3f} {unit:2} {bolt[key] * scale:>9.3f} {unit:2} "
-            f"{bot[key] * scale:>9.3f} {unit:2} {bolt[key] / raw[key]:>7.2f}x {ratio:>7.2f}x  "
-            f"{target} {verdict}".rstrip()
+            f"  {label:16} {figures} {cost(bolt, raw, key, lower):>7.2f}x {to_raw:>7.2f}x "
+            f"{to_bolt:>7.2f}x {cost(bot, same, key, lower):>7.2f}x  {'; '.join(verdicts)}".rstrip()
         )
     if bot["slow_acks"]:
         print(f"  slow acks (answer took over 2 s, sent later): {bot['slow_acks']:.0f}")
     print(f"  targets: {'all met' if not missed else 'missed: ' + ', '.join(missed)}")
+    return missed
 
 
 async def main() -> None:
     start = time.perf_counter()
-    kinds = ("raw", "bolt", "bot")
+    kinds = ("raw", "bolt", "bolt-same-answer", "bot")
     results: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
     async with contextlib.AsyncExitStack() as stack:
-        ports = {kind: await stack.enter_async_context(server(kind)) for kind in kinds}
+        servers = {kind: await stack.enter_async_context(server(kind)) for kind in kinds}
         for round_number in range(ROUNDS):
             # Alternate the order, so drifting load on a shared machine hits every server alike.
             order = kinds if round_number % 2 == 0 else kinds[::-1]
             for kind in order:
-                results[kind].append(await measure(ports[kind]))
-    raw, bolt, bot = (median_round(results[kind]) for kind in kinds)
-    report(raw, bolt, bot, time.perf_counter() - start)
+                results[kind].append(await measure(servers[kind]))
+    report({kind: median_round(results[kind]) for kind in kinds}, time.perf_counter() - start)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--serve", choices=["raw", "bolt", "bot"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--serve",
+        choices=["raw", "bolt", "bolt-same-answer", "bot", "bot-without-metrics"],
+        help=argparse.SUPPRESS,
+    )
     args = parser.parse_args()
     if args.serve == "raw":
         asyncio.run(serve_raw())
     elif args.serve == "bolt":
         asyncio.run(serve_bolt())
+    elif args.serve == "bolt-same-answer":
+        asyncio.run(serve_bolt(same_answer=True))
     elif args.serve == "bot":
         asyncio.run(serve_bot())
+    elif args.serve == "bot-without-metrics":
+        asyncio.run(serve_bot(metrics=False))
     else:
         asyncio.run(main())

@@ -225,7 +225,9 @@ class ChatService:
             channel_key=origin.channel_key,
             command=command,
         )
-        log.info(
+        # DEBUG, not INFO: a line per command cost a busy bot more CPU than the answer itself,
+        # and maxim_commands_total counts them by kind (what an operator wants at INFO).
+        log.debug(
             "served %s %s on %s",
             command,
             type(query).__name__,

@@ -106,7 +106,7 @@ def test_the_bot_logs_json_lines_only(tmp_path):
         [*BOT_COMMAND, "run"],
         cwd=tmp_path,
         env=clean_env(),
-        input="/maxim 34\n",
+        input="/maxim 34\nthe loss is NaN\n",
         capture_output=True,
         text=True,
         timeout=60,
@@ -115,5 +115,5 @@ def test_the_bot_logs_json_lines_only(tmp_path):
     assert done.returncode == 0, done.stderr
     entries = [json.loads(line) for line in done.stderr.splitlines()]
     assert {"maxim-bot running on console", "maxim-bot stopped"} <= {e["message"] for e in entries}
-    [served] = [e for e in entries if e["message"].startswith("served")]
-    assert (served["platform"], served["channel"]) == ("console", "console")
+    [answered] = [e for e in entries if e["message"].startswith("rule nan answered")]
+    assert (answered["platform"], answered["channel"]) == ("console", "console")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl
+from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp.http_exceptions import HttpProcessingError
 from slack_bolt.async_app import AsyncBoltContext
@@ -21,18 +20,20 @@ if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 
-def to_bolt_request(body: str, query: str, headers: Mapping[str, str]) -> AsyncBoltRequest:
-    """An HTTP request as Bolt sees it, with Bolt's "payload" misreading undone.
+def to_bolt_request(
+    raw: str, fields: dict[str, Any], query: str, headers: Mapping[str, str]
+) -> AsyncBoltRequest:
+    """A verified HTTP request as Bolt sees it, built from the `fields` we already read.
 
-    Bolt parses any form body containing the text ``payload`` as an interactivity
-    ``payload=`` body, so `/maxim search payload` would reach no listener.
+    Bolt would parse the body again (and misread any form body containing the text
+    ``payload`` as an interaction, so `/maxim search payload` would reach no listener): it is
+    built empty, then given the body and the context Bolt derives from it.
     """
-    request = AsyncBoltRequest(body=body, query=query, headers=dict(headers))
-    if not request.body and "payload" in body and not body.startswith("{"):
-        fields = dict(parse_qsl(body, keep_blank_values=True))
-        if "payload" not in fields:
-            request.body = fields
-            request.context = build_async_context(AsyncBoltContext({}), fields)
+    # Bolt reads any mapping's items(); a copy into a dict first would only cost time.
+    request = AsyncBoltRequest(body="", query=query, headers=cast("dict[str, Any]", headers))
+    request.raw_body = raw
+    request.body = fields
+    request.context = build_async_context(AsyncBoltContext({}), fields)
     return request
 
 

@@ -33,7 +33,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import ops
 from bot.background import Background
 from bot.chat import ACK_DEADLINE, ChatService, IsAdmin, Origin, in_time
-from bot.config import slack_mode
 from bot.log import report_failure
 from bot.platforms.slack.admins import SlackAdmins
 from bot.platforms.slack.home import SlackHome, direct_command
@@ -402,14 +401,15 @@ def build_slack_app(
     """
     client = client or build_web_client(config, secrets)
     secret = secrets.slack_signing_secret
-    http_mode = slack_mode(config, secrets) == "http"
     with _hidden(BOLT_ENV):
         app = AsyncApp(
             name="maxim-bot",  # else Bolt inspects the call stack for a name
             logger=logging.getLogger("slack_bolt"),  # quiet unless we debug (bot.log.NOISY)
             client=client,
             signing_secret=secret.get_secret_value() if secret else "",
-            request_verification_enabled=http_mode,  # Socket Mode needs no signatures
+            # HTTP mode: the server checks each signature on the raw bytes before Bolt runs
+            # (bot.platforms.slack.server); Socket Mode needs none.
+            request_verification_enabled=False,
             process_before_response=True,
         )
     listeners = SlackListeners(

@@ -112,8 +112,8 @@ def slash_command_body(
 
     Beware: bolt parses any form body that contains the substring ``payload`` as an
     interactivity ``payload=`` body, so a command whose text (or any field) contains the
-    word "payload" reaches no listener in HTTP mode (bolt 1.30). The bot's HTTP server undoes
-    that in ``bot.platforms.slack.compat.to_bolt_request``; ``bolt_request()`` here does not.
+    word "payload" reaches no listener in HTTP mode (bolt 1.30). The bot's HTTP server reads
+    bodies itself (``bot.platforms.slack.server.read_body``); ``bolt_request()`` here does not.
     """
     fields = slash_command_payload(
         text, command, user_id, channel_id, team_id, response_url, trigger_id, **kwargs

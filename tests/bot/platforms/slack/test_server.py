@@ -68,11 +68,9 @@ async def test_bad_and_stale_signatures_are_refused_with_401(fake, storage, star
 
     forged = await post(platform.port, built, secret="not-the-secret")
     stale = await post(platform.port, built, timestamp=int(time.time()) - 600)
-    via_dispatch = await platform.app.async_dispatch(
-        built.bolt_request("not-the-secret")  # the same check without the server
-    )
 
-    assert forged[0] == stale[0] == via_dispatch.status == 401
+    # The server is the one check (Bolt's own is off: it would only repeat it).
+    assert forged[0] == stale[0] == 401
     # Refused before bolt's authorization: only the start-up auth.test reached Slack.
     assert [call.method for call in fake.calls] == ["auth.test"]
 
