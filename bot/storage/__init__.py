@@ -10,8 +10,12 @@ repository it calls. Inside, `records` holds those records, `tables` the SQLAlch
 `engine` connecting (SQLite or PostgreSQL) and the Alembic migrations, `repository` the
 `Storage` facade, which inherits the daily-post claims from `posts` and the process
 heartbeats and pruning from `processes`.
+
+`slack_tables` holds the tables of Slack OAuth (installations, bots, OAuth states).
 """
 
+# Loaded now for its tables alone: `tables.metadata` is the whole schema only with them.
+from bot.storage import slack_tables  # noqa: F401
 from bot.storage.engine import (
     StorageOpenError,
     StorageRefused,
