@@ -8,6 +8,7 @@ two engines of their own, racing on one database.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
@@ -441,3 +442,36 @@ async def test_the_migration_downgrades_and_upgrades_again(db_url: str) -> None:
         assert await store.async_find_bot(enterprise_id="E1", team_id="T1") is not None
     finally:
         await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_process_that_cannot_get_the_lock_in_time_uses_the_stored_token(
+    postgres_url: str, oauth: FakeSlackOAuth, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL bounds each statement (query_timeout), the lock wait included."""
+    await migrate(postgres_url)
+    url = normalise_url(postgres_url)
+    patient, hasty = build_engine(url), build_engine(url, query_timeout=0.2)
+    oauth.delay = 1.0
+    try:
+        a, b = (
+            SqlInstallationStore(engine, client_id=CLIENT_ID, rotator=rotator(oauth))
+            for engine in (patient, hasty)
+        )
+        await a.async_save_bot(bot(bot_refresh_token="r", bot_token_expires_at=expiring_in(10)))
+        refreshing = asyncio.create_task(a.async_find_bot(enterprise_id=None, team_id="T1"))
+        while not oauth.refreshes:  # a holds the lock from before its refresh until after
+            await asyncio.sleep(0.01)
+        found = await b.async_find_bot(enterprise_id=None, team_id="T1")
+        assert found is not None
+        assert found.bot_token == f"xoxb-T1-{T1:%d}"
+        fresh = await refreshing
+        assert fresh is not None
+        assert fresh.bot_token == "xoxe.xoxb-new-1"
+        assert len(oauth.refreshes) == 1
+        warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1
+        assert warnings[0].startswith("token refresh skipped: storage did not answer in time")
+    finally:
+        await patient.dispose()
+        await hasty.dispose()
