@@ -10,8 +10,17 @@ repository it calls. Inside, `records` holds those records, `tables` the SQLAlch
 `engine` connecting (SQLite or PostgreSQL) and the Alembic migrations, `repository` the
 `Storage` facade, which inherits the daily-post claims from `posts` and the process
 heartbeats and pruning from `processes`.
+
+Slack OAuth (many workspaces) has its stores here too: `SqlInstallationStore` (with token
+rotation done once across processes) and `SqlOAuthStateStore`, in `slack_installs` and
+`slack_states` over the tables of `slack_tables`. They are loaded on first use, so a process
+that never serves Slack OAuth does not import slack_sdk.
 """
 
+from typing import TYPE_CHECKING, Any
+
+# Loaded now for its tables alone: `tables.metadata` is the whole schema only with them.
+from bot.storage import slack_tables  # noqa: F401
 from bot.storage.engine import (
     StorageOpenError,
     StorageRefused,
@@ -22,8 +31,29 @@ from bot.storage.engine import (
 from bot.storage.records import PostRecord, Subscription
 from bot.storage.repository import Storage
 
+if TYPE_CHECKING:
+    from bot.storage.slack_installs import SqlInstallationStore
+    from bot.storage.slack_states import SqlOAuthStateStore
+
+_LAZY = {
+    "SqlInstallationStore": "bot.storage.slack_installs",
+    "SqlOAuthStateStore": "bot.storage.slack_states",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the Slack OAuth stores (and slack_sdk with them) only when asked for."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "PostRecord",
+    "SqlInstallationStore",
+    "SqlOAuthStateStore",
     "Storage",
     "StorageOpenError",
     "StorageRefused",
