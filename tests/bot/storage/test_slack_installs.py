@@ -2,7 +2,7 @@
 
 Every test runs on real SQLite and real PostgreSQL (`db_url`). Rotation goes through a real
 `AsyncTokenRotator` and `AsyncWebClient` to a loopback fake of ``oauth.v2.access``
-(`tests.fakes.slack.oauth`); "refreshed once across processes" is checked with two stores on
+(`tests.fakes.slack.refresh_server`); "refreshed once across processes" is checked with two stores on
 two engines of their own, racing on one database.
 """
 
@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.storage import SqlInstallationStore, SqlOAuthStateStore, migrate
 from bot.storage.engine import MIGRATIONS_DIR, build_engine, normalise_url
 from bot.storage.slack_tables import slack_bots, slack_installations, slack_oauth_states
-from tests.fakes.slack.oauth import EXPIRES_IN, FakeSlackOAuth
+from tests.fakes.slack.refresh_server import EXPIRES_IN, FakeSlackOAuth
 from tests.helpers import Clock, race
 
 CLIENT_ID = "111.222"

@@ -11,6 +11,9 @@ call until released (a slow Slack, without sleeping).
 
 The requests Slack sends to the bot (signed HTTP bodies, Socket Mode payloads) are built by
 `tests.fakes.slack.payloads`; Slack's message limits live in `tests.fakes.slack.blockkit`.
+The Web API methods' answers are in `tests.fakes.slack.methods`, the workspaces and tokens in
+`tests.fakes.slack.workspaces`, OAuth v2 (installs, token rotation, uninstalls) in
+`tests.fakes.slack.oauth`, the non-Marketplace history limit in `tests.fakes.slack.limits`.
 
 Typical use::
 
@@ -44,7 +47,10 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.slack.blockkit import message_problem, view_problem
+from tests.fakes.slack.blockkit import message_problem
+from tests.fakes.slack.limits import HistoryRateLimit
+from tests.fakes.slack.methods import WebApiMethods
+from tests.fakes.slack.oauth import OAuthApp, OAuthMixin
 from tests.fakes.slack.payloads import (
     DEFAULT_APP_ID,
     DEFAULT_BOT_USER_ID,
@@ -52,17 +58,28 @@ from tests.fakes.slack.payloads import (
     DEFAULT_TEAM_ID,
     SlackRequestBody,
 )
+from tests.fakes.slack.workspaces import (
+    DEFAULT_BOT_NAME,
+    DEFAULT_INSTALLER_ID,
+    ApiRequest,
+    IssuedToken,
+    TokenRegistry,
+    Workspace,
+)
+from tests.fakes.slack.workspaces import SlackError as _SlackError
 
 __all__ = [
     "DEFAULT_BOT_ID",
     "DEFAULT_SCOPES",
     "Call",
     "FakeSlack",
+    "HistoryRateLimit",
+    "OAuthApp",
+    "Workspace",
 ]
 
 DEFAULT_TEAM_NAME = "Maxim Test Team"
 DEFAULT_BOT_ID = "BBOT"
-DEFAULT_BOT_NAME = "maxim"
 DEFAULT_SCOPES = (
     "app_mentions:read,channels:history,channels:read,chat:write,commands,groups:history,"
     "groups:read,im:history,reactions:write,users:read"
@@ -72,14 +89,14 @@ MAX_RETRIES = 3  # Slack redelivers an unacknowledged event this many times
 RESPONSE_URL_USES = 5  # a response_url takes at most 5 messages...
 RESPONSE_URL_SECONDS = 30 * 60  # ...within 30 minutes
 
-_FIRST_TS_SECONDS = 1_700_000_000
-_TS_STEP_MICROS = 100
 # Form fields whose value Slack (and slack_sdk) send as a JSON string.
 _JSON_FORM_FIELDS = frozenset(
     {"blocks", "attachments", "metadata", "unfurls", "user_auth_blocks", "view", "payload"}
 )
 
-_TokenKind = Literal["none", "bot", "app"]
+# What a method takes: no token, a bot token, an app-level token, or any workspace token
+# (bot or user, as auth.test does).
+_TokenKind = Literal["none", "bot", "app", "workspace"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -94,6 +111,9 @@ class Call:
     ``body`` merges the query string with the decoded JSON or form body; JSON-carrying form
     fields (``blocks``, ``metadata``, ``attachments``…) are decoded so tests can assert on
     structure whichever encoding slack_sdk picked.  ``headers`` is case-insensitive.
+    ``token`` is the token the call carried (``Authorization: Bearer`` or a ``token`` field);
+    ``team`` the team id of the workspace it authenticated as (None: no valid workspace
+    token, e.g. an app-level token, oauth.v2.access, or a revoked token).
     """
 
     method: str
@@ -101,6 +121,8 @@ class Call:
     headers: Mapping[str, str]
     status: int = 200
     response: Mapping[str, Any] = field(default_factory=dict)
+    token: str | None = None
+    team: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -122,14 +144,6 @@ class _Fault:
     status: int = 200
 
 
-class _SlackError(Exception):
-    """An ``ok: false`` answer; raised by method handlers."""
-
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
-
-
 @dataclass(eq=False)
 class _SocketConnection:
     ws: web.WebSocketResponse
@@ -148,7 +162,22 @@ class _Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-_Handler = Callable[[dict[str, Any]], dict[str, Any]]
+_Handler = Callable[[ApiRequest], dict[str, Any]]
+
+
+class _DefaultWorkspaceField:
+    """``fake.team_name`` and friends: the default workspace's field, read and written."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, fake: FakeSlack | None, owner: type | None = None) -> str:
+        if fake is None:
+            raise AttributeError(self.name)
+        return str(getattr(fake.default_workspace, self.name))
+
+    def __set__(self, fake: FakeSlack, value: str) -> None:
+        setattr(fake.default_workspace, self.name, value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,12 +185,17 @@ _Handler = Callable[[dict[str, Any]], dict[str, Any]]
 # --------------------------------------------------------------------------------------------
 
 
-class FakeSlack:
+class FakeSlack(WebApiMethods, OAuthMixin):
     """An aiohttp server on 127.0.0.1 that behaves like the parts of Slack the bot uses.
+
+    It serves several workspaces (`add_workspace`): the constructor's identity is the default
+    one and ``bot_token`` its token; OAuth v2 (`oauth_app`, `tests.fakes.slack.oauth`) issues
+    more tokens, and every Web API call answers as the workspace of the token it carried.
 
     Public state tests may read or set directly:
 
     * ``calls`` — every Web API request, in arrival order (:class:`Call`).
+    * ``workspaces`` — `Workspace` by team id; ``default_workspace`` the constructor's.
     * ``users`` — ``users.info`` directory: ``fake.users["U1"] = {"is_admin": True}``.
     * ``responses`` — ``(name, body)`` for every POST to a :meth:`response_url`.
     * ``socket_messages`` / ``socket_acks`` / ``socket_envelopes`` — Socket Mode traffic.
@@ -187,17 +221,19 @@ class FakeSlack:
         """Configure the identity the fake reports; nothing listens until :meth:`start`."""
         self.bot_token = bot_token
         self.app_token = app_token
-        self.team_id = team_id
-        self.team_name = team_name
-        self.team_domain = team_domain
-        self.bot_user_id = bot_user_id
-        self.bot_id = bot_id
-        self.bot_name = bot_name
+        #: The constructor's workspace; ``team_id``, ``bot_user_id``, ``member_of``… are its.
+        self.default_workspace = Workspace(
+            team_id, team_name, team_domain, bot_user_id, bot_id, bot_name, channels=set(channels)
+        )
+        self.workspaces: dict[str, Workspace] = {team_id: self.default_workspace}
         self.app_id = app_id
         self.scopes = scopes
-        #: Channels the bot is a member of: chat.postMessage elsewhere is ``not_in_channel``.
-        #: Direct messages (ids starting with ``D``) are the bot's own: always a member.
-        self.member_of: set[str] = set(channels)
+        self._tokens = TokenRegistry()
+        self._tokens.add(IssuedToken(bot_token, "bot", team_id))
+        self._tokens.add(IssuedToken(app_token, "app", None))
+        self._init_oauth()
+        #: conversations.history's limit for non-Marketplace apps (`history_rate_limit`).
+        self.history_limit: HistoryRateLimit | None = None
         #: People in each channel, for ``users.conversations``: ``{"C1": {"U1", "U2"}}``.
         self.channel_members: dict[str, set[str]] = {}
         #: Private channels: listed for another user only where the bot is a member too.
@@ -237,7 +273,8 @@ class FakeSlack:
         self._port: int | None = None
         self._stopping = False
         self._methods: dict[str, tuple[_TokenKind, _Handler]] = {
-            "auth.test": ("bot", self._auth_test),
+            "auth.test": ("workspace", self._auth_test),
+            "oauth.v2.access": ("none", self._oauth_v2_access),
             "apps.connections.open": ("app", self._apps_connections_open),
             "chat.postMessage": ("bot", self._chat_post_message),
             "chat.postEphemeral": ("bot", self._chat_post_ephemeral),
@@ -247,6 +284,77 @@ class FakeSlack:
             "users.conversations": ("bot", self._users_conversations),
             "views.publish": ("bot", self._views_publish),
         }
+
+    team_name = _DefaultWorkspaceField()
+    team_domain = _DefaultWorkspaceField()
+    bot_user_id = _DefaultWorkspaceField()
+    bot_id = _DefaultWorkspaceField()
+    bot_name = _DefaultWorkspaceField()
+
+    @property
+    def team_id(self) -> str:
+        """The default workspace's team id (the constructor's ``team_id``)."""
+        return self.default_workspace.team_id
+
+    @property
+    def member_of(self) -> set[str]:
+        """Channels the bot is a member of in the default workspace.
+
+        chat.postMessage elsewhere is ``not_in_channel``; direct messages (ids starting with
+        ``D``) are the bot's own: always a member.  Other workspaces: ``Workspace.channels``.
+        """
+        return self.default_workspace.channels
+
+    @member_of.setter
+    def member_of(self, channels: set[str]) -> None:
+        self.default_workspace.channels = channels
+
+    def add_workspace(
+        self,
+        team_id: str,
+        *,
+        team_name: str | None = None,
+        team_domain: str | None = None,
+        bot_user_id: str | None = None,
+        bot_id: str | None = None,
+        bot_name: str = DEFAULT_BOT_NAME,
+        installer_user_id: str = DEFAULT_INSTALLER_ID,
+        channels: Iterable[str] = (),
+        bot_token: str | None = None,
+    ) -> Workspace:
+        """Another workspace the app can be installed in; ids default to ones derived from it.
+
+        It has no token until OAuth installs the app there (`issue_code`, the authorize page)
+        unless ``bot_token`` is given: a ready-made, never-expiring token for it.  Channel ids
+        are global (as on Slack): keep each workspace's ``channels`` distinct.
+        """
+        if team_id in self.workspaces:
+            raise ValueError(f"workspace {team_id} already exists")
+        workspace = Workspace(
+            team_id=team_id,
+            team_name=team_name or f"Team {team_id}",
+            team_domain=team_domain or team_id.lower(),
+            bot_user_id=bot_user_id or f"UBOT{team_id}",
+            bot_id=bot_id or f"BBOT{team_id}",
+            bot_name=bot_name,
+            installer_user_id=installer_user_id,
+            channels=set(channels),
+        )
+        self.workspaces[team_id] = workspace
+        if bot_token is not None:
+            self._tokens.add(IssuedToken(bot_token, "bot", team_id))
+        return workspace
+
+    def history_rate_limit(self, per_minute: int = 1, max_limit: int = 15) -> HistoryRateLimit:
+        """Slack's conversations.history limit for non-Marketplace distributed apps.
+
+        Since 2025-05-29: per workspace, ``per_minute`` calls in any 60 s (by ``clock``), each
+        showing at most ``max_limit`` messages (``has_more``/``next_cursor`` stay right);
+        a call over the rate gets HTTP 429 ``ratelimited`` with ``Retry-After`` the seconds
+        left.  Set ``fake.history_limit = None`` to lift it.
+        """
+        self.history_limit = HistoryRateLimit(per_minute, max_limit)
+        return self.history_limit
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -258,6 +366,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{name}/{token}", self._handle_response_url)
         app.router.add_get("/link/", self._handle_socket)
+        app.router.add_get("/oauth/v2/authorize", self._handle_authorize)
         app.on_shutdown.append(self._close_sockets)
         # A short shutdown_timeout: stop() must not hang on a client that keeps a handler busy.
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
@@ -657,11 +766,25 @@ class FakeSlack:
             reply = _Reply(200, {"ok": False, "error": "invalid_json"})
         else:
             reply = self._dispatch(method, body, headers)
+        token = _carried_token(headers, body)
         call = Call(
-            method=method, body=body, headers=headers, status=reply.status, response=reply.body
+            method=method,
+            body=body,
+            headers=headers,
+            status=reply.status,
+            response=reply.body,
+            token=token,
+            team=self._team_of(token),
         )
         await self._notify(lambda: self.calls.append(call))
         return web.json_response(reply.body, status=reply.status, headers=reply.headers)
+
+    def _team_of(self, token: str | None) -> str | None:
+        """The team id a token authenticates as now, or None."""
+        issued = self._tokens.get(token) if token else None
+        if issued is None or issued.problem(self.clock()) is not None:
+            return None
+        return issued.team_id
 
     def _dispatch(self, method: str, body: dict[str, Any], headers: Mapping[str, str]) -> _Reply:
         queue = self._faults.get(method)
@@ -680,31 +803,44 @@ class FakeSlack:
         if entry is None:
             return _Reply(200, {"ok": False, "error": "unknown_method"})
         kind, handler = entry
+        req = ApiRequest(body, headers, _carried_token(headers, body))
         try:
-            self._authenticate(kind, headers, body)
-            result = handler(body)
+            req = self._authenticate(kind, req)
+            wait = self._history_wait(method, req)
+            if wait is not None:
+                return _Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": wait})
+            result = handler(req)
         except _SlackError as e:
             return _Reply(200, {"ok": False, "error": e.error})
-        extra = {"X-OAuth-Scopes": self.scopes} if kind == "bot" else {}
+        extra: dict[str, str] = {}
+        if req.issued is not None and req.issued.kind != "app":
+            extra["X-OAuth-Scopes"] = req.issued.scopes or self.scopes
         return _Reply(200, {"ok": True, **result}, extra)
 
-    def _authenticate(
-        self, kind: _TokenKind, headers: Mapping[str, str], body: dict[str, Any]
-    ) -> None:
+    def _authenticate(self, kind: _TokenKind, req: ApiRequest) -> ApiRequest:
+        """``req`` with the workspace its token belongs to; Slack's errors if it has none."""
         if kind == "none":
-            return
-        auth = headers.get("Authorization", "")
-        token = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else body.get("token")
-        if not token:
+            return req
+        if not req.token:
             raise _SlackError("not_authed")
-        if token == self.bot_token:
-            actual: _TokenKind = "bot"
-        elif token == self.app_token:
-            actual = "app"
-        else:
+        issued = self._tokens.get(req.token)
+        if issued is None:
             raise _SlackError("invalid_auth")
-        if actual != kind:
+        problem = issued.problem(self.clock())
+        if problem is not None:
+            raise _SlackError(problem)
+        wanted = {"bot", "user"} if kind == "workspace" else {kind}
+        if issued.kind not in wanted:
             raise _SlackError("not_allowed_token_type")
+        workspace = self.workspaces.get(issued.team_id) if issued.team_id else None
+        return ApiRequest(req.body, req.headers, req.token, workspace, issued)
+
+    def _history_wait(self, method: str, req: ApiRequest) -> str | None:
+        """Retry-After for a conversations.history call over the non-Marketplace rate."""
+        if method != "conversations.history" or self.history_limit is None:
+            return None
+        wait = self.history_limit.retry_after(req.team.team_id, self.clock())
+        return None if wait is None else str(wait)
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
@@ -784,223 +920,19 @@ class FakeSlack:
             conn.retired = True
             await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
-    # ---------------------------------------------------------------- Web API methods
-
-    def _next_ts(self) -> str:
-        self._ts_counter += 1
-        micros = self._ts_counter * _TS_STEP_MICROS
-        return f"{_FIRST_TS_SECONDS + micros // 1_000_000}.{micros % 1_000_000:06d}"
-
-    def _find_message(self, channel: str, ts: str) -> dict[str, Any]:
-        for message in self._channels.get(channel, []):
-            if message["ts"] == ts:
-                return message
-        raise _SlackError("message_not_found")
-
-    def _auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "url": f"https://{self.team_domain}.slack.com/",
-            "team": self.team_name,
-            "user": self.bot_name,
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
-            "bot_id": self.bot_id,
-            "is_enterprise_install": False,
-        }
-
-    def _apps_connections_open(self, body: dict[str, Any]) -> dict[str, Any]:
-        ticket = uuid.uuid4().hex
-        self._tickets.add(ticket)
-        return {"url": f"ws://127.0.0.1:{self.port}/link/?ticket={ticket}&app_id={self.app_id}"}
-
-    def _new_bot_message(self, body: dict[str, Any], ts: str) -> dict[str, Any]:
-        message: dict[str, Any] = {
-            "type": "message",
-            "user": self.bot_user_id,
-            "bot_id": self.bot_id,
-            "app_id": self.app_id,
-            "team": self.team_id,
-            "text": str(body.get("text") or ""),
-            "ts": ts,
-        }
-        for key in ("blocks", "attachments", "metadata", "thread_ts"):
-            if body.get(key):
-                message[key] = copy.deepcopy(body[key])
-        return message
-
-    def _chat_post_message(self, body: dict[str, Any]) -> dict[str, Any]:
-        channel = _require(body, "channel", "channel_not_found")
-        if channel not in self.member_of and not channel.startswith("D"):
-            raise _SlackError("not_in_channel")
-        _check_message(body)
-        ts = self._next_ts()
-        message = self._new_bot_message(body, ts)
-        self._channels.setdefault(channel, []).append(message)
-        return {"channel": channel, "ts": ts, "message": copy.deepcopy(message)}
-
-    def _chat_post_ephemeral(self, body: dict[str, Any]) -> dict[str, Any]:
-        _require(body, "channel", "channel_not_found")
-        _require(body, "user", "user_not_in_channel")
-        _check_message(body)
-        return {"message_ts": self._next_ts()}
-
-    def _reactions_add(self, body: dict[str, Any]) -> dict[str, Any]:
-        channel = _require(body, "channel", "channel_not_found")
-        ts = _require(body, "timestamp", "message_not_found")
-        name = _require(body, "name", "invalid_name").strip(":")
-        message = self._find_message(channel, ts)
-        reactions: list[dict[str, Any]] = message.setdefault("reactions", [])
-        reaction = next((r for r in reactions if r["name"] == name), None)
-        if reaction is None:
-            reactions.append({"name": name, "users": [self.bot_user_id], "count": 1})
-        elif self.bot_user_id in reaction["users"]:
-            raise _SlackError("already_reacted")
-        else:
-            reaction["users"].append(self.bot_user_id)
-            reaction["count"] += 1
-        return {}
-
-    def _users_info(self, body: dict[str, Any]) -> dict[str, Any]:
-        user_id = _require(body, "user", "user_not_found")
-        configured = self.users.get(user_id)
-        if configured is None and user_id != self.bot_user_id:
-            raise _SlackError("user_not_found")
-        user: dict[str, Any] = {
-            "id": user_id,
-            "team_id": self.team_id,
-            "name": user_id.lower(),
-            "real_name": user_id,
-            "deleted": False,
-            "is_admin": False,
-            "is_owner": False,
-            "is_primary_owner": False,
-            "is_bot": user_id == self.bot_user_id,
-            "tz": "UTC",
-            "tz_offset": 0,
-            "profile": {"real_name": user_id, "display_name": user_id.lower()},
-        }
-        user.update(copy.deepcopy(configured or {}))
-        return {"user": user}
-
-    def _conversations_history(self, body: dict[str, Any]) -> dict[str, Any]:
-        channel = _require(body, "channel", "channel_not_found")
-        try:
-            limit = max(1, min(int(body.get("limit") or 100), 999))
-        except (TypeError, ValueError):
-            raise _SlackError("invalid_arguments") from None
-        # Newest first, thread replies left out, as Slack lists a channel.
-        visible = [
-            m
-            for m in reversed(self._channels.get(channel, []))
-            if m.get("thread_ts") in (None, m["ts"])
-        ]
-        if body.get("oldest"):  # only messages after `oldest` (Slack: exclusive by default)
-            try:
-                oldest = float(body["oldest"])
-            except (TypeError, ValueError):
-                raise _SlackError("invalid_arguments") from None
-            visible = [m for m in visible if float(m["ts"]) > oldest]
-        try:  # our cursors are plain offsets into the listing
-            start = int(body.get("cursor") or 0)
-        except ValueError:
-            raise _SlackError("invalid_cursor") from None
-        include_metadata = _truthy(body.get("include_all_metadata"))
-        messages = []
-        for m in visible[start : start + limit]:
-            shown = copy.deepcopy(m)
-            if not include_metadata:
-                shown.pop("metadata", None)
-            messages.append(shown)
-        more = len(visible) > start + limit
-        self.history_pages.append((channel, start, len(messages)))
-        return {
-            "messages": messages,
-            "has_more": more,
-            "pin_count": 0,
-            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
-        }
-
-    def _users_conversations(self, body: dict[str, Any]) -> dict[str, Any]:
-        """The channels a user is in; someone else's private ones only where the bot is too."""
-        user = str(body.get("user") or self.bot_user_id)
-        types = set(str(body.get("types") or "public_channel").split(","))
-        try:
-            limit = max(1, min(int(body.get("limit") or 100), 999))
-            start = int(str(body.get("cursor") or "0"))
-        except (TypeError, ValueError):
-            raise _SlackError("invalid_cursor") from None
-        found = []
-        for channel in sorted(set(self.channel_members) | self.member_of):
-            private = channel in self.private_channels
-            if user == self.bot_user_id:
-                theirs = channel in self.member_of
-            else:
-                theirs = user in self.channel_members.get(channel, set())
-            if not theirs:
-                continue
-            if ("private_channel" if private else "public_channel") not in types:
-                continue
-            if private and channel not in self.member_of:
-                continue
-            found.append({"id": channel, "is_channel": not private, "is_private": private})
-        page = found[start : start + limit]
-        more = start + limit < len(found)
-        return {
-            "channels": page,
-            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
-        }
-
-    def _views_publish(self, body: dict[str, Any]) -> dict[str, Any]:
-        user = _require(body, "user_id", "invalid_arguments")
-        view = body.get("view")
-        if not isinstance(view, dict):
-            raise _SlackError("invalid_arguments")
-        if not self.home_tab_enabled:
-            raise _SlackError("not_enabled")
-        problem = view_problem(view)
-        if problem is not None:
-            raise _SlackError(problem)
-        shown = self.home_views.get(user)
-        if body.get("hash") and shown is not None and body["hash"] != shown["hash"]:
-            raise _SlackError("hash_conflict")
-        published = {
-            **copy.deepcopy(view),
-            "id": f"V{user}",
-            "team_id": self.team_id,
-            "app_id": self.app_id,
-            "bot_id": self.bot_id,
-            "hash": self._next_ts(),
-        }
-        self.home_views[user] = published
-        return {"view": copy.deepcopy(published)}
-
 
 # --------------------------------------------------------------------------------------------
 # Request decoding helpers
 # --------------------------------------------------------------------------------------------
 
 
-def _check_message(body: dict[str, Any]) -> None:
-    """Slack's checks of a message's content: something to show, within Block Kit's limits."""
-    if not any(body.get(k) for k in ("text", "blocks", "attachments")):
-        raise _SlackError("no_text")
-    problem = message_problem(body)
-    if problem is not None:
-        raise _SlackError(problem)
-
-
-def _truthy(value: Any) -> bool:
-    """Slack's boolean arguments arrive as true/1 (JSON) or "true"/"1" (form, query)."""
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes"}
-    return bool(value)
-
-
-def _require(body: Mapping[str, Any], key: str, error: str) -> str:
-    value = body.get(key)
-    if value in (None, ""):
-        raise _SlackError(error)
-    return str(value)
+def _carried_token(headers: Mapping[str, str], body: Mapping[str, Any]) -> str | None:
+    """The token a Web API call carries: ``Authorization: Bearer``, else a ``token`` field."""
+    auth = headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        return auth[len("Bearer ") :].strip() or None
+    token = body.get("token")
+    return str(token) if token else None
 
 
 async def _decode_request_body(request: web.Request) -> dict[str, Any]:

@@ -1,92 +1,315 @@
-"""Loopback fake of Slack's token refresh: ``oauth.v2.access`` with ``grant_type=refresh_token``.
+"""OAuth v2 for the emulator: "Add to Slack", code exchange, token rotation and uninstalls.
 
-The installation store's rotation tests drive a real `AsyncTokenRotator` and `AsyncWebClient`
-against this, so slack_sdk's own request and response handling runs as in production. Each
-refresh is recorded, and `delay` holds every answer for a while, so two processes racing to
-refresh really overlap. A refresh token listed in `refused` gets ``invalid_refresh_token``.
+Why this exists: a bot distributed to many workspaces gets each workspace's bot token from
+Slack's OAuth v2 flow and, with token rotation on, must refresh it before it expires (12 h).
+`OAuthMixin` gives `FakeSlack` that side of Slack, answering the real slack_sdk
+(``AsyncWebClient.oauth_v2_access``, ``AsyncTokenRotator``) and bolt's ``AsyncOAuthFlow``:
 
-Refresh tokens starting with ``xoxe-1-user`` are user tokens, any other a bot token; answers
-are numbered (``xoxe.xoxb-new-1``...) so a test can tell refreshes apart.
+* ``GET /oauth/v2/authorize`` — the page the "Add to Slack" button opens: it installs into
+  `next_install_team` (or the ``team`` query parameter) and redirects to ``redirect_uri`` with
+  ``code`` and the ``state`` it was given, as Slack does once the user clicks "Allow".
+* ``oauth.v2.access`` — client credentials in HTTP Basic auth (as slack_sdk sends them) or in
+  form fields; a single-use code (10 minutes) for a new bot token, or a single-use refresh
+  token for a new access + refresh token pair.  The old access token keeps working until it
+  expires, as on Slack.
+* `uninstall` — revokes the workspace's tokens and returns the ``app_uninstalled`` callback.
 """
 
 from __future__ import annotations
 
-import asyncio
+import base64
+import binascii
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
-EXPIRES_IN = 43_200  # Slack's rotating tokens live 12 hours
+from tests.fakes.slack.payloads import app_uninstalled_payload
+from tests.fakes.slack.workspaces import (
+    ApiRequest,
+    IssuedToken,
+    SlackError,
+    TokenKind,
+    TokenRegistry,
+    Workspace,
+)
+
+__all__ = ["CODE_SECONDS", "DEFAULT_EXPIRES_IN", "OAuthApp", "OAuthMixin"]
+
+CODE_SECONDS = 600  # Slack's authorization codes expire after 10 minutes
+DEFAULT_EXPIRES_IN = 43_200  # a rotating token lives 12 hours
 
 
 @dataclass(frozen=True)
-class Refresh:
-    """One ``oauth.v2.access`` request as received."""
+class OAuthApp:
+    """An app's OAuth credentials as registered with the fake.
 
-    grant_type: str
-    refresh_token: str
-    authorization: str | None
+    ``redirect_uri`` set: the authorize page accepts only that one (Slack checks it against
+    the app's configured Redirect URLs).  ``token_rotation``: tokens expire after
+    ``expires_in`` seconds and come with a refresh token.
+    """
+
+    client_id: str
+    client_secret: str
+    token_rotation: bool = False
+    expires_in: int = DEFAULT_EXPIRES_IN
+    redirect_uri: str | None = None
 
 
-class FakeSlackOAuth:
-    """An aiohttp server on 127.0.0.1 answering token refreshes; see the module docstring."""
+@dataclass(frozen=True)
+class _Grant:
+    """An authorization code: what the user agreed to, for which workspace and app."""
 
-    def __init__(self, *, delay: float = 0.0) -> None:
-        self.delay = delay
-        self.refreshes: list[Refresh] = []
-        self.refused: set[str] = set()
-        self._runner: web.AppRunner | None = None
-        self._port = 0
+    team_id: str
+    client_id: str | None  # None: issue_code without an app, any registered app may use it
+    scope: str | None
+    user_scope: str
+    redirect_uri: str | None
+    issued_at: float
+
+
+class OAuthMixin:
+    """The OAuth v2 side of `FakeSlack` (which provides the attributes declared here)."""
+
+    clock: Callable[[], float]
+    app_id: str
+    scopes: str
+    workspaces: dict[str, Workspace]
+    _tokens: TokenRegistry
 
     @property
-    def url(self) -> str:
-        """The base URL for ``AsyncWebClient(base_url=...)``."""
-        return f"http://127.0.0.1:{self._port}/api/"
+    def base_url(self) -> str:  # pragma: no cover - FakeSlack defines it
+        """``http://127.0.0.1:PORT/``."""
+        raise NotImplementedError
 
-    async def __aenter__(self) -> Self:
-        app = web.Application()
-        app.router.add_post("/api/oauth.v2.access", self._refresh)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = int(runner.addresses[0][1])
-        self._runner = runner
-        return self
+    def _init_oauth(self) -> None:
+        #: Registered apps by client id (see `oauth_app`).
+        self.oauth_apps: dict[str, OAuthApp] = {}
+        #: The workspace the next visit to the authorize page installs into (then reset);
+        #: None: the default workspace.  A ``team`` query parameter takes precedence.
+        self.next_install_team: str | None = None
+        #: The next visit to the authorize page is refused by the user (``access_denied``).
+        self.next_install_denied = False
+        #: Query parameters of every visit to the authorize page (scopes, state, ...).
+        self.authorize_requests: list[dict[str, str]] = []
+        #: Successful refresh_token exchanges per team id (0 for any other).
+        self.refreshes: Counter[str] = Counter()
+        #: Team ids in the order oauth.v2.access installed into them (code exchanges).
+        self.installs: list[str] = []
+        self._codes: dict[str, _Grant] = {}
 
-    async def __aexit__(
+    # ---------------------------------------------------------------- test-facing API
+
+    def oauth_app(
         self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        client_id: str,
+        client_secret: str,
+        *,
+        token_rotation: bool = False,
+        expires_in: int = DEFAULT_EXPIRES_IN,
+        redirect_uri: str | None = None,
+    ) -> OAuthApp:
+        """Register an app's OAuth credentials; oauth.v2.access accepts only registered ones."""
+        if expires_in < 1:
+            raise ValueError("expires_in must be >= 1")
+        app = OAuthApp(client_id, client_secret, token_rotation, expires_in, redirect_uri)
+        self.oauth_apps[client_id] = app
+        return app
 
-    async def _refresh(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        refresh = Refresh(
-            grant_type=str(form.get("grant_type", "")),
-            refresh_token=str(form.get("refresh_token", "")),
-            authorization=request.headers.get("Authorization"),
+    @property
+    def authorize_url(self) -> str:
+        """``<base>/oauth/v2/authorize``: bolt's ``OAuthSettings(authorization_url=...)``."""
+        return f"{self.base_url}oauth/v2/authorize"
+
+    def issue_code(
+        self,
+        team_id: str | None = None,
+        *,
+        client_id: str | None = None,
+        scope: str | None = None,
+        user_scope: str = "",
+        redirect_uri: str | None = None,
+    ) -> str:
+        """An authorization code for ``team_id``, as if its user had clicked "Allow".
+
+        For tests that skip the browser step.  ``redirect_uri`` given: oauth.v2.access must
+        send the same one (Slack's rule); ``scope`` None grants the fake's ``scopes``.
+        """
+        team = self._workspace(team_id)
+        code = f"{team.team_id}.{uuid.uuid4().hex}"
+        self._codes[code] = _Grant(
+            team.team_id, client_id, scope, user_scope, redirect_uri, self.clock()
         )
-        self.refreshes.append(refresh)
-        await asyncio.sleep(self.delay)
-        if refresh.grant_type != "refresh_token":
-            return web.json_response({"ok": False, "error": "invalid_grant_type"})
-        if refresh.refresh_token in self.refused:
-            return web.json_response({"ok": False, "error": "invalid_refresh_token"})
-        number = len(self.refreshes)
-        user = refresh.refresh_token.startswith("xoxe-1-user")
-        body: dict[str, Any] = {
-            "ok": True,
-            "app_id": "A1",
-            "token_type": "user" if user else "bot",
-            "access_token": f"xoxe.xox{'p' if user else 'b'}-new-{number}",
-            "refresh_token": f"xoxe-1-{'user' if user else 'bot'}-new-{number}",
-            "expires_in": EXPIRES_IN,
+        return code
+
+    def expire_token(self, token: str) -> None:
+        """Make ``token`` expired now (``token_expired``), as if its 12 hours had passed."""
+        issued = self._tokens.get(token)
+        if issued is None:
+            raise KeyError(f"the fake never issued {token!r}")
+        issued.expires_at = self.clock()
+
+    def tokens_for(self, team_id: str, kind: TokenKind = "bot") -> list[str]:
+        """The usable ``kind`` tokens of ``team_id`` now, oldest first."""
+        now = self.clock()
+        return [
+            t.value
+            for t in self._tokens
+            if t.team_id == team_id and t.kind == kind and t.problem(now) is None
+        ]
+
+    def uninstall(self, team_id: str) -> dict[str, Any]:
+        """Remove the app from ``team_id``: revoke its tokens; return ``app_uninstalled``.
+
+        Later calls with those tokens answer ``token_revoked``; refresh tokens stop working.
+        Deliver the returned Events API payload to the bot (``socket_send("events_api", …)``
+        or as an HTTP body) the way Slack would; the workspace can be installed again.
+        """
+        team = self._workspace(team_id)
+        self._tokens.revoke_team(team.team_id)
+        self._codes = {c: g for c, g in self._codes.items() if g.team_id != team.team_id}
+        return app_uninstalled_payload(
+            team.team_id, api_app_id=self.app_id, bot_user_id=team.bot_user_id
+        )
+
+    def _workspace(self, team_id: str | None) -> Workspace:
+        if team_id is None:
+            return next(iter(self.workspaces.values()))
+        try:
+            return self.workspaces[team_id]
+        except KeyError:
+            raise KeyError(f"unknown workspace {team_id!r}: add_workspace() it first") from None
+
+    # ---------------------------------------------------------------- GET /oauth/v2/authorize
+
+    async def _handle_authorize(self, request: web.Request) -> web.Response:
+        query = dict(request.query)
+        self.authorize_requests.append(query)
+        app = self.oauth_apps.get(query.get("client_id", ""))
+        if app is None:
+            return web.Response(status=400, text="invalid_client_id")
+        redirect_uri = query.get("redirect_uri") or app.redirect_uri
+        if not redirect_uri or (app.redirect_uri and redirect_uri != app.redirect_uri):
+            return web.Response(status=400, text="bad_redirect_uri")
+        team_id = query.get("team") or self.next_install_team
+        self.next_install_team = None
+        if team_id is not None and team_id not in self.workspaces:
+            return web.Response(status=400, text="invalid_team")
+        answer: dict[str, str]
+        if self.next_install_denied:
+            self.next_install_denied = False
+            answer = {"error": "access_denied"}
+        else:
+            code = self.issue_code(
+                team_id,
+                client_id=app.client_id,
+                scope=query.get("scope") or None,
+                user_scope=query.get("user_scope", ""),
+                redirect_uri=query.get("redirect_uri"),
+            )
+            answer = {"code": code}
+        if "state" in query:
+            answer["state"] = query["state"]
+        separator = "&" if "?" in redirect_uri else "?"
+        raise web.HTTPFound(f"{redirect_uri}{separator}{urlencode(answer)}")
+
+    # ---------------------------------------------------------------- oauth.v2.access
+
+    def _oauth_v2_access(self, req: ApiRequest) -> dict[str, Any]:
+        app = self._client_app(req.headers, req.body)
+        grant_type = str(req.body.get("grant_type") or "authorization_code")
+        if grant_type == "refresh_token":
+            return self._refresh(app, str(req.body.get("refresh_token") or ""))
+        if grant_type != "authorization_code":
+            raise SlackError("invalid_grant_type")
+        grant = self._codes.pop(str(req.body.get("code") or ""), None)
+        if (
+            grant is None
+            or self.clock() - grant.issued_at > CODE_SECONDS
+            or grant.client_id not in (None, app.client_id)
+        ):
+            raise SlackError("invalid_code")
+        if grant.redirect_uri is not None and req.body.get("redirect_uri") != grant.redirect_uri:
+            raise SlackError("bad_redirect_uri")
+        team = self.workspaces[grant.team_id]
+        bot_scopes = self.scopes if grant.scope is None else grant.scope
+        answer = {
+            **self._token_fields(app, "bot", team, bot_scopes),
+            "bot_user_id": team.bot_user_id,
+            "app_id": self.app_id,
+            "team": team.team_field(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": team.installer_user_id},
         }
-        return web.json_response(body)
+        if grant.user_scope:
+            user_fields = self._token_fields(app, "user", team, grant.user_scope)
+            answer["authed_user"] = {"id": team.installer_user_id, **user_fields}
+        self.installs.append(team.team_id)
+        return answer
+
+    def _client_app(self, headers: Mapping[str, str], body: Mapping[str, Any]) -> OAuthApp:
+        """The app whose credentials came in HTTP Basic auth, or else in form fields."""
+        client_id = str(body.get("client_id") or "")
+        client_secret = str(body.get("client_secret") or "")
+        auth = headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            try:
+                decoded = base64.b64decode(auth[len("Basic ") :], validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                raise SlackError("invalid_client_id") from None
+            client_id, _, client_secret = decoded.partition(":")
+        app = self.oauth_apps.get(client_id)
+        if app is None:
+            raise SlackError("invalid_client_id")
+        if client_secret != app.client_secret:
+            raise SlackError("bad_client_secret")
+        return app
+
+    def _refresh(self, app: OAuthApp, refresh_token: str) -> dict[str, Any]:
+        spent = self._tokens.use_refresh(refresh_token, app.client_id)
+        if spent is None:
+            raise SlackError("invalid_refresh_token")
+        team = self.workspaces[spent.team_id]
+        self.refreshes[team.team_id] += 1
+        answer = {
+            **self._token_fields(app, spent.kind, team, spent.scopes, rotate=True),
+            "app_id": self.app_id,
+            "team": team.team_field(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        if spent.kind == "bot":
+            answer["bot_user_id"] = team.bot_user_id
+        else:
+            answer["user_id"] = team.installer_user_id
+        return answer
+
+    def _token_fields(
+        self,
+        app: OAuthApp,
+        kind: TokenKind,
+        team: Workspace,
+        scopes: str,
+        *,
+        rotate: bool = False,
+    ) -> dict[str, Any]:
+        """A new access token (plus refresh token and expires_in when rotating)."""
+        rotating = rotate or app.token_rotation
+        expires_at = self.clock() + app.expires_in if rotating else None
+        token: IssuedToken = self._tokens.issue(kind, team.team_id, scopes, expires_at)
+        fields: dict[str, Any] = {
+            "access_token": token.value,
+            "token_type": kind,
+            "scope": scopes,
+        }
+        if rotating:
+            fields["refresh_token"] = self._tokens.issue_refresh(
+                kind, team.team_id, app.client_id, scopes
+            )
+            fields["expires_in"] = app.expires_in
+        return fields

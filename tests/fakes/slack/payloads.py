@@ -74,17 +74,19 @@ def slash_command_payload(
     user_name: str | None = None,
     channel_name: str = "general",
     enterprise_id: str = "",
+    team_domain: str = DEFAULT_TEAM_DOMAIN,
 ) -> dict[str, str]:
     """The fields of a slash command, as Slack sends them (Socket Mode payload; all str).
 
-    ``enterprise_id`` set makes it a command from an Enterprise Grid workspace.
+    ``enterprise_id`` set makes it a command from an Enterprise Grid workspace; ``team_id``
+    and ``team_domain`` pick the workspace it comes from (the emulator serves several).
     """
     grid = {"enterprise_id": enterprise_id, "enterprise_name": "Grid"} if enterprise_id else {}
     return {
         **grid,
         "token": "verification-token",
         "team_id": team_id,
-        "team_domain": DEFAULT_TEAM_DOMAIN,
+        "team_domain": team_domain,
         "channel_id": channel_id,
         "channel_name": channel_name,
         "user_id": user_id,
@@ -136,6 +138,7 @@ def block_actions_payload(
     trigger_id: str = DEFAULT_TRIGGER_ID,
     action_type: str = "button",
     bot_user_id: str = DEFAULT_BOT_USER_ID,
+    team_domain: str = DEFAULT_TEAM_DOMAIN,
 ) -> dict[str, Any]:
     """A ``block_actions`` interaction (button click on a bot message), as a dict."""
     shown = message or {
@@ -162,7 +165,7 @@ def block_actions_payload(
             "is_ephemeral": False,
         },
         "trigger_id": trigger_id,
-        "team": {"id": team_id, "domain": DEFAULT_TEAM_DOMAIN},
+        "team": {"id": team_id, "domain": team_domain},
         "enterprise": None,
         "is_enterprise_install": False,
         "channel": {"id": channel_id, "name": "general"},
@@ -318,6 +321,7 @@ def home_actions_payload(
     team_id: str = DEFAULT_TEAM_ID,
     api_app_id: str = DEFAULT_APP_ID,
     block_id: str = "b1",
+    team_domain: str = DEFAULT_TEAM_DOMAIN,
 ) -> dict[str, Any]:
     """A ``block_actions`` click on a button of the Home tab: no channel, no response_url."""
     view_id = view_id or f"V{user_id}"
@@ -333,7 +337,7 @@ def home_actions_payload(
         "token": "verification-token",
         "container": {"type": "view", "view_id": view_id},
         "trigger_id": DEFAULT_TRIGGER_ID,
-        "team": {"id": team_id, "domain": DEFAULT_TEAM_DOMAIN},
+        "team": {"id": team_id, "domain": team_domain},
         "enterprise": None,
         "is_enterprise_install": False,
         "view": {
@@ -389,6 +393,55 @@ def app_mention_event(
         "event_ts": ts,
         **extra,
     }
+
+
+def app_uninstalled_payload(
+    team_id: str = DEFAULT_TEAM_ID,
+    *,
+    api_app_id: str = DEFAULT_APP_ID,
+    event_id: str = "EvUninstall",
+    bot_user_id: str = DEFAULT_BOT_USER_ID,
+    event_time: int | None = None,
+) -> dict[str, Any]:
+    """The ``app_uninstalled`` callback Slack sends once the app is removed from a workspace.
+
+    Bolt skips authorization for it (the workspace's tokens are already revoked), so a bot
+    can drop that installation: `FakeSlack.uninstall` returns this for the test to deliver.
+    """
+    return event_payload(
+        {"type": "app_uninstalled"},
+        event_id,
+        team_id,
+        api_app_id,
+        bot_user_id=bot_user_id,
+        event_time=event_time,
+    )
+
+
+def tokens_revoked_payload(
+    team_id: str = DEFAULT_TEAM_ID,
+    *,
+    bot_user_ids: Iterable[str] = (DEFAULT_BOT_USER_ID,),
+    user_ids: Iterable[str] = (),
+    api_app_id: str = DEFAULT_APP_ID,
+    event_id: str = "EvRevoked",
+    event_time: int | None = None,
+) -> dict[str, Any]:
+    """The ``tokens_revoked`` callback: the users whose bot (or user) tokens stopped working.
+
+    Slack sends it before ``app_uninstalled`` on an uninstall, and alone when a user revokes
+    their own token; bolt's token revocation listeners delete those installations.
+    """
+    bots = list(bot_user_ids)
+    event = {"type": "tokens_revoked", "tokens": {"oauth": list(user_ids), "bot": bots}}
+    return event_payload(
+        event,
+        event_id,
+        team_id,
+        api_app_id,
+        bot_user_id=bots[0] if bots else DEFAULT_BOT_USER_ID,
+        event_time=event_time,
+    )
 
 
 def url_verification_body(
