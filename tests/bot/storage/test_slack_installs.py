@@ -2,8 +2,8 @@
 
 Every test runs on real SQLite and real PostgreSQL (`db_url`). Rotation goes through a real
 `AsyncTokenRotator` and `AsyncWebClient` to a loopback fake of ``oauth.v2.access``
-(`tests.fakes.slack.refresh_server`); "refreshed once across processes" is checked with two stores on
-two engines of their own, racing on one database.
+(`tests.fakes.slack.refresh_server`); "refreshed once across processes" is checked with two
+stores on two engines of their own, racing on one database.
 """
 
 from __future__ import annotations
