@@ -93,6 +93,8 @@ def _secret_values(settings: Settings) -> list[str]:
         fields.slack_bot_token,
         fields.slack_app_token,
         fields.slack_signing_secret,
+        fields.slack_client_id,
+        fields.slack_client_secret,
         fields.discord_token,
     ]
     found = [v.get_secret_value() for v in values if v is not None]

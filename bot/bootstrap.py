@@ -104,7 +104,20 @@ def build_platforms(
     if settings.slack_enabled:
         from bot.platforms.slack.lifecycle import SlackPlatform
 
-        platforms.append(SlackPlatform(service, settings.slack, settings.secrets, healthy=healthy))
+        installs = None
+        secrets = settings.secrets
+        if secrets.slack_client_id is not None and secrets.slack_client_secret is not None:
+            from bot.platforms.slack.installs import SlackInstalls
+
+            installs = SlackInstalls(
+                service.storage.engine,
+                client_id=secrets.slack_client_id.get_secret_value(),
+                client_secret=secrets.slack_client_secret.get_secret_value(),
+                api_url=settings.slack.api_url,
+            )
+        platforms.append(
+            SlackPlatform(service, settings.slack, secrets, healthy=healthy, installs=installs)
+        )
     if settings.discord_enabled:
         from bot.platforms.discord.lifecycle import DiscordPlatform
 

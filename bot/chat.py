@@ -257,6 +257,10 @@ class ChatService:
             posts = [post for post in posts if post.channel in theirs]
         return maxim, posts
 
+    async def forget_workspace(self, platform: str, workspace: str) -> int:
+        """A workspace removed the app: drop its daily posts (how many) so none is posted."""
+        return await self.storage.delete_workspace_subscriptions(platform, workspace)
+
     async def first_request(self, platform: str, key: str) -> bool:
         """Whether a request (a signature) is seen for the first time, across processes.
 

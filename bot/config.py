@@ -178,9 +178,10 @@ class ConsoleConfig(Section):
 
 
 class SlackConfig(Section):
-    """``[slack]``: started when ``SLACK_BOT_TOKEN`` is set."""
+    """``[slack]``: started when ``SLACK_BOT_TOKEN`` is set, or OAuth's client id and secret."""
 
     mode: Literal["socket", "http"] | None = None
+    redirect_uri: Annotated[str, AfterValidator(_secure_url("https"))] | None = None
     api_url: Annotated[str, AfterValidator(_secure_url("https"))] = "https://slack.com/api/"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=3000, ge=0, le=65535)
@@ -239,13 +240,25 @@ class Secrets(Section):
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_client_id: SecretStr | None = None
+    slack_client_secret: SecretStr | None = None
     discord_token: SecretStr | None = None
+
+    @property
+    def slack_oauth(self) -> bool:
+        """Many workspaces through OAuth: the app's client id and secret are both set."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
 
 
 def slack_mode(slack: SlackConfig, secrets: Secrets) -> Literal["socket", "http"]:
-    """Socket Mode when chosen, or by default when an app-level token is present."""
+    """Socket Mode when chosen, or by default when an app-level token is present.
+
+    OAuth is always HTTP mode: Slack sends each installing browser to a public URL.
+    """
     if slack.mode is not None:
         return slack.mode
+    if secrets.slack_oauth:
+        return "http"
     return "socket" if secrets.slack_app_token is not None else "http"
 
 
@@ -266,8 +279,8 @@ class Settings(Section):
 
     @property
     def slack_enabled(self) -> bool:
-        """Slack starts when it has a bot token."""
-        return self.secrets.slack_bot_token is not None
+        """Slack starts with a bot token (one workspace) or OAuth credentials (many)."""
+        return self.secrets.slack_bot_token is not None or self.secrets.slack_oauth
 
     @property
     def discord_enabled(self) -> bool:
@@ -297,6 +310,8 @@ SECRET_VARIABLES = {
     "slack_bot_token": "SLACK_BOT_TOKEN",
     "slack_app_token": "SLACK_APP_TOKEN",
     "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_client_id": "SLACK_CLIENT_ID",
+    "slack_client_secret": "SLACK_CLIENT_SECRET",
     "discord_token": "DISCORD_TOKEN",
 }
 # Environment variables that override one config key each (for proxies and the tests' emulators).
@@ -405,4 +420,27 @@ def _cross_check(settings: Settings) -> str | None:
                 f"daily post (daily[{seen[key]}]): one entry per channel"
             )
         seen[key] = n
+    return _oauth_problem(settings)
+
+
+def _oauth_problem(settings: Settings) -> str | None:
+    """What keeps Slack OAuth (many workspaces) from working, or None."""
+    secrets = settings.secrets
+    if (secrets.slack_client_id is None) != (secrets.slack_client_secret is None):
+        return (
+            "SLACK_CLIENT_ID, SLACK_CLIENT_SECRET: Slack OAuth needs both (the app's Basic "
+            "Information page has them)"
+        )
+    if not secrets.slack_oauth:
+        return None
+    if secrets.slack_bot_token is not None:
+        return (
+            "SLACK_BOT_TOKEN: set it for one workspace, or SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET for many (OAuth), not both"
+        )
+    if settings.slack.mode == "socket":
+        return (
+            "slack.mode: OAuth needs HTTP mode (a public URL for Slack to send people to); "
+            'set slack.mode = "http" or leave it out'
+        )
     return None

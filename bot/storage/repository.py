@@ -64,6 +64,11 @@ class Storage(PostQueries, ProcessQueries):
         log.info("storage opened: %s", parsed.render_as_string(hide_password=True))
         return cls(engine)
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine, for stores that share this database (Slack's OAuth installations)."""
+        return self._engine
+
     async def close(self) -> None:
         """Close every pooled connection."""
         await self._engine.dispose()
@@ -108,6 +113,16 @@ class Storage(PostQueries, ProcessQueries):
         )
         async with self._engine.begin() as conn:
             return (await conn.execute(stmt)).first() is not None
+
+    async def delete_workspace_subscriptions(self, platform: str, workspace: str) -> int:
+        """Remove every subscription of a workspace (it uninstalled the app); how many."""
+        stmt = (
+            sa.delete(subscriptions)
+            .where(subscriptions.c.platform == platform, subscriptions.c.workspace == workspace)
+            .returning(subscriptions.c.channel)
+        )
+        async with self._engine.begin() as conn:
+            return len((await conn.execute(stmt)).all())
 
     async def get_subscription(self, platform: str, channel: str) -> Subscription | None:
         """Return the channel's subscription, or None."""

@@ -32,20 +32,23 @@ class SlackAdmins:
 
     def __init__(
         self,
-        client: AsyncWebClient,
         admins: tuple[str, ...] = (),
         *,
         ttl: float = ADMIN_CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.client = client
         self.admins = frozenset(admins)
         self.ttl = ttl
         self.clock = clock
         self._cache: dict[tuple[str, str, str], tuple[bool, float]] = {}
 
-    async def is_admin(self, user_id: str, team_id: str, enterprise_id: str = "") -> bool:
-        """Whether `user_id` may change daily posts of workspace `team_id` (org `enterprise_id`)."""
+    async def is_admin(
+        self, client: AsyncWebClient, user_id: str, team_id: str, enterprise_id: str = ""
+    ) -> bool:
+        """Whether `user_id` may change daily posts of workspace `team_id` (org `enterprise_id`).
+
+        `client` carries the asking workspace's token (with OAuth, each workspace has its own).
+        """
         if user_id in self.admins:
             return True
         key = (user_id, team_id, enterprise_id)
@@ -54,7 +57,7 @@ class SlackAdmins:
         if cached is not None and cached[1] > now:
             return cached[0]
         try:
-            response = await self.client.users_info(user=user_id)
+            response = await client.users_info(user=user_id)
         except SlackApiError as err:
             log.warning(
                 "users.info failed (%s): %s is not treated as an admin", error_code(err), user_id

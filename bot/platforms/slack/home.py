@@ -89,25 +89,24 @@ async def _no_channels() -> list[str]:
 class SlackHome:
     """The Home tab's listeners, and the answers to commands sent as direct messages."""
 
-    def __init__(
-        self, service: ChatService, client: AsyncWebClient, background: Background
-    ) -> None:
+    def __init__(self, service: ChatService, background: Background) -> None:
         self.service = service
-        self.client = client
         self.background = background
 
     # ---------------------------------------------------------------- Home tab
 
-    async def on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def on_home_opened(
+        self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         """``app_home_opened``: publish the person's Home tab (not for the Messages tab)."""
         if event.get("tab") != "home" or not event.get("user"):
             return
         origin = Origin(
             PLATFORM, str(event.get("channel", "")), str(event["user"]), str(body.get("team_id"))
         )
-        self.background.spawn(self.publish(origin, None), "slack Home")
+        self.background.spawn(self.publish(client, origin, None), "slack Home")
 
-    async def on_shuffle(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def on_shuffle(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Shuffle on the Home tab: publish it again with another maxim."""
         await ack()
         user = str((body.get("user") or {}).get("id") or "")
@@ -116,18 +115,21 @@ class SlackHome:
         shown = self.service.shuffle(str(actions[0].get("value") or ""))
         if user:
             self.background.spawn(
-                self.publish(Origin(PLATFORM, "", user, team), shown), "slack Home"
+                self.publish(client, Origin(PLATFORM, "", user, team), shown), "slack Home"
             )
 
-    async def publish(self, origin: Origin, shown: Preview | None) -> None:
-        """Publish the Home tab: today's maxim for the person, unless `shown` is another one."""
-        zone, zone_name = await self._zone(origin.user)
+    async def publish(self, client: AsyncWebClient, origin: Origin, shown: Preview | None) -> None:
+        """Publish the Home tab: today's maxim for the person, unless `shown` is another one.
+
+        `client` carries the person's workspace's token (Bolt's client of the request).
+        """
+        zone, zone_name = await _zone(client, origin.user)
         unlisted = False
 
         async def channels() -> list[str]:
             nonlocal unlisted
             try:
-                return await self._channels_of(origin.user)
+                return await _channels_of(client, origin.user)
             except SlackApiError as err:
                 log.warning(
                     "users.conversations failed (%s): Home without daily posts", error_code(err)
@@ -138,39 +140,14 @@ class SlackHome:
         today, posts = await self.service.home(origin, zone, channels)
         preview = shown or Preview(today, "today")
         view = render_home(preview, zone_name, None if unlisted else posts)
-        await self.client.views_publish(user_id=origin.user, view=view)
+        await client.views_publish(user_id=origin.user, view=view)
         log.info("published Home of %s with maxim %d", origin.user, preview.maxim.number)
-
-    async def _zone(self, user: str) -> tuple[dt.tzinfo, str]:
-        try:
-            response = await self.client.users_info(user=user)
-        except SlackApiError as err:
-            log.warning("users.info failed (%s): Home in UTC", error_code(err))
-            return dt.UTC, "UTC"
-        return zone_of(response.get("user") or {})
-
-    async def _channels_of(self, user: str) -> list[str]:
-        """The channels `user` is in that the bot may see, in at most `MAX_CHANNEL_PAGES` calls."""
-        found: list[str] = []
-        cursor = ""
-        for _ in range(MAX_CHANNEL_PAGES):
-            response = await self.client.users_conversations(
-                user=user,
-                types="public_channel,private_channel",
-                exclude_archived=True,
-                limit=CHANNEL_PAGE,
-                cursor=cursor or None,
-            )
-            found += [str(c.get("id")) for c in response.get("channels") or []]
-            cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
-            if not cursor:
-                break
-        return found
 
     # ---------------------------------------------------------------- Messages tab
 
     async def answer_direct(
         self,
+        client: AsyncWebClient,
         origin: Origin,
         query: str,
         is_admin: IsAdmin,
@@ -186,16 +163,44 @@ class SlackHome:
         if isinstance(parse_query(query), Today):
             if event_id is not None and not await self.service.first_request(PLATFORM, event_id):
                 return  # another delivery of this event was answered
-            zone, _ = await self._zone(origin.user)
+            zone, _ = await _zone(client, origin.user)
             maxim, _ = await self.service.home(origin, zone, _no_channels)
             reply = MaximReply((maxim,), "today")
         else:
             reply = await self.service.command(origin, query, is_admin, event_id=event_id)
         if reply is None:
             return  # another delivery of this event was answered
-        await self.client.chat_postMessage(
+        await client.chat_postMessage(
             channel=origin.channel,
             thread_ts=thread,
             unfurl_links=False,
             **render_reply(reply, preview=False),
         )
+
+
+async def _zone(client: AsyncWebClient, user: str) -> tuple[dt.tzinfo, str]:
+    try:
+        response = await client.users_info(user=user)
+    except SlackApiError as err:
+        log.warning("users.info failed (%s): Home in UTC", error_code(err))
+        return dt.UTC, "UTC"
+    return zone_of(response.get("user") or {})
+
+
+async def _channels_of(client: AsyncWebClient, user: str) -> list[str]:
+    """The channels `user` is in that the bot may see, in at most `MAX_CHANNEL_PAGES` calls."""
+    found: list[str] = []
+    cursor = ""
+    for _ in range(MAX_CHANNEL_PAGES):
+        response = await client.users_conversations(
+            user=user,
+            types="public_channel,private_channel",
+            exclude_archived=True,
+            limit=CHANNEL_PAGE,
+            cursor=cursor or None,
+        )
+        found += [str(c.get("id")) for c in response.get("channels") or []]
+        cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+        if not cursor:
+            break
+    return found

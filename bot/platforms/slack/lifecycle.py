@@ -21,8 +21,8 @@ from bot.background import Background
 from bot.chat import ChatService
 from bot.config import slack_mode
 from bot.platforms import HealthCheck, StartupError, no_scheduler
+from bot.platforms.slack.app import build_slack_app
 from bot.platforms.slack.compat import protocol_logger, use_socket_url
-from bot.platforms.slack.listeners import build_slack_app
 from bot.platforms.slack.poster import SlackPoster
 from bot.platforms.slack.server import build_http_app
 from bot.platforms.slack.web import PLATFORM, build_web_client, error_code
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.config import Secrets, SlackConfig
+    from bot.platforms.slack.installs import SlackInstalls
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,10 @@ class SlackPlatform:
         healthy: HealthCheck = no_scheduler,
         client: AsyncWebClient | None = None,
         background: Background | None = None,
+        installs: SlackInstalls | None = None,
     ) -> None:
         self.service = service
+        self.installs = installs
         self.config = config
         self.secrets = secrets
         self._healthy = healthy
@@ -156,9 +159,17 @@ class SlackPlatform:
                 "Slack: Socket Mode needs SLACK_APP_TOKEN (an xapp- app-level token with "
                 'connections:write), or set slack.mode = "http" with SLACK_SIGNING_SECRET'
             )
-        identity = await check_bot_token(self.client, api_url)
+        if self.installs is None:
+            identity = await check_bot_token(self.client, api_url)
+        else:  # many workspaces: no token of our own, each installation brings one
+            identity = {"team": "every workspace that installs it", "user": "the app"}
         self.app = build_slack_app(
-            self.service, self.config, self.secrets, client=self.client, background=self.background
+            self.service,
+            self.config,
+            self.secrets,
+            client=self.client,
+            background=self.background,
+            installs=self.installs,
         )
         if secrets.slack_app_token is not None and self.mode == "socket":
             await self._start_socket(self.app, secrets.slack_app_token.get_secret_value())
@@ -209,6 +220,13 @@ class SlackPlatform:
             host,
             self.port,
         )
+        if self.installs is not None:
+            log.info(
+                "Slack OAuth: people add the app to their workspace at http://%s:%d/slack/install"
+                " (through your public URL)",
+                host,
+                self.port,
+            )
 
     async def _start_socket(self, app: AsyncApp, app_token: str) -> None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

@@ -1,4 +1,4 @@
-"""The Bolt listeners of the maxim bot (`/maxim`, its buttons, mentions, messages) and the app.
+"""The Bolt listeners of the maxim bot: `/maxim`, its buttons, mentions, messages.
 
 The App Home (its Home tab, commands sent as direct messages) is `bot.platforms.slack.home`.
 
@@ -8,36 +8,33 @@ with ``process_before_response=True`` (Bolt's default runner polls for ``ack()``
 which alone costs ~11 ms a request), so listeners acknowledge at once and push anything slow
 (chat.postMessage, reactions, response_url calls) into `Background` tasks.
 
-Secrets and URLs come from `Settings` only: Bolt's constructor reads ``SLACK_*`` variables on its
-own (and switches to multi-workspace OAuth if it finds ``SLACK_CLIENT_ID``), so they are hidden
-from it while it is built.
+Every Web API call goes through the request's own client (Bolt's ``client``/``context.client``),
+which carries the token of the workspace the request came from: one app, many workspaces.
+The app that registers these listeners is built in `bot.platforms.slack.app`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
-import os
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ops
 from bot.background import Background
-from bot.chat import ACK_DEADLINE, ChatService, IsAdmin, Origin, in_time
+from bot.chat import ChatService, IsAdmin, Origin, in_time
 from bot.log import report_failure
 from bot.platforms.slack.admins import SlackAdmins
 from bot.platforms.slack.home import SlackHome, direct_command
 from bot.platforms.slack.render import (
-    ACTION_HOME_SHUFFLE,
     Message,
     render_maxim,
     render_preview,
@@ -47,29 +44,20 @@ from bot.platforms.slack.render import (
 from bot.platforms.slack.web import (
     CHANNEL_GONE,
     PLATFORM,
-    build_web_client,
     error_code,
     is_slack_url,
 )
-from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, STALE_PREVIEW, is_private
+from bot.preview import STALE_PREVIEW, is_private
 from maxims import Reply, parse_query
 from maxims.query import DailyOff, DailySet
 
 if TYPE_CHECKING:
-    from bot.config import Secrets, SlackConfig
+    from bot.config import SlackConfig
 
 log = logging.getLogger(__name__)
 
 # Message subtypes written by people (everything else is an edit, a deletion, a join, a bot...).
 HUMAN_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
-# Variables Bolt's constructor would read by itself.
-BOLT_ENV = (
-    "SLACK_BOT_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_VERIFICATION_TOKEN",
-    "SLACK_CLIENT_ID",
-    "SLACK_CLIENT_SECRET",
-)
 WORKING = "Working on it…"
 
 
@@ -97,23 +85,25 @@ class SlackListeners:
         self,
         service: ChatService,
         config: SlackConfig,
-        client: AsyncWebClient,
         background: Background,
         admins: SlackAdmins,
         ack_deadline: float,
     ) -> None:
-        self.home = SlackHome(service, client, background)
+        self.home = SlackHome(service, background)
         self.service = service
         self.config = config
-        self.client = client
         self.background = background
         self.admins = admins
         self.ack_deadline = ack_deadline
 
-    def _admin_check(self, origin: Origin, enterprise_id: str | None) -> IsAdmin:
+    def _admin_check(self, origin: Origin, context: AsyncBoltContext) -> IsAdmin:
         """Whether the asker is an admin *of the workspace (or Grid org) that asked*."""
         return functools.partial(
-            self.admins.is_admin, origin.user, origin.workspace, enterprise_id or ""
+            self.admins.is_admin,
+            context.client,
+            origin.user,
+            origin.workspace,
+            context.enterprise_id or "",
         )
 
     async def _respond(self, respond: AsyncRespond, **message: Any) -> None:
@@ -146,7 +136,7 @@ class SlackListeners:
         )
         text = str(command.get("text") or "")
         name = str(command.get("command") or "/maxim")
-        is_admin = self._admin_check(origin, context.enterprise_id)
+        is_admin = self._admin_check(origin, context)
         if not isinstance(parse_query(text, name), DailySet | DailyOff):
             # Only local work (the corpus, one small read): answer in the acknowledgement.
             reply = await self.service.command(origin, text, is_admin, command=name)
@@ -179,22 +169,28 @@ class SlackListeners:
 
     # ---------------------------------------------------------------- preview buttons
 
-    async def on_send(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_send(
+        self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         """Send: post the previewed maxim as the bot, "shared by @user", then drop the preview."""
         await ack()
         value, user, channel = _action_values(body)
         self.background.spawn(
-            self._send(value, user, channel, respond), "slack Send", self._apology_to(respond)
+            self._send(client, value, user, channel, respond),
+            "slack Send",
+            self._apology_to(respond),
         )
 
-    async def _send(self, value: str, user: str, channel: str, respond: AsyncRespond) -> None:
+    async def _send(
+        self, client: AsyncWebClient, value: str, user: str, channel: str, respond: AsyncRespond
+    ) -> None:
         preview = self.service.preview(value)
         if preview is None:
             await self._respond(respond, **_private(STALE_PREVIEW, replace=True))
             return
         message = render_shared(preview.maxim, user)
         try:
-            await self.client.chat_postMessage(
+            await client.chat_postMessage(
                 channel=channel, unfurl_links=False, unfurl_media=False, **message
             )
         except SlackApiError as err:
@@ -253,21 +249,29 @@ class SlackListeners:
             str(body.get("team_id", "")),
         )
         thread = str(event.get("thread_ts") or event.get("ts") or "")
-        is_admin = self._admin_check(origin, context.enterprise_id)
+        is_admin = self._admin_check(origin, context)
         self.background.spawn(
-            self._answer_mention(origin, text, thread, is_admin, body.get("event_id")),
+            self._answer_mention(
+                context.client, origin, text, thread, is_admin, body.get("event_id")
+            ),
             "slack mention",
         )
 
     async def _answer_mention(
-        self, origin: Origin, text: str, thread: str, is_admin: IsAdmin, event_id: str | None
+        self,
+        client: AsyncWebClient,
+        origin: Origin,
+        text: str,
+        thread: str,
+        is_admin: IsAdmin,
+        event_id: str | None,
     ) -> None:
         since = ops.started()
         reply = await self.service.command(origin, text, is_admin, event_id=event_id)
         if reply is None:
             return  # another delivery of this event was answered
         if not is_private(reply, preview=False):
-            await self.client.chat_postMessage(
+            await client.chat_postMessage(
                 channel=origin.channel,
                 thread_ts=thread,
                 unfurl_links=False,
@@ -276,7 +280,7 @@ class SlackListeners:
             ops.record_reply(PLATFORM, reply, since)
             return
         # Help, lists and errors are for the asker alone, as with the slash command.
-        await self.client.chat_postEphemeral(
+        await client.chat_postEphemeral(
             channel=origin.channel,
             user=origin.user,
             thread_ts=thread,
@@ -300,28 +304,34 @@ class SlackListeners:
             # Slack sends no app_mention in direct messages: a mention here is just a name.
             query = direct_command(strip_mention(text, bot_user))
             if query is not None:
-                is_admin = self._admin_check(origin, context.enterprise_id)
+                is_admin = self._admin_check(origin, context)
                 thread = event.get("thread_ts")
                 work = self.home.answer_direct(
-                    origin, query, is_admin, thread, body.get("event_id")
+                    context.client, origin, query, is_admin, thread, body.get("event_id")
                 )
                 self.background.spawn(work, "slack direct message")
                 return
         elif bot_user and f"<@{bot_user}" in text:
             return  # a mention: `on_mention` answers it
         self.background.spawn(
-            self._answer_message(origin, text, event, body.get("event_id")), "slack message"
+            self._answer_message(context.client, origin, text, event, body.get("event_id")),
+            "slack message",
         )
 
     async def _answer_message(
-        self, origin: Origin, text: str, event: dict[str, Any], event_id: str | None
+        self,
+        client: AsyncWebClient,
+        origin: Origin,
+        text: str,
+        event: dict[str, Any],
+        event_id: str | None,
     ) -> None:
         maxim = await self.service.message(origin, text, event_id=event_id)
         if maxim is None:
             return
         ts = str(event.get("ts") or "")
         in_dm = event.get("channel_type") == "im"  # a conversation of two: no thread needed
-        await self.client.chat_postMessage(
+        await client.chat_postMessage(
             channel=origin.channel,
             thread_ts=event.get("thread_ts") or (None if in_dm else ts),
             unfurl_links=False,
@@ -329,7 +339,7 @@ class SlackListeners:
         )
         if self.config.reaction and ts:
             try:
-                await self.client.reactions_add(
+                await client.reactions_add(
                     channel=origin.channel, timestamp=ts, name=self.config.reaction.strip(":")
                 )
             except SlackApiError as err:
@@ -365,68 +375,3 @@ def _action_values(body: dict[str, Any]) -> tuple[str, str, str]:
         "channel_id", ""
     )
     return str(actions[0].get("value") or ""), str((body.get("user") or {}).get("id", "")), channel
-
-
-@contextlib.contextmanager
-def _hidden(names: tuple[str, ...]) -> Iterator[None]:
-    """Hide environment variables from a library constructor, then put them back."""
-    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
-    try:
-        yield
-    finally:
-        os.environ.update(saved)
-
-
-def build_slack_app(
-    service: ChatService,
-    config: SlackConfig,
-    secrets: Secrets,
-    *,
-    client: AsyncWebClient | None = None,
-    background: Background | None = None,
-    admins: SlackAdmins | None = None,
-    ack_deadline: float = ACK_DEADLINE,
-) -> AsyncApp:
-    """A Bolt app answering `/maxim`, its buttons, mentions, messages and the App Home.
-
-    Args:
-        service: the chat service every platform shares.
-        config: the ``[slack]`` section.
-        secrets: the tokens; nothing is read from the environment.
-        client: the Web API client (default: `build_web_client(config, secrets)`).
-        background: where slow work runs (tests pass one to wait for it).
-        admins: the daily-post admin check (default: ``slack.admins`` plus users.info).
-        ack_deadline: seconds a command may take before it is acknowledged with "working".
-
-    """
-    client = client or build_web_client(config, secrets)
-    secret = secrets.slack_signing_secret
-    with _hidden(BOLT_ENV):
-        app = AsyncApp(
-            name="maxim-bot",  # else Bolt inspects the call stack for a name
-            logger=logging.getLogger("slack_bolt"),  # quiet unless we debug (bot.log.NOISY)
-            client=client,
-            signing_secret=secret.get_secret_value() if secret else "",
-            # HTTP mode: the server checks each signature on the raw bytes before Bolt runs
-            # (bot.platforms.slack.server); Socket Mode needs none.
-            request_verification_enabled=False,
-            process_before_response=True,
-        )
-    listeners = SlackListeners(
-        service,
-        config,
-        client,
-        background or Background("Slack"),
-        admins or SlackAdmins(client, config.admins),
-        ack_deadline,
-    )
-    app.command(re.compile(r"^/"))(listeners.on_maxim_command)  # `/maxim`, or a renamed copy
-    app.action(ACTION_POST)(listeners.on_send)
-    app.action(ACTION_SHUFFLE)(listeners.on_shuffle)
-    app.action(ACTION_CANCEL)(listeners.on_cancel)
-    app.event("app_mention")(listeners.on_mention)
-    app.event("message")(listeners.on_message)
-    app.event("app_home_opened")(listeners.home.on_home_opened)
-    app.action(ACTION_HOME_SHUFFLE)(listeners.home.on_shuffle)
-    app.error(listeners.on_error)
-    return app

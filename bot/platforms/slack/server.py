@@ -1,5 +1,9 @@
 """The aiohttp server of HTTP mode: ``POST /slack/events`` for Slack, ``GET /healthz`` for probes.
 
+With OAuth (many workspaces) it also serves Bolt's ``GET /slack/install`` and
+``GET /slack/oauth_redirect``: those are opened by people's browsers, carry no signature, and
+are protected by the OAuth state (a cookie and a stored, single-use value) instead.
+
 Every request to ``/slack/events`` is checked here, on its raw bytes, before Bolt sees it:
 Bolt verifies signatures too, but when its verifier raises (a timestamp that is not a number)
 it hands the *unverified* body to the error handler, whose `respond` would POST to any
@@ -26,12 +30,14 @@ import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.platforms.slack.compat import to_bolt_request
 from maxims import parse_query
@@ -139,6 +145,24 @@ class ReplayGuard:
         return await self.shared(key) if acts else True
 
 
+def add_oauth_routes(web_app: web.Application, flow: AsyncOAuthFlow) -> None:
+    """Bolt's OAuth flow, as its own aiohttp adapter runs it.
+
+    ``GET /slack/install`` is the "Add to Slack" page (it sets the state cookie);
+    ``GET /slack/oauth_redirect`` is where Slack sends the browser back with a code to exchange.
+    """
+
+    async def on_install(request: web.Request) -> web.Response:
+        headers = cast("dict[str, Any]", request.headers)  # Bolt reads any mapping's items()
+        bolt_request = AsyncBoltRequest(body="", query=request.query_string, headers=headers)
+        if request.path == flow.install_path:
+            return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+        return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+
+    web_app.router.add_get(flow.install_path, on_install)
+    web_app.router.add_get(flow.redirect_uri_path, on_install)
+
+
 def _refuse(status: int, text: str) -> web.Response:
     return web.Response(status=status, text=text)
 
@@ -202,6 +226,8 @@ def build_http_app(
 
     web_app = web.Application(client_max_size=MAX_BODY)
     web_app.router.add_post("/slack/events", on_events)
+    if app.oauth_flow is not None:
+        add_oauth_routes(web_app, app.oauth_flow)
     web_app.router.add_get("/healthz", on_healthz)
     web_app.on_response_prepare.append(without_server_header)
     return web_app

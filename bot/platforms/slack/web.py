@@ -33,15 +33,20 @@ _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def build_web_client(config: SlackConfig, secrets: Secrets) -> AsyncWebClient:
-    """The Web API client: `slack.api_url`, the bot token, and slack_sdk's retry handlers.
+    """The Web API client of `slack.api_url` with the bot token (None in OAuth mode)."""
+    token = secrets.slack_bot_token
+    return web_client(config.api_url, token.get_secret_value() if token else None)
+
+
+def web_client(api_url: str, token: str | None) -> AsyncWebClient:
+    """A Web API client of `api_url` with `token`, and slack_sdk's retry handlers.
 
     Rate limits are retried once after Slack's Retry-After (then the caller decides: the
     scheduler waits and tries again), server errors and dropped connections twice.
     """
-    token = secrets.slack_bot_token
     return AsyncWebClient(
-        token=token.get_secret_value() if token else None,
-        base_url=config.api_url,
+        token=token,
+        base_url=api_url,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=1),
             AsyncServerErrorRetryHandler(max_retry_count=2),

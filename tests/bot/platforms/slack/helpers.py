@@ -18,8 +18,8 @@ from bot.background import Background
 from bot.bootstrap import build_service
 from bot.chat import ChatService
 from bot.config import Settings, TriggersConfig
+from bot.platforms.slack.app import build_slack_app
 from bot.platforms.slack.lifecycle import SlackPlatform
-from bot.platforms.slack.listeners import build_slack_app
 from bot.platforms.slack.web import build_web_client
 from bot.storage import Storage
 from maxims import Corpus, Maxim

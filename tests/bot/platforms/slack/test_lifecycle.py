@@ -17,7 +17,7 @@ import pytest
 
 from bot.config import Settings
 from bot.platforms import StartupError
-from bot.platforms.slack.listeners import build_slack_app
+from bot.platforms.slack.app import build_slack_app
 from tests.bot.bot_process import BotProcess, clean_env, needs_bot, write_config
 from tests.bot.platforms.slack.helpers import (
     APP_TOKEN,

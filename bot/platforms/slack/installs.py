@@ -1,0 +1,193 @@
+"""Slack for many workspaces (OAuth): installations, per-workspace tokens, uninstalls.
+
+When ``SLACK_CLIENT_ID`` and ``SLACK_CLIENT_SECRET`` are set, anyone may add the app to their
+workspace through ``/slack/install``; Bolt's OAuth flow exchanges the code (``oauth.v2.access``
+at `slack.api_url`) and saves the installation in the bot's own database
+(`bot.storage.SqlInstallationStore`, which also refreshes rotating tokens, once across
+processes). Each request is then authorised with its workspace's bot token by
+`WorkspaceAuthorize`, and each daily post by `SlackInstalls.client_for`.
+
+Keys stay per channel, not per workspace: Slack channel ids are unique across workspaces, and
+a channel shared between two workspaces (Slack Connect) is one conversation that should get
+one NaN answer and one daily post, whichever workspace's installation sends it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+from slack_bolt.async_app import AsyncBoltContext
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.chat import ChatService
+from bot.platforms.slack.web import PLATFORM, web_client
+from bot.storage.slack_installs import SqlInstallationStore
+from bot.storage.slack_states import SqlOAuthStateStore
+
+log = logging.getLogger(__name__)
+
+# What the bot asks each workspace for: the manifest's bot scopes (a test keeps them equal).
+BOT_SCOPES: Final = (
+    "app_mentions:read",
+    "channels:history",
+    "channels:read",
+    "chat:write",
+    "commands",
+    "groups:history",
+    "groups:read",
+    "im:history",
+    "mpim:history",
+    "reactions:write",
+    "users:read",
+)
+NOT_INSTALLED: Final = "maxim_not_installed"  # context flag: no installation for this request
+
+
+def authorization_url(api_url: str) -> str:
+    """Slack's "Add to Slack" page beside `api_url` (``https://slack.com/oauth/v2/authorize``).
+
+    Derived rather than fixed, so GovSlack (``slack-gov.com``) and the tests' emulator work.
+    """
+    parts = urlsplit(api_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/oauth/v2/authorize", "", ""))
+
+
+class SlackInstalls:
+    """The app's OAuth credentials and the stores of its installations and OAuth states.
+
+    Args:
+        engine: the bot's database (schema at head).
+        client_id: ``SLACK_CLIENT_ID``.
+        client_secret: ``SLACK_CLIENT_SECRET``.
+        api_url: ``slack.api_url``: the code exchange, refreshes and every call go there.
+
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, *, client_id: str, client_secret: str, api_url: str
+    ) -> None:
+        self.client_id = client_id
+        self.api_url = api_url
+        rotator = AsyncTokenRotator(
+            client_id=client_id, client_secret=client_secret, client=web_client(api_url, None)
+        )
+        self.store = SqlInstallationStore(engine, client_id=client_id, rotator=rotator)
+        self.states = SqlOAuthStateStore(engine)
+        self._client_secret = client_secret
+
+    def oauth_settings(self, redirect_uri: str | None) -> AsyncOAuthSettings:
+        """Bolt's OAuth flow at ``/slack/install`` and ``/slack/oauth_redirect``."""
+        return AsyncOAuthSettings(
+            client_id=self.client_id,
+            client_secret=self._client_secret,
+            scopes=list(BOT_SCOPES),
+            redirect_uri=redirect_uri,
+            authorization_url=authorization_url(self.api_url),
+            installation_store=self.store,
+            state_store=self.states,
+            # The store refreshes tokens (once across processes); Bolt must never do it too.
+            token_rotation_expiration_minutes=0,
+            logger=logging.getLogger("slack_bolt.oauth"),
+        )
+
+    async def client_for(self, workspace: str) -> AsyncWebClient | None:
+        """A Web API client with `workspace`'s bot token, or None if it is not installed."""
+        bot = await self.store.async_find_bot(enterprise_id=None, team_id=workspace)
+        if bot is None or not bot.bot_token:
+            return None
+        return web_client(self.api_url, bot.bot_token)
+
+    async def forget(self, enterprise_id: str | None, team_id: str | None) -> None:
+        """Delete a workspace's installation and bot (uninstalled, or its tokens revoked)."""
+        await self.store.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
+
+
+class WorkspaceAuthorize(AsyncAuthorize):
+    """Each request gets its workspace's bot token from the store: one read, no Web API call.
+
+    Bolt's own installation-store authorize calls ``auth.test`` on every request; the stored
+    bot already says who it is. A workspace with no installation is flagged (`NOT_INSTALLED`)
+    rather than refused here: Bolt would answer it with an error message and log an error,
+    where `ignore_uninstalled` quietly answers nothing.
+    """
+
+    def __init__(self, installs: SlackInstalls) -> None:
+        self.installs = installs
+
+    async def __call__(
+        self,
+        *,
+        context: AsyncBoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        actor_enterprise_id: str | None = None,
+        actor_team_id: str | None = None,
+        actor_user_id: str | None = None,
+    ) -> AuthorizeResult | None:
+        """The stored bot of the request's workspace, or a flagged empty result."""
+        bot = await self.installs.store.async_find_bot(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=bool(context.is_enterprise_install),
+        )
+        if bot is None or not bot.bot_token:
+            context[NOT_INSTALLED] = True
+            return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id)
+        return AuthorizeResult(
+            enterprise_id=bot.enterprise_id,
+            team_id=bot.team_id,
+            bot_user_id=bot.bot_user_id,
+            bot_id=bot.bot_id,
+            bot_token=bot.bot_token,
+            bot_scopes=bot.bot_scopes,
+            user_id=user_id,
+        )
+
+
+async def ignore_uninstalled(context: AsyncBoltContext, next: Any) -> BoltResponse | None:
+    """Global middleware: a request from a workspace without an installation gets nothing."""
+    if context.get(NOT_INSTALLED):
+        log.info(
+            "Slack: ignored a request from %s, where the app is not installed", context.team_id
+        )
+        return BoltResponse(status=200, body="")
+    await next()
+    return None
+
+
+class Uninstalls:
+    """``app_uninstalled`` and ``tokens_revoked``: forget the workspace and its daily posts."""
+
+    def __init__(self, installs: SlackInstalls, service: ChatService) -> None:
+        self.installs = installs
+        self.service = service
+
+    async def on_app_uninstalled(self, body: dict[str, Any]) -> None:
+        """The app was removed from a workspace: its installation and subscriptions go."""
+        await self._forget(body, "uninstalled")
+
+    async def on_tokens_revoked(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """The bot's tokens were revoked (user tokens alone change nothing: none are used)."""
+        if (event.get("tokens") or {}).get("bot"):
+            await self._forget(body, "bot token revoked")
+
+    async def _forget(self, body: dict[str, Any], why: str) -> None:
+        enterprise = body.get("enterprise_id") or None
+        team = str(body.get("team_id") or "")
+        await self.installs.forget(enterprise, team or None)
+        dropped = await self.service.forget_workspace(PLATFORM, team) if team else 0
+        log.info(
+            "Slack: forgot workspace %s (%s) and its %d daily post(s)",
+            team or enterprise,
+            why,
+            dropped,
+        )
