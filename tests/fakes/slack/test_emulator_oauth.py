@@ -30,8 +30,6 @@ CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "oauth-secret"
 OTHER_TEAM = "T2"
 
-# slack_sdk 3.48 builds oauth.v2.access's Basic auth with aiohttp's deprecated BasicAuth.
-pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
 
 
 class Clock:

@@ -1,0 +1,189 @@
+"""Slack for many workspaces: installs through the real OAuth pages, then each workspace apart.
+
+The bot runs its real HTTP server (Bolt's OAuth flow at /slack/install and
+/slack/oauth_redirect, the bot's own stores on SQLite) against the emulator, which issues a
+token per workspace and accepts only tokens it issued. A browser is an aiohttp session with a
+cookie jar: the state cookie set by the install page must come back to the redirect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import socket
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+
+from bot.platforms.slack.installs import BOT_SCOPES, SlackInstalls, authorization_url
+from bot.platforms.slack.lifecycle import SlackPlatform
+from bot.storage import Storage
+from bot.storage.slack_tables import slack_bots
+from tests.bot.platforms.slack.helpers import SECRET, make_service, post, settings_for
+from tests.fakes.slack.api import FakeSlack
+from tests.fakes.slack.payloads import SlackRequestBody, event_body, message_event
+
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "oauth-client-secret"  # noqa: S105 - loopback emulator credentials
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+async def bot(fake: FakeSlack, storage: Storage, started) -> SlackPlatform:
+    """The bot in OAuth mode (no bot token at all), with workspace T2 waiting to install it."""
+    fake.oauth_app(CLIENT_ID, CLIENT_SECRET, token_rotation=True)
+    fake.add_workspace("T2", channels=["C2"])
+    port = free_port()
+    settings = settings_for(
+        fake,
+        secrets={
+            "slack_signing_secret": SECRET,
+            "slack_client_id": CLIENT_ID,
+            "slack_client_secret": CLIENT_SECRET,
+        },
+        http_port=port,
+        redirect_uri=f"http://127.0.0.1:{port}/slack/oauth_redirect",
+    )
+    installs = SlackInstalls(
+        storage.engine, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_url=fake.url
+    )
+    platform = SlackPlatform(
+        make_service(storage), settings.slack, settings.secrets, installs=installs
+    )
+    return await started(platform)
+
+
+async def install(bot: SlackPlatform, fake: FakeSlack, team: str, *, cookie: bool = True) -> int:
+    """A person adds the app to `team` in a browser; the status of the page they end on.
+
+    The state cookie is carried by hand: Bolt marks it ``Secure``, which browsers send to
+    ``http://127.0.0.1`` (a secure context) but aiohttp's cookie jar does not.
+    """
+    base = f"http://127.0.0.1:{bot.port}"
+    async with aiohttp.ClientSession() as browser:
+        async with browser.get(f"{base}/slack/install") as page:
+            assert page.status == 200
+            found = re.search(r'href="([^"]*/oauth/v2/authorize\?[^"]*)"', await page.text())
+            cookies = {name: morsel.value for name, morsel in page.cookies.items()}
+        assert found is not None
+        assert list(cookies) == ["slack-app-oauth-state"]
+        fake.next_install_team = team
+        async with browser.get(html.unescape(found[1]), allow_redirects=False) as slack:
+            assert slack.status == 302
+            back = slack.headers["Location"]
+        sent = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookie else {}
+        async with browser.get(back, headers=sent) as done:
+            return done.status
+
+
+async def say(bot: SlackPlatform, team: str, channel: str, text: str, event_id: str) -> None:
+    """A person writes `text` in `channel` of workspace `team`; the bot's work then settles."""
+    built = event_body(message_event(text, channel_id=channel), event_id, team_id=team)
+    assert bot.port is not None
+    status, _ = await post(bot.port, built)
+    assert status == 200
+    await bot.background.drain(timeout=5)
+
+
+def test_the_bot_asks_for_the_scopes_of_the_manifest():
+    from tests.bot.platforms.slack.test_render import listed_under
+
+    assert sorted(BOT_SCOPES) == sorted(listed_under("bot"))
+
+
+def test_the_authorize_page_sits_beside_the_api_url():
+    assert authorization_url("https://slack.com/api/") == "https://slack.com/oauth/v2/authorize"
+    assert authorization_url("https://slack-gov.com/api/") == (
+        "https://slack-gov.com/oauth/v2/authorize"
+    )
+
+
+async def test_two_workspaces_install_and_each_is_answered_with_its_own_token(bot, fake):
+    assert await install(bot, fake, "T1") == 200
+    assert await install(bot, fake, "T2") == 200
+    assert fake.installs == ["T1", "T2"]
+
+    await say(bot, "T1", "C1", "loss is NaN", "Ev1")
+    await say(bot, "T2", "C2", "loss is NaN", "Ev2")
+
+    answers = fake.calls_to("chat.postMessage")
+    assert [(a.body["channel"], a.team) for a in answers] == [("C1", "T1"), ("C2", "T2")]
+    assert answers[0].token in fake.tokens_for("T1")
+    assert answers[1].token in fake.tokens_for("T2")
+    assert fake.bot_token not in {a.token for a in answers}  # only tokens issued by OAuth
+
+
+async def test_the_state_cookie_must_come_back(bot, fake):
+    assert await install(bot, fake, "T2", cookie=False) != 200
+    assert fake.installs == []  # no code was exchanged
+
+    await say(bot, "T2", "C2", "loss is NaN", "Ev1")
+
+    assert fake.calls_to("chat.postMessage") == []
+
+
+async def test_a_workspace_that_never_installed_gets_no_answer_and_no_error(bot, fake, caplog):
+    await say(bot, "T2", "C2", "loss is NaN", "Ev1")
+
+    assert fake.calls_to("chat.postMessage") == []
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+async def test_an_uninstalled_workspace_is_forgotten_with_its_daily_posts(bot, fake, storage):
+    await install(bot, fake, "T1")
+    await install(bot, fake, "T2")
+    for channel, team in (("C1", "T1"), ("C2", "T2")):
+        assert bot.port is not None
+        await bot.service.storage.save_subscription(daily_sub(channel, team))
+
+    uninstalled = fake.uninstall("T2")
+    status, _ = await post(bot.port, SlackRequestBody(json.dumps(uninstalled), "application/json"))
+    assert status == 200
+    await bot.background.drain(timeout=5)
+    await say(bot, "T2", "C2", "loss is NaN", "Ev3")
+    await say(bot, "T1", "C1", "loss is NaN", "Ev4")
+
+    assert [(a.body["channel"], a.team) for a in fake.calls_to("chat.postMessage")] == [
+        ("C1", "T1")
+    ]
+    assert [s.channel for s in await storage.list_subscriptions("slack")] == ["C1"]
+    assert await bot.installs.client_for("T2") is None
+
+
+async def test_a_token_near_expiry_is_refreshed_once_before_use(bot, fake, storage):
+    await install(bot, fake, "T2")
+    [issued] = fake.tokens_for("T2")
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    async with storage.engine.begin() as conn:
+        await conn.execute(sa.update(slack_bots).values(bot_token_expires_at=soon))
+    fake.expire_token(issued)  # used again, it would be refused
+
+    await say(bot, "T2", "C2", "loss is NaN", "Ev1")
+    await say(bot, "T2", "C2", "NaN again", "Ev2")
+
+    assert fake.refreshes["T2"] == 1
+    answers = fake.calls_to("chat.postMessage")
+    assert [a.ok for a in answers] == [True, True]
+    assert issued not in {a.token for a in answers}
+
+
+def daily_sub(channel: str, team: str):
+    from bot.storage import Subscription
+
+    return Subscription(
+        platform="slack",
+        workspace=team,
+        channel=channel,
+        time=dt.time(9, 0),
+        timezone="UTC",
+        set_by="U1",
+        set_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+    )
