@@ -3,7 +3,8 @@
 A valid file can still hold a revoked token or a database behind a firewall; this asks each
 part the cheapest question that proves it works, without starting the bot: storage answers
 ``SELECT 1`` (without migrating it), Slack accepts the bot token (``auth.test``) and, for Socket
-Mode, the app token (``apps.connections.open``), Discord accepts the token over REST (no
+Mode, the app token (``apps.connections.open``), or with OAuth the client id and secret (a code
+exchange that fails on the code, not on them), Discord accepts the token over REST (no
 gateway). Each check reuses the start-up code's one-line explanation of what to fix.
 """
 
@@ -64,6 +65,18 @@ async def check_slack(settings: Settings) -> str:
 
     secrets, api_url = settings.secrets, settings.slack.api_url
     client = build_web_client(settings.slack, secrets)
+    if secrets.slack_client_id is not None and secrets.slack_client_secret is not None:
+        from bot.platforms.slack.installs import check_oauth_credentials
+
+        await check_oauth_credentials(
+            client,
+            secrets.slack_client_id.get_secret_value(),
+            secrets.slack_client_secret.get_secret_value(),
+            api_url,
+        )
+        if secrets.slack_signing_secret is None:
+            raise StartupError("Slack: OAuth (HTTP mode) needs SLACK_SIGNING_SECRET")
+        return "OAuth client id and secret accepted; HTTP mode, many workspaces"
     identity = await check_bot_token(client, api_url)
     who = f"{identity.get('user', '?')} in {identity.get('team', '?')}"
     if settings.slack_mode == "http":

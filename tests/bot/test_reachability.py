@@ -101,6 +101,31 @@ async def test_connect_names_the_slack_token_slack_refused(slack, tmp_path, env,
         assert out.splitlines()[-2] == "storage: ok (sqlite answers)"
 
 
+@pytest.mark.parametrize(
+    ("secret", "code", "last"),
+    [
+        ("oauth-secret", 0, "slack: ok (OAuth client id and secret accepted; HTTP mode"),
+        ("wrong", 1, "slack: FAILED: SLACK_CLIENT_ID / SLACK_CLIENT_SECRET were refused"),
+    ],
+    ids=["accepted", "refused"],
+)
+async def test_connect_checks_oauth_credentials(slack, tmp_path, secret, code, last):
+    slack.oauth_app("1111.2222", "oauth-secret")
+    write_config(tmp_path)
+    status, out, err = await maxim_bot(
+        tmp_path,
+        "check-config",
+        "--connect",
+        SLACK_API_URL=slack.url,
+        SLACK_CLIENT_ID="1111.2222",
+        SLACK_CLIENT_SECRET=secret,
+        SLACK_SIGNING_SECRET=SECRET,
+    )
+    assert status == code, out + err
+    assert out.splitlines()[-1].startswith(last)
+    assert "oauth-secret" not in out + err and "wrong" not in out + err
+
+
 async def test_connect_names_a_refused_discord_token(discord_api, tmp_path):
     write_config(tmp_path)
     code, out, _ = await maxim_bot(

@@ -18,17 +18,20 @@ import logging
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
+import aiohttp
 from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.chat import ChatService
-from bot.platforms.slack.web import PLATFORM, web_client
+from bot.platforms import StartupError
+from bot.platforms.slack.web import PLATFORM, error_code, web_client
 from bot.storage.slack_installs import SqlInstallationStore
 from bot.storage.slack_states import SqlOAuthStateStore
 
@@ -58,6 +61,32 @@ def authorization_url(api_url: str) -> str:
     """
     parts = urlsplit(api_url)
     return urlunsplit((parts.scheme, parts.netloc, "/oauth/v2/authorize", "", ""))
+
+
+async def check_oauth_credentials(
+    client: AsyncWebClient, client_id: str, client_secret: str, api_url: str
+) -> None:
+    """Whether Slack accepts the app's client id and secret, or a one-line `StartupError`.
+
+    Exchanging a made-up code fails either way; *how* it fails tells: ``invalid_code`` means
+    the id and secret passed.
+    """
+    try:
+        await client.oauth_v2_access(
+            client_id=client_id, client_secret=client_secret, code="maxim-bot-check-config"
+        )
+    except SlackApiError as err:
+        code = error_code(err)
+        if code == "invalid_code":
+            return
+        raise StartupError(
+            f"Slack: SLACK_CLIENT_ID / SLACK_CLIENT_SECRET were refused ({code}): copy both "
+            "from the app's Basic Information page"
+        ) from None
+    except (aiohttp.ClientError, OSError, TimeoutError) as err:
+        raise StartupError(
+            f"Slack: cannot reach the Web API at {api_url} ({type(err).__name__})"
+        ) from None
 
 
 class SlackInstalls:
