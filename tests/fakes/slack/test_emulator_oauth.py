@@ -31,7 +31,6 @@ CLIENT_SECRET = "oauth-secret"
 OTHER_TEAM = "T2"
 
 
-
 class Clock:
     """A hand-moved clock for the fake: token expiry and the history limit read it."""
 

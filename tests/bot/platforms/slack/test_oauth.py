@@ -13,6 +13,7 @@ import html
 import json
 import re
 import socket
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -27,7 +28,7 @@ from tests.fakes.slack.api import FakeSlack
 from tests.fakes.slack.payloads import SlackRequestBody, event_body, message_event
 
 CLIENT_ID = "1111.2222"
-CLIENT_SECRET = "oauth-client-secret"  # noqa: S105 - loopback emulator credentials
+CLIENT_SECRET = "oauth-client-secret"
 
 
 def free_port() -> int:
@@ -187,3 +188,28 @@ def daily_sub(channel: str, team: str):
         set_by="U1",
         set_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
     )
+
+
+def test_the_oauth_manifest_is_the_single_workspace_one_plus_what_sharing_needs():
+    root = Path(__file__).resolve().parents[4] / "slack"
+    single = (root / "manifest.yaml").read_text(encoding="utf-8")
+    shared = (root / "manifest.oauth.yaml").read_text(encoding="utf-8")
+
+    def body(text: str) -> list[str]:
+        lines = text[text.index("display_information:") :].splitlines()
+        return [line.split("#")[0].rstrip() for line in lines if line.split("#")[0].strip()]
+
+    added = [line for line in body(shared) if line not in body(single)]
+    assert added == [
+        "      url: https://bot.example.com/slack/events",
+        "  redirect_urls:",
+        "    - https://bot.example.com/slack/oauth_redirect",
+        "    request_url: https://bot.example.com/slack/events",
+        "      - app_uninstalled",
+        "      - tokens_revoked",
+        "    request_url: https://bot.example.com/slack/events",
+        "  socket_mode_enabled: false",
+        "  token_rotation_enabled: true",
+    ]
+    for scope in BOT_SCOPES:
+        assert f"      - {scope} " in shared
