@@ -43,20 +43,27 @@ class Poster(Protocol):
 
     platform: str
 
-    async def post(self, channel: str, maxim: Maxim, *, key: str) -> str:
+    async def post(self, channel: str, maxim: Maxim, *, key: str, workspace: str = "") -> str:
         """Post `maxim` to `channel` and return the platform's message id.
 
         `key` identifies the daily post (platform, channel, local date). Platforms that can
         de-duplicate on it (Discord's enforced nonce, Slack's message metadata) use it.
+        `workspace` is the subscription's (Slack team id, Discord guild id; "" when unknown):
+        a Slack app installed in many workspaces holds one token per workspace and must post
+        with that channel's.
         """
         ...
 
-    async def find_post(self, channel: str, key: str, *, since: dt.datetime) -> str | None:
+    async def find_post(
+        self, channel: str, key: str, *, since: dt.datetime, workspace: str = ""
+    ) -> str | None:
         """Return the id of a message already posted with `key`, or None if unknown.
 
         Called before re-posting a claim whose earlier attempt may have reached the platform
         (a crash between the platform's answer and our database write). No attempt can be
         older than `since` (the post's scheduled instant), so a platform that can page through
         a channel's history from a point in time looks from there on, however busy the channel.
+        `workspace` is as for `post`. None means "looked, not there": a platform that cannot
+        finish looking raises a `PostError` instead, so the post is retried, never doubled.
         """
         ...

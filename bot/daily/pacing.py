@@ -37,7 +37,9 @@ class Pacing:
         self._not_before: dict[str, float] = {}  # platform -> monotonic time of its limit
         self.cut_off: set[str] = set()  # keys whose post was cancelled while on its way
 
-    async def post(self, poster: Poster, channel: str, maxim: Maxim, key: str) -> str:
+    async def post(
+        self, poster: Poster, channel: str, maxim: Maxim, key: str, *, workspace: str = ""
+    ) -> str:
         """Post, waiting out rate limits; one limit pauses every post to that platform.
 
         Waiting is not failing: limits are waited out for up to half the claim's lease, so a
@@ -54,7 +56,7 @@ class Pacing:
                     await asyncio.wait_for(self.stopping.wait(), wait)
                 continue  # another post may have met a new limit meanwhile: look again
             try:
-                return await poster.post(channel, maxim, key=key)
+                return await poster.post(channel, maxim, key=key, workspace=workspace)
             except asyncio.CancelledError:
                 self.cut_off.add(key)
                 raise

@@ -343,13 +343,17 @@ class DailyScheduler:
                 ops.record_daily_post(sub.platform, "taken_over")
                 # An earlier attempt may have reached the platform before its owner died.
                 since = scheduled_instant(day, sub.time, ZoneInfo(sub.timezone))
-                existing = await poster.find_post(sub.channel, key, since=since)
+                existing = await poster.find_post(
+                    sub.channel, key, since=since, workspace=sub.workspace
+                )
                 if existing is not None:
                     await self._complete(sub, day, existing)
                     log.info("daily post to %s %s was already there", sub.platform, sub.channel)
                     ops.record_daily_post(sub.platform, "duplicate_avoided")
                     return False
-            message_id = await self.pacing.post(poster, sub.channel, maxim, key)
+            message_id = await self.pacing.post(
+                poster, sub.channel, maxim, key, workspace=sub.workspace
+            )
         except Stopping:
             await self._release(sub, day, attempted=False)
             return False

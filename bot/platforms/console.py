@@ -52,7 +52,7 @@ class ConsolePoster:
         self.stdout = stdout
         self._ids = itertools.count(1)
 
-    async def post(self, channel: str, maxim: Maxim, *, key: str) -> str:
+    async def post(self, channel: str, maxim: Maxim, *, key: str, workspace: str = "") -> str:
         """Print the maxim of the day."""
         self.stdout.write(
             f"{BOT_NAME} [#{channel}] Maxim of the day: #{maxim.number} {maxim.text}\n"
@@ -60,7 +60,9 @@ class ConsolePoster:
         self.stdout.flush()
         return f"console-{next(self._ids)}"
 
-    async def find_post(self, channel: str, key: str, *, since: dt.datetime) -> str | None:
+    async def find_post(
+        self, channel: str, key: str, *, since: dt.datetime, workspace: str = ""
+    ) -> str | None:
         """A terminal keeps no history to look in."""
         return None
 

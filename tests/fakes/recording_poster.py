@@ -39,9 +39,12 @@ class RecordingPoster:
     in_flight: int = 0
     max_in_flight: int = 0
     attempts: dict[str, int] = field(default_factory=dict)  # channel -> calls
+    # ("post" or "find_post", channel, workspace) for every call: what the platform was told
+    asked: list[tuple[str, str, str]] = field(default_factory=list)
 
-    async def post(self, channel: str, maxim: Maxim, *, key: str) -> str:
+    async def post(self, channel: str, maxim: Maxim, *, key: str, workspace: str = "") -> str:
         self.calls += 1
+        self.asked.append(("post", channel, workspace))
         limited = bool(self.rate_limit_every) and self.calls % self.rate_limit_every == 0
         self.attempts[channel] = self.attempts.get(channel, 0) + 1
         started = self.clock()
@@ -68,7 +71,10 @@ class RecordingPoster:
         finally:
             self.in_flight -= 1
 
-    async def find_post(self, channel: str, key: str, *, since: object = None) -> str | None:
+    async def find_post(
+        self, channel: str, key: str, *, since: object = None, workspace: str = ""
+    ) -> str | None:
+        self.asked.append(("find_post", channel, workspace))
         for index, (_, _, sent_key) in enumerate(self.sent, 1):
             if sent_key == key:
                 return f"m{index}"

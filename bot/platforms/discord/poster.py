@@ -69,8 +69,11 @@ class DiscordPoster:
             raise ChannelUnavailable(f"not a Discord channel id: {channel[:30]}")
         return self.client.get_partial_messageable(int(channel))
 
-    async def post(self, channel: str, maxim: Maxim, *, key: str) -> str:
-        """Post and return the message id; Discord errors become `PostError`s."""
+    async def post(self, channel: str, maxim: Maxim, *, key: str, workspace: str = "") -> str:
+        """Post and return the message id; Discord errors become `PostError`s.
+
+        `workspace` (the guild) is not needed: one bot token reaches every guild's channels.
+        """
         target = self._channel(channel)
         try:
             message = await target.send(**render_daily(maxim, _day_of(key)), nonce=nonce_for(key))
@@ -80,11 +83,13 @@ class DiscordPoster:
             raise PostError(f"cannot reach Discord ({type(err).__name__})") from None
         return str(message.id)
 
-    async def find_post(self, channel: str, key: str, *, since: dt.datetime) -> str | None:
+    async def find_post(
+        self, channel: str, key: str, *, since: dt.datetime, workspace: str = ""
+    ) -> str | None:
         """The id of a recent maxim-of-the-day post of ours for the key's date, if any.
 
-        `since` is not needed here: the post carries an enforced nonce (Discord refuses a
-        second post with it for a few minutes), and the embed names its date.
+        `since` and `workspace` are not needed here: the post carries an enforced nonce (Discord
+        refuses a second post with it for a few minutes), and the embed names its date.
         """
         day = _day_of(key)
         target = self._channel(channel)

@@ -7,7 +7,8 @@ Slack's error codes into the poster's error family.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit
 
 from slack_sdk.errors import SlackApiError
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from bot.config import Secrets, SlackConfig
 
 PLATFORM = "slack"
+# With Slack OAuth the app holds one bot token per workspace: this gives the client carrying
+# the token of a workspace (a team id), or None when the app is not installed there.
+ClientFor: TypeAlias = Callable[[str], Awaitable[AsyncWebClient | None]]
 # Errors that mean the bot cannot post in this channel at all: retrying will not help.
 CHANNEL_GONE = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "channel_is_archived"}

@@ -30,14 +30,16 @@ class HttpPoster:
         self.session = session
         self.url = url
 
-    async def post(self, channel: str, maxim: Maxim, *, key: str) -> str:
+    async def post(self, channel: str, maxim: Maxim, *, key: str, workspace: str = "") -> str:
         body = {"channel": channel, "number": maxim.number, "key": key}
         async with self.session.post(f"{self.url}/post", json=body) as response:
             if response.status != 200:
                 raise PostError(f"status {response.status}")
             return str((await response.json())["id"])
 
-    async def find_post(self, channel: str, key: str, *, since: object = None) -> str | None:
+    async def find_post(
+        self, channel: str, key: str, *, since: object = None, workspace: str = ""
+    ) -> str | None:
         async with self.session.get(f"{self.url}/find", params={"key": key}) as response:
             found = (await response.json())["id"]
             return None if found is None else str(found)
