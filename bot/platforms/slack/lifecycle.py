@@ -124,7 +124,9 @@ class SlackPlatform:
         self.mode = slack_mode(config, secrets)
         self.client = client or build_web_client(config, secrets)
         self.background = background or Background("Slack")
-        self.poster = SlackPoster(self.client)
+        self.poster = SlackPoster(
+            self.client, clients=installs.client_for if installs is not None else None
+        )
         self.app: AsyncApp | None = None
         self.port: int | None = None
         self._runner: web.AppRunner | None = None

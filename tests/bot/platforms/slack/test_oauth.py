@@ -19,10 +19,13 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
+from bot.config import ScheduleConfig
+from bot.daily.scheduler import DailyScheduler
 from bot.platforms.slack.installs import BOT_SCOPES, SlackInstalls, authorization_url
 from bot.platforms.slack.lifecycle import SlackPlatform
 from bot.storage import Storage
 from bot.storage.slack_tables import slack_bots
+from maxims import load_corpus
 from tests.bot.platforms.slack.helpers import SECRET, make_service, post, settings_for
 from tests.fakes.slack.api import FakeSlack
 from tests.fakes.slack.payloads import SlackRequestBody, event_body, message_event
@@ -120,6 +123,40 @@ async def test_two_workspaces_install_and_each_is_answered_with_its_own_token(bo
     assert answers[0].token in fake.tokens_for("T1")
     assert answers[1].token in fake.tokens_for("T2")
     assert fake.bot_token not in {a.token for a in answers}  # only tokens issued by OAuth
+
+
+async def test_daily_posts_go_out_with_each_workspaces_token_and_stop_at_uninstall(
+    bot, fake, storage
+):
+    await install(bot, fake, "T1")
+    await install(bot, fake, "T2")
+    subs = [daily_sub("C1", "T1"), daily_sub("C2", "T2")]
+    for sub in subs:
+        await storage.save_subscription(sub)
+    scheduler = DailyScheduler(
+        storage=storage,
+        posters={"slack": bot.poster},
+        corpus=load_corpus(),
+        config=ScheduleConfig(),
+        clock=lambda: dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC),
+    )
+
+    assert [await scheduler.deliver(sub, dt.date(2026, 12, 1)) for sub in subs] == [True, True]
+    posts = fake.calls_to("chat.postMessage")
+    assert [(p.body["channel"], p.team) for p in posts] == [("C1", "T1"), ("C2", "T2")]
+
+    uninstalled = fake.uninstall("T2")
+    assert bot.port is not None
+    await post(bot.port, SlackRequestBody(json.dumps(uninstalled), "application/json"))
+    await bot.background.drain(timeout=5)
+    fake.clear()
+    due = [s for s in await storage.list_subscriptions("slack")]
+    for sub in due:
+        await scheduler.deliver(sub, dt.date(2026, 12, 2))
+
+    assert [(p.body["channel"], p.team) for p in fake.calls_to("chat.postMessage")] == [
+        ("C1", "T1")
+    ]
 
 
 async def test_the_state_cookie_must_come_back(bot, fake):
