@@ -5,24 +5,39 @@ tell whether the earlier attempt reached Slack before posting again.
 
 Installed through OAuth the app holds one bot token per workspace: `clients` then gives the
 client of the subscription's workspace, and a workspace the app left is `ChannelUnavailable`.
+
+Since 2025-05-29 Slack lets a commercially distributed app that is not in the Slack
+Marketplace call ``conversations.history`` once a minute per workspace, 15 messages a page.
+`find_post` waits those minutes out itself (a warning for each), up to `HISTORY_WAIT_BUDGET`:
+the daily post is late rather than posted twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.platforms.slack.render import render_daily
-from bot.platforms.slack.web import PLATFORM, ClientFor, post_error
-from bot.poster import ChannelUnavailable, PostError
+from bot.platforms.slack.web import PLATFORM, ClientFor, WithoutRateLimitRetry, post_error
+from bot.poster import ChannelUnavailable, PostError, RateLimited
 from maxims import Maxim
 
-PAGE_SIZE = 200  # Slack's recommended page size for conversations.history
-MAX_PAGES = 50  # 10,000 messages since the post's scheduled time: a bound, not a window
+PAGE_SIZE = 200  # Slack's recommended page size; it serves 15 to non-Marketplace apps
+# A bound, not a window: 50 full pages, 10,000 messages since the post's scheduled time. It is
+# counted in messages, so Slack's 15-message pages (non-Marketplace apps) do not shrink it to
+# 750; there, at one page a minute, the wait budget ends the search (RateLimited) long before.
+MAX_PAGES = 50
+HISTORY_WAIT_BUDGET = 15 * 60  # seconds find_post may wait out history rate limits in all
+MIN_HISTORY_WAIT = 1.0  # seconds: a "Retry-After: 0" must not turn into a busy loop
 UNINSTALLED = "app_uninstalled"  # the reason when the subscription's workspace has no token
 log = logging.getLogger(__name__)
 METADATA_TYPE = "maxim_daily"
@@ -33,10 +48,25 @@ class SlackPoster:
 
     platform = PLATFORM
 
-    def __init__(self, client: AsyncWebClient, *, clients: ClientFor | None = None) -> None:
-        """`client` posts when `clients` is None (one workspace); else `clients(workspace)`."""
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        clients: ClientFor | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        history_wait_budget: float = HISTORY_WAIT_BUDGET,
+    ) -> None:
+        """`client` posts when `clients` is None (one workspace); else `clients(workspace)`.
+
+        `sleep` and `clock` are how `find_post` waits out rate limits (tests move time).
+        """
         self.client = client
         self.clients = clients
+        self.sleep = sleep
+        self.clock = clock
+        self.history_wait_budget = history_wait_budget
+        self._unretried = WithoutRateLimitRetry()
 
     async def _client(self, workspace: str) -> AsyncWebClient:
         """The client with `workspace`'s token; `ChannelUnavailable` where it is not installed.
@@ -74,24 +104,18 @@ class SlackPoster:
         """The ts of a message of ours carrying `key`, posted at `since` or later, if any.
 
         Reads ``conversations.history`` from `since` on (``oldest``), page by page, so a busy
-        channel cannot hide the earlier attempt behind newer messages; at most `MAX_PAGES`.
+        channel cannot hide the earlier attempt behind newer messages. None only once the
+        window was read to its end (or to the `MAX_PAGES` bound): a rate limit longer than
+        the wait budget raises `RateLimited`, so the scheduler retries the post later.
         """
-        client = await self._client(workspace)
+        client = self._unretried(await self._client(workspace))
+        deadline = self.clock() + self.history_wait_budget
         cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            try:
-                response = await client.conversations_history(
-                    channel=channel,
-                    include_all_metadata=True,
-                    limit=PAGE_SIZE,
-                    oldest=f"{since.timestamp():.6f}",
-                    cursor=cursor,
-                )
-            except SlackApiError as err:
-                raise post_error(err) from None
-            except (aiohttp.ClientError, TimeoutError) as err:
-                raise PostError(f"cannot reach Slack ({type(err).__name__})") from None
-            for message in response.get("messages") or []:
+        read = 0
+        while read < MAX_PAGES * PAGE_SIZE:
+            response = await self._history_page(client, channel, since, cursor, deadline)
+            messages = response.get("messages") or []
+            for message in messages:
                 metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
                 if metadata.get("event_type") == METADATA_TYPE and payload.get("key") == key:
@@ -99,9 +123,53 @@ class SlackPoster:
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not response.get("has_more") or cursor is None:
                 return None
+            read += max(len(messages), 1)  # an empty page still counts towards the bound
         log.warning(
             "looked through %d messages in %s for an earlier daily post without an end",
-            MAX_PAGES * PAGE_SIZE,
+            read,
             channel,
         )
         return None
+
+    async def _history_page(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        since: dt.datetime,
+        cursor: str | None,
+        deadline: float,
+    ) -> AsyncSlackResponse:
+        """One page of history; a 429 is waited out and the same page asked for again.
+
+        Each wait is logged: at one call a minute, a takeover's check takes minutes, and
+        whoever reads the log should know why the daily post is late.
+        """
+        while True:
+            try:
+                return await client.conversations_history(
+                    channel=channel,
+                    include_all_metadata=True,
+                    limit=PAGE_SIZE,
+                    oldest=f"{since.timestamp():.6f}",
+                    cursor=cursor,
+                )
+            except SlackApiError as err:
+                error = post_error(err)
+                if not isinstance(error, RateLimited):
+                    raise error from None
+            except (aiohttp.ClientError, TimeoutError) as err:
+                raise PostError(f"cannot reach Slack ({type(err).__name__})") from None
+            wait = max(error.retry_after, MIN_HISTORY_WAIT)
+            if self.clock() + wait > deadline:
+                reason = (
+                    f"conversations.history rate-limited for over {self.history_wait_budget:g} s"
+                )
+                raise RateLimited(wait, reason)
+            log.warning(
+                "Slack: conversations.history is rate-limited in %s (retry after %g s; apps "
+                "outside the Slack Marketplace get 1 request a minute): the daily post waits, "
+                "late rather than twice",
+                channel,
+                wait,
+            )
+            await self.sleep(wait)
