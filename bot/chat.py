@@ -62,6 +62,19 @@ class Origin:
         """The key of the channel's maxim-of-the-day order (same as its daily posts)."""
         return channel_key(self.platform, self.channel)
 
+    @property
+    def place(self) -> str:
+        """The channel as storage keys its cooldowns: within its workspace, when there is one.
+
+        One Slack app serves many workspaces (OAuth), so what is remembered of a channel is
+        remembered per workspace too.
+        """
+        return f"{self.workspace}/{self.channel}" if self.workspace else self.channel
+
+    def event(self, event_id: str) -> str:
+        """An event's de-duplication key, within its workspace when there is one."""
+        return f"{self.workspace}:{event_id}" if self.workspace else event_id
+
 
 def channel_key(platform: str, channel: str) -> str:
     """The maxim-of-the-day key for a channel: posts and `/maxim today` agree on it."""
@@ -206,7 +219,7 @@ class ChatService:
         delivery of that event was answered already, here or by another process.
         """
         if event_id is not None and not await self.storage.first_delivery(
-            origin.platform, event_id, now=self.clock()
+            origin.platform, origin.event(event_id), now=self.clock()
         ):
             log.debug("event %s already answered", event_id)
             return None
@@ -297,7 +310,7 @@ class ChatService:
         if rule is None:
             return None
         now = self.clock()
-        key = (origin.platform, origin.channel, rule.name)
+        key = (origin.platform, origin.place, rule.name)
         cooldown = self.engine.cooldown_for(rule)
         if cooldown > 0:
             if key in self._asking or now.timestamp() < self._quiet_until.get(key, 0.0):
@@ -331,13 +344,13 @@ class ChatService:
         self, origin: Origin, rule: Rule, now: dt.datetime, event_id: str | None
     ) -> Maxim | None:
         if event_id is not None and not await self.storage.first_delivery(
-            origin.platform, event_id, now=now
+            origin.platform, origin.event(event_id), now=now
         ):
             log.debug("event %s already answered", event_id)
             return None
         if not await self.storage.take_cooldown(
             origin.platform,
-            origin.channel,
+            origin.place,
             rule.name,
             now=now,
             seconds=self.engine.cooldown_for(rule),
@@ -345,7 +358,7 @@ class ChatService:
             log.debug("rule %s cooling down in %s", rule.name, origin.channel)
             ops.record_trigger(origin.platform, rule.name, answered=False)
             return None
-        key = (origin.platform, origin.channel)
+        key = (origin.platform, origin.place)
         maxim = self.engine.pick(rule, self.rng, avoid=self._last_answer.get(key))
         self._last_answer[key] = maxim.number
         log.info(

@@ -135,3 +135,13 @@ async def test_ordinary_messages_cost_no_storage_call(service):
     assert calls == []
     assert await service.message(HERE, "loss=nan") is not None
     assert len(calls) == 1
+
+
+async def test_cooldowns_and_events_are_kept_per_workspace(service):
+    # One Slack app, two workspaces (OAuth): a channel id or event id of one is not the other's.
+    t1, t2 = Origin("slack", "C1", "U1", "T1"), Origin("slack", "C1", "U1", "T2")
+
+    assert await service.message(t1, "loss is NaN", event_id="Ev1") is not None
+    assert await service.message(t2, "loss is NaN", event_id="Ev1") is not None
+    assert await service.message(t1, "NaN again", event_id="Ev2") is None  # T1's cooldown
+    assert await service.message(t2, "loss is NaN", event_id="Ev1") is None  # T2's Ev1, again

@@ -161,7 +161,9 @@ class SlackHome:
         """
         reply: Reply | None
         if isinstance(parse_query(query), Today):
-            if event_id is not None and not await self.service.first_request(PLATFORM, event_id):
+            if event_id is not None and not await self.service.first_request(
+                PLATFORM, origin.event(event_id)
+            ):
                 return  # another delivery of this event was answered
             zone, _ = await _zone(client, origin.user)
             maxim, _ = await self.service.home(origin, zone, _no_channels)

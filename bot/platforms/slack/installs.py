@@ -7,9 +7,9 @@ at `slack.api_url`) and saves the installation in the bot's own database
 processes). Each request is then authorised with its workspace's bot token by
 `WorkspaceAuthorize`, and each daily post by `SlackInstalls.client_for`.
 
-Keys stay per channel, not per workspace: Slack channel ids are unique across workspaces, and
-a channel shared between two workspaces (Slack Connect) is one conversation that should get
-one NaN answer and one daily post, whichever workspace's installation sends it.
+Cooldowns and event de-duplication are keyed by workspace and channel (`bot.chat.Origin`); a
+daily post stays keyed by its channel (Slack channel ids are unique across workspaces) and
+records the workspace whose token posts it and whose uninstall removes it.
 """
 
 from __future__ import annotations
