@@ -150,8 +150,34 @@ def _is_control(ch: str) -> bool:
     return code < 32 or 127 <= code < 160 or code in (0x2028, 0x2029, 0xFEFF)
 
 
+def changes_daily(query: Query) -> bool:
+    """Whether `query` sets or stops a channel's daily post (an admin's change, not a read)."""
+    return isinstance(query, _CHANGES_DAILY)
+
+
+_CHANGES_DAILY = (DailySet, DailyOff)
+
+
+_RECENT: dict[tuple[str, str], Query] = {}  # queries are immutable values: safe to hand out again
+_RECENT_SIZE = 256
+
+
 def parse_query(text: str, command: str = "/maxim") -> Query:
-    """Parse one query; never raises, whatever the string."""
+    """Parse one query; never raises, whatever the string.
+
+    Remembers the last few: a chat request asks for the same one up to three times (the HTTP
+    server's replay rule, the listener, the chat service).
+    """
+    key = (text, command)
+    query = _RECENT.get(key)
+    if query is None:
+        if len(_RECENT) >= _RECENT_SIZE:
+            _RECENT.clear()
+        query = _RECENT[key] = _parse(text, command)
+    return query
+
+
+def _parse(text: str, command: str) -> Query:
     if len(text) > MAX_QUERY_LENGTH:
         return Invalid(
             f"That’s a long query: keep it under {MAX_QUERY_LENGTH} characters, "

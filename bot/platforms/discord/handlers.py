@@ -38,7 +38,7 @@ from bot.preview import (
     is_private,
 )
 from maxims import parse_query
-from maxims.query import DailyOff, DailySet
+from maxims.query import changes_daily
 from maxims.suggest import NAME_LENGTH, suggest_zones
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ class DiscordHandlers:
     async def _answer(self, interaction: discord.Interaction[Any], text: str) -> None:
         since = ops.started()
         origin = origin_of(interaction)
-        if isinstance(parse_query(text), DailySet | DailyOff) and not bot_in_channel(interaction):
+        if changes_daily(parse_query(text)) and not bot_in_channel(interaction):
             # The daily post goes through the channel, where the bot cannot send.
             await _send_private(interaction, NOT_A_MEMBER_DAILY)
             return

@@ -49,7 +49,7 @@ from bot.platforms.slack.web import (
 )
 from bot.preview import STALE_PREVIEW, is_private
 from maxims import Reply, parse_query
-from maxims.query import DailyOff, DailySet
+from maxims.query import changes_daily
 
 if TYPE_CHECKING:
     from bot.config import SlackConfig
@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 # Message subtypes written by people (everything else is an edit, a deletion, a join, a bot...).
 HUMAN_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 WORKING = "Working on it…"
+RENDERED_MESSAGES = 512  # `/maxim` acknowledgements kept rendered
 
 
 _LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -95,6 +96,7 @@ class SlackListeners:
         self.background = background
         self.admins = admins
         self.ack_deadline = ack_deadline
+        self._messages: dict[Reply, Message] = {}
 
     def _admin_check(self, origin: Origin, context: AsyncBoltContext) -> IsAdmin:
         """Whether the asker is an admin *of the workspace (or Grid org) that asked*."""
@@ -137,7 +139,7 @@ class SlackListeners:
         text = str(command.get("text") or "")
         name = str(command.get("command") or "/maxim")
         is_admin = self._admin_check(origin, context)
-        if not isinstance(parse_query(text, name), DailySet | DailyOff):
+        if not changes_daily(parse_query(text, name)):
             # Only local work (the corpus, one small read): answer in the acknowledgement.
             reply = await self.service.command(origin, text, is_admin, command=name)
             await ack(**self.command_message(reply))
@@ -162,10 +164,21 @@ class SlackListeners:
         self.background.spawn(answer_later(), "slack /maxim", self._apology_to(respond))
 
     def command_message(self, reply: Reply) -> Message:
-        """The acknowledgement of `/maxim`: a private preview, or a public maxim, or a note."""
-        private = is_private(reply, preview=self.config.preview)
-        message = render_reply(reply, preview=self.config.preview)
-        return {**message, "response_type": "ephemeral" if private else "in_channel"}
+        """The acknowledgement of `/maxim`: a private preview, or a public maxim, or a note.
+
+        Remembered per reply (replies are immutable values, and a message is only ever read
+        once built): seventy maxims and a few kinds of answer are rendered once, not per
+        request.
+        """
+        message = self._messages.get(reply)
+        if message is None:
+            private = is_private(reply, preview=self.config.preview)
+            rendered = render_reply(reply, preview=self.config.preview)
+            message = {**rendered, "response_type": "ephemeral" if private else "in_channel"}
+            if len(self._messages) >= RENDERED_MESSAGES:
+                self._messages.clear()
+            self._messages[reply] = message
+        return message
 
     # ---------------------------------------------------------------- preview buttons
 

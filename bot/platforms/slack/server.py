@@ -41,7 +41,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.platforms.slack.compat import to_bolt_request
 from maxims import parse_query
-from maxims.query import DailyOff, DailySet
+from maxims.query import changes_daily
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def can_act(body: SlackBody) -> bool:
     if body.kind != "form":
         return body.kind == "interaction"
     command = str(body.fields.get("command") or "/maxim")
-    return isinstance(parse_query(str(body.fields.get("text", "")), command), DailySet | DailyOff)
+    return changes_daily(parse_query(str(body.fields.get("text", "")), command))
 
 
 class ReplayGuard:
