@@ -58,7 +58,7 @@ class LimitedPlatform:
         self.posted = 0
         self.limited = 0
 
-    async def post(self, channel: str, maxim: Maxim, *, key: str) -> str:
+    async def post(self, channel: str, maxim: Maxim, *, key: str, workspace: str = "") -> str:
         now = time.monotonic()
         if now < self.next_allowed:
             self.limited += 1
@@ -67,7 +67,9 @@ class LimitedPlatform:
         self.posted += 1
         return str(self.posted)
 
-    async def find_post(self, channel: str, key: str) -> str | None:
+    async def find_post(
+        self, channel: str, key: str, *, since: dt.datetime, workspace: str = ""
+    ) -> str | None:
         return None
 
 

@@ -28,7 +28,12 @@ from bot.storage.slack_tables import slack_bots
 from maxims import load_corpus
 from tests.bot.platforms.slack.helpers import SECRET, make_service, post, settings_for
 from tests.fakes.slack.api import FakeSlack
-from tests.fakes.slack.payloads import SlackRequestBody, event_body, message_event
+from tests.fakes.slack.payloads import (
+    SlackRequestBody,
+    event_body,
+    message_event,
+    tokens_revoked_payload,
+)
 
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "oauth-client-secret"
@@ -193,6 +198,22 @@ async def test_an_uninstalled_workspace_is_forgotten_with_its_daily_posts(bot, f
         ("C1", "T1")
     ]
     assert [s.channel for s in await storage.list_subscriptions("slack")] == ["C1"]
+    assert await bot.installs.client_for("T2") is None
+
+
+async def test_a_revoked_bot_token_forgets_the_workspace_and_user_tokens_do_not(bot, fake):
+    await install(bot, fake, "T1")
+    await install(bot, fake, "T2")
+    assert bot.port is not None
+
+    users_only = tokens_revoked_payload("T1", bot_user_ids=(), user_ids=("U1",))
+    bots = tokens_revoked_payload("T2", bot_user_ids=("UBOTT2",), event_id="EvRevoked2")
+    for payload in (users_only, bots):
+        status, _ = await post(bot.port, SlackRequestBody(json.dumps(payload), "application/json"))
+        assert status == 200
+    await bot.background.drain(timeout=5)
+
+    assert await bot.installs.client_for("T1") is not None
     assert await bot.installs.client_for("T2") is None
 
 
