@@ -11,12 +11,14 @@ Every figure is a ratio to a baseline measured in the same run, on the same mach
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 import re
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.chatlines import chat_lines
@@ -55,7 +57,7 @@ def cold_start() -> None:
         print(f"  maxim {form or '(random)':<20} {ratio:5.2f}x bare{verdict}")
 
 
-def per_call(fn, number: int) -> float:
+def per_call(fn: Callable[[], object], number: int) -> float:
     best = float("inf")
     for _ in range(5):
         start = time.perf_counter()
@@ -147,7 +149,7 @@ def nan_scan() -> None:
     )
     worst = 0.0
     for label, text in HOSTILE.items():
-        cost = per_call(lambda t=text: mentions_nan(t), 20)
+        cost = per_call(functools.partial(mentions_nan, text), 20)
         worst = max(worst, cost / base)
         print(f"  {label:<22} {cost * 1e6:7.0f} us  {cost / base:5.2f}x chat")
     print(f"  worst {worst:.2f}x chat  target <= 2.0x: {'ok' if worst <= 2.0 else 'MISSED'}")

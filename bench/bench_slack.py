@@ -183,8 +183,9 @@ async def serve_bolt(*, same_answer: bool = False) -> None:
             await ack(**answer)
 
         async def events(request: web.Request) -> web.Response:
+            headers: Any = request.headers  # Bolt reads any mapping's items()
             bolt_request = AsyncBoltRequest(
-                body=await request.text(), query=request.query_string, headers=request.headers
+                body=await request.text(), query=request.query_string, headers=headers
             )
             return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
@@ -211,7 +212,7 @@ def preview_message() -> dict[str, Any]:
         corpus=load_corpus(),
         today=datetime.date(2026, 1, 1),
         rng=random.Random(1),
-        channel_key=1,
+        channel_key="slack:C1",
         command="/maxim",
     )
     return dict(render_reply(reply, preview=True))
