@@ -39,6 +39,10 @@ MAX_PAGES = 50
 HISTORY_WAIT_BUDGET = 15 * 60  # seconds find_post may wait out history rate limits in all
 MIN_HISTORY_WAIT = 1.0  # seconds: a "Retry-After: 0" must not turn into a busy loop
 UNINSTALLED = "app_uninstalled"  # the reason when the subscription's workspace has no token
+# With OAuth, one workspace's token refused for good (its uninstall event missed, say): that
+# workspace's daily posts stop as failing instead of retrying every day. With one bot token
+# these stay retryable: every channel would fail alike until the operator fixes the token.
+WORKSPACE_GONE = frozenset({"token_revoked", "account_inactive", "invalid_auth"})
 log = logging.getLogger(__name__)
 METADATA_TYPE = "maxim_daily"
 
@@ -93,7 +97,10 @@ class SlackPoster:
                 **render_daily(maxim),
             )
         except SlackApiError as err:
-            raise post_error(err) from None
+            error = post_error(err)
+            if self.clients is not None and error.reason in WORKSPACE_GONE:
+                raise ChannelUnavailable(error.reason) from None
+            raise error from None
         except (aiohttp.ClientError, TimeoutError) as err:
             raise PostError(f"cannot reach Slack ({type(err).__name__})") from None
         return str(response["ts"])

@@ -16,7 +16,7 @@ from bot.config import ScheduleConfig
 from bot.daily.scheduler import DailyScheduler, post_key
 from bot.platforms.slack.poster import SlackPoster
 from bot.platforms.slack.web import ClientFor
-from bot.poster import ChannelUnavailable
+from bot.poster import ChannelUnavailable, PostError
 from bot.storage import Storage, Subscription
 from maxims import load_corpus
 from tests.bot.platforms.slack.helpers import BOT_TOKEN
@@ -120,3 +120,16 @@ async def test_the_scheduler_posts_with_each_subscriptions_workspace_token(
     uninstalled = await storage.get_subscription("slack", "C3")
     assert uninstalled is not None
     assert uninstalled.failing == "app_uninstalled"
+
+
+@pytest.mark.parametrize("oauth", [True, False], ids=["oauth", "one-token"])
+async def test_a_revoked_token_stops_that_workspace_for_good_only_under_oauth(fake, clients, oauth):
+    fake.uninstall("T2")  # its tokens are revoked; the uninstall event never reached us
+    poster = oauth_poster(fake, clients) if oauth else SlackPoster(fake.web_client(T2_TOKEN))
+
+    with pytest.raises(PostError) as failed:
+        await poster.post("C2", load_corpus().get(1), key="k", workspace="T2")
+
+    assert failed.value.reason == "token_revoked"
+    # Under OAuth the workspace is gone; with one bot token the operator may yet fix it.
+    assert isinstance(failed.value, ChannelUnavailable) is oauth
