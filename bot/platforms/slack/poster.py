@@ -27,7 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.platforms.slack.render import render_daily
-from bot.platforms.slack.web import PLATFORM, ClientFor, WithoutRateLimitRetry, post_error
+from bot.platforms.slack.web import PLATFORM, ClientFor, post_error, without_rate_limit_retry
 from bot.poster import ChannelUnavailable, PostError, RateLimited
 from maxims import Maxim
 
@@ -70,7 +70,6 @@ class SlackPoster:
         self.sleep = sleep
         self.clock = clock
         self.history_wait_budget = history_wait_budget
-        self._unretried = WithoutRateLimitRetry()
 
     async def _client(self, workspace: str) -> AsyncWebClient:
         """The client with `workspace`'s token; `ChannelUnavailable` where it is not installed.
@@ -115,7 +114,7 @@ class SlackPoster:
         window was read to its end (or to the `MAX_PAGES` bound): a rate limit longer than
         the wait budget raises `RateLimited`, so the scheduler retries the post later.
         """
-        client = self._unretried(await self._client(workspace))
+        client = without_rate_limit_retry(await self._client(workspace))
         deadline = self.clock() + self.history_wait_budget
         cursor: str | None = None
         read = 0

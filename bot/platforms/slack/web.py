@@ -8,7 +8,6 @@ Slack's error codes into the poster's error family.
 from __future__ import annotations
 
 import copy
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit
@@ -61,36 +60,22 @@ def web_client(api_url: str, token: str | None) -> AsyncWebClient:
     )
 
 
-class WithoutRateLimitRetry:
-    """Copies of clients that let every HTTP 429 through to the caller, one per token.
+def without_rate_limit_retry(client: AsyncWebClient) -> AsyncWebClient:
+    """A copy of `client` that lets every HTTP 429 through to the caller.
 
     slack_sdk's `AsyncRateLimitErrorRetryHandler` sleeps out a 429 silently; a caller that
     waits out a long limit itself (a minute per ``conversations.history`` call for apps
     outside the Slack Marketplace) must see each one, to say so in the log and to keep to its
-    own budget. A copy keeps everything else (token, base URL, session, the other retry
-    handlers). Kept per (token, base URL), the newest `size`: tokens rotate, clients don't.
+    own budget. The copy keeps everything else (token, base URL, session, the other retry
+    handlers); it is made only for the rare duplicate check, so it is not kept.
     """
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._copies: OrderedDict[tuple[str | None, str], AsyncWebClient] = OrderedDict()
-
-    def __call__(self, client: AsyncWebClient) -> AsyncWebClient:
-        """The copy of `client` without the rate-limit retry handler."""
-        key = (client.token, client.base_url)
-        found = self._copies.get(key)
-        if found is None:
-            found = copy.copy(client)
-            found.retry_handlers = [
-                handler
-                for handler in client.retry_handlers
-                if not isinstance(handler, AsyncRateLimitErrorRetryHandler)
-            ]
-            self._copies[key] = found
-            if len(self._copies) > self.size:
-                self._copies.popitem(last=False)
-        self._copies.move_to_end(key)
-        return found
+    found = copy.copy(client)
+    found.retry_handlers = [
+        handler
+        for handler in client.retry_handlers
+        if not isinstance(handler, AsyncRateLimitErrorRetryHandler)
+    ]
+    return found
 
 
 def error_code(err: SlackApiError) -> str:
