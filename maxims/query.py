@@ -168,6 +168,8 @@ def parse_query(text: str, command: str = "/maxim") -> Query:
     Remembers the last few: a chat request asks for the same one up to three times (the HTTP
     server's replay rule, the listener, the chat service).
     """
+    if len(text) > MAX_QUERY_LENGTH:
+        return _parse(text, command)  # refused at once; a pasted essay is not worth keeping
     key = (text, command)
     query = _RECENT.get(key)
     if query is None:

@@ -377,3 +377,15 @@ def test_help_is_the_whole_usage_text():
         "  /maxim help          this help"
     )
     assert render_help() == reply.text
+
+
+def test_remembered_queries_are_bounded_in_number_and_size():
+    from maxims import query
+
+    for n in range(3 * query._RECENT_SIZE):
+        parse_query(f"search word{n}")
+    parse_query("x" * 40_000)
+
+    assert len(query._RECENT) <= query._RECENT_SIZE
+    assert max(len(text) for text, _ in query._RECENT) <= query.MAX_QUERY_LENGTH
+    assert parse_query("42") is parse_query("42")  # the same immutable value, handed out again
