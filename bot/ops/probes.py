@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from bot.listen import listen
 from bot.ops.readiness import check_readiness, platform_states
 
 if TYPE_CHECKING:
@@ -85,20 +86,17 @@ class ProbeServer:
     async def start(self) -> None:
         """Listen on ``server.host:server.port``."""
         host, port = self.config.host, self.config.port
-        runner = web.AppRunner(
-            self.build_app(), access_log=None, handle_signals=False, shutdown_timeout=STOP_TIMEOUT
-        )
-        await runner.setup()
         try:
-            await web.TCPSite(runner, host, port).start()
+            runner, self.port = await listen(
+                self.build_app(),
+                host,
+                port,
+                keys="server.host / server.port",
+                shutdown_timeout=STOP_TIMEOUT,
+            )
         except OSError as err:
-            await runner.cleanup()
-            raise CannotListen(
-                f"probe server: cannot listen on {host}:{port} ({err.strerror or err}): "
-                "change server.host / server.port"
-            ) from None
+            raise CannotListen(f"probe server: {err}") from None
         self._runner = runner
-        self.port = int(runner.addresses[0][1])
         log.info("probes on http://%s:%d (/healthz, /readyz, /metrics)", host, self.port)
 
     async def stop(self) -> None:

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import Background
 from bot.chat import ChatService
 from bot.config import slack_mode
+from bot.listen import listen
 from bot.platforms import HealthCheck, StartupError, no_scheduler
 from bot.platforms.slack.app import build_slack_app
 from bot.platforms.slack.compat import protocol_logger, use_socket_url
@@ -193,29 +194,22 @@ class SlackPlatform:
         secret = self.secrets.slack_signing_secret
         if secret is None:  # start() refuses HTTP mode without one; this is for the types
             raise StartupError("Slack: HTTP mode needs SLACK_SIGNING_SECRET")
-        runner = web.AppRunner(
-            build_http_app(
-                app,
-                self.healthy,
-                signing_secret=secret.get_secret_value(),
-                first_seen=self.first_seen,
-            ),
-            access_log=None,
-            logger=protocol_logger(),
-            handle_signals=False,
-            shutdown_timeout=STOP_TIMEOUT,
-        )
-        await runner.setup()
         try:
-            await web.TCPSite(runner, host, port).start()
+            self._runner, self.port = await listen(
+                build_http_app(
+                    app,
+                    self.healthy,
+                    signing_secret=secret.get_secret_value(),
+                    first_seen=self.first_seen,
+                ),
+                host,
+                port,
+                keys="slack.http_host / slack.http_port",
+                shutdown_timeout=STOP_TIMEOUT,
+                logger=protocol_logger(),
+            )
         except OSError as err:
-            await runner.cleanup()
-            raise StartupError(
-                f"Slack: cannot listen on {host}:{port} ({err.strerror or err}): "
-                "change slack.http_host / slack.http_port"
-            ) from None
-        self._runner = runner
-        self.port = int(runner.addresses[0][1])
+            raise StartupError(f"Slack: {err}") from None
         self._serving = True
         log.info(
             "Slack HTTP mode: listening on http://%s:%d/slack/events (health: /healthz)",
