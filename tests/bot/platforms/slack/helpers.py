@@ -21,7 +21,7 @@ from bot.config import Settings, TriggersConfig
 from bot.platforms.slack.app import build_slack_app
 from bot.platforms.slack.lifecycle import SlackPlatform
 from bot.platforms.slack.web import build_web_client
-from bot.storage import Storage
+from bot.storage import Storage, Subscription
 from maxims import Corpus, Maxim
 from tests.fakes.slack.api import FakeSlack
 from tests.fakes.slack.payloads import block_actions_body, slash_command_body
@@ -40,6 +40,21 @@ CORPUS = Corpus(
         Maxim(5, "More dropout, fewer excuses.", ("dropout", "regularization")),
     ]
 )
+
+
+def daily_subscription(
+    channel: str = "C1", workspace: str = "T1", *, at: dt.time = dt.time(9, 0)
+) -> Subscription:
+    """A channel's daily post at `at` UTC, set by U1 the day before `NOW`."""
+    return Subscription(
+        platform="slack",
+        workspace=workspace,
+        channel=channel,
+        time=at,
+        timezone="UTC",
+        set_by="U1",
+        set_at=NOW - dt.timedelta(days=1),
+    )
 
 
 def make_service(storage: Storage, seed: int = 1, corpus: Corpus = CORPUS) -> ChatService:

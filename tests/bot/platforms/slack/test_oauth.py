@@ -26,7 +26,13 @@ from bot.platforms.slack.lifecycle import SlackPlatform
 from bot.storage import Storage
 from bot.storage.slack_tables import slack_bots
 from maxims import load_corpus
-from tests.bot.platforms.slack.helpers import SECRET, make_service, post, settings_for
+from tests.bot.platforms.slack.helpers import (
+    SECRET,
+    daily_subscription,
+    make_service,
+    post,
+    settings_for,
+)
 from tests.fakes.slack.api import FakeSlack
 from tests.fakes.slack.payloads import (
     SlackRequestBody,
@@ -135,7 +141,7 @@ async def test_daily_posts_go_out_with_each_workspaces_token_and_stop_at_uninsta
 ):
     await install(bot, fake, "T1")
     await install(bot, fake, "T2")
-    subs = [daily_sub("C1", "T1"), daily_sub("C2", "T2")]
+    subs = [daily_subscription("C1", "T1"), daily_subscription("C2", "T2")]
     for sub in subs:
         await storage.save_subscription(sub)
     scheduler = DailyScheduler(
@@ -185,7 +191,7 @@ async def test_an_uninstalled_workspace_is_forgotten_with_its_daily_posts(bot, f
     await install(bot, fake, "T2")
     for channel, team in (("C1", "T1"), ("C2", "T2")):
         assert bot.port is not None
-        await bot.service.storage.save_subscription(daily_sub(channel, team))
+        await bot.service.storage.save_subscription(daily_subscription(channel, team))
 
     uninstalled = fake.uninstall("T2")
     status, _ = await post(bot.port, SlackRequestBody(json.dumps(uninstalled), "application/json"))
@@ -232,20 +238,6 @@ async def test_a_token_near_expiry_is_refreshed_once_before_use(bot, fake, stora
     answers = fake.calls_to("chat.postMessage")
     assert [a.ok for a in answers] == [True, True]
     assert issued not in {a.token for a in answers}
-
-
-def daily_sub(channel: str, team: str):
-    from bot.storage import Subscription
-
-    return Subscription(
-        platform="slack",
-        workspace=team,
-        channel=channel,
-        time=dt.time(9, 0),
-        timezone="UTC",
-        set_by="U1",
-        set_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
-    )
 
 
 def test_the_oauth_manifest_is_the_single_workspace_one_plus_what_sharing_needs():

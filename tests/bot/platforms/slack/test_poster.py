@@ -15,9 +15,9 @@ from bot.daily.scheduler import DailyScheduler, post_key
 from bot.platforms.slack.poster import SlackPoster
 from bot.platforms.slack.web import build_web_client
 from bot.poster import ChannelUnavailable, PostError, RateLimited
-from bot.storage import Storage, Subscription
+from bot.storage import Storage
 from maxims import load_corpus
-from tests.bot.platforms.slack.helpers import BOT_TOKEN
+from tests.bot.platforms.slack.helpers import BOT_TOKEN, daily_subscription
 from tests.fakes.slack.api import FakeSlack
 
 DAY = dt.date(2026, 11, 28)
@@ -134,18 +134,6 @@ async def test_other_slack_errors_are_post_errors_worth_retrying(fake):
 # ------------------------------------------------------------------------------ with the scheduler
 
 
-def slack_sub(channel: str) -> Subscription:
-    return Subscription(
-        platform="slack",
-        workspace="T1",
-        channel=channel,
-        time=dt.time(9, 0),
-        timezone="UTC",
-        set_by="U1",
-        set_at=NOW - dt.timedelta(days=1),
-    )
-
-
 def scheduler(storage: Storage, fake: FakeSlack) -> DailyScheduler:
     return DailyScheduler(
         storage=storage,
@@ -157,7 +145,7 @@ def scheduler(storage: Storage, fake: FakeSlack) -> DailyScheduler:
 
 
 async def test_the_scheduler_posts_through_a_rate_limit_once(storage, fake):
-    sub = slack_sub("C1")
+    sub = daily_subscription("C1")
     await storage.save_subscription(sub)
     fake.rate_limit_next("chat.postMessage", retry_after=0)
 
@@ -172,7 +160,7 @@ async def test_the_scheduler_posts_through_a_rate_limit_once(storage, fake):
 
 
 async def test_not_in_channel_marks_the_subscription_failing_without_retrying(storage, fake):
-    sub = slack_sub("C1")
+    sub = daily_subscription("C1")
     await storage.save_subscription(sub)
     fake.member_of.clear()  # the bot was removed from the channel
 

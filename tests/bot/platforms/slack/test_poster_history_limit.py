@@ -23,9 +23,9 @@ from bot.daily.scheduler import DailyScheduler, post_key
 from bot.platforms.slack.poster import HISTORY_WAIT_BUDGET, SlackPoster
 from bot.platforms.slack.web import build_web_client, without_rate_limit_retry
 from bot.poster import RateLimited
-from bot.storage import Storage, Subscription
+from bot.storage import Storage
 from maxims import load_corpus
-from tests.bot.platforms.slack.helpers import APP_TOKEN, BOT_TOKEN
+from tests.bot.platforms.slack.helpers import APP_TOKEN, BOT_TOKEN, daily_subscription
 from tests.fakes.slack.api import FakeSlack
 
 # The fake's message ts start at 1_700_000_000 (2023-11-14 22:13:20 UTC): the daily post was
@@ -148,21 +148,9 @@ def test_the_history_client_is_a_copy_without_only_the_rate_limit_retry(fake, ti
 # ------------------------------------------------------------------------------ with the scheduler
 
 
-def slack_sub() -> Subscription:
-    return Subscription(
-        platform="slack",
-        workspace="T1",
-        channel="C1",
-        time=DUE.time(),
-        timezone="UTC",
-        set_by="U1",
-        set_at=NOW - dt.timedelta(days=1),
-    )
-
-
 async def taken_over(storage: Storage, poster: SlackPoster) -> DailyScheduler:
     """A scheduler about to take over the claim of a process that died (it never beat)."""
-    sub = slack_sub()
+    sub = daily_subscription(at=DUE.time())
     await storage.save_subscription(sub)
     number = load_corpus().for_day(DAY, "slack:C1").number
     await storage.claim_post(
@@ -193,7 +181,7 @@ async def test_a_takeover_under_the_limit_posts_once_late(storage, fake, ticks, 
         earlier = await poster.post("C1", maxim, key=key)
     fake.add_chatter("C1", 40)
 
-    posted = await asyncio.wait_for(scheduler.deliver(slack_sub(), DAY), 10)
+    posted = await asyncio.wait_for(scheduler.deliver(daily_subscription(at=DUE.time()), DAY), 10)
 
     [message] = daily_posts(fake, "C1")
     [record] = await storage.list_posts("slack")
@@ -216,7 +204,7 @@ async def test_a_takeover_throttled_past_the_budget_posts_nothing_and_retries_la
     scheduler = await taken_over(storage, limited_poster(fake, ticks))
     fake.add_chatter("C1", 300)
 
-    assert not await asyncio.wait_for(scheduler.deliver(slack_sub(), DAY), 10)
+    assert not await asyncio.wait_for(scheduler.deliver(daily_subscription(at=DUE.time()), DAY), 10)
 
     assert fake.calls_to("chat.postMessage") == []
     [record] = await storage.list_posts("slack")

@@ -17,9 +17,9 @@ from bot.daily.scheduler import DailyScheduler, post_key
 from bot.platforms.slack.poster import SlackPoster
 from bot.platforms.slack.web import ClientFor
 from bot.poster import ChannelUnavailable, PostError
-from bot.storage import Storage, Subscription
+from bot.storage import Storage
 from maxims import load_corpus
-from tests.bot.platforms.slack.helpers import BOT_TOKEN
+from tests.bot.platforms.slack.helpers import BOT_TOKEN, daily_subscription
 from tests.fakes.slack.api import FakeSlack
 
 DAY = dt.date(2026, 11, 28)
@@ -42,18 +42,6 @@ def clients(fake: FakeSlack) -> ClientFor:
 def oauth_poster(fake: FakeSlack, clients: ClientFor) -> SlackPoster:
     # The single-workspace client has no token: a call through it would be `not_authed`.
     return SlackPoster(AsyncWebClient(base_url=fake.url), clients=clients)
-
-
-def slack_sub(channel: str, workspace: str) -> Subscription:
-    return Subscription(
-        platform="slack",
-        workspace=workspace,
-        channel=channel,
-        time=dt.time(9, 0),
-        timezone="UTC",
-        set_by="U1",
-        set_at=NOW - dt.timedelta(days=1),
-    )
 
 
 async def test_each_workspace_is_posted_to_and_searched_with_its_own_token(fake, clients):
@@ -92,7 +80,11 @@ async def test_a_workspace_the_app_is_not_installed_in_is_never_posted_to(fake, 
 async def test_the_scheduler_posts_with_each_subscriptions_workspace_token(
     storage: Storage, fake, clients
 ):
-    subs = [slack_sub("C1", "T1"), slack_sub("C2", "T2"), slack_sub("C3", "T3")]
+    subs = [
+        daily_subscription("C1", "T1"),
+        daily_subscription("C2", "T2"),
+        daily_subscription("C3", "T3"),
+    ]
     for sub in subs:
         await storage.save_subscription(sub)
     scheduler = DailyScheduler(
