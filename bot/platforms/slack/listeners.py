@@ -20,7 +20,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 # Message subtypes written by people (everything else is an edit, a deletion, a join, a bot...).
 HUMAN_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 WORKING = "Working on it…"
-RENDERED_MESSAGES = 512  # `/maxim` acknowledgements kept rendered
+RENDERED_MESSAGES = 512  # `/maxim` acknowledgements kept rendered (and serialised)
 
 
 _LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -72,6 +72,22 @@ def strip_mention(text: str, bot_user_id: str | None) -> str:
     else:
         text = _LEADING_MENTION.sub(" ", text)
     return " ".join(text.split())
+
+
+class Acknowledgement(NamedTuple):
+    """A `/maxim` answer rendered once: the message, and the same message as JSON."""
+
+    message: Message
+    body: str
+
+    def response(self) -> BoltResponse:
+        """The HTTP (or Socket Mode) answer to the command.
+
+        A listener may return its `BoltResponse` instead of calling ``ack()``; Bolt sends it
+        the same way. ``ack(**message)`` would serialise the same kilobyte of Block Kit on
+        every request: that was the largest single cost of `/maxim` after Bolt itself.
+        """
+        return BoltResponse(status=200, body=self.body)  # JSON: Bolt sets the content type
 
 
 def _private(text: str, *, replace: bool = False) -> dict[str, Any]:
@@ -96,7 +112,7 @@ class SlackListeners:
         self.background = background
         self.admins = admins
         self.ack_deadline = ack_deadline
-        self._messages: dict[Reply, Message] = {}
+        self._acknowledgements: dict[Reply, Acknowledgement] = {}
 
     def _admin_check(self, origin: Origin, context: AsyncBoltContext) -> IsAdmin:
         """Whether the asker is an admin *of the workspace (or Grid org) that asked*."""
@@ -127,7 +143,7 @@ class SlackListeners:
         command: dict[str, Any],
         respond: AsyncRespond,
         context: AsyncBoltContext,
-    ) -> None:
+    ) -> BoltResponse | None:
         """`/maxim ...`: answer in the acknowledgement, or say so and answer a bit later."""
         since = ops.started()
         origin = Origin(
@@ -142,43 +158,43 @@ class SlackListeners:
         if not changes_daily(parse_query(text, name)):
             # Only local work (the corpus, one small read): answer in the acknowledgement.
             reply = await self.service.command(origin, text, is_admin, command=name)
-            await ack(**self.command_message(reply))
             ops.record_reply(PLATFORM, reply, since)
-            return
+            return self.acknowledgement(reply).response()
         # A change of the daily post may wait on users.info (the admin check): give it until
         # the deadline, then acknowledge and answer through the response_url.
         work, done = await in_time(
             self.service.command(origin, text, is_admin, command=name), self.ack_deadline
         )
         if done:
-            await ack(**self.command_message(work.result()))
             ops.record_reply(PLATFORM, work.result(), since)
-            return
+            return self.acknowledgement(work.result()).response()
         await ack(response_type="ephemeral", text=WORKING)
 
         async def answer_later() -> None:
-            message = self.command_message(await work)
+            message = self.acknowledgement(await work).message
             await self._respond(respond, replace_original=False, **message)
             ops.record_reply(PLATFORM, work.result(), since)
 
         self.background.spawn(answer_later(), "slack /maxim", self._apology_to(respond))
+        return None
 
-    def command_message(self, reply: Reply) -> Message:
-        """The acknowledgement of `/maxim`: a private preview, or a public maxim, or a note.
+    def acknowledgement(self, reply: Reply) -> Acknowledgement:
+        """The answer to `/maxim`: a private preview, or a public maxim, or a note.
 
         Remembered per reply (replies are immutable values, and a message is only ever read
-        once built): seventy maxims and a few kinds of answer are rendered once, not per
-        request.
+        once built): seventy maxims and a few kinds of answer are rendered and serialised
+        once, not per request.
         """
-        message = self._messages.get(reply)
-        if message is None:
+        known = self._acknowledgements.get(reply)
+        if known is None:
             private = is_private(reply, preview=self.config.preview)
             rendered = render_reply(reply, preview=self.config.preview)
             message = {**rendered, "response_type": "ephemeral" if private else "in_channel"}
-            if len(self._messages) >= RENDERED_MESSAGES:
-                self._messages.clear()
-            self._messages[reply] = message
-        return message
+            known = Acknowledgement(message, json.dumps(message))
+            if len(self._acknowledgements) >= RENDERED_MESSAGES:
+                self._acknowledgements.clear()
+            self._acknowledgements[reply] = known
+        return known
 
     # ---------------------------------------------------------------- preview buttons
 

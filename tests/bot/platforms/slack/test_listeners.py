@@ -15,13 +15,15 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.background import Background
 from bot.chat import ChatService
 from bot.daily.commands import ADMINS_ONLY
-from bot.platforms.slack.listeners import strip_mention
+from bot.platforms.slack.admins import SlackAdmins
+from bot.platforms.slack.listeners import SlackListeners, strip_mention
 from bot.platforms.slack.web import is_slack_url
 from bot.preview import ACTION_CANCEL, ACTION_POST, ACTION_SHUFFLE, Preview
 from bot.storage import Storage
-from maxims import load_corpus
+from maxims import MaximReply, load_corpus
 from tests.bot.platforms.slack.helpers import CORPUS, Bot, make_service, settings_for
 from tests.fakes.slack.api import FakeSlack
 from tests.fakes.slack.blockkit import message_problem
@@ -84,6 +86,23 @@ async def test_random_and_search_previews_offer_shuffle(make_bot):
     assert list(buttons(random_answer)) == ["Send", "Shuffle", "Cancel"]
     assert list(buttons(search_answer)) == ["Send", "Shuffle", "Cancel"]
     assert "result 1 of 2 for “dropout”" in texts(search_answer)
+
+
+async def test_an_answer_is_rendered_and_serialised_once_per_reply(fake, storage):
+    listeners = SlackListeners(
+        make_service(storage), settings_for(fake).slack, Background("test"), SlackAdmins(), 2.0
+    )
+
+    first = listeners.acknowledgement(MaximReply((CORPUS.get(2),), "number"))
+    again = listeners.acknowledgement(MaximReply((CORPUS.get(2),), "number"))
+    other = listeners.acknowledgement(MaximReply((CORPUS.get(3),), "number"))
+
+    assert again is first  # an equal reply: the same rendering, not a new one
+    assert other is not first
+    assert json.loads(first.body) == first.message
+    response = first.response()
+    assert (response.status, response.body) == (200, first.body)
+    assert response.headers["content-type"] == ["application/json;charset=utf-8"]
 
 
 async def test_preview_off_answers_in_the_channel_at_once(make_bot):
