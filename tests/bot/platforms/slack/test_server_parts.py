@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
-from bot.platforms.slack.server import MAX_AGE, ReplayGuard, SlackBody, can_act, read_body
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.platforms.slack.server import (
+    MAX_AGE,
+    ReplayGuard,
+    SlackBody,
+    can_act,
+    parse_form,
+    read_body,
+)
 from tests.fakes.slack.payloads import slash_command_body
 
 FORM = "application/x-www-form-urlencoded"
@@ -15,6 +25,28 @@ def test_a_command_mentioning_payload_stays_a_command():
 
     assert isinstance(body, SlackBody)
     assert (body.kind, body.fields["text"]) == ("form", "search payload")
+
+
+# Form bodies built from the characters that mean something to the format, and any others.
+_FORM_TEXT = st.text(alphabet=st.sampled_from("ab=&+%2F0g é;\x00"), max_size=40) | st.text(
+    max_size=40
+)
+
+
+@given(_FORM_TEXT)
+def test_a_form_is_read_exactly_as_parse_qsl_reads_it(body):
+    assert parse_form(body) == dict(parse_qsl(body, keep_blank_values=True))
+
+
+def test_a_form_decodes_escapes_and_pluses_and_keeps_blank_fields():
+    body = urlencode({"text": "search a+b & 100%", "command": "/maxim", "empty": ""})
+
+    assert parse_form(body + "&bare") == {
+        "text": "search a+b & 100%",
+        "command": "/maxim",
+        "empty": "",
+        "bare": "",
+    }
 
 
 def test_an_interaction_is_read_from_its_payload_field():
