@@ -21,6 +21,12 @@ def test_values_hash_by_type_and_fields():
     assert len({ByNumber(3), ByNumber(3), ByNumber(4), RandomMaxim(), Today()}) == 4
 
 
+def test_maxims_hash_by_number_and_still_compare_by_every_field():
+    assert hash(Maxim(7, "a", ["x"])) == hash(Maxim(7, "a", ["x"]))
+    assert Maxim(7, "a") != Maxim(7, "b")  # a shared hash is not equality
+    assert len({Maxim(7, "a"), Maxim(7, "a"), Maxim(7, "b"), Maxim(8, "a")}) == 3
+
+
 def test_values_repr_names_every_field():
     assert repr(DailySet(9, 5, "Europe/Berlin")) == (
         "DailySet(hour=9, minute=5, timezone='Europe/Berlin')"
