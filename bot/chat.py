@@ -41,6 +41,7 @@ ACK_DEADLINE = 2.0
 ZONE_DEADLINE = 1.5
 REFUSED_HOLD_SECONDS = 2.0  # after storage refused (cooldown taken elsewhere), ask again later
 IsAdmin = Callable[[], Awaitable[bool]]
+_DAILY_QUERIES = (DailyShow, DailyOff, DailySet)  # a tuple: `A | B` is built on every call
 
 
 def utc_now() -> dt.datetime:
@@ -224,7 +225,7 @@ class ChatService:
             log.debug("event %s already answered", event_id)
             return None
         query = parse_query(text, command)
-        if isinstance(query, DailyShow | DailyOff | DailySet):
+        if isinstance(query, _DAILY_QUERIES):
             if self.daily is None:
                 return TextReply("Daily posts are not available here.", "error")
             return await self.daily.handle(origin, query, is_admin)
@@ -240,13 +241,14 @@ class ChatService:
         )
         # DEBUG, not INFO: a line per command cost a busy bot more CPU than the answer itself,
         # and maxim_commands_total counts them by kind (what an operator wants at INFO).
-        log.debug(
-            "served %s %s on %s",
-            command,
-            type(query).__name__,
-            origin.platform,
-            extra={"platform": origin.platform, "channel": origin.channel},
-        )
+        if log.isEnabledFor(logging.DEBUG):  # else even its `extra` is work for nothing
+            log.debug(
+                "served %s %s on %s",
+                command,
+                type(query).__name__,
+                origin.platform,
+                extra={"platform": origin.platform, "channel": origin.channel},
+            )
         return reply
 
     async def home(

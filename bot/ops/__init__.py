@@ -81,8 +81,9 @@ def record_command(platform: str, kind: str, since: float) -> None:
 
 def record_reply(platform: str, reply: Reply | None, since: float) -> None:
     """`record_command` for a reply of the core."""
-    if active.get() is not None:
-        record_command(platform, command_kind(reply), since)
+    recorder = active.get()
+    if recorder is not None:
+        recorder.command(platform, command_kind(reply), time.perf_counter() - since)
 
 
 def record_trigger(platform: str, rule: str, *, answered: bool) -> None:

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp.http_exceptions import HttpProcessingError
-from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 
@@ -33,7 +32,9 @@ def to_bolt_request(
     request = AsyncBoltRequest(body="", query=query, headers=cast("dict[str, Any]", headers))
     request.raw_body = raw
     request.body = fields
-    request.context = build_async_context(AsyncBoltContext({}), fields)
+    # The context Bolt built from the empty body holds only is_enterprise_install=False,
+    # which reading the fields sets again.
+    build_async_context(request.context, fields)
     return request
 
 
