@@ -1,7 +1,7 @@
 """Benchmark: what the probe server and metrics cost.
 
 1. Slack HTTP `/maxim` with ``[server]`` on (metrics recorded on every command, the probe
-   server listening) as a ratio to the same bot with it off: medians of alternating rounds of
+   server listening) as a ratio to the same bot with it off: the two taking turns in batches of
    bench_slack's client. Target: at most 1.05x.
 2. Idle resident memory of a real ``maxim-bot run`` with Slack (Socket Mode), Discord and the
    server enabled, against the loopback emulators, read from its own ``/metrics``
@@ -26,9 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_slack import BOT_TOKEN, measure, median_round, server  # noqa: E402
+from bench.bench_slack import BATCH, BOT_TOKEN, measure, server  # noqa: E402
 
-ROUNDS = 5
 TARGET_RATIO = 1.05
 TARGET_RSS_MIB = 100
 IDLE_SECONDS = 5.0  # after "running": connections settled, start-up garbage collected
@@ -36,13 +35,10 @@ IDLE_SECONDS = 5.0  # after "running": connections settled, start-up garbage col
 
 async def slack_overhead() -> list[str]:
     kinds = ("bot-without-metrics", "bot")
-    results: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
     async with contextlib.AsyncExitStack() as stack:
         servers = {kind: await stack.enter_async_context(server(kind)) for kind in kinds}
-        for n in range(ROUNDS):
-            for kind in kinds if n % 2 == 0 else kinds[::-1]:
-                results[kind].append(await measure(servers[kind]))
-    off, on = (median_round(results[kind]) for kind in kinds)
+        results = await measure(servers)
+    off, on = (results[kind] for kind in kinds)
     lines = []
     for key, label in (
         ("seq_p50", "sequential p50"),
@@ -139,8 +135,8 @@ async def main() -> None:
     lines = await slack_overhead()
     lines.append(await idle_rss())
     print(
-        f"bench_ops: Slack HTTP /maxim with [server] on / off, medians of {ROUNDS} alternating "
-        f"rounds; idle memory ({time.perf_counter() - start:.1f} s)"
+        "bench_ops: Slack HTTP /maxim with [server] on / off, the two taking turns every "
+        f"{BATCH} requests; idle memory ({time.perf_counter() - start:.1f} s)"
     )
     print("\n".join(lines))
 
