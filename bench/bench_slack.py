@@ -9,12 +9,13 @@ Four servers run in child processes on 127.0.0.1:
   SQLite storage, the Block Kit preview) with metrics recorded and the probe server listening,
   signed in against the loopback Slack emulator from the tests.
 
-Every server gets 6,000 signed slash commands one after another, then 6,000 from 8 concurrent
+Every server gets 8,000 signed slash commands one after another, then 8,000 from 8 concurrent
 clients (each one distinct: the bot refuses a replayed signature), the servers taking turns
-every 200 requests; the table gives p50/p99 latency, requests per second and the server's CPU
-time per request, with the ratios. Targets: the bot within 2x the raw floor on p50 and p99
-and at least 0.5x its concurrent requests per second (issue #4); the bot within 1.15x bare
-Bolt on p50, p99 and requests per second, sequential and concurrent (issue #11).
+every 200 requests; the table gives p50 latency, p99 (the median of each batch's p99: a stall
+of the shared machine hits a few batches, not the figure), requests per second and the
+server's CPU time per request, with the ratios. Targets: the bot within 2x the raw floor on
+p50 and p99 and at least 0.5x its concurrent requests per second (issue #4); the bot within
+1.15x bare Bolt on p50, p99 and requests per second, sequential and concurrent (issue #11).
 
 Run it as ``python bench/bench_slack.py`` from the repository root (``make bench`` does).
 """
@@ -44,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 SECRET = "bench-signing-secret"  # noqa: S105  # loopback-only
 BOT_TOKEN = "xoxb-bench"  # noqa: S105
-REQUESTS = 6000  # per server, sequential and again concurrent
+REQUESTS = 8000  # per server, sequential and again concurrent
 BATCH = 200  # requests a server gets before the next one takes its turn
 CLIENTS = 8
 WARM_UP = 300
@@ -275,22 +276,32 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Tally:
-    """What one server did over the run: latencies and wall time per mode, its CPU time."""
+    """What one server did over the run: latencies per batch, wall and CPU time per mode."""
 
     def __init__(self) -> None:
-        self.latencies: dict[str, list[float]] = {"seq": [], "con": []}
+        self.batches: dict[str, list[list[float]]] = {"seq": [], "con": []}
         self.wall = {"seq": 0.0, "con": 0.0}
         self.cpu = {"seq": 0.0, "con": 0.0}
         self.slow_acks = 0
 
+    def p99(self, mode: str) -> float:
+        """The median of each batch's p99.
+
+        The p99 of all requests at once was decided by whichever server a stall of the shared
+        machine happened to hit (a few batches out of thirty): it moved by a fifth between runs
+        while p50 held still. A server whose own pauses recur still shows them here.
+        """
+        return statistics.median(percentile(batch, 99) for batch in self.batches[mode])
+
     def figures(self) -> dict[str, float]:
-        seq, con = self.latencies["seq"], self.latencies["con"]
+        seq = [t for batch in self.batches["seq"] for t in batch]
+        con = [t for batch in self.batches["con"] for t in batch]
         return {
             "seq_p50": percentile(seq, 50),
-            "seq_p99": percentile(seq, 99),
+            "seq_p99": self.p99("seq"),
             "seq_rps": len(seq) / self.wall["seq"],
             "con_p50": percentile(con, 50),
-            "con_p99": percentile(con, 99),
+            "con_p99": self.p99("con"),
             "con_rps": len(con) / self.wall["con"],
             "seq_cpu": self.cpu["seq"] / len(seq),
             "con_cpu": self.cpu["con"] / len(con),
@@ -314,7 +325,7 @@ async def measure(servers: dict[str, Server]) -> dict[str, dict[str, float]]:
         url: str,
         work: list[tuple[bytes, dict[str, str]]],
         tally: Tally,
-        mode: str,
+        out: list[float],
     ) -> None:
         for body, headers in work:
             start = time.perf_counter()
@@ -322,7 +333,7 @@ async def measure(servers: dict[str, Server]) -> dict[str, dict[str, float]]:
                 answer = await response.read()
                 if response.status != 200:
                     raise SystemExit(f"server answered {response.status}")
-            tally.latencies[mode].append(time.perf_counter() - start)
+            out.append(time.perf_counter() - start)
             tally.slow_acks += b"Working on it" in answer  # acknowledged first, answered later
 
     async def batch(kind: str, session: aiohttp.ClientSession, mode: str, clients: int) -> None:
@@ -331,10 +342,12 @@ async def measure(servers: dict[str, Server]) -> dict[str, dict[str, float]]:
         # Signed before the clock starts, each one unique (the bot refuses a seen request).
         work = [signed_command("", next(NUMBERS)) for _ in range(BATCH)]
         share = BATCH // clients
+        latencies: list[float] = []
+        tally.batches[mode].append(latencies)
         cpu_before, start = cpu_seconds(target.pid), time.perf_counter()
         await asyncio.gather(
             *(
-                worker(session, url, work[i * share : (i + 1) * share], tally, mode)
+                worker(session, url, work[i * share : (i + 1) * share], tally, latencies)
                 for i in range(clients)
             )
         )
@@ -352,7 +365,7 @@ async def measure(servers: dict[str, Server]) -> dict[str, dict[str, float]]:
         for kind in kinds:  # warm-up: connections opened, caches filled, not counted
             url = f"http://127.0.0.1:{servers[kind].port}/slack/events"
             work = [signed_command("", next(NUMBERS)) for _ in range(WARM_UP)]
-            await worker(sessions[kind], url, work, Tally(), "seq")
+            await worker(sessions[kind], url, work, Tally(), [])
         for mode, clients in (("seq", 1), ("con", CLIENTS)):
             for number in range(REQUESTS // BATCH):
                 for kind in kinds if number % 2 == 0 else kinds[::-1]:
