@@ -5,6 +5,7 @@ import pytest
 from maxims import load_corpus
 from maxims.model import Maxim
 from maxims.query import ByNumber, DailySet, RandomMaxim, Today
+from maxims.reply import TextReply
 
 
 def test_values_compare_by_type_and_fields():
@@ -21,8 +22,24 @@ def test_values_hash_by_type_and_fields():
     assert len({ByNumber(3), ByNumber(3), ByNumber(4), RandomMaxim(), Today()}) == 4
 
 
+@pytest.mark.parametrize(
+    ("value", "same", "other"),
+    [
+        (ByNumber(3), ByNumber(3), ByNumber(4)),  # one field
+        (TextReply("a", "help"), TextReply("a", "help"), TextReply("a", "error")),  # two
+        (DailySet(9, 5, "UTC"), DailySet(9, 5, "UTC"), DailySet(9, 5, "Europe/Berlin")),  # three
+    ],
+)
+def test_every_field_counts_whatever_their_number(value, same, other):
+    # The last field differs: a value that read fewer fields than it has would call them equal.
+    assert value == same and hash(value) == hash(same)
+    assert value != other
+    assert value._fields() == tuple(getattr(value, name) for name in value.__slots__)
+
+
 def test_maxims_hash_by_number_and_still_compare_by_every_field():
     assert hash(Maxim(7, "a", ["x"])) == hash(Maxim(7, "a", ["x"]))
+    assert hash(Maxim(7, "a")) != hash(Maxim(8, "a"))  # not one hash for all: dicts stay fast
     assert Maxim(7, "a") != Maxim(7, "b")  # a shared hash is not equality
     assert len({Maxim(7, "a"), Maxim(7, "a"), Maxim(7, "b"), Maxim(8, "a")}) == 3
 

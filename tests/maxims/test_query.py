@@ -382,10 +382,14 @@ def test_help_is_the_whole_usage_text():
 def test_remembered_queries_are_bounded_in_number_and_size():
     from maxims import query
 
+    sizes = []
     for n in range(3 * query._RECENT_SIZE):
         parse_query(f"search word{n}")
+        sizes.append(len(query._RECENT))
     parse_query("x" * 40_000)
+    parse_query("y" * query.MAX_QUERY_LENGTH)  # the longest query still answered
 
+    assert max(sizes) == query._RECENT_SIZE
     assert len(query._RECENT) <= query._RECENT_SIZE
-    assert max(len(text) for text, _ in query._RECENT) <= query.MAX_QUERY_LENGTH
+    assert max(len(text) for text, _ in query._RECENT) == query.MAX_QUERY_LENGTH
     assert parse_query("42") is parse_query("42")  # the same immutable value, handed out again
