@@ -266,6 +266,10 @@ class Server(NamedTuple):
     pid: int
 
 
+def events_url(target: Server) -> str:
+    return f"http://127.0.0.1:{target.port}/slack/events"
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process so far (Linux ``/proc``; NaN elsewhere)."""
     try:
@@ -338,7 +342,7 @@ async def measure(servers: dict[str, Server]) -> dict[str, dict[str, float]]:
 
     async def batch(kind: str, session: aiohttp.ClientSession, mode: str, clients: int) -> None:
         target, tally = servers[kind], tallies[kind]
-        url = f"http://127.0.0.1:{target.port}/slack/events"
+        url = events_url(target)
         # Signed before the clock starts, each one unique (the bot refuses a seen request).
         work = [signed_command("", next(NUMBERS)) for _ in range(BATCH)]
         share = BATCH // clients
@@ -362,10 +366,21 @@ async def measure(servers: dict[str, Server]) -> dict[str, dict[str, float]]:
             )
             for kind in kinds
         }
-        for kind in kinds:  # warm-up: connections opened, caches filled, not counted
-            url = f"http://127.0.0.1:{servers[kind].port}/slack/events"
+        for kind in kinds:  # warm-up: every connection opened, caches filled, not counted
             work = [signed_command("", next(NUMBERS)) for _ in range(WARM_UP)]
-            await worker(sessions[kind], url, work, Tally(), [])
+            share = WARM_UP // CLIENTS
+            await asyncio.gather(
+                *(
+                    worker(
+                        sessions[kind],
+                        events_url(servers[kind]),
+                        work[i * share :][:share],
+                        Tally(),
+                        [],
+                    )
+                    for i in range(CLIENTS)
+                )
+            )
         for mode, clients in (("seq", 1), ("con", CLIENTS)):
             for number in range(REQUESTS // BATCH):
                 for kind in kinds if number % 2 == 0 else kinds[::-1]:
