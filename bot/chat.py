@@ -64,7 +64,7 @@ class Origin:
         return channel_key(self.platform, self.channel)
 
     @property
-    def place(self) -> str:
+    def workspace_channel(self) -> str:
         """The channel as storage keys its cooldowns: within its workspace, when there is one.
 
         One Slack app serves many workspaces (OAuth), so what is remembered of a channel is
@@ -312,7 +312,7 @@ class ChatService:
         if rule is None:
             return None
         now = self.clock()
-        key = (origin.platform, origin.place, rule.name)
+        key = (origin.platform, origin.workspace_channel, rule.name)
         cooldown = self.engine.cooldown_for(rule)
         if cooldown > 0:
             if key in self._asking or now.timestamp() < self._quiet_until.get(key, 0.0):
@@ -352,7 +352,7 @@ class ChatService:
             return None
         if not await self.storage.take_cooldown(
             origin.platform,
-            origin.place,
+            origin.workspace_channel,
             rule.name,
             now=now,
             seconds=self.engine.cooldown_for(rule),
@@ -360,7 +360,7 @@ class ChatService:
             log.debug("rule %s cooling down in %s", rule.name, origin.channel)
             ops.record_trigger(origin.platform, rule.name, answered=False)
             return None
-        key = (origin.platform, origin.place)
+        key = (origin.platform, origin.workspace_channel)
         maxim = self.engine.pick(rule, self.rng, avoid=self._last_answer.get(key))
         self._last_answer[key] = maxim.number
         log.info(

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register `bot_process`, the mark tests/bot/bot_process.py hands out as `needs_bot`."""
+    """Register `bot_process`: tests/bot/bot_process.py hands it out as `starts_bot_process`."""
     config.addinivalue_line(
         "markers", "bot_process: starts maxim-bot as a child process (python -m bot)"
     )

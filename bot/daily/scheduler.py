@@ -35,8 +35,8 @@ from bot import ops
 from bot.background import Background
 from bot.chat import Clock, channel_key, utc_now
 from bot.daily.pacing import Pacing, Stopping
+from bot.daily.post_schedule import DailyTrigger, post_key, slot_of
 from bot.daily.time_rules import scheduled_instant
-from bot.daily.trigger import DailyTrigger, post_key, slot_of
 from bot.log import report_failure
 from bot.poster import ChannelUnavailable, Poster, PostError
 

@@ -11,16 +11,14 @@ repository it calls. Inside, `records` holds those records, `tables` the SQLAlch
 `Storage` facade, which inherits the daily-post claims from `posts` and the process
 heartbeats and pruning from `processes`.
 
-Slack OAuth (many workspaces) has its stores here too: `SqlInstallationStore` (with token
-rotation done once across processes) and `SqlOAuthStateStore`, in `slack_installs` and
-`slack_states` over the tables of `slack_tables`. They are loaded on first use, so a process
-that never serves Slack OAuth does not import slack_sdk.
+Slack OAuth (many workspaces) has its stores in the `slack` package: `SqlInstallationStore`
+(with token rotation done once across processes) and `SqlOAuthStateStore`, in
+`slack.installations` and `slack.oauth_states` over the tables of `slack.tables`. They are
+loaded on first use, so a process that never serves Slack OAuth does not import slack_sdk.
 """
 
 from typing import TYPE_CHECKING, Any
 
-# Loaded now for its tables alone: `tables.metadata` is the whole schema only with them.
-from bot.storage import slack_tables  # noqa: F401
 from bot.storage.engine import (
     StorageOpenError,
     StorageRefused,
@@ -31,13 +29,16 @@ from bot.storage.engine import (
 from bot.storage.records import PostRecord, Subscription
 from bot.storage.repository import Storage
 
+# Loaded now for its tables alone: `tables.metadata` is the whole schema only with them.
+from bot.storage.slack import tables as slack_tables  # noqa: F401
+
 if TYPE_CHECKING:
-    from bot.storage.slack_installs import SqlInstallationStore
-    from bot.storage.slack_states import SqlOAuthStateStore
+    from bot.storage.slack.installations import SqlInstallationStore
+    from bot.storage.slack.oauth_states import SqlOAuthStateStore
 
 _LAZY = {
-    "SqlInstallationStore": "bot.storage.slack_installs",
-    "SqlOAuthStateStore": "bot.storage.slack_states",
+    "SqlInstallationStore": "bot.storage.slack.installations",
+    "SqlOAuthStateStore": "bot.storage.slack.oauth_states",
 }
 
 

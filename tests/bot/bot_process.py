@@ -19,7 +19,7 @@ from tests.helpers import python_env
 BOT_COMMAND = (sys.executable, "-m", "bot")
 """How to start `maxim-bot`: the test interpreter, so it never depends on an installed script."""
 
-needs_bot = pytest.mark.bot_process
+starts_bot_process = pytest.mark.bot_process
 """Marks a test that starts the bot as a child process (``-m "not bot_process"`` skips them).
 
 It used to skip when no ``maxim-bot`` script was installed; the bot now always runs.

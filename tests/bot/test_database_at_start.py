@@ -14,10 +14,10 @@ import socket
 import pytest
 
 from maxims import load_corpus
-from tests.bot.bot_process import BotProcess, clean_env, needs_bot
+from tests.bot.bot_process import BotProcess, clean_env, starts_bot_process
 from tests.bot.console_bot import ConsoleBot, write_storage_config
 
-pytestmark = needs_bot
+pytestmark = starts_bot_process
 PASSWORD = "s3cret-pass-4711"
 
 

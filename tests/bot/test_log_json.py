@@ -16,7 +16,7 @@ import threading
 import pytest
 
 from bot.log import report_failure, setup_logging
-from tests.bot.bot_process import BOT_COMMAND, clean_env, needs_bot, write_config
+from tests.bot.bot_process import BOT_COMMAND, clean_env, starts_bot_process, write_config
 
 TOKEN = "xoxb-123456-json-secret"
 
@@ -99,7 +99,7 @@ def test_text_stays_the_default(capsys, restore_logging):
     assert line.endswith(" INFO    bot: plain")
 
 
-@needs_bot
+@starts_bot_process
 def test_the_bot_logs_json_lines_only(tmp_path):
     write_config(tmp_path, '[log]\nformat = "json"\n')
     done = subprocess.run(

@@ -11,12 +11,12 @@ import sqlite3
 
 import pytest
 
-from tests.bot.bot_process import BOT_COMMAND, clean_env, needs_bot, write_config
+from tests.bot.bot_process import BOT_COMMAND, clean_env, starts_bot_process, write_config
 from tests.bot.platforms.slack.helpers import APP_TOKEN, BOT_TOKEN, SECRET
 from tests.fakes.discord.api import FakeDiscord
 from tests.fakes.slack.api import FakeSlack
 
-pytestmark = needs_bot
+pytestmark = starts_bot_process
 
 
 @pytest.fixture

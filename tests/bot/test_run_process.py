@@ -8,10 +8,10 @@ import subprocess
 from zoneinfo import ZoneInfo
 
 from maxims import load_corpus
-from tests.bot.bot_process import BOT_COMMAND, clean_env, needs_bot
+from tests.bot.bot_process import BOT_COMMAND, clean_env, starts_bot_process
 from tests.helpers import recent_post_time
 
-pytestmark = needs_bot
+pytestmark = starts_bot_process
 CLEAN_ENV = clean_env()
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.bot.bot_process import BotProcess, needs_bot
+from tests.bot.bot_process import BotProcess, starts_bot_process
 from tests.deploy.files import (
     bot_service,
     compose_environment,
@@ -39,7 +39,7 @@ from tests.deploy.files import (
 from tests.fakes.slack.api import FakeSlack
 from tests.helpers import ROOT
 
-pytestmark = needs_bot
+pytestmark = starts_bot_process
 
 BOT_TOKEN = "xoxb-deploy-test"
 SECRET = "deploy-test-signing-secret"

@@ -32,8 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.chat import ChatService
 from bot.platforms import StartupError
 from bot.platforms.slack.web import PLATFORM, error_code, web_client
-from bot.storage.slack_installs import SqlInstallationStore
-from bot.storage.slack_states import SqlOAuthStateStore
+from bot.storage.slack.installations import SqlInstallationStore
+from bot.storage.slack.oauth_states import SqlOAuthStateStore
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from collections import Counter
 import pytest
 
 from bot.storage import Storage
-from tests.bot.bot_process import BotProcess, clean_env, needs_bot, write_config
+from tests.bot.bot_process import BotProcess, clean_env, starts_bot_process, write_config
 from tests.fakes.slack.api import FakeSlack
 from tests.helpers import recent_post_time
 
@@ -50,7 +50,7 @@ async def until(predicate, timeout: float = 60) -> None:
             await asyncio.sleep(0.05)
 
 
-@needs_bot
+@starts_bot_process
 async def test_sigterm_mid_fan_out_then_a_restart_posts_every_channel_once(fake, tmp_path):
     at, zone, day = recent_post_time(minutes_ago=1)  # due: the start's catch-up posts it
     daily = "".join(

@@ -9,11 +9,17 @@ import asyncio
 import socket
 import sys
 
-from tests.bot.bot_process import BOT_COMMAND, BotProcess, clean_env, needs_bot, write_config
+from tests.bot.bot_process import (
+    BOT_COMMAND,
+    BotProcess,
+    clean_env,
+    starts_bot_process,
+    write_config,
+)
 from tests.bot.ops.helpers import free_port, get, metrics, readyz, server_config, value
 from tests.helpers import python_env, recent_post_time
 
-pytestmark = needs_bot
+pytestmark = starts_bot_process
 
 
 async def start_console(tmp_path, config: str, *args: str) -> BotProcess:

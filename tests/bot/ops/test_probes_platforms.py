@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from tests.bot.bot_process import BotProcess, clean_env, needs_bot, write_config
+from tests.bot.bot_process import BotProcess, clean_env, starts_bot_process, write_config
 from tests.bot.ops.helpers import (
     free_port,
     get,
@@ -25,7 +25,7 @@ from tests.fakes.discord.api import FakeDiscord
 from tests.fakes.slack.api import FakeSlack
 from tests.fakes.slack.payloads import slash_command_body, slash_command_payload
 
-pytestmark = needs_bot
+pytestmark = starts_bot_process
 
 
 @pytest.fixture

@@ -19,10 +19,10 @@ import psutil
 import pytest
 
 from maxims import load_corpus
-from tests.bot.bot_process import needs_bot
+from tests.bot.bot_process import starts_bot_process
 from tests.bot.console_bot import ConsoleBot, write_storage_config
 
-pytestmark = [needs_bot, pytest.mark.postgres]
+pytestmark = [starts_bot_process, pytest.mark.postgres]
 PASSWORD = "s3cret-pass-4711"
 SLACK_ACK_SECONDS = 3.0  # the bound the issue gives: Slack drops a command not acked by then
 CORPUS = load_corpus()

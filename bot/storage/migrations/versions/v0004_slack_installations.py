@@ -3,7 +3,7 @@
 Revision ID: 0004
 Revises: 0003
 
-The columns are slack_sdk's (see `bot.storage.slack_tables`); every lookup is "the latest row
+The columns are slack_sdk's (see `bot.storage.slack.tables`); every lookup is "the latest row
 of this app in this workspace", hence one index per table ending in ``installed_at``.
 """
 

@@ -9,7 +9,7 @@ from bot.platforms.discord.cli import invite_url
 from bot.platforms.discord.client import build_discord_client
 from bot.platforms.discord.sync import COMMAND_META_KEY, command_digest
 from bot.storage import Storage
-from tests.bot.bot_process import BotProcess, needs_bot
+from tests.bot.bot_process import BotProcess, starts_bot_process
 from tests.bot.platforms.discord.helpers import (
     make_service,
     process_env,
@@ -57,7 +57,7 @@ async def test_invite_asks_discord_for_the_application_id(fake):
     assert user == USER_INSTALL.format(fake.application_id)
 
 
-@needs_bot
+@starts_bot_process
 async def test_discord_sync_pushes_the_commands_to_one_guild_and_remembers(fake, tmp_path):
     write_discord_config(tmp_path, fake)
     other = fake.add_guild("Another server")

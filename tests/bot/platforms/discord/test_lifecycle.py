@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from bot.platforms.discord.connection import MESSAGE_CONTENT_REFUSED
-from tests.bot.bot_process import BotProcess, needs_bot
+from tests.bot.bot_process import BotProcess, starts_bot_process
 from tests.bot.platforms.discord.helpers import (
     HARD_TIMEOUT,
     NAN_NUMBERS,
@@ -68,7 +68,7 @@ async def test_a_gateway_drop_mid_session_resumes_and_the_bot_still_answers(fake
 # ------------------------------------------------------------------------------ whole processes
 
 
-@needs_bot
+@starts_bot_process
 async def test_the_whole_bot_runs_on_discord_and_stops_on_sigterm(fake, tmp_path):
     write_discord_config(tmp_path, fake)
     bot = await BotProcess.start(tmp_path, process_env(fake), "run")
@@ -91,7 +91,7 @@ async def test_the_whole_bot_runs_on_discord_and_stops_on_sigterm(fake, tmp_path
     assert fake.token not in bot.text
 
 
-@needs_bot
+@starts_bot_process
 async def test_the_whole_bot_with_a_bad_token_exits_2_with_one_line(fake, tmp_path):
     write_discord_config(tmp_path, fake)
     bot = await BotProcess.start(tmp_path, process_env(fake, token="revoked-token"), "run")

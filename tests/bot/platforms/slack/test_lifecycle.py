@@ -18,7 +18,7 @@ import pytest
 from bot.config import Settings
 from bot.platforms import StartupError
 from bot.platforms.slack.app import build_slack_app
-from tests.bot.bot_process import BotProcess, clean_env, needs_bot, write_config
+from tests.bot.bot_process import BotProcess, clean_env, starts_bot_process, write_config
 from tests.bot.platforms.slack.helpers import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -202,7 +202,7 @@ async def start_bot(tmp_path: Path, config: str, env: dict[str, str]) -> BotProc
     return await BotProcess.start(tmp_path, env, "run")
 
 
-@needs_bot
+@starts_bot_process
 async def test_the_whole_bot_in_http_mode(fake, tmp_path):
     port = free_port()
     bot = await start_bot(
@@ -226,7 +226,7 @@ async def test_the_whole_bot_in_http_mode(fake, tmp_path):
     assert "maxim-bot stopped" in bot.text
 
 
-@needs_bot
+@starts_bot_process
 async def test_the_whole_bot_in_socket_mode(fake, tmp_path):
     bot = await start_bot(
         tmp_path,
@@ -247,7 +247,7 @@ async def test_the_whole_bot_in_socket_mode(fake, tmp_path):
     assert "Traceback" not in bot.text
 
 
-@needs_bot
+@starts_bot_process
 async def test_a_bad_token_ends_the_bot_with_one_line_and_status_2(fake, tmp_path):
     bot = await start_bot(
         tmp_path,

@@ -24,7 +24,7 @@ from bot.daily.scheduler import DailyScheduler
 from bot.platforms.slack.installs import BOT_SCOPES, SlackInstalls, authorization_url
 from bot.platforms.slack.lifecycle import SlackPlatform
 from bot.storage import Storage
-from bot.storage.slack_tables import slack_bots
+from bot.storage.slack.tables import slack_bots
 from maxims import load_corpus
 from tests.bot.platforms.slack.helpers import (
     SECRET,

@@ -19,7 +19,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.base import StorageBase
-from bot.storage.slack_tables import slack_oauth_states
+from bot.storage.slack.tables import slack_oauth_states
 from bot.storage.tables import as_utc
 
 log = logging.getLogger(__name__)

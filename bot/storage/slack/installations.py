@@ -43,8 +43,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.base import StorageBase
 from bot.storage.engine import describe_outage
-from bot.storage.slack_states import SqlOAuthStateStore, utc_now
-from bot.storage.slack_tables import slack_bots, slack_installations
+from bot.storage.slack.oauth_states import SqlOAuthStateStore, utc_now
+from bot.storage.slack.tables import slack_bots, slack_installations
 
 log = logging.getLogger(__name__)
 
