@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # maxim-bot as a container image. Build: `docker build -t maxim-bot .`
 # Config: mount a config file at /etc/maxim-bot/config.toml; secrets come from env
-# (SLACK_BOT_TOKEN, ...). See the README's "Deploy" section and compose.yaml.
+# (SLACK_BOT_TOKEN, ...). See docs/deploy.md and compose.yaml.
 
 # ---- build: the wheel, then a venv with it and its dependencies --------------------------------
 FROM python:3.11-slim-bookworm AS build
