@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.ops import active
+from bot.ops.recording import active
 
 if TYPE_CHECKING:
     from bot.bootstrap import Bot
