@@ -192,14 +192,20 @@ async def today_latencies(bot: asyncio.subprocess.Process, count: int) -> list[f
         start = time.perf_counter()
         bot.stdin.write(b"/maxim today\n")
         await bot.stdin.drain()
-        while "(today" not in (await bot.stdout.readline()).decode():
-            pass
+        while "(today" not in (line := (await bot.stdout.readline()).decode()):
+            if not line:
+                raise SystemExit("the bot ended; its log is bot.log in its directory")
         latencies.append(time.perf_counter() - start)
     return latencies
 
 
-async def flooded_turn(bot: asyncio.subprocess.Process, port: int) -> tuple[list[float], dict]:
-    """`TODAY_PER_TURN` commands under a flood of probes; their latencies, the probes' statuses."""
+async def flooded_turn(
+    bot: asyncio.subprocess.Process, port: int
+) -> tuple[list[float], dict[str, int], float]:
+    """`TODAY_PER_TURN` commands under a flood of probes.
+
+    Their latencies, the probes' status codes (counted), and the seconds the commands took.
+    """
     import json
 
     child = await asyncio.create_subprocess_exec(
@@ -218,8 +224,8 @@ async def flooded_turn(bot: asyncio.subprocess.Process, port: int) -> tuple[list
     finally:
         child.send_signal(signal.SIGTERM)
         out, _ = await child.communicate()
-    statuses = json.loads(out.decode().splitlines()[-1])
-    return latencies, {"statuses": statuses, "seconds": seconds}
+    statuses: dict[str, int] = json.loads(out.decode().splitlines()[-1])
+    return latencies, statuses, seconds
 
 
 async def readyz_flood() -> list[str]:
@@ -268,10 +274,10 @@ async def readyz_flood() -> list[str]:
                     if turn == "quiet":
                         quiet += await today_latencies(bot, TODAY_PER_TURN)
                         continue
-                    latencies, seen = await flooded_turn(bot, port)
+                    latencies, statuses, seconds = await flooded_turn(bot, port)
                     flooded += latencies
-                    flood_seconds += seen["seconds"]
-                    for status, count in seen["statuses"].items():
+                    flood_seconds += seconds
+                    for status, count in statuses.items():
                         probes[status] = probes.get(status, 0) + count
         finally:
             assert bot.stdin is not None
