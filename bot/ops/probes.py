@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.listen import listen
-from bot.ops.readiness import Connection, Readiness, ReadinessCache, platform_states
+from bot.ops.readiness import Connection, Ping, Readiness, ReadinessCache, platform_states
 
 if TYPE_CHECKING:
     from bot.config import ServerConfig
@@ -48,7 +48,7 @@ class ProbeServer:
         metrics: Metrics,
         platforms: Sequence[Connection],
         *,
-        ping: Callable[[], Awaitable[None]],
+        ping: Ping,
         scheduler_running: Callable[[], bool],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

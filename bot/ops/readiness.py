@@ -34,6 +34,8 @@ FRESH_SECONDS = 1.0  # an answer is served this long before the next probe check
 SLOW_CHECKS_TOLERATED = 2  # storage timeouts in a row that still count as ready ("slow")
 GOOD_STATES = frozenset({"up", "ok", "slow", "running"})
 
+Ping = Callable[[], Awaitable[None]]  # storage's ``SELECT 1`` (`bot.storage.Storage.ping`)
+
 
 class Connection(Protocol):
     """A platform as readiness sees it (each `bot.platforms.Platform` is one)."""
@@ -76,7 +78,7 @@ async def platform_states(platforms: Sequence[Connection]) -> dict[str, bool]:
     return states
 
 
-async def storage_state(ping: Callable[[], Awaitable[None]]) -> str:
+async def storage_state(ping: Ping) -> str:
     """``ok`` when `ping` answers within `STORAGE_TIMEOUT`, else ``timeout`` or ``error``."""
     try:
         async with asyncio.timeout(STORAGE_TIMEOUT):
@@ -91,7 +93,7 @@ async def storage_state(ping: Callable[[], Awaitable[None]]) -> str:
 
 async def check_readiness(
     platforms: Sequence[Connection],
-    ping: Callable[[], Awaitable[None]],
+    ping: Ping,
     scheduler_running: Callable[[], bool],
 ) -> Readiness:
     """Every part's state now (one storage ping)."""
@@ -113,7 +115,7 @@ class ReadinessCache:
     def __init__(
         self,
         platforms: Sequence[Connection],
-        ping: Callable[[], Awaitable[None]],
+        ping: Ping,
         scheduler_running: Callable[[], bool],
         *,
         clock: Callable[[], float] = time.monotonic,

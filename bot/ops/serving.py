@@ -7,7 +7,7 @@ the tests that leave it off never import them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from bot.config import ServerConfig
     from bot.ops.metrics import Metrics
     from bot.ops.probes import ProbeServer
-    from bot.ops.readiness import Connection
+    from bot.ops.readiness import Connection, Ping
 
 
 @dataclass
@@ -34,7 +34,7 @@ async def serve_probes(
     config: ServerConfig,
     platforms: Sequence[Connection],
     *,
-    ping: Callable[[], Awaitable[None]],
+    ping: Ping,
     scheduler_running: Callable[[], bool],
 ) -> AsyncIterator[Probes]:
     """Count metrics and serve the probes inside the block, if ``[server]`` is enabled.
