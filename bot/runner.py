@@ -39,7 +39,9 @@ async def run_bot(
         assemble(
             settings, stdin=stdin or sys.stdin, stdout=stdout or sys.stdout, clock=clock
         ) as bot,
-        serve_probes(settings.server, bot) as probes,
+        serve_probes(
+            settings.server, bot.platforms, ping=bot.storage.ping, scheduler_running=bot.healthy
+        ) as probes,
     ):
         if not bot.platforms:
             log.error("no platform to run: set a token or enable [console]")

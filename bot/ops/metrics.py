@@ -22,7 +22,7 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-from bot.ops import COMMAND_KINDS, DAILY_OUTCOMES
+from bot.ops.recording import COMMAND_KINDS, DAILY_OUTCOMES
 
 # Commands answer in the acknowledgement (well under a second) or are deferred after 2 s.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
@@ -37,7 +37,7 @@ def bot_version() -> str:
 
 
 class Metrics:
-    """Every metric of one bot, and the `bot.ops.Recorder` that updates them."""
+    """Every metric of one bot, and the `bot.ops.recording.Recorder` that updates them."""
 
     def __init__(self, platforms: tuple[str, ...] = ()) -> None:
         self.registry = registry = CollectorRegistry(auto_describe=True)

@@ -1,27 +1,30 @@
 """The probe and metrics server: ``/healthz``, ``/readyz`` and ``/metrics`` on ``[server]``.
 
 It runs on the bot's own event loop, so ``/healthz`` answering means the loop is not stuck,
-which is what a liveness probe should restart on. ``/readyz`` asks every part afresh (it is
-cheap: one ``SELECT 1``), and ``/metrics`` refreshes ``maxim_platform_up`` the same way on each
-scrape, so neither can report a state older than the request.
+which is what a liveness probe should restart on. ``/readyz`` serves the answer of a
+`ReadinessCache` (at most a second old, see `bot.ops.readiness`): a flood of probes costs no
+database round trip and, per probe, no more than sending bytes prepared once per check.
+``/metrics`` refreshes ``maxim_platform_up`` on each scrape from the platforms' own state
+(no database), so it cannot report a connection state older than the scrape.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.listen import listen
-from bot.ops.readiness import check_readiness, platform_states
+from bot.ops.readiness import Connection, Ping, Readiness, ReadinessCache, platform_states
 
 if TYPE_CHECKING:
     from bot.config import ServerConfig
     from bot.ops.metrics import Metrics
-    from bot.platforms import Platform
 
 log = logging.getLogger(__name__)
 
@@ -34,24 +37,28 @@ STOP_TIMEOUT = 2.0
 
 
 class ProbeServer:
-    """The aiohttp server of the probes; `start` raises `CannotListen` if it cannot listen."""
+    """The aiohttp server of the probes; `start` raises `CannotListen` if it cannot listen.
+
+    `clock` is the readiness cache's (`ReadinessCache`); tests move one by hand.
+    """
 
     def __init__(
         self,
         config: ServerConfig,
         metrics: Metrics,
-        platforms: Sequence[Platform],
+        platforms: Sequence[Connection],
         *,
-        ping: Callable[[], Awaitable[None]],
+        ping: Ping,
         scheduler_running: Callable[[], bool],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.metrics = metrics
         self.platforms = platforms
-        self.ping = ping
-        self.scheduler_running = scheduler_running
+        self.readiness = ReadinessCache(platforms, ping, scheduler_running, clock=clock)
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
+        self._served: tuple[Readiness, int, bytes] | None = None
 
     def build_app(self) -> web.Application:
         """The routes, without listening (tests may serve it on their own)."""
@@ -67,13 +74,19 @@ class ProbeServer:
 
     async def on_readyz(self, _request: web.Request) -> web.Response:
         """200 when every part is ready, else 503; the body names each part's state."""
-        readiness = await check_readiness(self.platforms, self.ping, self.scheduler_running)
+        readiness = await self.readiness.current()
+        served = self._served
+        if served is None or served[0] is not readiness:  # once per check, not per probe
+            served = self._served = self._prepare(readiness)
+        _, status, body = served
+        return web.Response(body=body, status=status, content_type="application/json")
+
+    def _prepare(self, readiness: Readiness) -> tuple[Readiness, int, bytes]:
+        """A new answer's status and body; the platforms' up gauges follow it."""
         for platform in self.platforms:
             self.metrics.set_up(platform.name, up=readiness.parts[platform.name] == "up")
-        status = "ready" if readiness.ready else "not ready"
-        return web.json_response(
-            {"status": status, "parts": readiness.parts}, status=200 if readiness.ready else 503
-        )
+        body = {"status": "ready" if readiness.ready else "not ready", "parts": readiness.parts}
+        return readiness, 200 if readiness.ready else 503, json.dumps(body).encode()
 
     async def on_metrics(self, _request: web.Request) -> web.Response:
         """The Prometheus exposition, with each platform's up state fresh."""
@@ -100,7 +113,8 @@ class ProbeServer:
         log.info("probes on http://%s:%d (/healthz, /readyz, /metrics)", host, self.port)
 
     async def stop(self) -> None:
-        """Stop listening."""
+        """Stop listening, and any readiness check under way."""
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        await self.readiness.close()

@@ -7,17 +7,17 @@ the tests that leave it off never import them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.ops import active
+from bot.ops.recording import active
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Bot
     from bot.config import ServerConfig
     from bot.ops.metrics import Metrics
     from bot.ops.probes import ProbeServer
+    from bot.ops.readiness import Connection, Ping
 
 
 @dataclass
@@ -30,8 +30,18 @@ class Probes:
 
 
 @contextlib.asynccontextmanager
-async def serve_probes(config: ServerConfig, bot: Bot) -> AsyncIterator[Probes]:
+async def serve_probes(
+    config: ServerConfig,
+    platforms: Sequence[Connection],
+    *,
+    ping: Ping,
+    scheduler_running: Callable[[], bool],
+) -> AsyncIterator[Probes]:
     """Count metrics and serve the probes inside the block, if ``[server]`` is enabled.
+
+    The runner hands in what readiness asks (the platforms, storage's ping, whether the
+    scheduler runs) rather than the assembled bot: ops sits below the composition root and
+    the platforms, and imports neither.
 
     A port that cannot be bound is not raised but handed back as `Probes.problem`, so the
     runner ends with its usual one line and exit status 2.
@@ -43,14 +53,8 @@ async def serve_probes(config: ServerConfig, bot: Bot) -> AsyncIterator[Probes]:
     from bot.ops.metrics import Metrics
     from bot.ops.probes import CannotListen, ProbeServer
 
-    metrics = Metrics(tuple(p.name for p in bot.platforms))
-    server = ProbeServer(
-        config,
-        metrics,
-        bot.platforms,
-        ping=bot.storage.ping,
-        scheduler_running=lambda: bot.scheduler.running,
-    )
+    metrics = Metrics(tuple(p.name for p in platforms))
+    server = ProbeServer(config, metrics, platforms, ping=ping, scheduler_running=scheduler_running)
     token = active.set(metrics)
     try:
         try:

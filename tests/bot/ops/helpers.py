@@ -9,8 +9,36 @@ from typing import Any
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import event
+
+from bot.storage import Storage
 
 POLL = 0.05  # seconds between two reads while waiting for a state to change
+
+
+class ManualClock:
+    """A monotonic clock that moves only when a test moves it (`ReadinessCache`'s `clock`)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def count_pings(storage: Storage) -> list[str]:
+    """Every ``SELECT 1`` the real storage sends from now on, as the database receives it."""
+    pings: list[str] = []
+
+    def on_execute(_conn, _cursor, statement: str, *_args: object) -> None:
+        if statement.strip().upper() == "SELECT 1":
+            pings.append(statement)
+
+    event.listen(storage.engine.sync_engine, "before_cursor_execute", on_execute)
+    return pings
 
 
 def free_port() -> int:
