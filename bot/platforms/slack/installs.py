@@ -33,7 +33,7 @@ from bot.chat import ChatService
 from bot.platforms import StartupError
 from bot.platforms.slack.web import PLATFORM, error_code, web_client
 from bot.storage.slack.installations import SqlInstallationStore
-from bot.storage.slack.oauth_states import SqlOAuthStateStore
+from bot.storage.slack.oauth_states import SqlOAuthStateStore, state_key
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class SlackInstalls:
             client_id=client_id, client_secret=client_secret, client=web_client(api_url, None)
         )
         self.store = SqlInstallationStore(engine, client_id=client_id, rotator=rotator)
-        self.states = SqlOAuthStateStore(engine)
+        self.states = SqlOAuthStateStore(engine, key=state_key(client_secret))
         self._client_secret = client_secret
 
     def oauth_settings(self, redirect_uri: str | None) -> AsyncOAuthSettings:

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage import SqlInstallationStore, SqlOAuthStateStore, migrate
 from bot.storage.engine import MIGRATIONS_DIR, build_engine, normalise_url
+from bot.storage.slack.oauth_states import state_key
 from bot.storage.slack.tables import slack_bots, slack_installations, slack_oauth_states
 from tests.fakes.slack.api import Call, FakeSlack
 from tests.fakes.slack.oauth import DEFAULT_EXPIRES_IN
@@ -35,6 +36,7 @@ from tests.helpers import Clock, race
 
 CLIENT_ID = "111.222"
 CLIENT_SECRET = "secret"
+KEY = state_key(CLIENT_SECRET)
 T1 = dt.datetime(2026, 11, 1, 8, 0, 0, 123456, tzinfo=dt.UTC)
 T2 = T1 + dt.timedelta(days=3)
 
@@ -256,32 +258,78 @@ async def test_deleting_touches_only_the_team_and_user_named(store: SqlInstallat
 # -- OAuth states -----------------------------------------------------------------------------
 
 
+async def test_issuing_a_state_writes_nothing(new_engine: Callable[[], AsyncEngine]) -> None:
+    states = SqlOAuthStateStore(new_engine(), key=KEY)
+    issued_states = {await states.async_issue() for _ in range(50)}
+    assert len(issued_states) == 50
+    assert await count(states._engine, slack_oauth_states) == 0
+
+
 async def test_a_state_is_consumed_once(new_engine: Callable[[], AsyncEngine]) -> None:
-    states = SqlOAuthStateStore(new_engine())
+    states = SqlOAuthStateStore(new_engine(), key=KEY)
     state = await states.async_issue()
     other = await states.async_issue()
-    assert len(state) >= 40
     assert state != other
     assert await states.async_consume(state)
     assert not await states.async_consume(state)
-    assert not await states.async_consume("never-issued")
     assert await states.async_consume(other)
+    assert await count(states._engine, slack_oauth_states) == 2  # remembered as used
 
 
-async def test_an_expired_state_is_refused_and_pruned(
+async def test_an_expired_state_is_refused(new_engine: Callable[[], AsyncEngine]) -> None:
+    clock = Clock(T1)
+    states = SqlOAuthStateStore(new_engine(), key=KEY, expiration_seconds=600, clock=clock)
+    state = await states.async_issue()
+    clock.advance(seconds=599)
+    later = await states.async_issue()
+    assert await states.async_consume(later)
+    clock.advance(seconds=1)
+    assert not await states.async_consume(state)
+    assert await count(states._engine, slack_oauth_states) == 1  # only the one used
+
+
+def forgeries(state: str) -> list[str]:
+    """What a stranger could make of a state they saw (or of nothing)."""
+    expires, nonce, signature = state.split(".")
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    return [
+        f"{int(expires) + 3600}.{nonce}.{signature}",  # a longer life
+        f"{expires}.{'A' * len(nonce)}.{signature}",  # another nonce
+        f"{expires}.{nonce}.{flipped}",  # another signature
+        f"{expires}.{nonce}.",
+        f"{expires}.{nonce}",
+        "never-issued",
+        "",
+        "1" * 200,
+        f"{expires}.{nonce}.{signature}\n",
+        f"{expires}.{nonce}.{signature}é",
+    ]
+
+
+async def test_a_forged_state_is_refused(new_engine: Callable[[], AsyncEngine]) -> None:
+    states = SqlOAuthStateStore(new_engine(), key=KEY)
+    state = await states.async_issue()
+    for forged in forgeries(state):
+        assert not await states.async_consume(forged), forged
+    other_app = SqlOAuthStateStore(states._engine, key=state_key("another app's secret"))
+    assert not await states.async_consume(await other_app.async_issue())
+    assert await states.async_consume(state)  # the real one still works, once
+    assert await count(states._engine, slack_oauth_states) == 1
+
+
+async def test_used_states_are_pruned_once_they_would_have_expired(
     new_engine: Callable[[], AsyncEngine],
 ) -> None:
     clock = Clock(T1)
-    states = SqlOAuthStateStore(new_engine(), expiration_seconds=600, clock=clock)
-    state = await states.async_issue()
+    states = SqlOAuthStateStore(new_engine(), key=KEY, expiration_seconds=600, clock=clock)
+    assert await states.async_consume(await states.async_issue())
     clock.advance(seconds=600)
-    assert not await states.async_consume(state)
-    await states.async_issue()  # drops the expired one
+    assert await states.async_consume(await states.async_issue())  # drops the expired one
     assert await count(states._engine, slack_oauth_states) == 1
 
 
 async def test_two_processes_consume_a_state_once(new_engine: Callable[[], AsyncEngine]) -> None:
-    a, b = SqlOAuthStateStore(new_engine()), SqlOAuthStateStore(new_engine())
+    a, b = (SqlOAuthStateStore(new_engine(), key=KEY) for _ in range(2))
     for _ in range(5):
         state = await a.async_issue()
         assert sorted(await race(a.async_consume(state), b.async_consume(state))) == [False, True]

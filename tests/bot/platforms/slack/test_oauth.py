@@ -24,7 +24,7 @@ from bot.daily.scheduler import DailyScheduler
 from bot.platforms.slack.installs import BOT_SCOPES, SlackInstalls, authorization_url
 from bot.platforms.slack.lifecycle import SlackPlatform
 from bot.storage import Storage
-from bot.storage.slack.tables import slack_bots
+from bot.storage.slack.tables import slack_bots, slack_oauth_states
 from maxims import load_corpus
 from tests.bot.platforms.slack.helpers import (
     SECRET,
@@ -76,15 +76,16 @@ async def bot(fake: FakeSlack, storage: Storage, started) -> SlackPlatform:
     return await started(platform)
 
 
-async def install(bot: SlackPlatform, fake: FakeSlack, team: str, *, cookie: bool = True) -> int:
-    """A person adds the app to `team` in a browser; the status of the page they end on.
+async def authorize(bot: SlackPlatform, fake: FakeSlack, team: str) -> tuple[str, dict[str, str]]:
+    """A person opens the install page and clicks "Allow" for `team` on Slack's page.
 
-    The state cookie is carried by hand: Bolt marks it ``Secure``, which browsers send to
-    ``http://127.0.0.1`` (a secure context) but aiohttp's cookie jar does not.
+    Returns the redirect back to the bot (with its code and state) and the cookie headers the
+    browser would send with it. The state cookie is carried by hand: Bolt marks it
+    ``Secure``, which browsers send to ``http://127.0.0.1`` (a secure context) but aiohttp's
+    cookie jar does not.
     """
-    base = f"http://127.0.0.1:{bot.port}"
     async with aiohttp.ClientSession() as browser:
-        async with browser.get(f"{base}/slack/install") as page:
+        async with browser.get(f"http://127.0.0.1:{bot.port}/slack/install") as page:
             assert page.status == 200
             found = re.search(r'href="([^"]*/oauth/v2/authorize\?[^"]*)"', await page.text())
             cookies = {name: morsel.value for name, morsel in page.cookies.items()}
@@ -94,9 +95,19 @@ async def install(bot: SlackPlatform, fake: FakeSlack, team: str, *, cookie: boo
         async with browser.get(html.unescape(found[1]), allow_redirects=False) as slack:
             assert slack.status == 302
             back = slack.headers["Location"]
-        sent = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookie else {}
-        async with browser.get(back, headers=sent) as done:
-            return done.status
+    return back, {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+
+
+async def come_back(url: str, headers: dict[str, str]) -> int:
+    """The browser follows Slack's redirect to the bot: the status of the page it ends on."""
+    async with aiohttp.ClientSession() as browser, browser.get(url, headers=headers) as done:
+        return done.status
+
+
+async def install(bot: SlackPlatform, fake: FakeSlack, team: str, *, cookie: bool = True) -> int:
+    """A person adds the app to `team` in a browser; the status of the page they end on."""
+    back, cookies = await authorize(bot, fake, team)
+    return await come_back(back, cookies if cookie else {})
 
 
 async def say(bot: SlackPlatform, team: str, channel: str, text: str, event_id: str) -> None:
@@ -177,6 +188,31 @@ async def test_the_state_cookie_must_come_back(bot, fake):
     await say(bot, "T2", "C2", "loss is NaN", "Ev1")
 
     assert fake.calls_to("chat.postMessage") == []
+
+
+async def count_rows(storage: Storage, table: sa.Table) -> int:
+    async with storage.engine.connect() as conn:
+        return int(await conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+
+
+async def test_visits_to_the_install_page_write_nothing(bot, storage):
+    async with aiohttp.ClientSession() as browser:
+        for _ in range(20):
+            for visit in (browser.get, browser.head):
+                async with visit(f"http://127.0.0.1:{bot.port}/slack/install") as page:
+                    assert page.status == 200
+                    assert "slack-app-oauth-state" in page.cookies
+
+    assert await count_rows(storage, slack_oauth_states) == 0
+
+
+async def test_a_state_comes_back_once(bot, fake, storage):
+    back, cookies = await authorize(bot, fake, "T2")
+    assert await come_back(back, cookies) == 200
+    assert await come_back(back, cookies) == 401  # the same redirect again: state used
+
+    assert fake.installs == ["T2"]
+    assert await count_rows(storage, slack_oauth_states) == 1
 
 
 async def test_a_workspace_that_never_installed_gets_no_answer_and_no_error(bot, fake, caplog):
