@@ -2,7 +2,7 @@
 
 With OAuth (many workspaces) it also serves Bolt's ``GET /slack/install`` and
 ``GET /slack/oauth_redirect``: those are opened by people's browsers, carry no signature, and
-are protected by the OAuth state (a cookie and a stored, single-use value) instead.
+are protected by the OAuth state (a cookie and a signed, expiring, single-use value) instead.
 
 Every request to ``/slack/events`` is checked here, on its raw bytes, before Bolt sees it:
 Bolt verifies signatures too, but when its verifier raises (a timestamp that is not a number)
@@ -34,10 +34,12 @@ from typing import Any, Literal, NamedTuple, cast
 from urllib.parse import unquote_plus
 
 from aiohttp import web
+from multidict import CIMultiDict
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
 from bot.platforms.slack.compat import to_bolt_request
 from maxims import parse_query
@@ -167,21 +169,30 @@ class ReplayGuard:
 
 
 def add_oauth_routes(web_app: web.Application, flow: AsyncOAuthFlow) -> None:
-    """Bolt's OAuth flow, as its own aiohttp adapter runs it.
+    """Bolt's OAuth flow, as its own aiohttp adapter runs it, but with every header kept.
 
     ``GET /slack/install`` is the "Add to Slack" page (it sets the state cookie);
     ``GET /slack/oauth_redirect`` is where Slack sends the browser back with a code to exchange.
+    Bolt's adapter rebuilds cookies from ``Secure`` and ``HttpOnly`` alone, dropping
+    ``SameSite``: each header goes out here as the flow wrote it.
     """
 
     async def on_install(request: web.Request) -> web.Response:
         headers = cast("dict[str, Any]", request.headers)  # Bolt reads any mapping's items()
         bolt_request = AsyncBoltRequest(body="", query=request.query_string, headers=headers)
         if request.path == flow.install_path:
-            return await to_aiohttp_response(await flow.handle_installation(bolt_request))
-        return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+            return _page(await flow.handle_installation(bolt_request))
+        return _page(await flow.handle_callback(bolt_request))
 
     web_app.router.add_get(flow.install_path, on_install)
     web_app.router.add_get(flow.redirect_uri_path, on_install)
+
+
+def _page(page: BoltResponse) -> web.Response:
+    headers = CIMultiDict(
+        (name, value) for name, values in page.headers.items() for value in values
+    )
+    return web.Response(status=page.status, body=page.body.encode(), headers=headers)
 
 
 def _refuse(status: int, text: str) -> web.Response:

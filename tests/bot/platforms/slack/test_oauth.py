@@ -8,16 +8,21 @@ cookie jar: the state cookie set by the install page must come back to the redir
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import html
 import json
 import re
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 import pytest
 import sqlalchemy as sa
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.config import ScheduleConfig
 from bot.daily.scheduler import DailyScheduler
@@ -56,6 +61,19 @@ async def bot(fake: FakeSlack, storage: Storage, started) -> SlackPlatform:
     """The bot in OAuth mode (no bot token at all), with workspace T2 waiting to install it."""
     fake.oauth_app(CLIENT_ID, CLIENT_SECRET, token_rotation=True)
     fake.add_workspace("T2", channels=["C2"])
+    return await started(oauth_bot(fake, storage))
+
+
+@pytest.fixture
+async def replica_storage(sqlite_url: str) -> AsyncIterator[Storage]:
+    """A second process's storage: its own engine on the bot's database."""
+    store = await Storage.open(sqlite_url)
+    yield store
+    await store.close()
+
+
+def oauth_bot(fake: FakeSlack, storage: Storage) -> SlackPlatform:
+    """A bot process in OAuth mode, on its own port, over `storage`."""
     port = free_port()
     settings = settings_for(
         fake,
@@ -70,10 +88,7 @@ async def bot(fake: FakeSlack, storage: Storage, started) -> SlackPlatform:
     installs = SlackInstalls(
         storage.engine, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_url=fake.url
     )
-    platform = SlackPlatform(
-        make_service(storage), settings.slack, settings.secrets, installs=installs
-    )
-    return await started(platform)
+    return SlackPlatform(make_service(storage), settings.slack, settings.secrets, installs=installs)
 
 
 async def authorize(bot: SlackPlatform, fake: FakeSlack, team: str) -> tuple[str, dict[str, str]]:
@@ -299,3 +314,130 @@ def test_the_oauth_manifest_is_the_single_workspace_one_plus_what_sharing_needs(
     ]
     for scope in BOT_SCOPES:
         assert f"      - {scope} " in shared
+
+
+# -- the install link, the pages, their headers ---------------------------------------------
+
+
+async def get(url: str, **headers: str) -> tuple[int, str, aiohttp.typedefs.LooseHeaders]:
+    async with aiohttp.ClientSession() as browser, browser.get(url, headers=headers) as page:
+        return page.status, await page.text(), page.headers
+
+
+async def test_the_team_of_an_install_link_goes_to_slack_encoded_and_alone(bot, fake):
+    status, page, _ = await get(f"http://127.0.0.1:{bot.port}/slack/install?team=T2")
+    assert status == 200
+    found = re.search(r'href="([^"]*/oauth/v2/authorize\?[^"]*)"', page)
+    assert found is not None
+    query = parse_qs(urlsplit(html.unescape(found[1])).query, keep_blank_values=True)
+
+    assert sorted(query) == ["client_id", "redirect_uri", "scope", "state", "team", "user_scope"]
+    assert all(len(values) == 1 for values in query.values())
+    assert query["team"] == ["T2"]
+    assert query["scope"] == [",".join(BOT_SCOPES)]
+    assert query["redirect_uri"] == [f"http://127.0.0.1:{bot.port}/slack/oauth_redirect"]
+
+
+@pytest.mark.parametrize(
+    "team",
+    [
+        "T1&scope=admin",
+        "T1&user_scope=admin&redirect_uri=https://evil.example/",
+        "T1&client_id=9999.9999",
+        "T1#",
+        "t1",
+        "T 1",
+        "",
+        "U123",
+        "T" * 40,
+        "T1\nSet-Cookie: x=1",
+    ],
+)
+async def test_an_install_link_whose_team_is_no_slack_id_is_refused(bot, fake, team):
+    url = f"http://127.0.0.1:{bot.port}/slack/install?{urlencode({'team': team})}"
+    status, page, headers = await get(url)
+
+    assert status == 400
+    assert "names no Slack workspace" in page
+    assert "authorize" not in page
+    assert "Set-Cookie" not in headers
+    assert "admin" not in page
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+
+
+async def test_two_teams_in_one_link_are_refused(bot):
+    status, _, _ = await get(f"http://127.0.0.1:{bot.port}/slack/install?team=T1&team=T2")
+    assert status == 400
+
+
+def policy(headers) -> dict[str, list[str]]:
+    directives = [d.split() for d in headers["Content-Security-Policy"].split(";")]
+    return {name: values for name, *values in directives}
+
+
+def style_hashes(page: str) -> list[str]:
+    return [
+        "'sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() + "'"
+        for style in re.findall(r"<style>(.*?)</style>", page, re.DOTALL)
+    ]
+
+
+def check_page_headers(page: str, headers) -> None:
+    """No script, no framing, no referrer, no cache: only the page's own style and image."""
+    rules = policy(headers)
+    assert rules["default-src"] == ["'none'"]
+    assert "script-src" not in rules
+    assert rules["style-src"] == style_hashes(page)
+    assert rules["img-src"] == ["https://platform.slack-edge.com"]
+    assert rules["frame-ancestors"] == ["'none'"]
+    assert rules["base-uri"] == ["'none'"]
+    assert rules["form-action"] == ["'none'"]
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def cookie_attributes(headers) -> set[str]:
+    [cookie] = headers.getall("Set-Cookie")
+    assert cookie.startswith("slack-app-oauth-state=")
+    return {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+
+
+async def test_the_oauth_pages_allow_no_script_and_the_state_cookie_is_lax(bot, fake):
+    status, page, headers = await get(f"http://127.0.0.1:{bot.port}/slack/install")
+    assert status == 200
+    assert style_hashes(page)  # Bolt's page has a style, and only it is allowed
+    check_page_headers(page, headers)
+    assert {"secure", "httponly", "samesite", "path", "max-age"} <= cookie_attributes(headers)
+    assert "SameSite=Lax" in headers["Set-Cookie"]
+
+    back, cookies = await authorize(bot, fake, "T2")
+    for sent in (cookies, {}):  # the success page, then a failure (no cookie)
+        status, page, headers = await get(back, **sent)
+        assert status == (200 if sent else 400)
+        check_page_headers(page, headers)
+        assert {"secure", "httponly", "samesite"} <= cookie_attributes(headers)
+        assert "SameSite=Lax" in headers["Set-Cookie"]
+
+
+async def test_every_parameter_of_the_authorize_url_is_encoded(storage):
+    redirect = "https://bot.example.com/slack/oauth_redirect?tenant=a&scope=admin"
+    installs = SlackInstalls(
+        storage.engine,
+        client_id="1111.2222&user_scope=admin",
+        client_secret=CLIENT_SECRET,
+        api_url="https://slack.com/api/",
+    )
+    flow = installs.oauth_flow(redirect)
+    request = AsyncBoltRequest(body="", query="team=T2", headers={})
+
+    url = await flow.build_authorize_url("a-state", request)
+
+    assert url.startswith("https://slack.com/oauth/v2/authorize?")
+    assert parse_qs(urlsplit(url).query) == {
+        "state": ["a-state"],
+        "client_id": ["1111.2222&user_scope=admin"],
+        "scope": [",".join(BOT_SCOPES)],
+        "redirect_uri": [redirect],
+        "team": ["T2"],
+    }
