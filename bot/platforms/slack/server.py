@@ -12,10 +12,11 @@ signature over the raw bytes within `MAX_AGE` (401), a body Bolt can parse (400)
 before (401: a replay). Only then does Bolt get it, with the body already read (Bolt's own
 signature check is off in HTTP mode: it would only repeat this one, at a cost).
 
-Replays: a request that can act on Slack (a button press, a change of the daily post) is
-remembered in storage, so a repeat is refused by every process; any other request is answered
-only in the HTTP response, which goes back to whoever sent it, so remembering it in this
-process's memory is enough, and the hot path of `/maxim` never waits for a database write.
+Replays: a request that can act on Slack or on the bot's state (a button press, a change of
+the daily post, an uninstall) is remembered in storage, so a repeat is refused by every
+process; any other request is answered only in the HTTP response, which goes back to whoever
+sent it, so remembering it in this process's memory is enough, and the hot path of `/maxim`
+never waits for a database write.
 
 Named `server` rather than `http` so it can never shadow the standard library's `http`.
 """
@@ -30,7 +31,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal, NamedTuple, cast
+from typing import Any, Final, Literal, NamedTuple, cast
 from urllib.parse import unquote_plus
 
 from aiohttp import web
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024  # Slack's largest payloads (a modal's view) are far below this
 MAX_AGE = 300  # seconds: Slack's own replay window for a signed request
+STATE_CHANGING_EVENTS: Final = frozenset({"app_uninstalled", "tokens_revoked"})
 FirstSeen = Callable[[str], Awaitable[bool]]  # True the first time a key is seen, across processes
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
@@ -129,9 +131,14 @@ def can_act(body: SlackBody) -> bool:
     """Whether handling this request may post or change something on its own.
 
     Button presses post or edit through the Web API and response URLs; a change of the daily
-    post writes to storage and may answer through the response URL. Events are answered once
-    per event id anyway (`ChatService`), and other commands only in the HTTP response.
+    post writes to storage and may answer through the response URL; ``app_uninstalled`` and
+    ``tokens_revoked`` delete a workspace's installation (replayed to another process after
+    a reinstall, one would delete the new one). Other events are answered once per event id
+    anyway (`ChatService`), and other commands only in the HTTP response.
     """
+    if body.kind == "json":
+        event = body.fields.get("event")
+        return isinstance(event, dict) and event.get("type") in STATE_CHANGING_EVENTS
     if body.kind != "form":
         return body.kind == "interaction"
     command = str(body.fields.get("command") or "/maxim")

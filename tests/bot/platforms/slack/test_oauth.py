@@ -36,6 +36,7 @@ from tests.bot.platforms.slack.helpers import (
     daily_subscription,
     make_service,
     post,
+    send,
     settings_for,
 )
 from tests.fakes.slack.api import FakeSlack
@@ -418,6 +419,50 @@ async def test_the_oauth_pages_allow_no_script_and_the_state_cookie_is_lax(bot, 
         check_page_headers(page, headers)
         assert {"secure", "httponly", "samesite"} <= cookie_attributes(headers)
         assert "SameSite=Lax" in headers["Set-Cookie"]
+
+
+# -- replays ------------------------------------------------------------------------------
+
+
+async def test_an_uninstall_replayed_to_another_process_leaves_the_reinstall(
+    replica_storage, bot, fake, started
+):
+    replica = await started(oauth_bot(fake, replica_storage))
+    assert bot.port is not None
+    assert replica.port is not None
+    assert await install(bot, fake, "T2") == 200
+    delivery = SlackRequestBody(json.dumps(fake.uninstall("T2")), "application/json")
+    signed = delivery.headers(SECRET)  # what someone on the path captured
+    status, _, _ = await send(bot.port, delivery.body.encode(), signed)
+    assert status == 200
+    assert await bot.installs.client_for("T2") is None
+    assert await install(bot, fake, "T2") == 200  # the workspace comes back at once
+
+    status, _, _ = await send(replica.port, delivery.body.encode(), signed)
+
+    assert status == 401
+    assert await replica.installs.client_for("T2") is not None
+    await say(replica, "T2", "C2", "loss is NaN", "Ev1")
+    assert [a.ok for a in fake.calls_to("chat.postMessage")] == [True]
+
+
+async def test_a_tokens_revoked_replayed_to_another_process_changes_nothing(
+    replica_storage, bot, fake, started
+):
+    replica = await started(oauth_bot(fake, replica_storage))
+    assert bot.port is not None
+    assert replica.port is not None
+    await install(bot, fake, "T2")
+    payload = tokens_revoked_payload("T2", bot_user_ids=("UBOTT2",), event_id="EvRevoked")
+    delivery = SlackRequestBody(json.dumps(payload), "application/json")
+    signed = delivery.headers(SECRET)
+    await send(bot.port, delivery.body.encode(), signed)
+    await install(bot, fake, "T2")
+
+    status, _, _ = await send(replica.port, delivery.body.encode(), signed)
+
+    assert status == 401
+    assert await replica.installs.client_for("T2") is not None
 
 
 async def test_every_parameter_of_the_authorize_url_is_encoded(storage):
