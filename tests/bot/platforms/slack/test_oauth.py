@@ -13,11 +13,14 @@ import datetime as dt
 import hashlib
 import html
 import json
+import logging
 import re
 import socket
+import sys
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import aiohttp
 import pytest
@@ -26,6 +29,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.config import ScheduleConfig
 from bot.daily.scheduler import DailyScheduler
+from bot.log import NOISY, setup_logging
 from bot.platforms.slack.installs import BOT_SCOPES, SlackInstalls, authorization_url
 from bot.platforms.slack.lifecycle import SlackPlatform
 from bot.storage import Storage
@@ -486,3 +490,81 @@ async def test_every_parameter_of_the_authorize_url_is_encoded(storage):
         "redirect_uri": [redirect],
         "team": ["T2"],
     }
+
+
+# -- the log --------------------------------------------------------------------------------
+
+
+ENV_SECRETS = [SECRET, CLIENT_ID, CLIENT_SECRET]  # what `maxim-bot` hands setup_logging
+
+
+@pytest.fixture
+def logging_as_the_bot_does(capsys, bot):
+    """Calls `setup_logging` like `maxim-bot` (to stderr, for capsys), and undoes it after.
+
+    It needs `bot` so that it is undone first: the bot's storage logs as it closes.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    levels = {name: logging.getLogger(name).level for name in NOISY}
+    hooks = (sys.excepthook, threading.excepthook)
+
+    def setup(level: str, log_format: str) -> None:
+        setup_logging(level, ENV_SECRETS, log_format)
+
+    yield setup
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, noisy_level in levels.items():
+        logging.getLogger(name).setLevel(noisy_level)
+    sys.excepthook, threading.excepthook = hooks
+
+
+async def test_at_debug_no_code_or_token_from_oauth_reaches_the_log(
+    logging_as_the_bot_does, capsys, bot, fake, storage
+):
+    logging_as_the_bot_does("DEBUG", "text")
+    assert await install(bot, fake, "T1") == 200
+    assert await install(bot, fake, "T2") == 200
+    async with storage.engine.begin() as conn:  # T2's token is near expiry: it is refreshed
+        soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+        await conn.execute(
+            sa.update(slack_bots)
+            .where(slack_bots.c.team_id == "T2")
+            .values(bot_token_expires_at=soon)
+        )
+    await say(bot, "T1", "C1", "loss is NaN", "Ev1")
+    await say(bot, "T2", "C2", "loss is NaN", "Ev2")
+    assert bot.port is not None
+    await post(bot.port, SlackRequestBody(json.dumps(fake.uninstall("T1")), "application/json"))
+    await bot.background.drain(timeout=5)
+
+    log = capsys.readouterr().err
+    assert fake.refreshes["T2"] == 1
+    assert "oauth.v2.access" in log  # slack_sdk's requests and answers are in it
+    assert "refresh_token" in log
+    issued = [*fake.issued, CLIENT_SECRET]
+    assert len(issued) >= 8  # two codes, two bot tokens, their refresh tokens, a refresh's
+    assert [value for value in issued if value in log] == []
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_a_newline_in_an_oauth_code_cannot_forge_a_log_line(
+    logging_as_the_bot_does, capsys, bot, fake, log_format
+):
+    logging_as_the_bot_does("INFO", log_format)
+    back, cookies = await authorize(bot, fake, "T2")
+    forged = "2026-12-01 09:00:00,000 CRITICAL bot: forged"
+    parts = urlsplit(back)
+    query = dict(parse_qsl(parts.query)) | {"code": f"x\n{forged}\r{forged}\u2028{forged}"}
+    tampered = parts._replace(query=urlencode(query)).geturl()
+
+    assert await come_back(tampered, cookies) == 401
+
+    lines = capsys.readouterr().err.splitlines()
+    assert any("forged" in line for line in lines)  # Bolt's warning quotes the code
+    assert not [line for line in lines if "forged" in line.split("***", 1)[0]]
+    if log_format == "json":
+        assert all(json.loads(line) for line in lines)
+    else:
+        assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ", ln) for ln in lines)
