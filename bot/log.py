@@ -12,7 +12,7 @@ collectors), so both are redacted alike.
 
 Both formats also keep one record on one line whatever a value holds: the text format escapes
 control characters (a newline in an OAuth ``code`` would otherwise forge a log line), and the
-JSON format escapes the line separators `json` leaves as they are.
+JSON format escapes the controls and line separators `json` leaves raw.
 """
 
 from __future__ import annotations
@@ -141,7 +141,10 @@ _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))
 _CONTROLS = [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]
 _ESCAPES = {c: repr(chr(c))[1:-1] for c in _CONTROLS} | {0x2028: "\\u2028", 0x2029: "\\u2029"}
 _CONTROL = re.compile("[" + "".join(map(chr, _CONTROLS)) + "]")
-_JSON_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+# What `json` leaves raw: DEL, the C1 controls (NEL breaks lines) and U+2028/2029.
+_JSON_RAW = [0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]
+_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in _JSON_RAW}
+_JSON_CONTROL = re.compile("[" + "".join(map(chr, _JSON_RAW)) + "]")
 
 
 def escape_controls(text: str) -> str:
@@ -199,8 +202,9 @@ class JsonFormatter(logging.Formatter):
             entry["traceback"] = record.exc_text
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        # json escapes C0 controls, but leaves NEL and U+2028/2029: readers split lines there.
-        return json.dumps(entry, ensure_ascii=False, default=str).translate(_JSON_LINE_BREAKS)
+        line = json.dumps(entry, ensure_ascii=False, default=str)
+        # json escapes C0 controls only; readers split lines at NEL and U+2028/2029 too.
+        return line.translate(_JSON_ESCAPES) if _JSON_CONTROL.search(line) else line
 
 
 def setup_logging(

@@ -123,7 +123,8 @@ def test_a_json_log_line_holds_no_line_break_at_all():
     log = logging.getLogger("test_log_json_breaks")
     log.handlers = [handler]
     log.propagate = False
-    log.warning("saw %s", BREAKS, extra={"channel": BREAKS})
+    log.warning("saw %s", BREAKS + "\x9b31m\x7f", extra={"channel": BREAKS})
     [line] = stream.getvalue().splitlines()
+    assert "\x9b" not in line  # a terminal's escape (CSI), even in a JSON log
     entry = json.loads(line)
-    assert (entry["message"], entry["channel"]) == (f"saw {BREAKS}", BREAKS)
+    assert (entry["message"], entry["channel"]) == (f"saw {BREAKS}\x9b31m\x7f", BREAKS)
