@@ -1,8 +1,10 @@
 """Slack for many workspaces (OAuth): installations, per-workspace tokens, uninstalls.
 
 When ``SLACK_CLIENT_ID`` and ``SLACK_CLIENT_SECRET`` are set, anyone may add the app to their
-workspace through ``/slack/install``; Bolt's OAuth flow exchanges the code (``oauth.v2.access``
-at `slack.api_url`) and saves the installation in the bot's own database
+workspace through ``/slack/install``; Bolt's OAuth flow (with the safer pages of
+`bot.platforms.slack.oauth_pages`, and signed states that cost no row until they come back,
+`bot.storage.SqlOAuthStateStore`) exchanges the code (``oauth.v2.access`` at `slack.api_url`)
+and saves the installation in the bot's own database
 (`bot.storage.SqlInstallationStore`, which also refreshes rotating tokens, once across
 processes). Each request is then authorised with its workspace's bot token by
 `WorkspaceAuthorize`, and each daily post by `SlackInstalls.client_for`.
