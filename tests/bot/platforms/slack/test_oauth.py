@@ -334,7 +334,9 @@ async def test_the_team_of_an_install_link_goes_to_slack_encoded_and_alone(bot, 
     assert status == 200
     found = re.search(r'href="([^"]*/oauth/v2/authorize\?[^"]*)"', page)
     assert found is not None
-    query = parse_qs(urlsplit(html.unescape(found[1])).query, keep_blank_values=True)
+    link = html.unescape(found[1])
+    query = parse_qs(urlsplit(link).query, keep_blank_values=True)
+    assert "redirect_uri=http%3A%2F%2F127.0.0.1" in link  # Bolt's page used our URL builder
 
     assert sorted(query) == ["client_id", "redirect_uri", "scope", "state", "team", "user_scope"]
     assert all(len(values) == 1 for values in query.values())
