@@ -83,7 +83,7 @@ def build_slack_app(
     oauth: dict[str, Any] = {}
     if installs is not None:
         oauth = {
-            "oauth_settings": installs.oauth_settings(config.redirect_uri),
+            "oauth_flow": installs.oauth_flow(config.redirect_uri),
             "installation_store": installs.store,
             "authorize": WorkspaceAuthorize(installs),
         }

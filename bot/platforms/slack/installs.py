@@ -1,8 +1,10 @@
 """Slack for many workspaces (OAuth): installations, per-workspace tokens, uninstalls.
 
 When ``SLACK_CLIENT_ID`` and ``SLACK_CLIENT_SECRET`` are set, anyone may add the app to their
-workspace through ``/slack/install``; Bolt's OAuth flow exchanges the code (``oauth.v2.access``
-at `slack.api_url`) and saves the installation in the bot's own database
+workspace through ``/slack/install``; Bolt's OAuth flow (with the safer pages of
+`bot.platforms.slack.oauth_pages`, and signed states that cost no row until they come back,
+`bot.storage.SqlOAuthStateStore`) exchanges the code (``oauth.v2.access`` at `slack.api_url`)
+and saves the installation in the bot's own database
 (`bot.storage.SqlInstallationStore`, which also refreshes rotating tokens, once across
 processes). Each request is then authorised with its workspace's bot token by
 `WorkspaceAuthorize`, and each daily post by `SlackInstalls.client_for`.
@@ -31,9 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.chat import ChatService
 from bot.platforms import StartupError
+from bot.platforms.slack.oauth_pages import InstallFlow, LaxStateCookie
 from bot.platforms.slack.web import PLATFORM, error_code, web_client
 from bot.storage.slack.installations import SqlInstallationStore
-from bot.storage.slack.oauth_states import SqlOAuthStateStore
+from bot.storage.slack.oauth_states import SqlOAuthStateStore, state_key
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +112,16 @@ class SlackInstalls:
             client_id=client_id, client_secret=client_secret, client=web_client(api_url, None)
         )
         self.store = SqlInstallationStore(engine, client_id=client_id, rotator=rotator)
-        self.states = SqlOAuthStateStore(engine)
+        self.states = SqlOAuthStateStore(engine, key=state_key(client_secret))
         self._client_secret = client_secret
 
-    def oauth_settings(self, redirect_uri: str | None) -> AsyncOAuthSettings:
-        """Bolt's OAuth flow at ``/slack/install`` and ``/slack/oauth_redirect``."""
-        return AsyncOAuthSettings(
+    def oauth_flow(self, redirect_uri: str | None) -> InstallFlow:
+        """Bolt's OAuth flow at ``/slack/install`` and ``/slack/oauth_redirect``.
+
+        Bolt's own flow, with the safer pages, URL and cookie of `bot.platforms.slack.oauth_pages`.
+        """
+        oauth_log = logging.getLogger("slack_bolt.oauth")
+        settings = AsyncOAuthSettings(
             client_id=self.client_id,
             client_secret=self._client_secret,
             scopes=list(BOT_SCOPES),
@@ -124,8 +131,15 @@ class SlackInstalls:
             state_store=self.states,
             # The store refreshes tokens (once across processes); Bolt must never do it too.
             token_rotation_expiration_minutes=0,
-            logger=logging.getLogger("slack_bolt.oauth"),
+            state_expiration_seconds=self.states.expiration_seconds,
+            logger=oauth_log,
         )
+        # Read by the flow when it is built, for the cookie it sets and the one it deletes.
+        settings.state_utils = LaxStateCookie(
+            cookie_name=settings.state_cookie_name,
+            expiration_seconds=settings.state_expiration_seconds,
+        )
+        return InstallFlow(settings=settings, logger=oauth_log)
 
     async def client_for(self, workspace: str) -> AsyncWebClient | None:
         """A Web API client with `workspace`'s bot token, or None if it is not installed."""

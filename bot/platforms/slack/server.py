@@ -2,7 +2,7 @@
 
 With OAuth (many workspaces) it also serves Bolt's ``GET /slack/install`` and
 ``GET /slack/oauth_redirect``: those are opened by people's browsers, carry no signature, and
-are protected by the OAuth state (a cookie and a stored, single-use value) instead.
+are protected by the OAuth state (a cookie and a signed, expiring, single-use value) instead.
 
 Every request to ``/slack/events`` is checked here, on its raw bytes, before Bolt sees it:
 Bolt verifies signatures too, but when its verifier raises (a timestamp that is not a number)
@@ -12,10 +12,11 @@ signature over the raw bytes within `MAX_AGE` (401), a body Bolt can parse (400)
 before (401: a replay). Only then does Bolt get it, with the body already read (Bolt's own
 signature check is off in HTTP mode: it would only repeat this one, at a cost).
 
-Replays: a request that can act on Slack (a button press, a change of the daily post) is
-remembered in storage, so a repeat is refused by every process; any other request is answered
-only in the HTTP response, which goes back to whoever sent it, so remembering it in this
-process's memory is enough, and the hot path of `/maxim` never waits for a database write.
+Replays: a request that can act on Slack or on the bot's state (a button press, a change of
+the daily post, an uninstall) is remembered in storage, so a repeat is refused by every
+process; any other request is answered only in the HTTP response, which goes back to whoever
+sent it, so remembering it in this process's memory is enough, and the hot path of `/maxim`
+never waits for a database write.
 
 Named `server` rather than `http` so it can never shadow the standard library's `http`.
 """
@@ -30,14 +31,16 @@ import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal, NamedTuple, cast
+from typing import Any, Final, Literal, NamedTuple, cast
 from urllib.parse import unquote_plus
 
 from aiohttp import web
+from multidict import CIMultiDict
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
 from bot.platforms.slack.compat import to_bolt_request
 from maxims import parse_query
@@ -47,6 +50,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024  # Slack's largest payloads (a modal's view) are far below this
 MAX_AGE = 300  # seconds: Slack's own replay window for a signed request
+STATE_CHANGING_EVENTS: Final = frozenset({"app_uninstalled", "tokens_revoked"})
 FirstSeen = Callable[[str], Awaitable[bool]]  # True the first time a key is seen, across processes
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
@@ -127,9 +131,14 @@ def can_act(body: SlackBody) -> bool:
     """Whether handling this request may post or change something on its own.
 
     Button presses post or edit through the Web API and response URLs; a change of the daily
-    post writes to storage and may answer through the response URL. Events are answered once
-    per event id anyway (`ChatService`), and other commands only in the HTTP response.
+    post writes to storage and may answer through the response URL; ``app_uninstalled`` and
+    ``tokens_revoked`` delete a workspace's installation (replayed to another process after
+    a reinstall, one would delete the new one). Other events are answered once per event id
+    anyway (`ChatService`), and other commands only in the HTTP response.
     """
+    if body.kind == "json":
+        event = body.fields.get("event")
+        return isinstance(event, dict) and event.get("type") in STATE_CHANGING_EVENTS
     if body.kind != "form":
         return body.kind == "interaction"
     command = str(body.fields.get("command") or "/maxim")
@@ -167,21 +176,30 @@ class ReplayGuard:
 
 
 def add_oauth_routes(web_app: web.Application, flow: AsyncOAuthFlow) -> None:
-    """Bolt's OAuth flow, as its own aiohttp adapter runs it.
+    """Bolt's OAuth flow, as its own aiohttp adapter runs it, but with every header kept.
 
     ``GET /slack/install`` is the "Add to Slack" page (it sets the state cookie);
     ``GET /slack/oauth_redirect`` is where Slack sends the browser back with a code to exchange.
+    Bolt's adapter rebuilds cookies from ``Secure`` and ``HttpOnly`` alone, dropping
+    ``SameSite``: each header goes out here as the flow wrote it.
     """
 
     async def on_install(request: web.Request) -> web.Response:
         headers = cast("dict[str, Any]", request.headers)  # Bolt reads any mapping's items()
         bolt_request = AsyncBoltRequest(body="", query=request.query_string, headers=headers)
         if request.path == flow.install_path:
-            return await to_aiohttp_response(await flow.handle_installation(bolt_request))
-        return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+            return _page(await flow.handle_installation(bolt_request))
+        return _page(await flow.handle_callback(bolt_request))
 
     web_app.router.add_get(flow.install_path, on_install)
     web_app.router.add_get(flow.redirect_uri_path, on_install)
+
+
+def _page(page: BoltResponse) -> web.Response:
+    headers = CIMultiDict(
+        (name, value) for name, values in page.headers.items() for value in values
+    )
+    return web.Response(status=page.status, body=page.body.encode(), headers=headers)
 
 
 def _refuse(status: int, text: str) -> web.Response:

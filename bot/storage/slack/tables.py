@@ -77,6 +77,7 @@ slack_bots = sa.Table(
     sa.Index("ix_slack_bots_lookup", "client_id", "enterprise_id", "team_id", "installed_at"),
 )
 
+# The states that came back (used once; issuing one writes nothing): see `oauth_states`.
 slack_oauth_states = sa.Table(
     "slack_oauth_states",
     metadata,

@@ -1,9 +1,10 @@
 """Slack OAuth stores on the bot's database: installations, bots, states and token rotation.
 
 Every test runs on real SQLite and real PostgreSQL (`db_url`). Rotation goes through a real
-`AsyncTokenRotator` and `AsyncWebClient` to a loopback fake of ``oauth.v2.access``
-(`tests.fakes.slack.refresh_server`); "refreshed once across processes" is checked with two
-stores on two engines of their own, racing on one database.
+`AsyncTokenRotator` and `AsyncWebClient` to the Slack emulator's ``oauth.v2.access``
+(`tests.fakes.slack.oauth`), told which refresh tokens the stored rows hold; "refreshed once
+across processes" is checked with two stores on two engines of their own, racing on one
+database.
 """
 
 from __future__ import annotations
@@ -27,11 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage import SqlInstallationStore, SqlOAuthStateStore, migrate
 from bot.storage.engine import MIGRATIONS_DIR, build_engine, normalise_url
+from bot.storage.slack.oauth_states import state_key
 from bot.storage.slack.tables import slack_bots, slack_installations, slack_oauth_states
-from tests.fakes.slack.refresh_server import EXPIRES_IN, FakeSlackOAuth
+from tests.fakes.slack.api import Call, FakeSlack
+from tests.fakes.slack.oauth import DEFAULT_EXPIRES_IN
 from tests.helpers import Clock, race
 
 CLIENT_ID = "111.222"
+CLIENT_SECRET = "secret"
+KEY = state_key(CLIENT_SECRET)
 T1 = dt.datetime(2026, 11, 1, 8, 0, 0, 123456, tzinfo=dt.UTC)
 T2 = T1 + dt.timedelta(days=3)
 
@@ -60,17 +65,30 @@ def store(new_engine: Callable[[], AsyncEngine]) -> SqlInstallationStore:
 
 
 @pytest.fixture
-async def oauth() -> AsyncIterator[FakeSlackOAuth]:
-    async with FakeSlackOAuth(delay=0.3) as fake:
+async def slack() -> AsyncIterator[FakeSlack]:
+    """The Slack emulator, with the app registered: it refreshes the tokens it is told of."""
+    async with FakeSlack() as fake:
+        fake.oauth_app(CLIENT_ID, CLIENT_SECRET)
         yield fake
 
 
-def rotator(fake: FakeSlackOAuth) -> AsyncTokenRotator:
+def rotator(fake: FakeSlack) -> AsyncTokenRotator:
     return AsyncTokenRotator(
         client_id=CLIENT_ID,
-        client_secret="secret",
+        client_secret=CLIENT_SECRET,
         client=AsyncWebClient(base_url=fake.url),
     )
+
+
+def refreshes(fake: FakeSlack) -> list[Call]:
+    """Every ``oauth.v2.access`` the emulator answered, with what it answered."""
+    return fake.calls_to("oauth.v2.access")
+
+
+def issued(call: Call) -> tuple[str, str]:
+    """The new (access token, refresh token) a successful refresh answered with."""
+    assert call.ok, call.error
+    return call.response["access_token"], call.response["refresh_token"]
 
 
 def bot(team: str | None = "T1", *, at: dt.datetime = T1, **fields: Any) -> Bot:
@@ -240,32 +258,78 @@ async def test_deleting_touches_only_the_team_and_user_named(store: SqlInstallat
 # -- OAuth states -----------------------------------------------------------------------------
 
 
+async def test_issuing_a_state_writes_nothing(new_engine: Callable[[], AsyncEngine]) -> None:
+    states = SqlOAuthStateStore(new_engine(), key=KEY)
+    issued_states = {await states.async_issue() for _ in range(50)}
+    assert len(issued_states) == 50
+    assert await count(states._engine, slack_oauth_states) == 0
+
+
 async def test_a_state_is_consumed_once(new_engine: Callable[[], AsyncEngine]) -> None:
-    states = SqlOAuthStateStore(new_engine())
+    states = SqlOAuthStateStore(new_engine(), key=KEY)
     state = await states.async_issue()
     other = await states.async_issue()
-    assert len(state) >= 40
     assert state != other
     assert await states.async_consume(state)
     assert not await states.async_consume(state)
-    assert not await states.async_consume("never-issued")
     assert await states.async_consume(other)
+    assert await count(states._engine, slack_oauth_states) == 2  # remembered as used
 
 
-async def test_an_expired_state_is_refused_and_pruned(
+async def test_an_expired_state_is_refused(new_engine: Callable[[], AsyncEngine]) -> None:
+    clock = Clock(T1)
+    states = SqlOAuthStateStore(new_engine(), key=KEY, expiration_seconds=600, clock=clock)
+    state = await states.async_issue()
+    clock.advance(seconds=599)
+    later = await states.async_issue()
+    assert await states.async_consume(later)
+    clock.advance(seconds=1)
+    assert not await states.async_consume(state)
+    assert await count(states._engine, slack_oauth_states) == 1  # only the one used
+
+
+def forgeries(state: str) -> list[str]:
+    """What a stranger could make of a state they saw (or of nothing)."""
+    expires, nonce, signature = state.split(".")
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    return [
+        f"{int(expires) + 3600}.{nonce}.{signature}",  # a longer life
+        f"{expires}.{'A' * len(nonce)}.{signature}",  # another nonce
+        f"{expires}.{nonce}.{flipped}",  # another signature
+        f"{expires}.{nonce}.",
+        f"{expires}.{nonce}",
+        "never-issued",
+        "",
+        "1" * 200,
+        f"{expires}.{nonce}.{signature}\n",
+        f"{expires}.{nonce}.{signature}é",
+    ]
+
+
+async def test_a_forged_state_is_refused(new_engine: Callable[[], AsyncEngine]) -> None:
+    states = SqlOAuthStateStore(new_engine(), key=KEY)
+    state = await states.async_issue()
+    for forged in forgeries(state):
+        assert not await states.async_consume(forged), forged
+    other_app = SqlOAuthStateStore(states._engine, key=state_key("another app's secret"))
+    assert not await states.async_consume(await other_app.async_issue())
+    assert await states.async_consume(state)  # the real one still works, once
+    assert await count(states._engine, slack_oauth_states) == 1
+
+
+async def test_used_states_are_pruned_once_they_would_have_expired(
     new_engine: Callable[[], AsyncEngine],
 ) -> None:
     clock = Clock(T1)
-    states = SqlOAuthStateStore(new_engine(), expiration_seconds=600, clock=clock)
-    state = await states.async_issue()
+    states = SqlOAuthStateStore(new_engine(), key=KEY, expiration_seconds=600, clock=clock)
+    assert await states.async_consume(await states.async_issue())
     clock.advance(seconds=600)
-    assert not await states.async_consume(state)
-    await states.async_issue()  # drops the expired one
+    assert await states.async_consume(await states.async_issue())  # drops the expired one
     assert await count(states._engine, slack_oauth_states) == 1
 
 
 async def test_two_processes_consume_a_state_once(new_engine: Callable[[], AsyncEngine]) -> None:
-    a, b = SqlOAuthStateStore(new_engine()), SqlOAuthStateStore(new_engine())
+    a, b = (SqlOAuthStateStore(new_engine(), key=KEY) for _ in range(2))
     for _ in range(5):
         state = await a.async_issue()
         assert sorted(await race(a.async_consume(state), b.async_consume(state))) == [False, True]
@@ -275,29 +339,33 @@ async def test_two_processes_consume_a_state_once(new_engine: Callable[[], Async
 
 
 async def test_an_expiring_bot_token_is_refreshed_and_saved(
-    new_engine: Callable[[], AsyncEngine], oauth: FakeSlackOAuth
+    new_engine: Callable[[], AsyncEngine], slack: FakeSlack
 ) -> None:
-    store = SqlInstallationStore(new_engine(), client_id=CLIENT_ID, rotator=rotator(oauth))
+    store = SqlInstallationStore(new_engine(), client_id=CLIENT_ID, rotator=rotator(slack))
+    slack.accept_refresh_token("xoxe-1-bot-old")
     await store.async_save_bot(
         bot(bot_refresh_token="xoxe-1-bot-old", bot_token_expires_at=expiring_in(30))
     )
     found = await store.async_find_bot(enterprise_id=None, team_id="T1")
     again = await store.async_find_bot(enterprise_id=None, team_id="T1")
-    assert [r.refresh_token for r in oauth.refreshes] == ["xoxe-1-bot-old"]
-    assert oauth.refreshes[0].grant_type == "refresh_token"
+    [call] = refreshes(slack)
+    assert (call.body["grant_type"], call.body["refresh_token"]) == (
+        "refresh_token",
+        "xoxe-1-bot-old",
+    )
     for fresh in (found, again):
         assert fresh is not None
-        assert (fresh.bot_token, fresh.bot_refresh_token) == ("xoxe.xoxb-new-1", "xoxe-1-bot-new-1")
+        assert (fresh.bot_token, fresh.bot_refresh_token) == issued(call)
         assert fresh.bot_token_expires_at is not None
-        assert fresh.bot_token_expires_at >= expiring_in(EXPIRES_IN / 60) - 5
+        assert fresh.bot_token_expires_at >= expiring_in(DEFAULT_EXPIRES_IN / 60) - 5
         assert fresh.installed_at == T1.timestamp()  # the same row, updated
     assert await count(store._engine, slack_bots) == 1
 
 
 async def test_a_token_not_near_expiry_is_not_refreshed(
-    new_engine: Callable[[], AsyncEngine], oauth: FakeSlackOAuth
+    new_engine: Callable[[], AsyncEngine], slack: FakeSlack
 ) -> None:
-    store = SqlInstallationStore(new_engine(), client_id=CLIENT_ID, rotator=rotator(oauth))
+    store = SqlInstallationStore(new_engine(), client_id=CLIENT_ID, rotator=rotator(slack))
     await store.async_save(
         installation(
             bot_refresh_token="xoxe-1-bot-old",
@@ -309,33 +377,37 @@ async def test_a_token_not_near_expiry_is_not_refreshed(
     found = await store.async_find_installation(enterprise_id="E1", team_id="T1")
     assert found is not None
     assert found.bot_token == f"xoxb-T1-{T1:%d}"
-    assert oauth.refreshes == []
+    assert refreshes(slack) == []
 
 
 async def test_the_clock_and_refresh_before_decide_what_is_near_expiry(
-    new_engine: Callable[[], AsyncEngine], oauth: FakeSlackOAuth
+    new_engine: Callable[[], AsyncEngine], slack: FakeSlack
 ) -> None:
     clock = Clock(dt.datetime.now(dt.UTC))
     store = SqlInstallationStore(
         new_engine(),
         client_id=CLIENT_ID,
-        rotator=rotator(oauth),
+        rotator=rotator(slack),
         refresh_before=dt.timedelta(minutes=10),
         clock=clock,
     )
+    slack.accept_refresh_token("r")
     await store.async_save_bot(bot(bot_refresh_token="r", bot_token_expires_at=expiring_in(30)))
     assert (await store.async_find_bot(enterprise_id=None, team_id="T1")) is not None
-    assert oauth.refreshes == []
+    assert refreshes(slack) == []
     clock.advance(minutes=21)  # 9 minutes left by our clock, 30 by the wall clock
     found = await store.async_find_bot(enterprise_id=None, team_id="T1")
     assert found is not None
-    assert found.bot_token == "xoxe.xoxb-new-1"
+    [call] = refreshes(slack)
+    assert found.bot_token == issued(call)[0]
 
 
 async def test_expiring_tokens_of_an_installation_are_refreshed(
-    new_engine: Callable[[], AsyncEngine], oauth: FakeSlackOAuth
+    new_engine: Callable[[], AsyncEngine], slack: FakeSlack
 ) -> None:
-    store = SqlInstallationStore(new_engine(), client_id=CLIENT_ID, rotator=rotator(oauth))
+    store = SqlInstallationStore(new_engine(), client_id=CLIENT_ID, rotator=rotator(slack))
+    slack.accept_refresh_token("xoxe-1-bot-old")
+    slack.accept_refresh_token("xoxe-1-user-old", kind="user")
     await store.async_save(
         installation(
             bot_refresh_token="xoxe-1-bot-old",
@@ -346,40 +418,48 @@ async def test_expiring_tokens_of_an_installation_are_refreshed(
     )
     found = await store.async_find_installation(enterprise_id="E1", team_id="T1", user_id="U1")
     assert found is not None
-    assert (found.bot_token, found.user_token) == ("xoxe.xoxb-new-1", "xoxe.xoxp-new-2")
-    assert sorted(r.refresh_token for r in oauth.refreshes) == ["xoxe-1-bot-old", "xoxe-1-user-old"]
+    spent = {c.body["refresh_token"]: issued(c)[0] for c in refreshes(slack)}
+    assert sorted(spent) == ["xoxe-1-bot-old", "xoxe-1-user-old"]
+    assert (found.bot_token, found.user_token) == (
+        spent["xoxe-1-bot-old"],
+        spent["xoxe-1-user-old"],
+    )
+    assert found.user_token.startswith("xoxp-")
     # both were saved: nothing is refreshed again, by either finder
     again = await store.async_find_installation(enterprise_id="E1", team_id="T1", user_id="U1")
     found_bot = await store.async_find_bot(enterprise_id="E1", team_id="T1")
     assert again is not None
     assert found_bot is not None
-    assert (again.bot_token, again.user_token) == ("xoxe.xoxb-new-1", "xoxe.xoxp-new-2")
-    assert found_bot.bot_token == "xoxe.xoxb-new-1"
-    assert len(oauth.refreshes) == 2
+    assert (again.bot_token, again.user_token) == (found.bot_token, found.user_token)
+    assert found_bot.bot_token == found.bot_token
+    assert len(refreshes(slack)) == 2
 
 
 async def test_a_bot_refreshed_by_find_bot_is_what_find_installation_returns(
-    new_engine: Callable[[], AsyncEngine], oauth: FakeSlackOAuth
+    new_engine: Callable[[], AsyncEngine], slack: FakeSlack
 ) -> None:
-    store = SqlInstallationStore(new_engine(), client_id=CLIENT_ID, rotator=rotator(oauth))
+    store = SqlInstallationStore(new_engine(), client_id=CLIENT_ID, rotator=rotator(slack))
+    slack.accept_refresh_token("xoxe-1-bot-old")
     await store.async_save(
         installation(bot_refresh_token="xoxe-1-bot-old", bot_token_expires_at=expiring_in(10))
     )
     assert (await store.async_find_bot(enterprise_id="E1", team_id="T1")) is not None
     found = await store.async_find_installation(enterprise_id="E1", team_id="T1")
     assert found is not None
-    assert found.bot_token == "xoxe.xoxb-new-1"
-    assert len(oauth.refreshes) == 1
+    [call] = refreshes(slack)
+    assert found.bot_token == issued(call)[0]
 
 
 async def test_two_processes_refresh_a_token_once(
-    new_engine: Callable[[], AsyncEngine], oauth: FakeSlackOAuth
+    new_engine: Callable[[], AsyncEngine], slack: FakeSlack
 ) -> None:
     """The cross-process guarantee: advisory lock (PostgreSQL) / BEGIN IMMEDIATE (SQLite)."""
     a, b = (
-        SqlInstallationStore(new_engine(), client_id=CLIENT_ID, rotator=rotator(oauth))
+        SqlInstallationStore(new_engine(), client_id=CLIENT_ID, rotator=rotator(slack))
         for _ in range(2)
     )
+    slack.accept_refresh_token("xoxe-1-bot-old")
+    slack.slow_down("oauth.v2.access", 0.3)  # the other finders reach the lock meanwhile
     await a.async_save(
         installation(bot_refresh_token="xoxe-1-bot-old", bot_token_expires_at=expiring_in(10))
     )
@@ -388,15 +468,15 @@ async def test_two_processes_refresh_a_token_once(
         b.async_find_bot(enterprise_id="E1", team_id="T1"),
         b.async_find_installation(enterprise_id="E1", team_id="T1"),
     )
-    assert len(oauth.refreshes) == 1
-    assert [f.bot_token if f else None for f in found] == ["xoxe.xoxb-new-1"] * 3
+    [call] = refreshes(slack)
+    assert [f.bot_token if f else None for f in found] == [issued(call)[0]] * 3
 
 
 async def test_a_failed_refresh_logs_one_line_and_returns_the_stored_token(
-    store: SqlInstallationStore, oauth: FakeSlackOAuth, caplog: pytest.LogCaptureFixture
+    store: SqlInstallationStore, slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = SqlInstallationStore(store._engine, client_id=CLIENT_ID, rotator=rotator(oauth))
-    oauth.refused.add("xoxe-1-bot-old")
+    store = SqlInstallationStore(store._engine, client_id=CLIENT_ID, rotator=rotator(slack))
+    # The emulator never issued this refresh token: Slack refuses it (invalid_refresh_token).
     await store.async_save_bot(
         bot(bot_refresh_token="xoxe-1-bot-old", bot_token_expires_at=expiring_in(-1))
     )
@@ -404,6 +484,7 @@ async def test_a_failed_refresh_logs_one_line_and_returns_the_stored_token(
     found = await store.async_find_bot(enterprise_id=None, team_id="T1")
     assert found is not None
     assert found.bot_token == f"xoxb-T1-{T1:%d}"
+    assert [c.error for c in refreshes(slack)] == ["invalid_refresh_token"]
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert warnings == ["bot token refresh failed for team T1: invalid_refresh_token"]
     assert not [r for r in caplog.records if "xox" in r.getMessage()]
@@ -446,29 +527,31 @@ async def test_the_migration_downgrades_and_upgrades_again(db_url: str) -> None:
 
 @pytest.mark.postgres
 async def test_a_process_that_cannot_get_the_lock_in_time_uses_the_stored_token(
-    postgres_url: str, oauth: FakeSlackOAuth, caplog: pytest.LogCaptureFixture
+    postgres_url: str, slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     """PostgreSQL bounds each statement (query_timeout), the lock wait included."""
     await migrate(postgres_url)
     url = normalise_url(postgres_url)
     patient, hasty = build_engine(url), build_engine(url, query_timeout=0.2)
-    oauth.delay = 1.0
+    slack.accept_refresh_token("r")
+    gate = slack.hold_next("oauth.v2.access")
     try:
         a, b = (
-            SqlInstallationStore(engine, client_id=CLIENT_ID, rotator=rotator(oauth))
+            SqlInstallationStore(engine, client_id=CLIENT_ID, rotator=rotator(slack))
             for engine in (patient, hasty)
         )
         await a.async_save_bot(bot(bot_refresh_token="r", bot_token_expires_at=expiring_in(10)))
         refreshing = asyncio.create_task(a.async_find_bot(enterprise_id=None, team_id="T1"))
-        while not oauth.refreshes:  # a holds the lock from before its refresh until after
-            await asyncio.sleep(0.01)
+        # a holds the lock from before its refresh until after
+        await slack.wait_until(lambda: slack.held["oauth.v2.access"] == 1, "a's refresh")
         found = await b.async_find_bot(enterprise_id=None, team_id="T1")
         assert found is not None
         assert found.bot_token == f"xoxb-T1-{T1:%d}"
+        gate.set()
         fresh = await refreshing
         assert fresh is not None
-        assert fresh.bot_token == "xoxe.xoxb-new-1"
-        assert len(oauth.refreshes) == 1
+        [call] = refreshes(slack)
+        assert fresh.bot_token == issued(call)[0]
         warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
         assert len(warnings) == 1
         assert warnings[0].startswith("token refresh skipped: storage did not answer in time")

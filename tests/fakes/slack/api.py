@@ -35,7 +35,7 @@ import functools
 import json
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -265,6 +265,9 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         self._channels: dict[str, list[dict[str, Any]]] = {}
         self._faults: dict[str, deque[_Fault]] = {}
         self._holds: dict[str, deque[asyncio.Event]] = {}
+        #: Calls waiting at a `hold_next` gate now, by method.
+        self.held: Counter[str] = Counter()
+        self._slow: dict[str, float] = {}
         self._ts_counter = 0
         self._tickets: set[str] = set()
         self._sockets: list[_SocketConnection] = []
@@ -529,11 +532,23 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         """Keep the next call to ``method`` waiting until the returned event is set.
 
         A slow Slack without sleeping: the call is recorded only once it is released, and
-        :meth:`stop` releases anything still held.
+        :meth:`stop` releases anything still held. While it waits, ``held[method]`` counts it
+        (``await fake.wait_until(lambda: fake.held["auth.test"] == 1, ...)``).
         """
         gate = asyncio.Event()
         self._holds.setdefault(method, deque()).append(gate)
         return gate
+
+    def slow_down(self, method: str, seconds: float) -> None:
+        """Answer every call to ``method`` ``seconds`` after it arrives (0: at once again).
+
+        A Slack that is slow for everyone, so that concurrent callers really overlap (two
+        processes racing to refresh one token). Where a test can wait for a condition
+        instead, `hold_next` with `held` says exactly when a call has arrived.
+        """
+        if seconds < 0:
+            raise ValueError("seconds must be >= 0")
+        self._slow[method] = seconds
 
     def _add_faults(self, method: str, fault: _Fault, times: int) -> None:
         if times < 1:
@@ -758,7 +773,12 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         headers = CIMultiDictProxy(CIMultiDict(request.headers))
         held = self._holds.get(method)
         if held:
-            await held.popleft().wait()
+            gate = held.popleft()
+            await self._notify(lambda: self.held.update([method]))
+            await gate.wait()
+            self.held[method] -= 1
+        if self._slow.get(method):
+            await asyncio.sleep(self._slow[method])
         try:
             body = await _decode_request_body(request)
         except ValueError:

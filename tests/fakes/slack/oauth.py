@@ -13,6 +13,10 @@ Slack's OAuth v2 flow and, with token rotation on, must refresh it before it exp
   token for a new access + refresh token pair.  The old access token keeps working until it
   expires, as on Slack.
 * `uninstall` — revokes the workspace's tokens and returns the ``app_uninstalled`` callback.
+* `accept_refresh_token` — a refresh token issued before the test began (any value), so that
+  an installation store's own rows can be refreshed; one the fake does not know is refused
+  (``invalid_refresh_token``), as Slack refuses a spent or revoked one.  ``calls_to(
+  "oauth.v2.access")`` records each exchange with what it answered.
 """
 
 from __future__ import annotations
@@ -100,6 +104,9 @@ class OAuthMixin:
         self.refreshes: Counter[str] = Counter()
         #: Team ids in the order oauth.v2.access installed into them (code exchanges).
         self.installs: list[str] = []
+        #: Every code, access token and refresh token OAuth handed out, in order: none of
+        #: them may ever show in the bot's log.
+        self.issued: list[str] = []
         self._codes: dict[str, _Grant] = {}
 
     # ---------------------------------------------------------------- test-facing API
@@ -144,7 +151,28 @@ class OAuthMixin:
         self._codes[code] = _Grant(
             team.team_id, client_id, scope, user_scope, redirect_uri, self.clock()
         )
+        self.issued.append(code)
         return code
+
+    def accept_refresh_token(
+        self,
+        value: str,
+        *,
+        team_id: str | None = None,
+        kind: TokenKind = "bot",
+        client_id: str | None = None,
+    ) -> None:
+        """Accept ``value`` once as a refresh token of a ``kind`` token of ``team_id``.
+
+        As if this fake had issued it before the test began.  ``client_id`` None: the one
+        registered app (`oauth_app`).
+        """
+        if client_id is None:
+            if len(self.oauth_apps) != 1:
+                raise ValueError("name the client_id: register exactly one oauth_app or pass it")
+            [client_id] = self.oauth_apps
+        team = self._workspace(team_id)
+        self._tokens.add_refresh(value, kind, team.team_id, client_id, self.scopes)
 
     def expire_token(self, token: str) -> None:
         """Make ``token`` expired now (``token_expired``), as if its 12 hours had passed."""
@@ -302,6 +330,7 @@ class OAuthMixin:
         rotating = rotate or app.token_rotation
         expires_at = self.clock() + app.expires_in if rotating else None
         token: IssuedToken = self._tokens.issue(kind, team.team_id, scopes, expires_at)
+        self.issued.append(token.value)
         fields: dict[str, Any] = {
             "access_token": token.value,
             "token_type": kind,
@@ -311,5 +340,6 @@ class OAuthMixin:
             fields["refresh_token"] = self._tokens.issue_refresh(
                 kind, team.team_id, app.client_id, scopes
             )
+            self.issued.append(fields["refresh_token"])
             fields["expires_in"] = app.expires_in
         return fields

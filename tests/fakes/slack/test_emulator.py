@@ -495,6 +495,18 @@ async def test_a_held_call_waits_until_released(fake: FakeSlack) -> None:
     await client.users_info(user="U1")  # only the next call was held
 
 
+async def test_held_counts_the_calls_waiting_at_a_hold(fake: FakeSlack) -> None:
+    client = fake.web_client()
+    gate = fake.hold_next("auth.test")
+    call = asyncio.ensure_future(client.auth_test())
+
+    await fake.wait_until(lambda: fake.held["auth.test"] == 1, "the held call")
+    gate.set()
+    await call
+
+    assert fake.held["auth.test"] == 0
+
+
 # ------------------------------------------------------------------------------ Slack's rules
 
 

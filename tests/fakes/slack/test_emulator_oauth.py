@@ -276,6 +276,43 @@ async def test_rotation_gives_expiring_tokens_and_refreshes_them(
         assert await slack_error(again) == "invalid_refresh_token"
 
 
+async def test_a_refresh_token_accepted_from_before_the_test_is_refreshed_once(
+    fake: FakeSlack, other: str
+) -> None:
+    fake.oauth_app(CLIENT_ID, CLIENT_SECRET)
+    fake.accept_refresh_token("stored-bot-refresh", team_id=other)
+    fake.accept_refresh_token("stored-user-refresh", team_id=other, kind="user")
+    web = client(fake)
+
+    async def refresh(token: str) -> Any:
+        return await web.oauth_v2_access(
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            grant_type="refresh_token",
+            refresh_token=token,
+        )
+
+    bot = await refresh("stored-bot-refresh")
+    user = await refresh("stored-user-refresh")
+
+    assert (bot["token_type"], user["token_type"]) == ("bot", "user")
+    assert bot["access_token"] in fake.tokens_for(other)
+    assert user["access_token"] in fake.tokens_for(other, "user")
+    assert fake.refreshes == {other: 2}
+    assert [bot["access_token"], bot["refresh_token"]] == fake.issued[:2]
+    assert await slack_error(refresh("stored-bot-refresh")) == "invalid_refresh_token"
+
+
+def test_accept_refresh_token_needs_to_know_the_app(fake: FakeSlack) -> None:
+    with pytest.raises(ValueError, match="client_id"):
+        fake.accept_refresh_token("r")
+    fake.oauth_app(CLIENT_ID, CLIENT_SECRET)
+    fake.oauth_app("3333.4444", "another")
+    with pytest.raises(ValueError, match="client_id"):
+        fake.accept_refresh_token("r")
+    fake.accept_refresh_token("r", client_id="3333.4444")
+
+
 async def test_expire_token_forces_token_expired(fake: FakeSlack) -> None:
     fake.expire_token(fake.bot_token)
 

@@ -129,7 +129,14 @@ class TokenRegistry:
     def issue_refresh(self, kind: TokenKind, team_id: str, client_id: str, scopes: str) -> str:
         """A new single-use ``xoxe-1-…`` refresh token for a ``kind`` token of ``team_id``."""
         self._serial += 1
-        value = f"xoxe-1-{team_id}-{self._serial}"
+        return self.add_refresh(
+            f"xoxe-1-{team_id}-{self._serial}", kind, team_id, client_id, scopes
+        )
+
+    def add_refresh(
+        self, value: str, kind: TokenKind, team_id: str, client_id: str, scopes: str
+    ) -> str:
+        """Accept ``value`` once as a refresh token for a ``kind`` token of ``team_id``."""
         self._refresh[value] = _RefreshToken(value, kind, team_id, client_id, scopes)
         return value
 

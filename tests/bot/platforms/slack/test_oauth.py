@@ -8,29 +8,39 @@ cookie jar: the state cookie set by the install page must come back to the redir
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import html
 import json
+import logging
 import re
 import socket
+import sys
+import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import aiohttp
 import pytest
 import sqlalchemy as sa
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.config import ScheduleConfig
 from bot.daily.scheduler import DailyScheduler
+from bot.log import NOISY, setup_logging
 from bot.platforms.slack.installs import BOT_SCOPES, SlackInstalls, authorization_url
 from bot.platforms.slack.lifecycle import SlackPlatform
 from bot.storage import Storage
-from bot.storage.slack.tables import slack_bots
+from bot.storage.slack.tables import slack_bots, slack_oauth_states
 from maxims import load_corpus
 from tests.bot.platforms.slack.helpers import (
     SECRET,
     daily_subscription,
     make_service,
     post,
+    send,
     settings_for,
 )
 from tests.fakes.slack.api import FakeSlack
@@ -56,6 +66,19 @@ async def bot(fake: FakeSlack, storage: Storage, started) -> SlackPlatform:
     """The bot in OAuth mode (no bot token at all), with workspace T2 waiting to install it."""
     fake.oauth_app(CLIENT_ID, CLIENT_SECRET, token_rotation=True)
     fake.add_workspace("T2", channels=["C2"])
+    return await started(oauth_bot(fake, storage))
+
+
+@pytest.fixture
+async def replica_storage(sqlite_url: str) -> AsyncIterator[Storage]:
+    """A second process's storage: its own engine on the bot's database."""
+    store = await Storage.open(sqlite_url)
+    yield store
+    await store.close()
+
+
+def oauth_bot(fake: FakeSlack, storage: Storage) -> SlackPlatform:
+    """A bot process in OAuth mode, on its own port, over `storage`."""
     port = free_port()
     settings = settings_for(
         fake,
@@ -70,21 +93,19 @@ async def bot(fake: FakeSlack, storage: Storage, started) -> SlackPlatform:
     installs = SlackInstalls(
         storage.engine, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_url=fake.url
     )
-    platform = SlackPlatform(
-        make_service(storage), settings.slack, settings.secrets, installs=installs
-    )
-    return await started(platform)
+    return SlackPlatform(make_service(storage), settings.slack, settings.secrets, installs=installs)
 
 
-async def install(bot: SlackPlatform, fake: FakeSlack, team: str, *, cookie: bool = True) -> int:
-    """A person adds the app to `team` in a browser; the status of the page they end on.
+async def authorize(bot: SlackPlatform, fake: FakeSlack, team: str) -> tuple[str, dict[str, str]]:
+    """A person opens the install page and clicks "Allow" for `team` on Slack's page.
 
-    The state cookie is carried by hand: Bolt marks it ``Secure``, which browsers send to
-    ``http://127.0.0.1`` (a secure context) but aiohttp's cookie jar does not.
+    Returns the redirect back to the bot (with its code and state) and the cookie headers the
+    browser would send with it. The state cookie is carried by hand: Bolt marks it
+    ``Secure``, which browsers send to ``http://127.0.0.1`` (a secure context) but aiohttp's
+    cookie jar does not.
     """
-    base = f"http://127.0.0.1:{bot.port}"
     async with aiohttp.ClientSession() as browser:
-        async with browser.get(f"{base}/slack/install") as page:
+        async with browser.get(f"http://127.0.0.1:{bot.port}/slack/install") as page:
             assert page.status == 200
             found = re.search(r'href="([^"]*/oauth/v2/authorize\?[^"]*)"', await page.text())
             cookies = {name: morsel.value for name, morsel in page.cookies.items()}
@@ -94,9 +115,19 @@ async def install(bot: SlackPlatform, fake: FakeSlack, team: str, *, cookie: boo
         async with browser.get(html.unescape(found[1]), allow_redirects=False) as slack:
             assert slack.status == 302
             back = slack.headers["Location"]
-        sent = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookie else {}
-        async with browser.get(back, headers=sent) as done:
-            return done.status
+    return back, {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+
+
+async def come_back(url: str, headers: dict[str, str]) -> int:
+    """The browser follows Slack's redirect to the bot: the status of the page it ends on."""
+    async with aiohttp.ClientSession() as browser, browser.get(url, headers=headers) as done:
+        return done.status
+
+
+async def install(bot: SlackPlatform, fake: FakeSlack, team: str, *, cookie: bool = True) -> int:
+    """A person adds the app to `team` in a browser; the status of the page they end on."""
+    back, cookies = await authorize(bot, fake, team)
+    return await come_back(back, cookies if cookie else {})
 
 
 async def say(bot: SlackPlatform, team: str, channel: str, text: str, event_id: str) -> None:
@@ -177,6 +208,31 @@ async def test_the_state_cookie_must_come_back(bot, fake):
     await say(bot, "T2", "C2", "loss is NaN", "Ev1")
 
     assert fake.calls_to("chat.postMessage") == []
+
+
+async def count_rows(storage: Storage, table: sa.Table) -> int:
+    async with storage.engine.connect() as conn:
+        return int(await conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+
+
+async def test_visits_to_the_install_page_write_nothing(bot, storage):
+    async with aiohttp.ClientSession() as browser:
+        for _ in range(20):
+            for visit in (browser.get, browser.head):
+                async with visit(f"http://127.0.0.1:{bot.port}/slack/install") as page:
+                    assert page.status == 200
+                    assert "slack-app-oauth-state" in page.cookies
+
+    assert await count_rows(storage, slack_oauth_states) == 0
+
+
+async def test_a_state_comes_back_once(bot, fake, storage):
+    back, cookies = await authorize(bot, fake, "T2")
+    assert await come_back(back, cookies) == 200
+    assert await come_back(back, cookies) == 401  # the same redirect again: state used
+
+    assert fake.installs == ["T2"]
+    assert await count_rows(storage, slack_oauth_states) == 1
 
 
 async def test_a_workspace_that_never_installed_gets_no_answer_and_no_error(bot, fake, caplog):
@@ -263,3 +319,254 @@ def test_the_oauth_manifest_is_the_single_workspace_one_plus_what_sharing_needs(
     ]
     for scope in BOT_SCOPES:
         assert f"      - {scope} " in shared
+
+
+# -- the install link, the pages, their headers ---------------------------------------------
+
+
+async def get(url: str, **headers: str) -> tuple[int, str, aiohttp.typedefs.LooseHeaders]:
+    async with aiohttp.ClientSession() as browser, browser.get(url, headers=headers) as page:
+        return page.status, await page.text(), page.headers
+
+
+async def test_the_team_of_an_install_link_goes_to_slack_encoded_and_alone(bot, fake):
+    status, page, _ = await get(f"http://127.0.0.1:{bot.port}/slack/install?team=T2")
+    assert status == 200
+    found = re.search(r'href="([^"]*/oauth/v2/authorize\?[^"]*)"', page)
+    assert found is not None
+    link = html.unescape(found[1])
+    query = parse_qs(urlsplit(link).query, keep_blank_values=True)
+    assert "redirect_uri=http%3A%2F%2F127.0.0.1" in link  # Bolt's page used our URL builder
+
+    assert sorted(query) == ["client_id", "redirect_uri", "scope", "state", "team", "user_scope"]
+    assert all(len(values) == 1 for values in query.values())
+    assert query["team"] == ["T2"]
+    assert query["scope"] == [",".join(BOT_SCOPES)]
+    assert query["redirect_uri"] == [f"http://127.0.0.1:{bot.port}/slack/oauth_redirect"]
+
+
+@pytest.mark.parametrize(
+    "team",
+    [
+        "T1&scope=admin",
+        "T1&user_scope=admin&redirect_uri=https://evil.example/",
+        "T1&client_id=9999.9999",
+        "T1#",
+        "t1",
+        "T 1",
+        "",
+        "U123",
+        "T" * 40,
+        "T1\nSet-Cookie: x=1",
+    ],
+)
+async def test_an_install_link_whose_team_is_no_slack_id_is_refused(bot, fake, team):
+    url = f"http://127.0.0.1:{bot.port}/slack/install?{urlencode({'team': team})}"
+    status, page, headers = await get(url)
+
+    assert status == 400
+    assert "names no Slack workspace" in page
+    assert "authorize" not in page
+    assert "Set-Cookie" not in headers
+    assert "admin" not in page
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+
+
+async def test_two_teams_in_one_link_are_refused(bot):
+    status, _, _ = await get(f"http://127.0.0.1:{bot.port}/slack/install?team=T1&team=T2")
+    assert status == 400
+
+
+def policy(headers) -> dict[str, list[str]]:
+    directives = [d.split() for d in headers["Content-Security-Policy"].split(";")]
+    return {name: values for name, *values in directives}
+
+
+def style_hashes(page: str) -> list[str]:
+    return [
+        "'sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() + "'"
+        for style in re.findall(r"<style>(.*?)</style>", page, re.DOTALL)
+    ]
+
+
+def check_page_headers(page: str, headers) -> None:
+    """No script, no framing, no referrer, no cache: only the page's own style and image."""
+    rules = policy(headers)
+    assert rules["default-src"] == ["'none'"]
+    assert "script-src" not in rules
+    assert rules["style-src"] == style_hashes(page)
+    assert rules["img-src"] == ["https://platform.slack-edge.com"]
+    assert rules["frame-ancestors"] == ["'none'"]
+    assert rules["base-uri"] == ["'none'"]
+    assert rules["form-action"] == ["'none'"]
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def cookie_attributes(headers) -> set[str]:
+    [cookie] = headers.getall("Set-Cookie")
+    assert cookie.startswith("slack-app-oauth-state=")
+    return {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+
+
+async def test_the_oauth_pages_allow_no_script_and_the_state_cookie_is_lax(bot, fake):
+    status, page, headers = await get(f"http://127.0.0.1:{bot.port}/slack/install")
+    assert status == 200
+    assert style_hashes(page)  # Bolt's page has a style, and only it is allowed
+    check_page_headers(page, headers)
+    assert {"secure", "httponly", "samesite", "path", "max-age"} <= cookie_attributes(headers)
+    assert "SameSite=Lax" in headers["Set-Cookie"]
+
+    back, cookies = await authorize(bot, fake, "T2")
+    for sent in (cookies, {}):  # the success page, then a failure (no cookie)
+        status, page, headers = await get(back, **sent)
+        assert status == (200 if sent else 400)
+        check_page_headers(page, headers)
+        assert {"secure", "httponly", "samesite"} <= cookie_attributes(headers)
+        assert "SameSite=Lax" in headers["Set-Cookie"]
+
+
+# -- replays ------------------------------------------------------------------------------
+
+
+async def test_an_uninstall_replayed_to_another_process_leaves_the_reinstall(
+    replica_storage, bot, fake, started
+):
+    replica = await started(oauth_bot(fake, replica_storage))
+    assert bot.port is not None
+    assert replica.port is not None
+    assert await install(bot, fake, "T2") == 200
+    delivery = SlackRequestBody(json.dumps(fake.uninstall("T2")), "application/json")
+    signed = delivery.headers(SECRET)  # what someone on the path captured
+    status, _, _ = await send(bot.port, delivery.body.encode(), signed)
+    assert status == 200
+    assert await bot.installs.client_for("T2") is None
+    assert await install(bot, fake, "T2") == 200  # the workspace comes back at once
+
+    status, _, _ = await send(replica.port, delivery.body.encode(), signed)
+
+    assert status == 401
+    assert await replica.installs.client_for("T2") is not None
+    await say(replica, "T2", "C2", "loss is NaN", "Ev1")
+    assert [a.ok for a in fake.calls_to("chat.postMessage")] == [True]
+
+
+async def test_a_tokens_revoked_replayed_to_another_process_changes_nothing(
+    replica_storage, bot, fake, started
+):
+    replica = await started(oauth_bot(fake, replica_storage))
+    assert bot.port is not None
+    assert replica.port is not None
+    await install(bot, fake, "T2")
+    payload = tokens_revoked_payload("T2", bot_user_ids=("UBOTT2",), event_id="EvRevoked")
+    delivery = SlackRequestBody(json.dumps(payload), "application/json")
+    signed = delivery.headers(SECRET)
+    await send(bot.port, delivery.body.encode(), signed)
+    await install(bot, fake, "T2")
+
+    status, _, _ = await send(replica.port, delivery.body.encode(), signed)
+
+    assert status == 401
+    assert await replica.installs.client_for("T2") is not None
+
+
+async def test_every_parameter_of_the_authorize_url_is_encoded(storage):
+    redirect = "https://bot.example.com/slack/oauth_redirect?tenant=a&scope=admin"
+    installs = SlackInstalls(
+        storage.engine,
+        client_id="1111.2222&user_scope=admin",
+        client_secret=CLIENT_SECRET,
+        api_url="https://slack.com/api/",
+    )
+    flow = installs.oauth_flow(redirect)
+    request = AsyncBoltRequest(body="", query="team=T2", headers={})
+
+    url = await flow.build_authorize_url("a-state", request)
+
+    assert url.startswith("https://slack.com/oauth/v2/authorize?")
+    assert parse_qs(urlsplit(url).query) == {
+        "state": ["a-state"],
+        "client_id": ["1111.2222&user_scope=admin"],
+        "scope": [",".join(BOT_SCOPES)],
+        "redirect_uri": [redirect],
+        "team": ["T2"],
+    }
+
+
+# -- the log --------------------------------------------------------------------------------
+
+
+ENV_SECRETS = [SECRET, CLIENT_ID, CLIENT_SECRET]  # what `maxim-bot` hands setup_logging
+
+
+@pytest.fixture
+def logging_as_the_bot_does(capsys, bot):
+    """Calls `setup_logging` like `maxim-bot` (to stderr, for capsys), and undoes it after.
+
+    It needs `bot` so that it is undone first: the bot's storage logs as it closes.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    levels = {name: logging.getLogger(name).level for name in NOISY}
+    hooks = (sys.excepthook, threading.excepthook)
+
+    def setup(level: str, log_format: str) -> None:
+        setup_logging(level, ENV_SECRETS, log_format)
+
+    yield setup
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, noisy_level in levels.items():
+        logging.getLogger(name).setLevel(noisy_level)
+    sys.excepthook, threading.excepthook = hooks
+
+
+async def test_at_debug_no_code_or_token_from_oauth_reaches_the_log(
+    logging_as_the_bot_does, capsys, bot, fake, storage
+):
+    logging_as_the_bot_does("DEBUG", "text")
+    assert await install(bot, fake, "T1") == 200
+    assert await install(bot, fake, "T2") == 200
+    async with storage.engine.begin() as conn:  # T2's token is near expiry: it is refreshed
+        soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+        await conn.execute(
+            sa.update(slack_bots)
+            .where(slack_bots.c.team_id == "T2")
+            .values(bot_token_expires_at=soon)
+        )
+    await say(bot, "T1", "C1", "loss is NaN", "Ev1")
+    await say(bot, "T2", "C2", "loss is NaN", "Ev2")
+    assert bot.port is not None
+    await post(bot.port, SlackRequestBody(json.dumps(fake.uninstall("T1")), "application/json"))
+    await bot.background.drain(timeout=5)
+
+    log = capsys.readouterr().err
+    assert fake.refreshes["T2"] == 1
+    assert "oauth.v2.access" in log  # slack_sdk's requests and answers are in it
+    assert "refresh_token" in log
+    issued = [*fake.issued, CLIENT_SECRET]
+    assert len(issued) >= 8  # two codes, two bot tokens, their refresh tokens, a refresh's
+    assert [value for value in issued if value in log] == []
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_a_newline_in_an_oauth_code_cannot_forge_a_log_line(
+    logging_as_the_bot_does, capsys, bot, fake, log_format
+):
+    logging_as_the_bot_does("INFO", log_format)
+    back, cookies = await authorize(bot, fake, "T2")
+    forged = "2026-12-01 09:00:00,000 CRITICAL bot: forged"
+    parts = urlsplit(back)
+    query = dict(parse_qsl(parts.query)) | {"code": f"x\n{forged}\r{forged}\u2028{forged}"}
+    tampered = parts._replace(query=urlencode(query)).geturl()
+
+    assert await come_back(tampered, cookies) == 401
+
+    lines = capsys.readouterr().err.splitlines()
+    assert any("forged" in line for line in lines)  # Bolt's warning quotes the code
+    assert not [line for line in lines if "forged" in line.split("***", 1)[0]]
+    if log_format == "json":
+        assert all(json.loads(line) for line in lines)
+    else:
+        assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ", ln) for ln in lines)

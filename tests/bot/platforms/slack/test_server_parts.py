@@ -63,7 +63,7 @@ def test_events_are_json_objects_and_anything_else_is_refused():
     assert read_body(urlencode({"payload": "[1]"}), FORM) == "payload is not JSON"
 
 
-def test_only_buttons_and_daily_changes_can_act():
+def test_only_buttons_daily_changes_and_uninstalls_can_act():
     def acts(text: str) -> bool:
         body = read_body(slash_command_body(text).body, FORM)
         assert isinstance(body, SlackBody)
@@ -73,6 +73,15 @@ def test_only_buttons_and_daily_changes_can_act():
     assert not acts("") and not acts("34") and not acts("daily")
     assert can_act(SlackBody({"type": "block_actions"}, "interaction"))
     assert not can_act(SlackBody({"type": "event_callback"}, "json"))
+    for kind, expected in (
+        ("app_uninstalled", True),
+        ("tokens_revoked", True),
+        ("message", False),
+        ("app_mention", False),
+    ):
+        event = {"type": "event_callback", "event": {"type": kind}}
+        assert can_act(SlackBody(event, "json")) is expected, kind
+    assert not can_act(SlackBody({"type": "event_callback", "event": "app_uninstalled"}, "json"))
 
 
 class Clock:
