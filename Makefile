@@ -78,7 +78,9 @@ clean:
 	rm -rf .venv .venv-* .mypy_cache .pytest_cache .ruff_cache .hypothesis mutants
 
 # The exact versions of everything `make test` installs, for a fresh clone to test what CI did.
+# The pins only another Python installs (a python_version marker) are kept as they are.
 constraints: $(VENV)/.installed-test
-	{ echo "# The exact versions CI tested (make test and make run install with them: pip -c)."; \
-	  echo "# Refresh after changing dependencies: make constraints"; \
-	  $(BIN)/pip freeze --exclude-editable | grep -v '^maxim-bot'; } > constraints.txt
+	{ sed -n '1,/^[^#]/{/^#/p}' constraints.txt; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^maxim-bot'; \
+	  grep ' ; python_version' constraints.txt || true; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
