@@ -7,7 +7,7 @@ VENV := $(if $(filter python3,$(PYTHON)),.venv,.venv-$(notdir $(PYTHON)))
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test lint types pytest bench mutate install clean constraints venv-check
+.PHONY: run test lint types pytest bench mutate install clean constraints venv-check audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,13 @@ pytest: $(VENV)/.installed-test
 	$(BIN)/pytest
 
 test: lint types pytest
+
+# pip-audit of every version pinned in constraints.txt against OSV. Where OSV is out of reach
+# (no internet but the package registries) it says so in one line and passes; a known
+# vulnerability always fails. CI runs it (.ci/run); not part of `test`, whose result should
+# not depend on the network.
+audit: $(VENV)/.installed-test
+	$(BIN)/python .ci/audit.py constraints.txt
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m compileall -q maxims bot
