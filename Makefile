@@ -1,23 +1,35 @@
 # maxim-bot: `make run` starts the console bot, `make test` runs lint, types and the suite.
 PYTHON ?= python3
-VENV := .venv
+# One venv per interpreter, so that `make test PYTHON=python3.13` runs on 3.13 instead of
+# reusing a venv another Python built. The default keeps `.venv`, where the README's commands
+# and the pre-commit hooks look: `.venv` for python3, `.venv-python3.13` for PYTHON=python3.13.
+VENV := $(if $(filter python3,$(PYTHON)),.venv,.venv-$(notdir $(PYTHON)))
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test lint types pytest bench mutate install clean constraints
+.PHONY: run test lint types pytest bench mutate install clean constraints venv-check audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# A venv keeps the Python that made it. When `python3` has moved on since (a new pyenv
+# global, an upgraded distribution), stop with a hint instead of testing the old one.
+PYTHON_VERSION := import sys; print("%d.%d" % sys.version_info[:2])
+venv-check: | $(BIN)/python
+	@want=$$($(PYTHON) -c '$(PYTHON_VERSION)'); have=$$($(BIN)/python -c '$(PYTHON_VERSION)'); \
+	if [ "$$want" != "$$have" ]; then \
+	    echo "$(VENV) runs Python $$have but $(PYTHON) is $$want: rm -rf $(VENV) and run make again"; \
+	    exit 1; fi
+
 # Byte-compiling matters: with PYTHONDONTWRITEBYTECODE set, every `maxim` call would
 # otherwise compile the core from source, tripling its start-up time.
-$(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
+$(VENV)/.installed-run: pyproject.toml constraints.txt | venv-check
 	$(BIN)/pip install --quiet -c constraints.txt -e .
 	$(BIN)/python -m compileall -q maxims bot
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml constraints.txt | venv-check
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	$(BIN)/python -m compileall -q maxims bot
 	touch $@ $(VENV)/.installed-run
@@ -47,6 +59,13 @@ pytest: $(VENV)/.installed-test
 
 test: lint types pytest
 
+# pip-audit of every version pinned in constraints.txt against OSV. Where OSV is out of reach
+# (no internet but the package registries) it says so in one line and passes; a known
+# vulnerability always fails. CI runs it (.ci/run); not part of `test`, whose result should
+# not depend on the network.
+audit: $(VENV)/.installed-test
+	$(BIN)/python .ci/audit.py constraints.txt
+
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m compileall -q maxims bot
 	$(BIN)/python bench/run.py
@@ -63,10 +82,12 @@ mutate: $(VENV)/.installed-test
 	print(f'mutmut: killed {k} of {t} mutants with tests ({k / t:.1%}); {s[\"survived\"]} survived')"
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis mutants
+	rm -rf .venv .venv-* .mypy_cache .pytest_cache .ruff_cache .hypothesis mutants
 
 # The exact versions of everything `make test` installs, for a fresh clone to test what CI did.
+# The pins only another Python installs (a python_version marker) are kept as they are.
 constraints: $(VENV)/.installed-test
-	{ echo "# The exact versions CI tested (make test and make run install with them: pip -c)."; \
-	  echo "# Refresh after changing dependencies: make constraints"; \
-	  $(BIN)/pip freeze --exclude-editable | grep -v '^maxim-bot'; } > constraints.txt
+	{ sed -n '1,/^[^#]/{/^#/p}' constraints.txt; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^maxim-bot'; \
+	  grep ' ; python_version' constraints.txt || true; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt

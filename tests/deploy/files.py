@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import Requirement
 from ruamel.yaml import YAML
 
 from tests.helpers import ROOT
@@ -25,6 +27,8 @@ ENV_EXAMPLE = ROOT / ".env.example"
 UNIT_FILE = ROOT / "deploy" / "systemd" / "maxim-bot.service"
 UNIT_ENV_EXAMPLE = ROOT / "deploy" / "systemd" / "maxim-bot.env.example"
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+PYPROJECT = ROOT / "pyproject.toml"
+CONSTRAINTS = ROOT / "constraints.txt"
 
 BOT_SERVICE = "bot"
 """The compose service that runs the bot."""
@@ -170,3 +174,25 @@ def seconds(text: str) -> float:
     parts = re.findall(r"(\d+(?:\.\d+)?)\s*([a-z]*)", text.strip())
     assert parts and "".join(n + u for n, u in parts) == text.replace(" ", ""), text
     return sum(float(number) * units[unit] for number, unit in parts)
+
+
+def project() -> dict[str, Any]:
+    """The `[project]` table of pyproject.toml."""
+    table = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
+    assert isinstance(table, dict)
+    return table
+
+
+def declared_requirements() -> list[Requirement]:
+    """Every requirement pyproject.toml declares: the runtime ones and each extra's."""
+    table = project()
+    texts = list(table["dependencies"])
+    for extra in table.get("optional-dependencies", {}).values():
+        texts.extend(extra)
+    return [Requirement(text) for text in texts]
+
+
+def constraint_lines(path: Path = CONSTRAINTS) -> list[Requirement]:
+    """The pins of constraints.txt (comments skipped), markers kept."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
