@@ -5,19 +5,25 @@ PYTHON ?= python3
 # and the pre-commit hooks look: `.venv` for python3, `.venv-python3.13` for PYTHON=python3.13.
 VENV := $(if $(filter python3,$(PYTHON)),.venv,.venv-$(notdir $(PYTHON)))
 BIN := $(VENV)/bin
+# The interpreter itself: PYTHON when it runs, else (pyenv installs python3.13 without putting
+# it on PATH unless it is among the active versions) the newest pyenv version that has it.
+PYTHON_EXE := $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null || \
+    ls -1d "$$(pyenv root 2>/dev/null)"/versions/*/bin/$(notdir $(PYTHON)) 2>/dev/null \
+    | sort -V | tail -n 1)
 ARGS ?=
 
 .PHONY: run test lint types pytest bench mutate install clean constraints venv-check audit
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@[ -n "$(PYTHON_EXE)" ] || { echo "$(PYTHON) not found: install it, or pass PYTHON=/path/to/python"; exit 1; }
+	$(PYTHON_EXE) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # A venv keeps the Python that made it. When `python3` has moved on since (a new pyenv
 # global, an upgraded distribution), stop with a hint instead of testing the old one.
 PYTHON_VERSION := import sys; print("%d.%d" % sys.version_info[:2])
 venv-check: | $(BIN)/python
-	@want=$$($(PYTHON) -c '$(PYTHON_VERSION)'); have=$$($(BIN)/python -c '$(PYTHON_VERSION)'); \
+	@want=$$($(PYTHON_EXE) -c '$(PYTHON_VERSION)'); have=$$($(BIN)/python -c '$(PYTHON_VERSION)'); \
 	if [ "$$want" != "$$have" ]; then \
 	    echo "$(VENV) runs Python $$have but $(PYTHON) is $$want: rm -rf $(VENV) and run make again"; \
 	    exit 1; fi
