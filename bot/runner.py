@@ -41,9 +41,6 @@ async def run_bot(
         ) as bot,
         serve_probes(settings.server, bot) as probes,
     ):
-        if not bot.platforms:
-            log.error("no platform to run: set a token or enable [console]")
-            return 2
         if probes.problem is not None:
             log.error("%s", probes.problem)
             return 2
