@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     path = find_config_file(args.config, os.environ)
+    # `check-config` refuses all that `run` would; `migrate` and `discord` need no platform.
+    needs_platform = args.command in ("run", "check-config")
     if getattr(args, "daily_at", None) or getattr(args, "tz", None):
         base = load_settings(path)
         entry = {
@@ -84,7 +86,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             "timezone": args.tz or "UTC",
         }
         overrides["daily"] = [d.model_dump() for d in base.daily] + [entry]
-    return load_settings(path, overrides=overrides)
+    return load_settings(path, overrides=overrides, needs_platform=needs_platform)
 
 
 def _secret_values(settings: Settings) -> list[str]:

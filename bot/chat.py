@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 from zoneinfo import ZoneInfo
 
+from cachetools import TTLCache
+
 from bot import ops
 from bot.preview import Preview
 from bot.storage import describe_outage
@@ -40,6 +42,11 @@ ACK_DEADLINE = 2.0
 # ACK_DEADLINE, so the answer still goes out in the acknowledgement.
 ZONE_DEADLINE = 1.5
 REFUSED_HOLD_SECONDS = 2.0  # after storage refused (cooldown taken elsewhere), ask again later
+# How many channels the local gate and the last answers remember (some 400 bytes each, so a few
+# MB at most). Forgetting costs no correctness: storage holds every cooldown, and at worst a
+# forgotten channel asks storage once more or hears the maxim it heard last time again.
+REMEMBERED_CHANNELS = 10_000
+LAST_ANSWER_SECONDS = 86_400.0  # avoiding a repeat matters within the day, not after it
 IsAdmin = Callable[[], Awaitable[bool]]
 _DAILY_QUERIES = (DailyShow, DailyOff, DailySet)  # a tuple: `A | B` is built on every call
 
@@ -144,9 +151,22 @@ class ChatService:
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311  # jokes, not cryptography
         self.daily = daily
-        self._last_answer: dict[tuple[str, str], int] = {}
-        # (platform, channel, rule) -> POSIX time before which storage would refuse anyway
-        self._quiet_until: dict[tuple[str, str, str], float] = {}
+
+        # Both maps forget what expired, oldest first, in O(1) amortised time on each write, and
+        # keep at most `REMEMBERED_CHANNELS` entries (the least recently used go first).
+        def timer() -> float:
+            return self.clock().timestamp()
+
+        # (platform, channel) -> the number of the channel's last NaN (or other rule's) answer
+        self._last_answer: TTLCache[tuple[str, str], int] = TTLCache(
+            REMEMBERED_CHANNELS, LAST_ANSWER_SECONDS, timer
+        )
+        # (platform, channel, rule) -> POSIX time before which storage would refuse anyway; an
+        # entry lives as long as the longest cooldown, and is read as it says until then.
+        longest = max(map(engine.cooldown_for, engine.rules), default=0.0)
+        self._quiet_until: TTLCache[tuple[str, str, str], float] = TTLCache(
+            REMEMBERED_CHANNELS, longest, timer
+        )
         self._asking: set[tuple[str, str, str]] = set()
 
     async def today(self, origin: Origin) -> dt.date:
@@ -332,15 +352,10 @@ class ChatService:
             self._asking.discard(key)
         if cooldown > 0:
             hold = cooldown if maxim is not None else min(cooldown, REFUSED_HOLD_SECONDS)
-            self._remember_quiet(key, now.timestamp() + hold, now.timestamp())
+            self._quiet_until[key] = now.timestamp() + hold
         if maxim is not None:
             ops.record_trigger(origin.platform, rule.name, answered=True)
         return maxim
-
-    def _remember_quiet(self, key: tuple[str, str, str], until: float, now: float) -> None:
-        if len(self._quiet_until) > 10_000:
-            self._quiet_until = {k: v for k, v in self._quiet_until.items() if v > now}
-        self._quiet_until[key] = until
 
     async def _answer_message(
         self, origin: Origin, rule: Rule, now: dt.datetime, event_id: str | None

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.config_checks import cross_check
 from maxims.query import parse_clock
 
 DEFAULT_CONFIG_FILE = "config.toml"
@@ -166,7 +167,28 @@ class StorageConfig(Section):
             raise ValueError(
                 "use 'sqlite+aiosqlite:///FILE' or 'postgresql+asyncpg://USER@HOST/DB'"
             )
-        return url
+        return _check_database_url(url)
+
+
+def _check_database_url(url: str) -> str:
+    """`url` as SQLAlchemy (which `run` opens it with) reads it, with a port a socket can use.
+
+    SQLAlchemy takes any number as a port, so asyncpg would only fail at connect time.
+    """
+    from sqlalchemy.engine import make_url  # the parser storage itself uses, loaded only here
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        port = make_url(url).port
+    except ValueError:  # int() of what follows the host's colon
+        raise ValueError(
+            "its port is not a number: use 'postgresql+asyncpg://USER@HOST:5432/DB'"
+        ) from None
+    except ArgumentError:
+        raise ValueError("SQLAlchemy cannot read it as a database URL") from None
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError(f"port {port} is out of range: use 1..65535 (PostgreSQL listens on 5432)")
+    return url
 
 
 class ConsoleConfig(Section):
@@ -348,13 +370,16 @@ def load_settings(
     path: Path | None,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    *,
+    needs_platform: bool = True,
 ) -> Settings:
-    """Read, merge and validate configuration.
+    """Read, merge and validate configuration, with every rule `maxim-bot run` has at start.
 
     Args:
         path: the TOML file, or None for defaults only.
         env: the environment (secrets and URL overrides); defaults to ``os.environ``.
         overrides: extra top-level values from the command line, applied last.
+        needs_platform: refuse settings that start no platform (False for ``migrate``).
 
     Raises:
         ConfigError: one line that names the file, the key and what is wrong.
@@ -387,60 +412,7 @@ def load_settings(
         settings = Settings.model_validate(data)
     except ValidationError as err:
         raise ConfigError(_describe(err, source)) from None
-    problem = _cross_check(settings)
+    problem = cross_check(settings, needs_platform=needs_platform)
     if problem is not None:
         raise ConfigError(f"{source}: {problem}")
     return settings
-
-
-def _cross_check(settings: Settings) -> str | None:
-    """What parses but cannot work, as ``key: message`` (None: all is well).
-
-    Checked here, with the rest of the validation, so that `check-config` refuses everything
-    that `run` would refuse at start.
-    """
-    from maxims import load_corpus
-    from maxims.triggers import unknown_tags
-
-    corpus = load_corpus()
-    known = {tag for maxim in corpus for tag in maxim.tags}
-    for n, rule in enumerate(settings.triggers.rules):
-        unknown = unknown_tags(rule.tags, corpus)
-        if unknown:
-            return (
-                f"triggers.rules[{n}].tags: no maxim is tagged {', '.join(map(repr, unknown))}"
-                f" (tags in use: {', '.join(sorted(known))})"
-            )
-    seen: dict[tuple[str, str], int] = {}
-    for n, entry in enumerate(settings.daily):
-        key = (entry.platform, entry.channel)  # storage's key for a subscription
-        if key in seen:
-            return (
-                f"daily[{n}].channel: {entry.channel!r} on {entry.platform} already has a "
-                f"daily post (daily[{seen[key]}]): one entry per channel"
-            )
-        seen[key] = n
-    return _oauth_problem(settings)
-
-
-def _oauth_problem(settings: Settings) -> str | None:
-    """What keeps Slack OAuth (many workspaces) from working, or None."""
-    secrets = settings.secrets
-    if (secrets.slack_client_id is None) != (secrets.slack_client_secret is None):
-        return (
-            "SLACK_CLIENT_ID, SLACK_CLIENT_SECRET: Slack OAuth needs both (the app's Basic "
-            "Information page has them)"
-        )
-    if not secrets.slack_oauth:
-        return None
-    if secrets.slack_bot_token is not None:
-        return (
-            "SLACK_BOT_TOKEN: set it for one workspace, or SLACK_CLIENT_ID and "
-            "SLACK_CLIENT_SECRET for many (OAuth), not both"
-        )
-    if settings.slack.mode == "socket":
-        return (
-            "slack.mode: OAuth needs HTTP mode (a public URL for Slack to send people to); "
-            'set slack.mode = "http" or leave it out'
-        )
-    return None

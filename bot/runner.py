@@ -43,9 +43,6 @@ async def run_bot(
             settings.server, bot.platforms, ping=bot.storage.ping, scheduler_running=bot.healthy
         ) as probes,
     ):
-        if not bot.platforms:
-            log.error("no platform to run: set a token or enable [console]")
-            return 2
         if probes.problem is not None:
             log.error("%s", probes.problem)
             return 2

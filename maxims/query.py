@@ -7,15 +7,13 @@
 
 from __future__ import annotations
 
+from maxims.invisible import INVISIBLE
 from maxims.model import Value
 from maxims.search import words
 
 MAX_QUERY_LENGTH = 200
 _NUMBERISH = frozenset("0123456789.,_eE+-/")
 _ECHO_OK = frozenset(":/_-+. '’")
-# Letters that show as nothing: Hangul fillers count as letters (`isalnum`), so an echo made of
-# them would look empty. The rest are not letters, listed so a wider `_ECHO_OK` cannot let them in.
-_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u200b\u200c\u200d\u2060\ufeff")
 
 
 class Query(Value):
@@ -108,7 +106,8 @@ def safe_echo(text: str, limit: int = 40) -> str:
     ``https://…`` or ``www.…`` into a link the bot seems to offer, so such words are dropped
     (after the other characters, so that ``http:\u200b//`` cannot slip through).
     """
-    kept = "".join(ch for ch in text if (ch.isalnum() and ch not in _INVISIBLE) or ch in _ECHO_OK)
+    # Hangul fillers count as letters (`isalnum`) yet show as nothing (`maxims.invisible`).
+    kept = "".join(ch for ch in text if (ch.isalnum() or ch in _ECHO_OK) and ch not in INVISIBLE)
     kept = " ".join(word for word in kept.split(" ") if not _is_link(word)).strip()
     return kept if len(kept) <= limit else kept[: limit - 1] + "…"
 

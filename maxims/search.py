@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+from maxims.invisible import INVISIBLE
 from maxims.model import Maxim
 
 TYPE_CHECKING = False
@@ -82,11 +83,15 @@ _HINT_CUTOFF = 0.75  # how close (difflib's ratio) a word must be to be offered 
 
 
 def words(text: str) -> list[str]:
-    """Split `text` into lower-case words; typographic and straight apostrophes are one."""
+    """Split `text` into lower-case words; typographic and straight apostrophes are one.
+
+    Letters that show as nothing (`maxims.invisible`, such as the Hangul fillers) separate
+    words like any other non-letter, so no word is invisible or hides one.
+    """
     out: list[str] = []
     current: list[str] = []
     for ch in text.lower():
-        if ch.isalnum():
+        if ch.isalnum() and ch not in INVISIBLE:
             current.append(ch)
         elif ch in _APOSTROPHES and current:
             current.append("'")

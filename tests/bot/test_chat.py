@@ -11,9 +11,11 @@ import datetime as dt
 import random
 
 import pytest
+from cachetools import Cache
 
+import bot.chat
 from bot.bootstrap import build_service
-from bot.chat import ChatService, Origin, in_time
+from bot.chat import LAST_ANSWER_SECONDS, REMEMBERED_CHANNELS, ChatService, Origin, in_time
 from bot.config import Settings, TriggersConfig
 from bot.preview import Preview
 from maxims import MaximReply, TextReply, load_corpus
@@ -145,3 +147,58 @@ async def test_cooldowns_and_events_are_kept_per_workspace(service):
     assert await service.message(t2, "loss is NaN", event_id="Ev1") is not None
     assert await service.message(t1, "NaN again", event_id="Ev2") is None  # T1's cooldown
     assert await service.message(t2, "loss is NaN", event_id="Ev1") is None  # T2's Ev1, again
+
+
+def stored(memory: Cache | dict) -> int:
+    """Entries a map really holds, expired or not (its `len` would drop the expired first)."""
+    return Cache.__len__(memory) if isinstance(memory, Cache) else len(memory)
+
+
+async def test_the_channel_maps_stay_bounded_under_200000_channels(service):
+    async def granted(*args, **kwargs) -> bool:
+        return True
+
+    # Our own storage, not an SDK object: 200,000 cooldowns granted without 200,000 writes.
+    service.storage.take_cooldown = granted
+    for n in range(200_000):
+        assert await service.message(Origin("slack", f"C{n}", "ada"), "loss is NaN") is not None
+    assert stored(service._quiet_until) <= REMEMBERED_CHANNELS < 200_000
+    assert stored(service._last_answer) <= REMEMBERED_CHANNELS
+
+
+async def test_an_expired_entry_is_forgotten(service, clock):
+    elsewhere = Origin("console", "random", "ada")
+    assert await service.message(HERE, "loss is NaN") is not None
+    clock.advance(seconds=601)  # past the cooldown: the gate's entry has expired
+    assert await service.message(elsewhere, "loss is NaN") is not None
+    assert stored(service._quiet_until) == 1  # HERE's went on that write
+    assert stored(service._last_answer) == 2  # the last answers last a day
+    clock.advance(seconds=LAST_ANSWER_SECONDS)
+    assert await service.message(elsewhere, "loss is NaN") is not None
+    assert stored(service._last_answer) == 1
+
+
+async def test_a_live_cooldown_is_honoured_after_the_gate_forgot_the_channel(
+    storage, clock, monkeypatch
+):
+    monkeypatch.setattr(bot.chat, "REMEMBERED_CHANNELS", 3)
+    settings = Settings(triggers=TriggersConfig(cooldown_seconds=600))
+    service = build_service(settings, storage, clock=clock, rng=random.Random(7))
+    asked = []
+    real = storage.take_cooldown
+
+    async def counting(*args, **kwargs):
+        asked.append(args)
+        return await real(*args, **kwargs)
+
+    storage.take_cooldown = counting  # our own storage, not an SDK object
+    assert await service.message(HERE, "loss is NaN") is not None
+    clock.advance(seconds=599)
+    assert await service.message(HERE, "NaN again") is None
+    assert len(asked) == 1  # the gate kept it from storage
+    for n in range(5):
+        assert await service.message(Origin("console", f"c{n}", "ada"), "NaN") is not None
+    assert ("console", "general", "nan") not in service._quiet_until  # forgotten, so...
+    assert await service.message(HERE, "NaN again") is None  # ...storage says no
+    clock.advance(seconds=2)
+    assert await service.message(HERE, "NaN once more") is not None

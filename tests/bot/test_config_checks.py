@@ -69,6 +69,80 @@ api_url = "http://slack.example.com/api/"
 """
 
 
+NOWHERE = "http://127.0.0.1:9/api/"  # nothing listens there: no test reaches a real Slack
+SOCKET_MODE = '[slack]\nmode = "socket"\n'
+CONSOLE_OFF = "[console]\nenabled = false\n"
+PORT_CLASH = """
+[server]
+enabled = true
+port = 39517
+
+[slack]
+http_port = 39517
+"""
+PORT_OUT_OF_RANGE = '[storage]\nurl = "postgresql+asyncpg://maxim:pw@127.0.0.1:99999/maxim"\n'
+PORT_NOT_A_NUMBER = '[storage]\nurl = "postgresql+asyncpg://maxim:pw@127.0.0.1:abc/maxim"\n'
+BROKEN = [  # (config, environment, the one line's text)
+    (
+        "",
+        {"SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": NOWHERE},
+        "SLACK_SIGNING_SECRET: Slack HTTP mode needs it",
+    ),
+    (
+        SOCKET_MODE,
+        {"SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": NOWHERE},
+        "SLACK_APP_TOKEN: Slack Socket Mode needs it",
+    ),
+    (
+        "",
+        {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": TOKEN, "SLACK_API_URL": NOWHERE},
+        "SLACK_SIGNING_SECRET: Slack OAuth runs in HTTP mode, which needs it",
+    ),
+    ("", {"DISCORD_TOKEN": "   "}, "DISCORD_TOKEN: it is blank"),
+    (CONSOLE_OFF, {}, "console.enabled: the console is off and no platform has a token"),
+    (
+        PORT_CLASH,
+        {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": NOWHERE},
+        "server.port: 39517 is slack.http_port too",
+    ),
+    (PORT_OUT_OF_RANGE, {}, "storage.url: port 99999 is out of range"),
+    (PORT_NOT_A_NUMBER, {}, "storage.url: its port is not a number"),
+]
+
+
+@pytest.mark.parametrize("command", ["run", "check-config"])
+@pytest.mark.parametrize(
+    ("config", "env", "line"),
+    BROKEN,
+    ids=[
+        "http-mode-without-signing-secret",
+        "socket-mode-without-app-token",
+        "oauth-without-signing-secret",
+        "blank-discord-token",
+        "no-platform",
+        "probe-server-on-slacks-port",
+        "database-port-out-of-range",
+        "database-port-not-a-number",
+    ],
+)
+def test_run_and_check_config_refuse_the_same_start_up_problems(
+    tmp_path, command, config, env, line
+):
+    done = maxim_bot(tmp_path, config, command, **env)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert line in lines[0]
+    assert TOKEN not in done.stderr
+    assert "pw@" not in done.stderr
+
+
+def test_migrate_needs_no_platform(tmp_path):
+    done = maxim_bot(tmp_path, CONSOLE_OFF, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert "schema up to date" in done.stdout
+
+
 @pytest.mark.parametrize("command", ["run", "check-config"])
 @pytest.mark.parametrize(
     ("config", "line"),

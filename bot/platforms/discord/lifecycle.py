@@ -86,9 +86,10 @@ class DiscordPlatform:
         return client.ws is not None and client.ws.open
 
     def _token(self) -> str:
+        """DISCORD_TOKEN, which validated settings always hold, not blank (`bot.config_checks`)."""
         token = self.secrets.discord_token
-        if token is None or not token.get_secret_value().strip():
-            raise StartupError("Discord: DISCORD_TOKEN is empty: set it to the bot token")
+        if token is None:
+            raise StartupError("Discord: settings not validated: run maxim-bot check-config")
         return token.get_secret_value()
 
     async def _signed_in_client(self, *, message_content: bool) -> MaximClient:

@@ -29,6 +29,7 @@ from bot.platforms.slack.server import build_http_app
 from bot.platforms.slack.web import PLATFORM, build_web_client, error_code
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.config import Secrets, SlackConfig
@@ -94,6 +95,13 @@ async def open_socket_url(client: AsyncWebClient, app_token: str, api_url: str) 
     return str(response["url"])
 
 
+def _required(secret: SecretStr | None) -> str:
+    """A secret that validated settings always have in this mode (`bot.config_checks`)."""
+    if secret is None:
+        raise StartupError("Slack: settings not validated: run maxim-bot check-config")
+    return secret.get_secret_value()
+
+
 def _unreachable(api_url: str, err: BaseException) -> str:
     return (
         f"Slack: cannot reach the Web API at {api_url} ({type(err).__name__}): check "
@@ -149,21 +157,12 @@ class SlackPlatform:
         return self.app is not None and await self.connected()
 
     async def start(self) -> None:
-        """Check the tokens, then open the websocket or start the HTTP server."""
-        secrets = self.secrets
-        api_url = self.config.api_url
-        if self.mode == "http" and secrets.slack_signing_secret is None:
-            raise StartupError(
-                "Slack: HTTP mode needs SLACK_SIGNING_SECRET (Basic Information > App Credentials"
-                " > Signing Secret), or set SLACK_APP_TOKEN to use Socket Mode"
-            )
-        if self.mode == "socket" and secrets.slack_app_token is None:
-            raise StartupError(
-                "Slack: Socket Mode needs SLACK_APP_TOKEN (an xapp- app-level token with "
-                'connections:write), or set slack.mode = "http" with SLACK_SIGNING_SECRET'
-            )
+        """Check the tokens, then open the websocket or start the HTTP server.
+
+        The settings were validated (`bot.config_checks`): the mode has the secret it needs.
+        """
         if self.installs is None:
-            identity = await check_bot_token(self.client, api_url)
+            identity = await check_bot_token(self.client, self.config.api_url)
         else:  # many workspaces: no token of our own, each installation brings one
             identity = {"team": "every workspace that installs it", "user": "the app"}
         self.app = build_slack_app(
@@ -174,10 +173,10 @@ class SlackPlatform:
             background=self.background,
             installs=self.installs,
         )
-        if secrets.slack_app_token is not None and self.mode == "socket":
-            await self._start_socket(self.app, secrets.slack_app_token.get_secret_value())
+        if self.mode == "socket":
+            await self._start_socket(self.app, _required(self.secrets.slack_app_token))
         else:
-            await self._start_http(self.app)
+            await self._start_http(self.app, _required(self.secrets.slack_signing_secret))
         log.info(
             "Slack: signed in to %s as %s (%s)",
             identity.get("team", "?"),
@@ -189,17 +188,14 @@ class SlackPlatform:
         """Whether a request signature is new, across every process sharing the storage."""
         return await self.service.first_request(SIGNATURE_PLATFORM, key)
 
-    async def _start_http(self, app: AsyncApp) -> None:
+    async def _start_http(self, app: AsyncApp, signing_secret: str) -> None:
         host, port = self.config.http_host, self.config.http_port
-        secret = self.secrets.slack_signing_secret
-        if secret is None:  # start() refuses HTTP mode without one; this is for the types
-            raise StartupError("Slack: HTTP mode needs SLACK_SIGNING_SECRET")
         try:
             self._runner, self.port = await listen(
                 build_http_app(
                     app,
                     self.healthy,
-                    signing_secret=secret.get_secret_value(),
+                    signing_secret=signing_secret,
                     first_seen=self.first_seen,
                 ),
                 host,

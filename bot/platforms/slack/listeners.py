@@ -46,6 +46,7 @@ from bot.platforms.slack.web import (
     PLATFORM,
     error_code,
     is_slack_url,
+    refused_here,
 )
 from bot.preview import STALE_PREVIEW, is_private
 from maxims import Reply, parse_query
@@ -360,12 +361,20 @@ class SlackListeners:
             return
         ts = str(event.get("ts") or "")
         in_dm = event.get("channel_type") == "im"  # a conversation of two: no thread needed
-        await client.chat_postMessage(
-            channel=origin.channel,
-            thread_ts=event.get("thread_ts") or (None if in_dm else ts),
-            unfurl_links=False,
-            **render_maxim(maxim),
-        )
+        try:
+            await client.chat_postMessage(
+                channel=origin.channel,
+                thread_ts=event.get("thread_ts") or (None if in_dm else ts),
+                unfurl_links=False,
+                **render_maxim(maxim),
+            )
+        except SlackApiError as err:
+            if not refused_here(err):
+                raise  # a message Slack found malformed is our bug: the boundary logs it
+            # Nobody asked for this answer, so nobody waits for an apology; the channel's state
+            # (or the rate limit) is the operator's to know, in one line, not a traceback.
+            log.warning("cannot answer in slack channel %s (%s)", origin.channel, error_code(err))
+            return
         if self.config.reaction and ts:
             try:
                 await client.reactions_add(

@@ -105,6 +105,17 @@ def post_error(err: SlackApiError) -> PostError:
     return PostError(code)
 
 
+def refused_here(err: SlackApiError) -> bool:
+    """Whether Slack refused a post because of the channel or the rate limit, not its content.
+
+    Not a member, the channel gone or archived, posting restricted to admins, or a rate limit
+    that outlasted slack_sdk's retry: what Discord says with Forbidden, NotFound and 429.
+    """
+    if error_code(err) == "restricted_action":
+        return True
+    return isinstance(post_error(err), ChannelUnavailable | RateLimited)
+
+
 def _origin(url: str) -> tuple[str, str, int] | None:
     """(scheme, host, port) of `url`, or None when it has no usable host."""
     try:

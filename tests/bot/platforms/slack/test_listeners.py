@@ -590,3 +590,48 @@ async def test_every_answer_over_the_real_corpus_fits_slacks_limits(fake, storag
 
     assert fake.calls_to("chat.postMessage") + fake.calls_to("chat.postEphemeral")
     assert [c.error for c in fake.calls if not c.ok] == []
+
+
+@pytest.mark.parametrize(
+    "refuse",
+    [
+        ("not_in_channel", None),
+        ("channel_not_found", None),
+        ("is_archived", None),
+        ("restricted_action", None),
+        ("ratelimited", 2),  # the first call and slack_sdk's one retry
+    ],
+    ids=lambda refuse: refuse[0],
+)
+async def test_a_nan_answer_slack_refuses_is_one_warning_line(make_bot, fake, caplog, refuse):
+    code, rate_limited_calls = refuse
+    bot = make_bot()
+    if rate_limited_calls is None:
+        fake.fail_next("chat.postMessage", error=code)
+    else:
+        fake.rate_limit_next("chat.postMessage", retry_after=0, times=rate_limited_calls)
+
+    with caplog.at_level(logging.WARNING):
+        await bot.dispatch(event_body(message_event("my loss is NaN again")))
+        await bot.settle()
+
+    assert fake.calls_to("chat.postMessage", ok=True) == []
+    assert len(fake.calls_to("chat.postMessage", ok=False)) == (rate_limited_calls or 1)
+    [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.levelno == logging.WARNING
+    assert warning.getMessage() == f"cannot answer in slack channel C1 ({code})"
+    assert warning.exc_info is None
+
+
+async def test_a_nan_answer_slack_finds_malformed_is_still_an_error(make_bot, fake, caplog):
+    bot = make_bot()
+    fake.fail_next("chat.postMessage", error="invalid_blocks")  # our bug, not the channel's
+
+    with caplog.at_level(logging.WARNING):
+        await bot.dispatch(event_body(message_event("my loss is NaN again")))
+        await bot.settle()
+
+    [error] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert error.levelno == logging.ERROR
+    assert error.getMessage().startswith("slack message failed (ref ")
+    assert error.exc_info is not None
