@@ -62,7 +62,7 @@ async def check_slack(settings: Settings) -> str:
     """The bot token, and in Socket Mode the app token, as Slack sees them.
 
     Which secrets each mode needs was checked with the rest of the configuration
-    (`bot.config_checks`); this asks Slack whether it accepts them.
+    (`bot.config.checks`); this asks Slack whether it accepts them.
     """
     from bot.platforms.slack.lifecycle import check_bot_token, open_socket_url
     from bot.platforms.slack.web import build_web_client

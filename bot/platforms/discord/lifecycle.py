@@ -86,7 +86,7 @@ class DiscordPlatform:
         return client.ws is not None and client.ws.open
 
     def _token(self) -> str:
-        """DISCORD_TOKEN, which validated settings always hold, not blank (`bot.config_checks`)."""
+        """DISCORD_TOKEN, which validated settings always hold, not blank (`bot.config.checks`)."""
         token = self.secrets.discord_token
         if token is None:
             raise StartupError("Discord: settings not validated: run maxim-bot check-config")

@@ -96,7 +96,7 @@ async def open_socket_url(client: AsyncWebClient, app_token: str, api_url: str) 
 
 
 def _required(secret: SecretStr | None) -> str:
-    """A secret that validated settings always have in this mode (`bot.config_checks`)."""
+    """A secret that validated settings always have in this mode (`bot.config.checks`)."""
     if secret is None:
         raise StartupError("Slack: settings not validated: run maxim-bot check-config")
     return secret.get_secret_value()
@@ -159,7 +159,7 @@ class SlackPlatform:
     async def start(self) -> None:
         """Check the tokens, then open the websocket or start the HTTP server.
 
-        The settings were validated (`bot.config_checks`): the mode has the secret it needs.
+        The settings were validated (`bot.config.checks`): the mode has the secret it needs.
         """
         if self.installs is None:
             identity = await check_bot_token(self.client, self.config.api_url)

@@ -1,6 +1,6 @@
 """What parses but cannot work: every rule that `maxim-bot run` would otherwise meet at start.
 
-`bot.config.load_settings` calls `cross_check` once pydantic has accepted each key, so
+`bot.config.loading.load_settings` calls `cross_check` once pydantic has accepted each key, so
 `maxim-bot check-config` refuses exactly what `maxim-bot run` refuses, with the same one line.
 Each rule lives here and nowhere else: the platforms' start-up code (Slack's and Discord's
 lifecycles, the runner, `check-config --connect`) trusts validated settings instead of
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.config.settings import Settings
 
 SIGNING_SECRET_PAGE = "Basic Information > App Credentials > Signing Secret"  # noqa: S105  # where to find it
 WILDCARD_HOSTS = ("", "0.0.0.0", "::")  # noqa: S104  # compared with, never bound
