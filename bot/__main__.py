@@ -151,7 +151,7 @@ def _connect(settings: Settings) -> int:
 
 
 def _migrate(settings: Settings) -> int:
-    from bot.storage.engine import migrate
+    from bot.storage.schema import migrate
 
     try:
         asyncio.run(migrate(settings.storage.url))

@@ -42,7 +42,7 @@ async def check_storage(url: str) -> str:
     """``SELECT 1`` on the configured database; its dialect."""
     import sqlalchemy as sa
 
-    from bot.storage.engine import build_engine, normalise_url
+    from bot.storage.backends import build_engine, normalise_url
 
     engine = build_engine(normalise_url(url))
     try:

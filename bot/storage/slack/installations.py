@@ -4,7 +4,7 @@ slack_sdk's SQLAlchemy stores keep their own `MetaData` (created with ``create_a
 our Alembic migrations), write naive datetimes, and do not serialise writers the way the rest
 of `bot.storage` does. These keep slack_sdk's semantics (the latest row wins, a user's own
 installation, org-wide installs stored without a team) on our tables and transactions, where
-every write transaction is ``BEGIN IMMEDIATE`` on SQLite (see `bot.storage.engine`).
+every write transaction is ``BEGIN IMMEDIATE`` on SQLite (see `bot.storage.sqlite_pragmas`).
 
 Why token rotation lives in the store: Bolt's authorize rotates an expiring token itself, in
 each process independently, so two bot processes would both spend the refresh token, and the
@@ -16,9 +16,9 @@ nothing. The bot sets Bolt's own rotation threshold to 0 minutes, so Bolt never 
 token this store just returned (note: only `AsyncApp`'s ``oauth_settings`` keep a 0 there;
 `AsyncInstallationStoreAuthorize` itself reads 0 as "the default, 120").
 
-Requires an engine made by `bot.storage.engine` (`build_engine` / `open_engine`): its SQLite
-``BEGIN IMMEDIATE`` is what makes the lock there. Imported lazily by the package, so only a
-process that serves Slack OAuth pays for importing slack_sdk.
+Requires an engine made by `bot.storage.backends.build_engine` (`open_engine` uses it): its
+SQLite ``BEGIN IMMEDIATE`` is what makes the lock there. Imported lazily by the package, so
+only a process that serves Slack OAuth pays for importing slack_sdk.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.base import StorageBase
-from bot.storage.engine import describe_outage
+from bot.storage.outages import describe_outage
 from bot.storage.slack.oauth_states import SqlOAuthStateStore, utc_now
 from bot.storage.slack.tables import slack_bots, slack_installations
 

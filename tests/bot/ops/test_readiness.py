@@ -7,7 +7,7 @@ import asyncio
 from bot.ops import readiness
 from bot.ops.readiness import check_readiness, storage_state
 from bot.storage import Storage
-from bot.storage.engine import build_engine, normalise_url
+from bot.storage.backends import build_engine, normalise_url
 
 
 async def answers() -> None:
