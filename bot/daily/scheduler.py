@@ -50,6 +50,17 @@ UTC = dt.UTC
 SWEEP_SECONDS = 60
 MISSED_BEATS = 3  # a process this many heartbeats late is dead: one late beat is only a hiccup
 PRUNE_EVERY = dt.timedelta(days=1)
+OWNER_RANDOM_BYTES = 8  # 64 bits: a restarted process reusing a pid never wears its old name
+
+
+def new_owner_id() -> str:
+    """``host:pid:random``: readable in the ``processes`` table, unique by its random part.
+
+    Containers restart with the same host name and pid 1, so only the random part tells a
+    process from its predecessor, whose claims must not look like ours; 64 bits make a
+    collision between any two processes ever sharing a database practically impossible.
+    """
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(OWNER_RANDOM_BYTES)}"
 
 
 class DailyScheduler:
@@ -75,7 +86,7 @@ class DailyScheduler:
         self.corpus = corpus
         self.config = config
         self.clock = clock
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
+        self.owner = owner or new_owner_id()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._slots: set[tuple[dt.time, str]] = set()
         self._semaphore = asyncio.Semaphore(config.max_concurrent_posts)
