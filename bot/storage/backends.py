@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.storage.sqlite_files import prepare_sqlite_directory
+from bot.storage.sqlite_files import prepare_sqlite_file
 from bot.storage.sqlite_pragmas import SQLITE_BUSY_TIMEOUT_MS, sqlite_on_begin, sqlite_on_connect
 
 QUERY_TIMEOUT_SECONDS: Final = 2.0  # default of storage.query_timeout_seconds
@@ -56,7 +56,8 @@ def build_engine(
     """An engine for a normalised `url`, set up for concurrent use by several processes.
 
     For a SQLite file the parent directory is created if missing, so a fresh install needs
-    no preparation; a directory that cannot be created or written is `StorageRefused`.
+    no preparation; a directory that cannot be created or written is `StorageRefused`. The
+    file is created private (0600), see `bot.storage.sqlite_files`.
 
     On PostgreSQL, `query_timeout` bounds each statement and wait for a pooled connection,
     and `connect_timeout` each connect: asyncpg would otherwise wait 60 s for a host that
@@ -68,7 +69,7 @@ def build_engine(
         path = sqlite_file(url)
         if path is not None:
             path = path.expanduser()
-            prepare_sqlite_directory(path)
+            prepare_sqlite_file(path)
             url = url.set(database=str(path))
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         sa.event.listen(engine.sync_engine, "connect", sqlite_on_connect)
