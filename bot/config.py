@@ -243,6 +243,7 @@ class Secrets(Section):
     slack_client_id: SecretStr | None = None
     slack_client_secret: SecretStr | None = None
     discord_token: SecretStr | None = None
+    storage_key: SecretStr | None = None  # Fernet keys: see bot.storage_key
 
     @property
     def slack_oauth(self) -> bool:
@@ -313,6 +314,7 @@ SECRET_VARIABLES = {
     "slack_client_id": "SLACK_CLIENT_ID",
     "slack_client_secret": "SLACK_CLIENT_SECRET",
     "discord_token": "DISCORD_TOKEN",
+    "storage_key": "MAXIM_STORAGE_KEY",
 }
 # Environment variables that override one config key each (for proxies and the tests' emulators).
 URL_OVERRIDES = {
@@ -399,6 +401,7 @@ def _cross_check(settings: Settings) -> str | None:
     Checked here, with the rest of the validation, so that `check-config` refuses everything
     that `run` would refuse at start.
     """
+    from bot.storage_key import key_problem
     from maxims import load_corpus
     from maxims.triggers import unknown_tags
 
@@ -420,7 +423,7 @@ def _cross_check(settings: Settings) -> str | None:
                 f"daily post (daily[{seen[key]}]): one entry per channel"
             )
         seen[key] = n
-    return _oauth_problem(settings)
+    return _oauth_problem(settings) or key_problem(settings.secrets.storage_key)
 
 
 def _oauth_problem(settings: Settings) -> str | None:

@@ -165,6 +165,7 @@ class SlackPlatform:
         if self.installs is None:
             identity = await check_bot_token(self.client, api_url)
         else:  # many workspaces: no token of our own, each installation brings one
+            await self.installs.check_stored_tokens()
             identity = {"team": "every workspace that installs it", "user": "the app"}
         self.app = build_slack_app(
             self.service,
