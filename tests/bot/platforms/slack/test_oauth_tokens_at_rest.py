@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -123,3 +124,22 @@ async def test_tokens_stored_encrypted_stop_a_start_without_their_key(
         await started(oauth_platform(fake, storage, key))
     assert str(refused.value).startswith("Slack: MAXIM_STORAGE_KEY: ")
     assert KEY not in str(refused.value)
+
+
+async def test_tokens_stored_before_the_key_still_work_and_the_start_says_to_encrypt_them(
+    fake: FakeSlack, storage: Storage, started, caplog
+):
+    fake.oauth_app(CLIENT_ID, CLIENT_SECRET, token_rotation=True)
+    bot = await started(oauth_platform(fake, storage, None))
+    assert await install(bot, fake, "T1") == 200
+    await bot.stop()
+    assert "fernet:" not in await stored_text(storage)
+
+    with caplog.at_level(logging.WARNING, logger="bot.platforms.slack"):
+        bot = await started(oauth_platform(fake, storage, KEY))
+    [warning] = [r.getMessage() for r in caplog.records if "not encrypted" in r.getMessage()]
+    assert warning.endswith("are not encrypted yet: run `maxim-bot migrate --rotate-key`")
+    await say(bot, "T1", "C1", "loss is NaN", "Ev1")
+    [answer] = fake.calls_to("chat.postMessage")
+    assert (answer.team, answer.ok) == ("T1", True)
+    assert answer.token in fake.tokens_for("T1")
