@@ -17,6 +17,8 @@ Slack OAuth (many workspaces) has its stores in the `slack` package: `SqlInstall
 (with token rotation done once across processes) and `SqlOAuthStateStore`, in
 `slack.installations` and `slack.oauth_states` over the tables of `slack.tables`. They are
 loaded on first use, so a process that never serves Slack OAuth does not import slack_sdk.
+The tokens they store are encrypted when ``MAXIM_STORAGE_KEY`` is set: `token_cipher` holds
+the cipher, `slack.sealed_tokens` what is encrypted, the check at start and the key rotation.
 """
 
 from typing import TYPE_CHECKING, Any
