@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, find_config_file, load_settings
+from bot.config.storage_key import storage_keys
 from bot.log import setup_logging
 
 log = logging.getLogger("bot")
@@ -50,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate = sub.add_parser("migrate", help="upgrade the database schema and exit")
     add_config(migrate)
+    migrate.add_argument(
+        "--rotate-key",
+        action="store_true",
+        help="also encrypt every stored token with the first key of MAXIM_STORAGE_KEY",
+    )
     discord_parser = sub.add_parser(
         "discord", help="Discord set-up: sync slash commands, invite URL"
     )
@@ -98,8 +104,10 @@ def _secret_values(settings: Settings) -> list[str]:
         fields.slack_client_id,
         fields.slack_client_secret,
         fields.discord_token,
+        fields.storage_key,
     ]
     found = [v.get_secret_value() for v in values if v is not None]
+    found += storage_keys(fields.storage_key)
     password = urlsplit(settings.storage.url).password
     return [*found, password] if password else found
 
@@ -149,18 +157,50 @@ def _connect(settings: Settings) -> int:
     results = asyncio.run(check_connections(settings))
     for result in results:
         print(result.line())
-    return 0 if all(r.ok for r in results) else 1
+    return max((r.exit_status for r in results if not r.ok), default=0)
 
 
-def _migrate(settings: Settings) -> int:
-    from bot.storage.engine import migrate
+def _migrate(settings: Settings, *, rotate_key: bool) -> int:
+    from bot.storage.schema import migrate
 
+    keys = storage_keys(settings.secrets.storage_key)
+    if rotate_key and not keys:
+        print(
+            "maxim-bot: --rotate-key needs MAXIM_STORAGE_KEY (the new key first, then the old)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         asyncio.run(migrate(settings.storage.url))
     except Exception:
         log.exception("migrating the database failed")
         return 1
     print(f"storage: schema up to date ({settings.storage.url.split('://')[0]})")
+    return _rotate_key(settings.storage.url, keys) if rotate_key else 0
+
+
+def _rotate_key(url: str, keys: tuple[str, ...]) -> int:
+    """Encrypt every stored token with the first key; exit 2 if one cannot be decrypted."""
+    from bot.storage.backends import build_engine, normalise_url
+    from bot.storage.slack.sealed_tokens import reseal_stored_tokens
+    from bot.storage.token_cipher import StorageKeyError, TokenCipher
+
+    async def rotate() -> int:
+        engine = build_engine(normalise_url(url))
+        try:
+            return await reseal_stored_tokens(engine, TokenCipher(keys))
+        finally:
+            await engine.dispose()
+
+    try:
+        count = asyncio.run(rotate())
+    except StorageKeyError as err:
+        print(f"maxim-bot: {err}", file=sys.stderr)
+        return 2
+    except Exception:
+        log.exception("encrypting the stored tokens failed")
+        return 1
+    print(f"storage: {count} token value(s) encrypted with the first key of MAXIM_STORAGE_KEY")
     return 0
 
 
@@ -188,7 +228,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"daily posts from config: {len(settings.daily)}")
         return _connect(settings) if args.connect else 0
     if args.command == "migrate":
-        return _migrate(settings)
+        return _migrate(settings, rotate_key=args.rotate_key)
     if args.command == "discord":
         return _discord(args, settings)
     log.info(

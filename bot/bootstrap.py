@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from bot.chat import ChatService, Clock, build_trigger_engine, utc_now
+from bot.config.storage_key import storage_keys
 from bot.daily.commands import DailySubscriptions, config_subscriptions
 from bot.storage import Storage
 from maxims import Corpus, load_corpus
@@ -108,12 +109,14 @@ def build_platforms(
         secrets = settings.secrets
         if secrets.slack_client_id is not None and secrets.slack_client_secret is not None:
             from bot.platforms.slack.installs import SlackInstalls
+            from bot.storage.token_cipher import TokenCipher
 
             installs = SlackInstalls(
                 service.storage.engine,
                 client_id=secrets.slack_client_id.get_secret_value(),
                 client_secret=secrets.slack_client_secret.get_secret_value(),
                 api_url=settings.slack.api_url,
+                cipher=TokenCipher(storage_keys(secrets.storage_key)),
             )
         platforms.append(
             SlackPlatform(service, settings.slack, secrets, healthy=healthy, installs=installs)

@@ -15,12 +15,19 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.config.storage_key import storage_keys
 from bot.platforms import StartupError
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from bot.config import Settings
 
 TIMEOUT = 15.0  # seconds per part: a firewall that drops packets must not hang the check
+
+
+class Misconfigured(StartupError):
+    """A part cannot work as configured (a wrong key), not unreachable: exit 2, as at start."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,7 @@ class PartCheck:
     part: str
     ok: bool
     detail: str
+    exit_status: int = 1  # of check-config if this part failed: 2 for a config that cannot work
 
     def line(self) -> str:
         """``part: ok (detail)`` or ``part: FAILED: detail``."""
@@ -38,16 +46,23 @@ class PartCheck:
         )
 
 
-async def check_storage(url: str) -> str:
-    """``SELECT 1`` on the configured database; its dialect."""
+async def check_storage(url: str, keys: tuple[str, ...] | None = None) -> str:
+    """``SELECT 1`` on the configured database; its dialect.
+
+    With `keys` (Slack OAuth: the database holds tokens), every stored token is decrypted
+    once with them, as at start: a missing or wrong ``MAXIM_STORAGE_KEY`` fails the check.
+    """
     import sqlalchemy as sa
 
-    from bot.storage.engine import build_engine, normalise_url
+    from bot.storage.backends import build_engine, normalise_url
 
     engine = build_engine(normalise_url(url))
     try:
         async with engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
+        tokens = "" if keys is None else await _check_tokens(engine, keys)
+    except StartupError:
+        raise
     except Exception as err:
         raise StartupError(
             f"cannot reach {normalise_url(url).render_as_string(hide_password=True)} "
@@ -55,7 +70,19 @@ async def check_storage(url: str) -> str:
         ) from None
     finally:
         await engine.dispose()
-    return f"{engine.dialect.name} answers"
+    return f"{engine.dialect.name} answers{tokens}"
+
+
+async def _check_tokens(engine: AsyncEngine, keys: tuple[str, ...]) -> str:
+    """``; N Slack token value(s) encrypted, M plain``, or `StartupError` naming the key."""
+    from bot.storage.slack.sealed_tokens import check_stored_tokens
+    from bot.storage.token_cipher import StorageKeyError, TokenCipher
+
+    try:
+        count = await check_stored_tokens(engine, TokenCipher(keys))
+    except StorageKeyError as err:
+        raise Misconfigured(str(err)) from None
+    return f"; Slack token values: {count.encrypted} encrypted, {count.plain} plain"
 
 
 async def check_slack(settings: Settings) -> str:
@@ -112,7 +139,8 @@ async def _run(part: str, check: Coroutine[Any, Any, str]) -> PartCheck:
         async with asyncio.timeout(TIMEOUT):
             detail = await check
     except StartupError as err:
-        return PartCheck(part, False, str(err).removeprefix(f"{part.capitalize()}: "))
+        detail = str(err).removeprefix(f"{part.capitalize()}: ")
+        return PartCheck(part, False, detail, 2 if isinstance(err, Misconfigured) else 1)
     except TimeoutError:
         return PartCheck(part, False, f"no answer within {TIMEOUT:.0f} s")
     return PartCheck(part, True, detail)
@@ -120,7 +148,9 @@ async def _run(part: str, check: Coroutine[Any, Any, str]) -> PartCheck:
 
 async def check_connections(settings: Settings) -> list[PartCheck]:
     """Every configured part, checked one after the other (the report keeps their order)."""
-    results = [await _run("storage", check_storage(settings.storage.url))]
+    secrets = settings.secrets
+    keys = storage_keys(secrets.storage_key) if secrets.slack_oauth else None
+    results = [await _run("storage", check_storage(settings.storage.url, keys))]
     if settings.slack_enabled:
         results.append(await _run("slack", check_slack(settings)))
     if settings.discord_enabled:

@@ -19,6 +19,7 @@ under CI (env var ``CI`` set), where they fail: CI must run them.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import pwd
 import shutil
@@ -26,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
@@ -46,6 +48,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "bot_process: starts maxim-bot as a child process (python -m bot)"
     )
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """Put back the root handlers, level and excepthooks that `setup_logging` replaces.
+
+    Autouse: a test that runs ``maxim-bot`` in-process (``main([...])``) leaves a handler on
+    the stream pytest captured for it, which is closed by the next test ("--- Logging
+    error ---" in someone else's output).
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    hooks = (sys.excepthook, threading.excepthook)
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    sys.excepthook, threading.excepthook = hooks
 
 
 # ----------------------------------------------------------------------------------------------

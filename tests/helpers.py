@@ -30,6 +30,24 @@ class Clock:
         self.now += dt.timedelta(**delta)
 
 
+async def age_beat(storage: Any, owner: str, **delta: float) -> None:
+    """Make `owner`'s last heartbeat older by ``timedelta(**delta)``.
+
+    Liveness is judged by the database's clock, which a hand-moved `Clock` does not move: a
+    test lets time pass for a silent process by ageing its beat in the database instead.
+    """
+    import sqlalchemy as sa
+
+    from bot.storage.tables import database_now, processes
+
+    engine = storage.engine
+    older = database_now(engine.dialect.name, -dt.timedelta(**delta), start=processes.c.beat_at)
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.update(processes).where(processes.c.owner == owner).values(beat_at=older)
+        )
+
+
 ROOT = Path(__file__).resolve().parents[1]
 """The repository root: child processes run from here, with it on PYTHONPATH."""
 

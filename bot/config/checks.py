@@ -39,6 +39,7 @@ def cross_check(settings: Settings, *, needs_platform: bool = True) -> str | Non
         _oauth_problem,
         _slack_mode_problem,
         _port_clash,
+        _storage_key,
     ]
     if needs_platform:
         checks.append(_no_platform)
@@ -47,6 +48,12 @@ def cross_check(settings: Settings, *, needs_platform: bool = True) -> str | Non
         if problem is not None:
             return problem
     return None
+
+
+def _storage_key(settings: Settings) -> str | None:
+    from bot.config.storage_key import key_problem
+
+    return key_problem(settings.secrets.storage_key)
 
 
 def _trigger_tags(settings: Settings) -> str | None:

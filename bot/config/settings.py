@@ -260,6 +260,7 @@ class Secrets(Section):
     slack_client_id: SecretStr | None = None
     slack_client_secret: SecretStr | None = None
     discord_token: SecretStr | None = None
+    storage_key: SecretStr | None = None  # Fernet keys: see bot.config.storage_key
 
     @property
     def slack_oauth(self) -> bool:
@@ -330,6 +331,7 @@ SECRET_VARIABLES = {
     "slack_client_id": "SLACK_CLIENT_ID",
     "slack_client_secret": "SLACK_CLIENT_SECRET",
     "discord_token": "DISCORD_TOKEN",
+    "storage_key": "MAXIM_STORAGE_KEY",
 }
 # Environment variables that override one config key each (for proxies and the tests' emulators).
 URL_OVERRIDES = {

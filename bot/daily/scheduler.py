@@ -10,6 +10,8 @@ up on what is due but unclaimed (a process that was down, a time skipped by dayl
 retries failed posts with backoff and takes over claims whose owner died. Each process beats
 every `heartbeat_seconds`; one silent for `MISSED_BEATS` beats is dead, and the first beat
 that notices runs a sweep at once, so a crash costs seconds, not the claim's whole lease.
+Silence is measured by the database's clock, never this process's `clock`: a replica whose
+clock runs ahead must not find its live peers dead.
 
 APScheduler's jobs only hand work to `Background` and return: a stop then never cancels a
 job half-way (no "Job raised" traceback), and `stop` decides what happens to posts under way:
@@ -50,6 +52,17 @@ UTC = dt.UTC
 SWEEP_SECONDS = 60
 MISSED_BEATS = 3  # a process this many heartbeats late is dead: one late beat is only a hiccup
 PRUNE_EVERY = dt.timedelta(days=1)
+OWNER_RANDOM_BYTES = 8  # 64 bits: a restarted process reusing a pid never wears its old name
+
+
+def new_owner_id() -> str:
+    """``host:pid:random``: readable in the ``processes`` table, unique by its random part.
+
+    Containers restart with the same host name and pid 1, so only the random part tells a
+    process from its predecessor, whose claims must not look like ours; 64 bits make a
+    collision between any two processes ever sharing a database practically impossible.
+    """
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(OWNER_RANDOM_BYTES)}"
 
 
 class DailyScheduler:
@@ -75,7 +88,7 @@ class DailyScheduler:
         self.corpus = corpus
         self.config = config
         self.clock = clock
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
+        self.owner = owner or new_owner_id()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._slots: set[tuple[dt.time, str]] = set()
         self._semaphore = asyncio.Semaphore(config.max_concurrent_posts)
@@ -102,7 +115,7 @@ class DailyScheduler:
         The first beat comes before any claim, so no claim of ours looks like one of an
         owner that never beat (those wait out their lease).
         """
-        await self.storage.beat(self.owner, now=self.clock())
+        await self.storage.beat(self.owner)
         await self.reload()
         for job, seconds in ((self._fire_sweep, self.sweep_seconds), (self._fire_beat, None)):
             every = seconds or self.config.heartbeat_seconds
@@ -173,9 +186,8 @@ class DailyScheduler:
 
     async def heartbeat(self) -> None:
         """Say we are alive; when another process has just died, take over its claims now."""
-        now = self.clock()
-        await self.storage.beat(self.owner, now=now)
-        dead = await self.storage.dead_owners(now=now, dead_after=self.dead_after)
+        await self.storage.beat(self.owner)
+        dead = await self.storage.dead_owners(dead_after=self.dead_after)
         fresh, self._dead_seen = dead - self._dead_seen, dead
         if fresh:
             log.info("%d process(es) stopped beating; sweeping for their claims", len(fresh))
@@ -255,7 +267,7 @@ class DailyScheduler:
                 (p.platform, p.channel, p.local_date): p
                 for p in await self.storage.list_posts(since=min(day for _, day in due))
             }
-            dead = await self.storage.dead_owners(now=now, dead_after=self.dead_after)
+            dead = await self.storage.dead_owners(dead_after=self.dead_after)
             work = [
                 (sub, day)
                 for sub, day in due

@@ -7,27 +7,31 @@ hold *across processes*, so the database enforces them with single atomic statem
 
 The rest of the bot imports storage only from here: the records it reads and the `Storage`
 repository it calls. Inside, `records` holds those records, `tables` the SQLAlchemy tables,
-`engine` connecting (SQLite or PostgreSQL) and the Alembic migrations, `repository` the
-`Storage` facade, which inherits the daily-post claims from `posts` and the process
-heartbeats and pruning from `processes`.
+`backends` the URLs and engines (SQLite set up by `sqlite_files` and `sqlite_pragmas`),
+`engine` opening the database at start with its timeouts, `schema` the Alembic migrations,
+`outages` the errors and telling an outage from a bug, and `repository` the `Storage`
+facade, which inherits the daily-post claims from `posts` and the process heartbeats and
+pruning from `processes`.
 
 Slack OAuth (many workspaces) has its stores in the `slack` package: `SqlInstallationStore`
 (with token rotation done once across processes) and `SqlOAuthStateStore`, in
 `slack.installations` and `slack.oauth_states` over the tables of `slack.tables`. They are
 loaded on first use, so a process that never serves Slack OAuth does not import slack_sdk.
+The tokens they store are encrypted when ``MAXIM_STORAGE_KEY`` is set: `token_cipher` holds
+the cipher, `slack.sealed_tokens` what is encrypted, the check at start and the key rotation.
 """
 
 from typing import TYPE_CHECKING, Any
 
-from bot.storage.engine import (
+from bot.storage.outages import (
     StorageOpenError,
     StorageRefused,
     StorageUnavailable,
     describe_outage,
-    migrate,
 )
 from bot.storage.records import PostRecord, Subscription
 from bot.storage.repository import Storage
+from bot.storage.schema import migrate
 
 # Loaded now for its tables alone: `tables.metadata` is the whole schema only with them.
 from bot.storage.slack import tables as slack_tables  # noqa: F401

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.storage.engine import READ_ONLY
+from bot.storage.sqlite_pragmas import READ_ONLY
 
 
 class StorageBase:
@@ -25,7 +25,7 @@ class StorageBase:
 
     @contextlib.asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only transaction (deferred on SQLite; see `bot.storage.engine`)."""
+        """A read-only transaction (deferred on SQLite; see `bot.storage.sqlite_pragmas`)."""
         async with self._engine.connect() as conn:
             conn = await conn.execution_options(**{READ_ONLY: True})
             async with conn.begin():

@@ -3,8 +3,9 @@
 Each transition is one atomic statement (``INSERT ... ON CONFLICT DO NOTHING`` or a
 conditional ``UPDATE ... WHERE ... RETURNING``), so processes sharing a database never both
 own a post. A claim is taken over when its owner is dead (its heartbeat in ``processes`` is
-stale: seconds, see `bot.storage.processes`), or, for an owner that never beat, when its lease
-ran out: the lease is the last resort, never the usual way back.
+stale by the database's clock: seconds, see `bot.storage.processes`), or, for an owner that
+never beat, when its lease ran out (by the claimants' clocks, as written): the lease is the
+last resort, never the usual way back.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.storage.records import PostRecord
 from bot.storage.tables import (
     as_utc,
     daily_posts,
+    database_now,
     insert_into,
     post_from_row,
     post_key,
@@ -79,7 +81,7 @@ class PostQueries(StorageBase):
             .where(
                 post_key(platform, channel, local_date),
                 sa.or_(
-                    sa.and_(c.state == "claimed", _owner_gone(now, dead_after)),
+                    sa.and_(c.state == "claimed", _owner_gone(self._dialect, now, dead_after)),
                     sa.and_(c.state == "failed", c.next_attempt_at <= now),
                 ),
             )
@@ -245,13 +247,17 @@ class PostQueries(StorageBase):
 
 
 def _owner_gone(
-    now: datetime.datetime, dead_after: datetime.timedelta | None
+    dialect_name: str, now: datetime.datetime, dead_after: datetime.timedelta | None
 ) -> sa.ColumnElement[bool]:
-    """Whether a claimed row's owner is gone: dead by heartbeat, or silent past its lease."""
+    """Whether a claimed row's owner is gone: dead by heartbeat, or silent past its lease.
+
+    Heartbeats are judged by the database's clock, like `ProcessQueries.dead_owners`.
+    """
     c = daily_posts.c
     if dead_after is None:
         return c.lease_until <= now
     p = processes.c
     beats = sa.exists().where(p.owner == c.owner)
-    dead = sa.exists().where(p.owner == c.owner, p.beat_at <= now - dead_after)
+    deadline = database_now(dialect_name, -dead_after)
+    dead = sa.exists().where(p.owner == c.owner, p.beat_at <= deadline)
     return sa.or_(dead, sa.and_(~beats, c.lease_until <= now))

@@ -4,6 +4,10 @@ A claim names its owner; each process renews its ``processes`` row every few sec
 claim whose owner stopped beating can be taken over within seconds instead of waiting out the
 whole lease (`bot.storage.posts`). A process that stops cleanly marks itself stopped at once.
 
+Beats are written and judged by the database's clock (`database_now`), never a process's:
+a replica whose clock ran 15 s ahead would otherwise find every live peer three beats late
+and take over its claims.
+
 Pruning runs about once a day from the scheduler: old daily-post records, expired cooldowns,
 remembered event ids and the rows of processes long gone. Every statement is idempotent, so
 several processes pruning at once is harmless.
@@ -22,6 +26,7 @@ from bot.storage.tables import (
     as_utc,
     cooldowns,
     daily_posts,
+    database_now,
     delivered_events,
     insert_into,
     processes,
@@ -40,9 +45,9 @@ PROCESS_RETENTION: Final = datetime.timedelta(days=2)
 class ProcessQueries(StorageBase):
     """Heartbeats of the bot processes and the daily clean-up."""
 
-    async def beat(self, owner: str, *, now: datetime.datetime) -> None:
-        """Record that `owner` is alive at `now` (inserting its row on the first beat)."""
-        now = as_utc(now)
+    async def beat(self, owner: str) -> None:
+        """Record that `owner` is alive now, by the database's clock (a row on the first beat)."""
+        now = database_now(self._dialect)
         stmt = insert_into(self._dialect, processes).values(
             owner=owner, started_at=now, beat_at=now
         )
@@ -58,11 +63,13 @@ class ProcessQueries(StorageBase):
         async with self._engine.begin() as conn:
             await conn.execute(stmt)
 
-    async def dead_owners(
-        self, *, now: datetime.datetime, dead_after: datetime.timedelta
-    ) -> set[str]:
-        """The processes whose last beat is older than `dead_after` (or that stopped)."""
-        stmt = sa.select(processes.c.owner).where(processes.c.beat_at <= as_utc(now) - dead_after)
+    async def dead_owners(self, *, dead_after: datetime.timedelta) -> set[str]:
+        """The processes whose last beat is older than `dead_after` (or that stopped).
+
+        Old by the database's clock, the one the beats were written with.
+        """
+        deadline = database_now(self._dialect, -dead_after)
+        stmt = sa.select(processes.c.owner).where(processes.c.beat_at <= deadline)
         async with self._reading() as conn:
             return set((await conn.scalars(stmt)).all())
 
@@ -78,7 +85,8 @@ class ProcessQueries(StorageBase):
 
         Post records older than `keep_days` local days (``/maxim daily`` and the sweep read
         only today and yesterday), cooldowns that ended, event ids past the re-delivery window,
-        and rows of processes silent for `PROCESS_RETENTION`.
+        and rows of processes silent for `PROCESS_RETENTION` (by the database's clock, as
+        their beats).
         """
         now = as_utc(now)
         oldest_day = now.date() - datetime.timedelta(days=keep_days)
@@ -90,7 +98,9 @@ class ProcessQueries(StorageBase):
             "delivered_events": sa.delete(delivered_events).where(
                 delivered_events.c.received_at < now - events_older_than
             ),
-            "processes": sa.delete(processes).where(processes.c.beat_at < now - PROCESS_RETENTION),
+            "processes": sa.delete(processes).where(
+                processes.c.beat_at < database_now(self._dialect, -PROCESS_RETENTION)
+            ),
         }
         removed: dict[str, int] = {}
         async with self._engine.begin() as conn:

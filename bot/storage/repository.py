@@ -21,7 +21,8 @@ from typing import Final, Self
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.engine import normalise_url, open_engine
+from bot.storage.backends import normalise_url
+from bot.storage.engine import open_engine
 from bot.storage.posts import PostQueries
 from bot.storage.processes import EVENT_RETENTION, ProcessQueries
 from bot.storage.records import Subscription

@@ -132,6 +132,30 @@ meta = sa.Table(
 )
 
 
+def database_now(
+    dialect_name: str,
+    offset: datetime.timedelta = datetime.timedelta(0),
+    *,
+    start: sa.ColumnElement[Any] | None = None,
+) -> sa.ColumnElement[Any]:
+    """The database's clock (or the timestamp `start`) moved by `offset`, as SQL.
+
+    Liveness compares times written by different processes, so it must use one clock: the
+    database's, read in the statement itself, never a process's own (which may run ahead).
+    PostgreSQL: ``now()`` (the transaction's start). SQLite: ``strftime`` of ``'now'`` to
+    the millisecond, written in the fixed-width text `UTCDateTime` stores, so it compares
+    with stored datetimes as text does.
+    """
+    if dialect_name == "postgresql":
+        base: sa.ColumnElement[Any] = sa.func.now() if start is None else start
+        return base + sa.literal(offset, sa.Interval())
+    return sa.func.strftime(
+        "%Y-%m-%d %H:%M:%f000",
+        "now" if start is None else start,
+        f"{offset.total_seconds():+.6f} seconds",
+    )
+
+
 # -- records <-> rows: the one place that knows both shapes (``time`` is ``post_time``) ------
 
 

@@ -179,3 +179,57 @@ async def test_a_failed_migration_exits_1(tmp_path):
     assert code == 1
     assert "migrating the database failed" in err
     assert out == ""
+
+
+@pytest.mark.parametrize(
+    ("key", "code", "line"),
+    [
+        (None, 2, "storage: FAILED: MAXIM_STORAGE_KEY: storage holds encrypted Slack tokens"),
+        ("wrong", 2, "storage: FAILED: MAXIM_STORAGE_KEY: none of its keys decrypts"),
+        ("right", 0, "storage: ok (sqlite answers; Slack token values: 2 encrypted, 0 plain)"),
+    ],
+    ids=["no key", "wrong key", "right key"],
+)
+async def test_connect_reads_every_stored_token_with_the_storage_key(
+    slack, tmp_path, key, code, line
+):
+    from cryptography.fernet import Fernet
+    from slack_sdk.oauth.installation_store.models.bot import Bot
+
+    from bot.storage import SqlInstallationStore, Storage
+    from bot.storage.token_cipher import TokenCipher
+
+    right, wrong = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    write_config(tmp_path)
+    async with await Storage.open(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}") as storage:
+        store = SqlInstallationStore(
+            storage.engine, client_id="1111.2222", cipher=TokenCipher([right])
+        )
+        await store.async_save_bot(
+            Bot(
+                app_id="A1",
+                team_id="T1",
+                bot_token="xoxb-stored",
+                bot_refresh_token="xoxe-stored",
+                bot_id="B1",
+                bot_user_id="UB1",
+                installed_at=1.0,
+            )
+        )
+    slack.oauth_app("1111.2222", "oauth-secret")
+    env = {"MAXIM_STORAGE_KEY": {"right": right, "wrong": wrong}[key]} if key else {}
+    status, out, err = await maxim_bot(
+        tmp_path,
+        "check-config",
+        "--connect",
+        SLACK_API_URL=slack.url,
+        SLACK_CLIENT_ID="1111.2222",
+        SLACK_CLIENT_SECRET="oauth-secret",
+        SLACK_SIGNING_SECRET=SECRET,
+        **env,
+    )
+    assert status == code, out + err
+    [checked] = [x for x in out.splitlines() if x.startswith(("storage: ok", "storage: FAILED"))]
+    assert checked.startswith(line)
+    assert right not in out + err
+    assert wrong not in out + err

@@ -37,6 +37,8 @@ from bot.platforms.slack.oauth_pages import InstallFlow, LaxStateCookie
 from bot.platforms.slack.web import PLATFORM, error_code, web_client
 from bot.storage.slack.installations import SqlInstallationStore
 from bot.storage.slack.oauth_states import SqlOAuthStateStore, state_key
+from bot.storage.slack.sealed_tokens import check_stored_tokens
+from bot.storage.token_cipher import StorageKeyError, TokenCipher
 
 log = logging.getLogger(__name__)
 
@@ -100,20 +102,46 @@ class SlackInstalls:
         client_id: ``SLACK_CLIENT_ID``.
         client_secret: ``SLACK_CLIENT_SECRET``.
         api_url: ``slack.api_url``: the code exchange, refreshes and every call go there.
+        cipher: encrypts the stored tokens (``MAXIM_STORAGE_KEY``); none: plain text.
 
     """
 
     def __init__(
-        self, engine: AsyncEngine, *, client_id: str, client_secret: str, api_url: str
+        self,
+        engine: AsyncEngine,
+        *,
+        client_id: str,
+        client_secret: str,
+        api_url: str,
+        cipher: TokenCipher | None = None,
     ) -> None:
         self.client_id = client_id
         self.api_url = api_url
         rotator = AsyncTokenRotator(
             client_id=client_id, client_secret=client_secret, client=web_client(api_url, None)
         )
-        self.store = SqlInstallationStore(engine, client_id=client_id, rotator=rotator)
+        self.store = SqlInstallationStore(
+            engine, client_id=client_id, rotator=rotator, cipher=cipher
+        )
         self.states = SqlOAuthStateStore(engine, key=state_key(client_secret))
         self._client_secret = client_secret
+
+    async def check_stored_tokens(self) -> None:
+        """Read every stored token once: a missing or wrong key stops the start, one line.
+
+        Plain-text tokens with a key set are readable; one WARNING says how to encrypt them.
+        """
+        cipher = self.store.cipher
+        try:
+            count = await check_stored_tokens(self.store.engine, cipher)
+        except StorageKeyError as err:
+            raise StartupError(f"Slack: {err}") from None
+        if cipher.encrypts and count.plain:
+            log.warning(
+                "Slack: %d stored token value(s) are not encrypted yet: run "
+                "`maxim-bot migrate --rotate-key`",
+                count.plain,
+            )
 
     def oauth_flow(self, redirect_uri: str | None) -> InstallFlow:
         """Bolt's OAuth flow at ``/slack/install`` and ``/slack/oauth_redirect``.

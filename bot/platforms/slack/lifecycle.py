@@ -164,6 +164,7 @@ class SlackPlatform:
         if self.installs is None:
             identity = await check_bot_token(self.client, self.config.api_url)
         else:  # many workspaces: no token of our own, each installation brings one
+            await self.installs.check_stored_tokens()
             identity = {"team": "every workspace that installs it", "user": "the app"}
         self.app = build_slack_app(
             self.service,

@@ -1,6 +1,6 @@
 """Alembic's entry point for `bot.storage`: run the migrations on the connection it was given.
 
-`bot.storage.engine` calls `alembic.command.upgrade` with the connection in
+`bot.storage.schema` calls `alembic.command.upgrade` with the connection in
 ``config.attributes["connection"]``, already inside a transaction that holds the migration
 lock; Alembic then joins that transaction instead of opening its own. There is no
 ``alembic.ini`` and no URL here, so the ``alembic`` command line cannot run these scripts on

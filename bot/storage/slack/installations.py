@@ -4,7 +4,7 @@ slack_sdk's SQLAlchemy stores keep their own `MetaData` (created with ``create_a
 our Alembic migrations), write naive datetimes, and do not serialise writers the way the rest
 of `bot.storage` does. These keep slack_sdk's semantics (the latest row wins, a user's own
 installation, org-wide installs stored without a team) on our tables and transactions, where
-every write transaction is ``BEGIN IMMEDIATE`` on SQLite (see `bot.storage.engine`).
+every write transaction is ``BEGIN IMMEDIATE`` on SQLite (see `bot.storage.sqlite_pragmas`).
 
 Why token rotation lives in the store: Bolt's authorize rotates an expiring token itself, in
 each process independently, so two bot processes would both spend the refresh token, and the
@@ -16,9 +16,9 @@ nothing. The bot sets Bolt's own rotation threshold to 0 minutes, so Bolt never 
 token this store just returned (note: only `AsyncApp`'s ``oauth_settings`` keep a 0 there;
 `AsyncInstallationStoreAuthorize` itself reads 0 as "the default, 120").
 
-Requires an engine made by `bot.storage.engine` (`build_engine` / `open_engine`): its SQLite
-``BEGIN IMMEDIATE`` is what makes the lock there. Imported lazily by the package, so only a
-process that serves Slack OAuth pays for importing slack_sdk.
+Requires an engine made by `bot.storage.backends.build_engine` (`open_engine` uses it): its
+SQLite ``BEGIN IMMEDIATE`` is what makes the lock there. Imported lazily by the package, so
+only a process that serves Slack OAuth pays for importing slack_sdk.
 """
 
 from __future__ import annotations
@@ -42,9 +42,11 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.base import StorageBase
-from bot.storage.engine import describe_outage
+from bot.storage.outages import describe_outage
 from bot.storage.slack.oauth_states import SqlOAuthStateStore, utc_now
+from bot.storage.slack.sealed_tokens import seal_values, unseal_row
 from bot.storage.slack.tables import slack_bots, slack_installations
+from bot.storage.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ class SqlInstallationStore(StorageBase, AsyncInstallationStore):
         rotator: refreshes rotating tokens; None stores and returns tokens as they are.
         refresh_before: a token expiring within this is refreshed when found.
         clock: returns the aware UTC now ("near expiry" is judged against it).
+        cipher: encrypts the tokens at rest (``MAXIM_STORAGE_KEY``); none: plain text.
 
     """
 
@@ -75,13 +78,20 @@ class SqlInstallationStore(StorageBase, AsyncInstallationStore):
         rotator: AsyncTokenRotator | None = None,
         refresh_before: datetime.timedelta = REFRESH_BEFORE,
         clock: Callable[[], datetime.datetime] = utc_now,
+        cipher: TokenCipher | None = None,
     ) -> None:
         """Wrap `engine`; nothing is read until the first call."""
         super().__init__(engine)
         self.client_id = client_id
+        self.cipher = cipher or TokenCipher()
         self._rotator = rotator
         self._refresh_before = refresh_before
         self._clock = clock
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine the rows live in (the start-up check of the stored tokens reads it)."""
+        return self._engine
 
     @property
     def logger(self) -> logging.Logger:
@@ -102,11 +112,16 @@ class SqlInstallationStore(StorageBase, AsyncInstallationStore):
             await self._save_bot(conn, bot)
 
     async def _save_installation(self, conn: AsyncConnection, installation: Installation) -> None:
-        values = _columns(slack_installations, installation.to_dict(), self.client_id)
+        values = self._columns(slack_installations, installation.to_dict())
         await _upsert(conn, slack_installations, values)
 
     async def _save_bot(self, conn: AsyncConnection, bot: Bot) -> None:
-        await _upsert(conn, slack_bots, _columns(slack_bots, bot.to_dict(), self.client_id))
+        await _upsert(conn, slack_bots, self._columns(slack_bots, bot.to_dict()))
+
+    def _columns(self, table: sa.Table, model: dict[str, Any]) -> dict[str, Any]:
+        """The row of `table` for a model's ``to_dict()``, tokens sealed; custom values dropped."""
+        values = {k: v for k, v in model.items() if k in table.c and k != "id"}
+        return seal_values(table, values | {"client_id": self.client_id}, self.cipher)
 
     # -- finding -----------------------------------------------------------------------------
 
@@ -193,7 +208,7 @@ class SqlInstallationStore(StorageBase, AsyncInstallationStore):
                 .limit(1)
             )
         ).first()
-        return None if row is None else _bot_from_row(row)
+        return None if row is None else _bot_from_row(row, self.cipher)
 
     async def _latest_installation(
         self,
@@ -213,7 +228,7 @@ class SqlInstallationStore(StorageBase, AsyncInstallationStore):
         row = (await conn.execute(stmt)).first()
         if row is None:
             return None
-        installation = _installation_from_row(row)
+        installation = _installation_from_row(row, self.cipher)
         bot = await self._latest_bot(conn, enterprise_id, team_id)
         if bot is not None and bot.bot_token != installation.bot_token:
             _take_bot_fields(installation, bot)
@@ -326,12 +341,6 @@ class SqlInstallationStore(StorageBase, AsyncInstallationStore):
 # -- rows <-> slack_sdk models -----------------------------------------------------------------
 
 
-def _columns(table: sa.Table, model: dict[str, Any], client_id: str) -> dict[str, Any]:
-    """The columns of `table` out of a model's ``to_dict()``; custom values are not stored."""
-    values = {k: v for k, v in model.items() if k in table.c and k != "id"}
-    return values | {"client_id": client_id}
-
-
 async def _upsert(conn: AsyncConnection, table: sa.Table, values: dict[str, Any]) -> None:
     """slack_sdk's save: replace the row of the same app, workspace and installed_at, or add."""
     c = table.c
@@ -348,13 +357,15 @@ async def _upsert(conn: AsyncConnection, table: sa.Table, values: dict[str, Any]
         await conn.execute(sa.update(table).where(c.id == row_id).values(values))
 
 
-def _bot_from_row(row: sa.Row[Any]) -> Bot:
-    fields = {k: v for k, v in row._mapping.items() if k not in ("id", "client_id")}
+def _bot_from_row(row: sa.Row[Any], cipher: TokenCipher) -> Bot:
+    fields = unseal_row(slack_bots, row._mapping, cipher)
+    fields = {k: v for k, v in fields.items() if k not in ("id", "client_id")}
     return Bot(**fields | {"bot_scopes": row.bot_scopes or ""})
 
 
-def _installation_from_row(row: sa.Row[Any]) -> Installation:
-    fields = {k: v for k, v in row._mapping.items() if k not in ("id", "client_id")}
+def _installation_from_row(row: sa.Row[Any], cipher: TokenCipher) -> Installation:
+    fields = unseal_row(slack_installations, row._mapping, cipher)
+    fields = {k: v for k, v in fields.items() if k not in ("id", "client_id")}
     scopes = {"bot_scopes": row.bot_scopes or "", "user_scopes": row.user_scopes or ""}
     return Installation(**fields | scopes)
 

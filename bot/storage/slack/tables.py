@@ -77,6 +77,18 @@ slack_bots = sa.Table(
     sa.Index("ix_slack_bots_lookup", "client_id", "enterprise_id", "team_id", "installed_at"),
 )
 
+SEALED_COLUMNS: dict[sa.Table, tuple[str, ...]] = {
+    slack_installations: (
+        "bot_token",
+        "bot_refresh_token",
+        "user_token",
+        "user_refresh_token",
+        "incoming_webhook_url",  # anyone holding it may post to its channel
+    ),
+    slack_bots: ("bot_token", "bot_refresh_token"),
+}
+"""The columns holding secrets, encrypted when ``MAXIM_STORAGE_KEY`` is set (`token_cipher`)."""
+
 # The states that came back (used once; issuing one writes nothing): see `oauth_states`.
 slack_oauth_states = sa.Table(
     "slack_oauth_states",

@@ -13,17 +13,18 @@ import asyncio
 import datetime as dt
 import logging
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
 from bot.bootstrap import build_service
-from bot.chat import Origin
+from bot.chat import Origin, utc_now
 from bot.config import Settings
 from bot.storage import Storage
 from maxims.reply import MaximReply
 from tests.bot.daily.test_scheduler import berlin, make_scheduler, sub
 from tests.fakes.recording_poster import RecordingPoster
-from tests.helpers import Clock
+from tests.helpers import Clock, age_beat, recent_post_time
 
 DAY = dt.date(2026, 11, 28)
 NINE = (dt.time(9), "Europe/Berlin")
@@ -228,12 +229,41 @@ async def test_a_dead_processes_claim_is_taken_over_within_a_minute(storage):
     survivor = make_scheduler(storage, poster, clock, claim_timeout_seconds=300)
     while not poster.sent and clock.now < died + dt.timedelta(minutes=5):
         clock.advance(seconds=survivor.config.heartbeat_seconds)
+        await age_beat(storage, dead.owner, seconds=survivor.config.heartbeat_seconds)
         await survivor.heartbeat()  # noticing a death sweeps at once
         await survivor.background.drain(timeout=30)
     assert poster.channels() == ["general"]
     record = await storage.get_post("console", "general", DAY)
     assert record.posted_at - died <= dt.timedelta(seconds=60)  # not the 300 s lease
     dying.cancel()
+
+
+async def test_a_replica_whose_clock_runs_15_s_ahead_never_robs_a_live_peer(storage):
+    """Three beats ahead by its own clock, the peer still beats by the database's (2.6).
+
+    Real time here (the database's clock cannot be moved by hand): the peer's clock is the
+    true one, the replica's runs `dead_after` ahead.
+    """
+    at, zone, day = recent_post_time(minutes_ago=1)
+    general = replace(sub("general"), time=at, timezone=zone)
+    await storage.save_subscription(general)
+    slow = RecordingPoster(gate=asyncio.Event())
+    peer = make_scheduler(storage, slow, utc_now, claim_timeout_seconds=300)
+    await peer.heartbeat()
+    posting = asyncio.ensure_future(peer.deliver(general, day))
+    await until(lambda: slow.in_flight == 1)
+
+    await age_beat(storage, peer.owner, seconds=2)  # it beats every 5 s: the last 2 s ago
+    other = RecordingPoster()
+    ahead = make_scheduler(storage, other, lambda: utc_now() + peer.dead_after)
+    await ahead.heartbeat()  # a process clock would find the peer dead here, and sweep
+    await ahead.sweep()
+    await ahead.background.drain(timeout=30)
+    assert other.sent == []
+    slow.gate.set()
+    assert await posting
+    record = await storage.get_post("console", "general", day)
+    assert (record.state, record.owner, record.attempts) == ("posted", peer.owner, 1)
 
 
 async def test_a_slow_but_beating_owner_is_never_robbed(storage):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import socket
 from collections import Counter
 from dataclasses import replace
 from zoneinfo import ZoneInfo
@@ -64,6 +66,15 @@ def make_scheduler(storage, poster, clock, **config):
 
 def berlin(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=BERLIN).astimezone(UTC)
+
+
+def test_owner_ids_carry_at_least_64_random_bits(storage):
+    owners = [make_scheduler(storage, RecordingPoster(), Clock()).owner for _ in range(50)]
+    host, pid, random_part = owners[0].rsplit(":", 2)
+    assert (host, pid) == (socket.gethostname(), str(os.getpid()))
+    assert len(random_part) * 4 >= 64  # hex digits
+    int(random_part, 16)
+    assert len(set(owners)) == len(owners)
 
 
 # -- the trigger -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from bot.ops import readiness
 from bot.ops.readiness import ReadinessCache, check_readiness, storage_state
 from bot.storage import Storage
-from bot.storage.engine import build_engine, normalise_url
+from bot.storage.backends import build_engine, normalise_url
 from tests.bot.ops.helpers import ManualClock, count_pings
 
 

@@ -251,7 +251,7 @@ def test_the_migrations_refuse_to_run_without_our_connection() -> None:
     from alembic import command
     from alembic.config import Config
 
-    from bot.storage.engine import MIGRATIONS_DIR
+    from bot.storage.schema import MIGRATIONS_DIR
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -27,7 +27,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage import SqlInstallationStore, SqlOAuthStateStore, migrate
-from bot.storage.engine import MIGRATIONS_DIR, build_engine, normalise_url
+from bot.storage.backends import build_engine, normalise_url
+from bot.storage.schema import MIGRATIONS_DIR
 from bot.storage.slack.oauth_states import state_key
 from bot.storage.slack.tables import slack_bots, slack_installations, slack_oauth_states
 from tests.fakes.slack.api import Call, FakeSlack

@@ -569,4 +569,6 @@ async def test_a_newline_in_an_oauth_code_cannot_forge_a_log_line(
     if log_format == "json":
         assert all(json.loads(line) for line in lines)
     else:
-        assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ", ln) for ln in lines)
+        assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ", ln) for ln in lines), (
+            lines
+        )
