@@ -8,14 +8,19 @@ Every request to ``/slack/events`` is checked here, on its raw bytes, before Bol
 Bolt verifies signatures too, but when its verifier raises (a timestamp that is not a number)
 it hands the *unverified* body to the error handler, whose `respond` would POST to any
 ``response_url`` a stranger wrote. So, in order: at most `MAX_BODY` bytes (413), Slack's
-signature over the raw bytes within `MAX_AGE` (401), a body Bolt can parse (400), not seen
-before (401: a replay). Only then does Bolt get it, with the body already read (Bolt's own
-signature check is off in HTTP mode: it would only repeat this one, at a cost).
+signature over the raw bytes within `MAX_AGE` (401), a body Bolt can parse (400), and, for
+a command or an interaction, not seen before (401: a replay). Only then does Bolt get it, with
+the body already read (Bolt's own signature check is off in HTTP mode: it would only repeat
+this one, at a cost).
 
 Replays: a request that can act on Slack (a button press, a change of the daily post) is
-remembered in storage, so a repeat is refused by every process; any other request is answered
-only in the HTTP response, which goes back to whoever sent it, so remembering it in this
-process's memory is enough, and the hot path of `/maxim` never waits for a database write.
+remembered in storage, so a repeat is refused by every process; a command that is answered
+only in the HTTP response, which goes back to whoever sent it, is remembered in this process's
+memory, so the hot path of `/maxim` never waits for a database write. Events API deliveries
+are never refused as replays: Slack redelivers an event it saw no answer to in time with the
+same body, and one signed in the same second as the first carries the same signature. Refused,
+it would count as a failed delivery (enough of them and Slack turns the app's events off);
+acknowledged, it reaches the listeners, which answer each event id once, across processes.
 
 Named `server` rather than `http` so it can never shadow the standard library's `http`.
 """
@@ -231,7 +236,9 @@ def build_http_app(
         if isinstance(body, str):
             log.warning("Slack HTTP: refused a signed but malformed request (%s)", body)
             return _refuse(400, "malformed request")
-        if not await replays.first(f"{timestamp}:{signature}", acts=can_act(body)):
+        if body.kind != "json" and not await replays.first(
+            f"{timestamp}:{signature}", acts=can_act(body)
+        ):
             log.warning("Slack HTTP: refused a replayed request (signed at %s)", timestamp)
             return _refuse(401, "invalid request")
         bolt_request = to_bolt_request(text, body.fields, request.query_string, request.headers)

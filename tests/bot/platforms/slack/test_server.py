@@ -31,6 +31,7 @@ from tests.fakes.slack.payloads import (
     app_mention_event,
     block_actions_body,
     event_body,
+    message_event,
     sign,
     slash_command_body,
     url_verification_body,
@@ -332,6 +333,27 @@ async def test_a_replayed_signed_request_is_refused(fake, server):
     assert first[0] == 200
     assert again[0] == 401
     assert fresh[0] == 200  # Slack's own retries are signed anew: they pass
+
+
+async def test_a_slack_retry_signed_in_the_same_second_is_acknowledged_and_answered_once(
+    fake, server
+):
+    # Slack redelivers an event it saw no answer to in time, with the same body; signed in the
+    # same second it carries the same signature. A 401 there is a failed delivery to Slack
+    # (enough of them and it turns the app's events off): it gets 200, and the event id
+    # keeps it from being answered twice.
+    url = f"http://127.0.0.1:{server.port}/slack/events"
+    nan = event_body(message_event("my loss is NaN again"), event_id="EvRetry")
+    second = int(time.time())
+
+    first = await fake.deliver(url, nan, SECRET, timestamp=second)
+    retry = await fake.deliver(url, nan, SECRET, timestamp=second, retry=(1, "http_timeout"))
+    await fake.wait_for("chat.postMessage")
+    await server.background.drain(timeout=5)
+
+    assert first == retry == (200, "")
+    assert fake.failed_deliveries == []
+    assert len(fake.calls_to("chat.postMessage")) == 1
 
 
 async def test_a_request_that_acts_replayed_to_another_process_is_refused(
