@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024  # Slack's largest payloads (a modal's view) are far below this
 MAX_AGE = 300  # seconds: Slack's own replay window for a signed request
+MAX_DEPTH = 64  # levels of JSON nesting; Slack's deepest payloads (Block Kit views) use ~12
 FirstSeen = Callable[[str], Awaitable[bool]]  # True the first time a key is seen, across processes
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
@@ -91,12 +92,12 @@ def read_body(body: str, content_type: str) -> SlackBody | str:
     """
     if content_type == "application/json" or body.lstrip().startswith(("{", "[", '"')):
         fields = _json_object(body)
-        return SlackBody(fields, "json") if fields is not None else "body is not a JSON object"
+        return SlackBody(fields, "json") if isinstance(fields, dict) else f"body {fields}"
     form = parse_form(body)
     if "payload" not in form:
         return SlackBody(form, "form")
     fields = _json_object(form["payload"])
-    return SlackBody(fields, "interaction") if fields is not None else "payload is not JSON"
+    return SlackBody(fields, "interaction") if isinstance(fields, dict) else f"payload {fields}"
 
 
 def parse_form(body: str) -> dict[str, str]:
@@ -120,12 +121,35 @@ def parse_form(body: str) -> dict[str, str]:
     return fields
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
+def _json_object(text: str) -> dict[str, Any] | str:
+    """The JSON object in `text`, or what it is instead ("is not JSON", ...).
+
+    Nesting is limited to `MAX_DEPTH`: the parser recurses once per level, so a body of a few
+    thousand brackets raised `RecursionError` (a 500 and a traceback), and one just under the
+    interpreter's limit would pass the parser only to fail in whatever walked it next. Only a
+    text holding more brackets than `MAX_DEPTH` can be that deep, so most are not walked.
+    """
     try:
         value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+    except (ValueError, RecursionError):
+        return "is not JSON"
+    if not isinstance(value, dict):
+        return "is not a JSON object"
+    if text.count("{") + text.count("[") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+        return f"is nested deeper than {MAX_DEPTH} levels"
+    return value
+
+
+def _deeper_than(value: dict[str, Any], limit: int) -> bool:
+    """Whether containers in `value` nest more than `limit` levels (without recursing)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def can_act(body: SlackBody) -> bool:

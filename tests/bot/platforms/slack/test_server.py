@@ -234,6 +234,12 @@ MALFORMED = [
     (b"[1, 2]", "application/json"),
     (b"[1, 2]", "application/x-www-form-urlencoded"),
     (b'"text"', "application/json"),
+    # Deeper than the parser can recurse (a 500 and a traceback, once), and deeper than Slack
+    # nests anything, in an Events API body and in an interaction's payload.
+    (b'{"a":' * 5000 + b"1" + b"}" * 5000, "application/json"),
+    (b'{"event":' + b"[" * 900 + b"]" * 900 + b"}", "application/json"),
+    (b"payload=" + b"%5B" * 5000 + b"%5D" * 5000, "application/x-www-form-urlencoded"),
+    (b"payload=%7B%22a%22%3A" + b"%5B" * 900 + b"%5D" * 900 + b"%7D", FORM["Content-Type"]),
 ]
 MALFORMED_IDS = [
     "bad json",
@@ -243,6 +249,10 @@ MALFORMED_IDS = [
     "array",
     "array form",
     "str",
+    "json too deep to parse",
+    "json deeper than slack nests",
+    "payload too deep to parse",
+    "payload deeper than slack nests",
 ]
 
 

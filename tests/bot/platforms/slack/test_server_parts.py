@@ -60,7 +60,21 @@ def test_events_are_json_objects_and_anything_else_is_refused():
         {"type": "event_callback"}, "json"
     )
     assert read_body("[1, 2]", "application/json") == "body is not a JSON object"
-    assert read_body(urlencode({"payload": "[1]"}), FORM) == "payload is not JSON"
+    assert read_body(urlencode({"payload": "[1]"}), FORM) == "payload is not a JSON object"
+    assert read_body(urlencode({"payload": "{"}), FORM) == "payload is not JSON"
+
+
+def nested(depth: int) -> str:
+    return '{"a":' * (depth - 1) + "[1]" + "}" * (depth - 1)
+
+
+def test_json_nested_up_to_64_levels_is_read_and_deeper_is_refused():
+    assert isinstance(read_body(nested(64), "application/json"), SlackBody)
+    assert read_body(nested(65), "application/json") == "body is nested deeper than 64 levels"
+    form = urlencode({"payload": nested(65)})
+    assert read_body(form, FORM) == "payload is nested deeper than 64 levels"
+    # Deeper than the interpreter's recursion limit: the parser itself gives up.
+    assert read_body(nested(100_000), "application/json") == "body is not JSON"
 
 
 def test_only_buttons_and_daily_changes_can_act():
