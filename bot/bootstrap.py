@@ -116,7 +116,14 @@ def build_platforms(
                 api_url=settings.slack.api_url,
             )
         platforms.append(
-            SlackPlatform(service, settings.slack, secrets, healthy=healthy, installs=installs)
+            SlackPlatform(
+                service,
+                settings.slack,
+                secrets,
+                healthy=healthy,
+                installs=installs,
+                limits=settings.server,
+            )
         )
     if settings.discord_enabled:
         from bot.platforms.discord.lifecycle import DiscordPlatform

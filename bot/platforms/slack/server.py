@@ -240,11 +240,7 @@ def build_http_app(
     replays = ReplayGuard(first_seen, clock)
 
     async def on_events(request: web.Request) -> web.Response:
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            log.info("Slack HTTP: refused a request body over %d bytes", MAX_BODY)
-            return _refuse(413, "request too large")
+        raw = await request.read()  # read already, within its limits (`bot.listen`)
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
         problem = signature_problem(secret, timestamp, signature, raw, clock())
@@ -272,14 +268,9 @@ def build_http_app(
         ok = healthy()
         return web.json_response({"ok": ok}, status=200 if ok else 503)
 
-    async def without_server_header(request: web.Request, response: web.StreamResponse) -> None:
-        # aiohttp names itself and Python's version in every response: tell no one.
-        response.headers.popall("Server", None)
-
     web_app = web.Application(client_max_size=MAX_BODY)
     web_app.router.add_post("/slack/events", on_events)
     if app.oauth_flow is not None:
         add_oauth_routes(web_app, app.oauth_flow)
     web_app.router.add_get("/healthz", on_healthz)
-    web_app.on_response_prepare.append(without_server_header)
     return web_app

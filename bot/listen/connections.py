@@ -1,0 +1,225 @@
+"""A listener's connections: how many it keeps, and how long each may idle or dawdle.
+
+aiohttp keeps a connection that never sends a request for an hour, waits for headers and
+bodies for as long as they take, and accepts every connection it is offered: 1,141 idle
+connections once used up the process's 1,024 file descriptors, and with them every outgoing
+call. So each connection is watched here, from the moment it is accepted:
+
+* idle (no request under way, none begun): closed after `idle_timeout_seconds`;
+* a request begun but its headers incomplete: closed `header_timeout_seconds` after its first
+  byte, however slowly the rest trickles in;
+* its body incomplete once the headers are in: answered ``408`` after `body_timeout_seconds`
+  (see `ConnectionGuard.middleware`), with one WARNING line;
+* past `max_connections`: the connection idle the longest is closed to make room (a client
+  that holds connections open without using them cannot lock out one that sends requests),
+  and only when every connection is serving a request is the new one refused with ``503``.
+
+A request being handled is never cut short: its time is the bot's own, not the client's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
+if TYPE_CHECKING:
+    from bot.config import ServerConfig
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+REFUSED = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+IDLE, HEADERS, BUSY = "idle", "headers", "busy"
+
+
+class Connection(asyncio.Protocol):
+    """One accepted connection: aiohttp's protocol for it, and where it stands.
+
+    Every event is handed on to aiohttp's protocol unchanged; this only notes when a request
+    begins (its first byte while idle), and the guard's middleware when one is being served.
+    """
+
+    __slots__ = ("guard", "http", "since", "state", "transport")
+
+    def __init__(self, guard: ConnectionGuard, http: asyncio.Protocol) -> None:
+        self.guard = guard
+        self.http = http
+        self.state = IDLE
+        self.since = guard.now()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # noqa: D102
+        self.transport = transport  # type: ignore[assignment]  # a TCP server's are
+        if self.guard.admit(self):
+            self.http.connection_made(transport)
+        else:
+            self.transport = None
+            with contextlib.suppress(OSError):
+                transport.write(REFUSED)  # type: ignore[attr-defined]
+            transport.close()
+
+    def data_received(self, data: bytes) -> None:  # noqa: D102
+        if self.state is IDLE:
+            self.state, self.since = HEADERS, self.guard.now()
+        self.http.data_received(data)
+
+    def eof_received(self) -> bool | None:  # noqa: D102
+        return self.http.eof_received()
+
+    def pause_writing(self) -> None:  # noqa: D102
+        self.http.pause_writing()
+
+    def resume_writing(self) -> None:  # noqa: D102
+        self.http.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
+        if self.transport is not None:  # admitted
+            self.guard.forget(self)
+            self.http.connection_lost(exc)
+
+    def close(self) -> None:
+        """Close it (it is idle, or dawdled past its time)."""
+        if self.transport is not None:
+            self.transport.close()
+
+
+class ConnectionGuard:
+    """The connections of one listener, their cap and timeouts, and the middleware it needs.
+
+    `protocol` is the protocol factory to serve with; `middleware` goes into the app, so the
+    guard knows when a request is being served; `watch` closes whoever overstays.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        limits: ServerConfig,
+        http: Callable[[], asyncio.Protocol],
+        logger: logging.Logger = log,
+    ) -> None:
+        self.name = name
+        self.limits = limits
+        self.http = http
+        self.log = logger
+        self.now = asyncio.get_running_loop().time
+        self.connections: dict[asyncio.Protocol, Connection] = {}  # by aiohttp's protocol
+        self.idle: dict[Connection, None] = {}  # not serving a request, longest idle first
+        self.refused = 0
+
+    def protocol(self) -> Connection:
+        """A new connection's protocol (the factory `loop.create_server` calls)."""
+        return Connection(self, self.http())
+
+    def admit(self, connection: Connection) -> bool:
+        """Make room for `connection` (closing the longest idle one), or refuse it."""
+        if len(self.connections) >= self.limits.max_connections:
+            if not self.idle:
+                self.refused += 1
+                self.log.warning(
+                    "%s: refused a connection: all %d are serving requests",
+                    self.name,
+                    self.limits.max_connections,
+                )
+                return False
+            oldest = next(iter(self.idle))
+            self.log.debug("%s: at %d connections, closed the longest idle", self.name, len(self))
+            self.forget(oldest)
+            oldest.close()
+        self.connections[connection.http] = connection
+        self.idle[connection] = None
+        return True
+
+    def forget(self, connection: Connection) -> None:
+        """`connection` is gone (or going): it no longer counts."""
+        self.connections.pop(connection.http, None)
+        self.idle.pop(connection, None)
+
+    def __len__(self) -> int:
+        return len(self.connections)
+
+    def overstayed(self) -> list[Connection]:
+        """The connections idle or sending headers for longer than they may."""
+        now, limits = self.now(), self.limits
+        return [
+            c
+            for c in self.idle
+            if now - c.since
+            > (limits.idle_timeout_seconds if c.state is IDLE else limits.header_timeout_seconds)
+        ]
+
+    async def watch(self) -> None:
+        """Close overstaying connections, a few times per shortest timeout, until cancelled."""
+        limits = self.limits
+        tick = min(limits.idle_timeout_seconds, limits.header_timeout_seconds, 4.0) / 4
+        while True:
+            await asyncio.sleep(tick)
+            for connection in self.overstayed():
+                self.forget(connection)
+                connection.close()
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Mark the connection as serving; read the body within its timeout; then handle."""
+        connection = self.connections.get(request.protocol)
+        if connection is not None:
+            self.idle.pop(connection, None)
+            connection.state = BUSY
+        try:
+            if request.body_exists:
+                refused = await self.read_body(request)
+                if refused is not None:
+                    return refused
+            return await handler(request)
+        finally:
+            if connection is not None and self.connections.get(request.protocol) is connection:
+                connection.state, connection.since = IDLE, self.now()
+                self.idle[connection] = None
+
+    async def read_body(self, request: web.Request) -> web.Response | None:
+        """Read the body for the handler (aiohttp keeps it); a response if that failed.
+
+        A stalled or abandoned upload is the client's doing: one WARNING line, never the
+        traceback aiohttp would log for the handler's failed read.
+        """
+        arrived = request.content.is_eof()  # most bodies come with their headers: no timer
+        try:
+            async with (
+                contextlib.nullcontext()
+                if arrived
+                else asyncio.timeout(self.limits.body_timeout_seconds)
+            ):
+                await request.read()
+        except TimeoutError:
+            self.log.warning(
+                "%s: closed a stalled upload (%d of %s bytes in %g s)",
+                self.name,
+                request.content.total_bytes,
+                request.content_length,
+                self.limits.body_timeout_seconds,
+            )
+            response = web.Response(status=408, text="request body too slow")
+            response.force_close()
+            return response
+        except web.HTTPRequestEntityTooLarge:
+            self.log.info(
+                "%s: refused a request body over %d bytes", self.name, request.client_max_size
+            )
+            response = web.Response(status=413, text="request too large")
+            response.force_close()
+            return response
+        except (ConnectionError, HttpProcessingError) as err:
+            self.log.warning(
+                "%s: a client abandoned its upload (%d of %s bytes; %s)",
+                self.name,
+                request.content.total_bytes,
+                request.content_length,
+                type(err).__name__,
+            )
+            return web.Response(status=400, text="incomplete request")
+        return None
