@@ -427,6 +427,7 @@ async def test_malformed_http_is_400_with_one_warning_and_no_traceback(server, c
         await writer.wait_closed()
 
     assert answer.startswith(b"HTTP/1.0 400 ")
+    assert b"\r\nserver:" not in answer.lower()  # aiohttp's own answer names no software
     noted = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(noted) <= 1  # aiohttp notes some, not all; never more than one line
     for record in noted:
