@@ -71,7 +71,7 @@ async def test_a_bot_process_raises_its_soft_open_file_limit_to_the_hard_one(tmp
         stdin=asyncio.subprocess.PIPE,  # the console chat runs until its input ends
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
-        preexec_fn=lower_soft_limit,  # noqa: PLW1509  # no threads in the test's child yet
+        preexec_fn=lower_soft_limit,
     )
     assert process.stderr is not None and process.stdin is not None
     try:

@@ -53,9 +53,7 @@ async def test_a_stalled_upload_to_slack_http_is_408_and_one_warning(
     )
     with caplog.at_level(logging.DEBUG):
         reader, writer = await asyncio.open_connection("127.0.0.1", platform.port)
-        writer.write(
-            b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 262144\r\n\r\n{"
-        )
+        writer.write(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 262144\r\n\r\n{")
         async with asyncio.timeout(10):
             answer = await reader.read()
         writer.close()
