@@ -12,9 +12,12 @@ call. So each connection is watched here, from the moment it is accepted:
   (see `ConnectionGuard.middleware`), with one WARNING line;
 * past `max_connections`: the connection idle the longest is closed to make room (a client
   that holds connections open without using them cannot lock out one that sends requests),
-  and only when every connection is serving a request is the new one refused with ``503``.
+  else the one that has been sending its body the longest (stalled uploads cannot either),
+  and only when every connection is being handled is the new one refused with ``503``.
 
-A request being handled is never cut short: its time is the bot's own, not the client's.
+A request being handled is never cut short: its time is the bot's own, not the client's. In a
+flood, each kind of line (a stalled upload, room made at the cap, ...) is written once a
+minute, with a count of the rest (`Notes`), so the log says what happens without drowning.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REFUSED = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-IDLE, HEADERS, BUSY = "idle", "headers", "busy"
+IDLE, HEADERS, BODY, BUSY = "idle", "headers", "body", "busy"
+NOTE_EVERY = 60.0  # seconds: each kind of line at most once in this time, with a count after
 
 
 class Connection(asyncio.Protocol):
@@ -45,7 +49,7 @@ class Connection(asyncio.Protocol):
     begins (its first byte while idle), and the guard's middleware when one is being served.
     """
 
-    __slots__ = ("guard", "http", "since", "state", "transport")
+    __slots__ = ("evicted", "guard", "http", "since", "state", "transport")
 
     def __init__(self, guard: ConnectionGuard, http: asyncio.Protocol) -> None:
         self.guard = guard
@@ -53,6 +57,7 @@ class Connection(asyncio.Protocol):
         self.state = IDLE
         self.since = guard.now()
         self.transport: asyncio.Transport | None = None
+        self.evicted = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:  # noqa: D102
         self.transport = transport  # type: ignore[assignment]  # a TCP server's are
@@ -89,6 +94,43 @@ class Connection(asyncio.Protocol):
             self.transport.close()
 
 
+class Notes:
+    """WARNING lines of a listener, each kind once per `NOTE_EVERY`, then how many more came.
+
+    The first of a kind is written at once, whole; the next ones in its minute are only
+    counted, and one line at the minute's end says how many there were.
+    """
+
+    def __init__(self, name: str, logger: logging.Logger) -> None:
+        self.name = name
+        self.log = logger
+        self.loop = asyncio.get_running_loop()
+        self.more: dict[str, int] = {}  # kind -> lines held back in its current minute
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+
+    def warning(self, kind: str, message: str, *args: object) -> None:
+        """Write ``name: message`` now, or count it if a `kind` line was written this minute."""
+        if kind in self.timers:
+            self.more[kind] += 1
+            return
+        self.log.warning("%s: %s", self.name, message % args)
+        self.more[kind] = 0
+        self.timers[kind] = self.loop.call_later(NOTE_EVERY, self.flush, kind)
+
+    def flush(self, kind: str) -> None:
+        """The end of `kind`'s minute: say how many more there were."""
+        self.timers.pop(kind, None)
+        more = self.more.pop(kind, 0)
+        if more:
+            self.log.warning("%s: %d more like that (%s) in the last minute", self.name, more, kind)
+
+    def close(self) -> None:
+        """Say what is still held back, and stop the timers."""
+        for kind in list(self.timers):
+            self.timers[kind].cancel()
+            self.flush(kind)
+
+
 class ConnectionGuard:
     """The connections of one listener, their cap and timeouts, and the middleware it needs.
 
@@ -107,10 +149,11 @@ class ConnectionGuard:
         self.limits = limits
         self.http = http
         self.log = logger
+        self.notes = Notes(name, logger)
         self.now = asyncio.get_running_loop().time
         self.connections: dict[asyncio.Protocol, Connection] = {}  # by aiohttp's protocol
-        self.idle: dict[Connection, None] = {}  # not serving a request, longest idle first
-        self.refused = 0
+        self.idle: dict[Connection, None] = {}  # no request under way, longest idle first
+        self.reading: dict[Connection, None] = {}  # a request's body on its way, oldest first
 
     def protocol(self) -> Connection:
         """A new connection's protocol (the factory `loop.create_server` calls)."""
@@ -119,16 +162,22 @@ class ConnectionGuard:
     def admit(self, connection: Connection) -> bool:
         """Make room for `connection` (closing the longest idle one), or refuse it."""
         if len(self.connections) >= self.limits.max_connections:
-            if not self.idle:
-                self.refused += 1
-                self.log.warning(
-                    "%s: refused a connection: all %d are serving requests",
-                    self.name,
+            waiting = self.idle or self.reading
+            if not waiting:
+                self.notes.warning(
+                    "refused",
+                    "refused a connection: all %d are being handled",
                     self.limits.max_connections,
                 )
                 return False
-            oldest = next(iter(self.idle))
-            self.log.debug("%s: at %d connections, closed the longest idle", self.name, len(self))
+            oldest = next(iter(waiting))
+            self.notes.warning(
+                f"closed {oldest.state}",
+                "at the cap of %d connections: closed the one %s the longest to make room",
+                self.limits.max_connections,
+                "sending its body" if oldest.state is BODY else "idle",
+            )
+            oldest.evicted = True
             self.forget(oldest)
             oldest.close()
         self.connections[connection.http] = connection
@@ -139,6 +188,7 @@ class ConnectionGuard:
         """`connection` is gone (or going): it no longer counts."""
         self.connections.pop(connection.http, None)
         self.idle.pop(connection, None)
+        self.reading.pop(connection, None)
 
     def __len__(self) -> int:
         return len(self.connections)
@@ -157,11 +207,14 @@ class ConnectionGuard:
         """Close overstaying connections, a few times per shortest timeout, until cancelled."""
         limits = self.limits
         tick = min(limits.idle_timeout_seconds, limits.header_timeout_seconds, 4.0) / 4
-        while True:
-            await asyncio.sleep(tick)
-            for connection in self.overstayed():
-                self.forget(connection)
-                connection.close()
+        try:
+            while True:
+                await asyncio.sleep(tick)
+                for connection in self.overstayed():
+                    self.forget(connection)
+                    connection.close()
+        finally:
+            self.notes.close()
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -172,7 +225,7 @@ class ConnectionGuard:
             connection.state = BUSY
         try:
             if request.body_exists:
-                refused = await self.read_body(request)
+                refused = await self.read_body(request, connection)
                 if refused is not None:
                     return refused
             return await handler(request)
@@ -181,24 +234,27 @@ class ConnectionGuard:
                 connection.state, connection.since = IDLE, self.now()
                 self.idle[connection] = None
 
-    async def read_body(self, request: web.Request) -> web.Response | None:
+    async def read_body(
+        self, request: web.Request, connection: Connection | None
+    ) -> web.Response | None:
         """Read the body for the handler (aiohttp keeps it); a response if that failed.
 
-        A stalled or abandoned upload is the client's doing: one WARNING line, never the
-        traceback aiohttp would log for the handler's failed read.
+        While it arrives, the connection may be closed to make room for another. A stalled
+        or abandoned upload is the client's doing: a WARNING line, never the traceback
+        aiohttp would log for the handler's failed read.
         """
-        arrived = request.content.is_eof()  # most bodies come with their headers: no timer
+        if request.content.is_eof():  # most bodies come with their headers: no timer
+            return await self._read(request, connection)
+        if connection is not None:
+            connection.state = BODY
+            self.reading[connection] = None
         try:
-            async with (
-                contextlib.nullcontext()
-                if arrived
-                else asyncio.timeout(self.limits.body_timeout_seconds)
-            ):
-                await request.read()
+            async with asyncio.timeout(self.limits.body_timeout_seconds):
+                return await self._read(request, connection)
         except TimeoutError:
-            self.log.warning(
-                "%s: closed a stalled upload (%d of %s bytes in %g s)",
-                self.name,
+            self.notes.warning(
+                "stalled uploads",
+                "closed a stalled upload (%d of %s bytes in %g s)",
                 request.content.total_bytes,
                 request.content_length,
                 self.limits.body_timeout_seconds,
@@ -206,6 +262,16 @@ class ConnectionGuard:
             response = web.Response(status=408, text="request body too slow")
             response.force_close()
             return response
+        finally:
+            if connection is not None:
+                self.reading.pop(connection, None)
+                connection.state = BUSY
+
+    async def _read(
+        self, request: web.Request, connection: Connection | None
+    ) -> web.Response | None:
+        try:
+            await request.read()
         except web.HTTPRequestEntityTooLarge:
             self.log.info(
                 "%s: refused a request body over %d bytes", self.name, request.client_max_size
@@ -214,12 +280,13 @@ class ConnectionGuard:
             response.force_close()
             return response
         except (ConnectionError, HttpProcessingError) as err:
-            self.log.warning(
-                "%s: a client abandoned its upload (%d of %s bytes; %s)",
-                self.name,
-                request.content.total_bytes,
-                request.content_length,
-                type(err).__name__,
-            )
+            if connection is None or not connection.evicted:  # else counted as room made
+                self.notes.warning(
+                    "abandoned uploads",
+                    "a client abandoned its upload (%d of %s bytes; %s)",
+                    request.content.total_bytes,
+                    request.content_length,
+                    type(err).__name__,
+                )
             return web.Response(status=400, text="incomplete request")
         return None

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.config import ServerConfig
 from bot.listen import listen
+from bot.listen.connections import Notes
 
 LONG = 60.0  # a timeout that must not be the one that acts
 WAIT = 10.0  # the most a test waits for the server to act: a bound, not a measurement
@@ -185,6 +186,45 @@ async def test_past_the_cap_with_every_connection_serving_a_new_one_is_refused(s
     writer.close()
 
     assert refused.startswith(b"HTTP/1.1 503 ")
-    assert "test: refused a connection: all 2 are serving requests" in caplog.text
+    assert "test: refused a connection: all 2 are being handled" in caplog.text
     for _, writer in busy:
         writer.close()
+
+
+async def test_past_the_cap_a_stalled_upload_makes_room_when_none_is_idle(serve, caplog):
+    port = await serve(max_connections=2)
+    uploads = [await connect(port) for _ in range(2)]
+    for reader, writer in uploads:
+        writer.write(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n"
+        )
+        assert await reader.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+        writer.write(b"x")  # and no more
+
+    with caplog.at_level(logging.DEBUG):
+        answer = await request(port, GET)
+
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert await closed_by_server(uploads[0][0]) == b""  # the oldest upload made room
+    [note] = problems(caplog)
+    assert note.getMessage() == (
+        "test: at the cap of 2 connections: closed the one sending its body the longest to "
+        "make room"
+    )
+    for _, writer in uploads:
+        writer.close()
+
+
+async def test_a_flood_of_one_kind_of_line_is_one_line_and_a_count(caplog):
+    notes = Notes("test", logging.getLogger("tests.listen"))
+    with caplog.at_level(logging.DEBUG):
+        for number in range(1000):
+            notes.warning("stalled uploads", "closed a stalled upload (%d)", number)
+        notes.warning("refused", "refused a connection")
+        notes.close()  # as the minute ends (or the listener stops)
+
+    assert [r.getMessage() for r in caplog.records] == [
+        "test: closed a stalled upload (0)",
+        "test: refused a connection",
+        "test: 999 more like that (stalled uploads) in the last minute",
+    ]
