@@ -12,8 +12,8 @@ call. So each connection is watched here, from the moment it is accepted:
   (see `ConnectionGuard.middleware`), with one WARNING line;
 * past `max_connections`: the connection idle the longest is closed to make room (a client
   that holds connections open without using them cannot lock out one that sends requests),
-  else the one that has been sending its body the longest (stalled uploads cannot either),
-  and only when every connection is being handled is the new one refused with ``503``.
+  or the one sending its body the longest if that has waited longer (stalled uploads cannot
+  either), and only when every connection is being handled is the new one refused (``503``).
 
 A request being handled is never cut short: its time is the bot's own, not the client's. In a
 flood, each kind of line (a stalled upload, room made at the cap, ...) is written once a
@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from bot.listen.open_files import give_memory_back
+
 if TYPE_CHECKING:
     from bot.config import ServerConfig
 
@@ -40,6 +42,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REFUSED = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 IDLE, HEADERS, BODY, BUSY = "idle", "headers", "body", "busy"
 NOTE_EVERY = 60.0  # seconds: each kind of line at most once in this time, with a count after
+GIVE_BACK_AFTER = 16 * 1024 * 1024  # bytes of bodies read before memory is handed back...
+GIVE_BACK_EVERY = 10.0  # ...once no body is on its way, at most this often (seconds)
 
 
 class Connection(asyncio.Protocol):
@@ -154,23 +158,24 @@ class ConnectionGuard:
         self.connections: dict[asyncio.Protocol, Connection] = {}  # by aiohttp's protocol
         self.idle: dict[Connection, None] = {}  # no request under way, longest idle first
         self.reading: dict[Connection, None] = {}  # a request's body on its way, oldest first
+        self.body_bytes = 0  # read since memory was last handed back
+        self.given_back = self.now()
 
     def protocol(self) -> Connection:
         """A new connection's protocol (the factory `loop.create_server` calls)."""
         return Connection(self, self.http())
 
     def admit(self, connection: Connection) -> bool:
-        """Make room for `connection` (closing the longest idle one), or refuse it."""
+        """Make room for `connection` (closing the one waiting the longest), or refuse it."""
         if len(self.connections) >= self.limits.max_connections:
-            waiting = self.idle or self.reading
-            if not waiting:
+            oldest = self.waiting_longest()
+            if oldest is None:
                 self.notes.warning(
                     "refused",
                     "refused a connection: all %d are being handled",
                     self.limits.max_connections,
                 )
                 return False
-            oldest = next(iter(waiting))
             self.notes.warning(
                 f"closed {oldest.state}",
                 "at the cap of %d connections: closed the one %s the longest to make room",
@@ -183,6 +188,15 @@ class ConnectionGuard:
         self.connections[connection.http] = connection
         self.idle[connection] = None
         return True
+
+    def waiting_longest(self) -> Connection | None:
+        """The connection waiting for its client the longest: idle, or sending its body.
+
+        Oldest first, whichever it waits for: with the cap held mostly by stalled uploads,
+        closing idle connections first closed the newest ones, a real request's among them.
+        """
+        heads = [next(iter(waiting)) for waiting in (self.idle, self.reading) if waiting]
+        return min(heads, key=lambda c: c.since, default=None)
 
     def forget(self, connection: Connection) -> None:
         """`connection` is gone (or going): it no longer counts."""
@@ -213,8 +227,17 @@ class ConnectionGuard:
                 for connection in self.overstayed():
                     self.forget(connection)
                     connection.close()
+                self.give_memory_back()
         finally:
             self.notes.close()
+
+    def give_memory_back(self) -> None:
+        """After many bodies (a flood of uploads), once none is on its way: free pages back."""
+        if self.body_bytes < GIVE_BACK_AFTER or self.reading:
+            return
+        if self.now() - self.given_back >= GIVE_BACK_EVERY:
+            self.body_bytes, self.given_back = 0, self.now()
+            give_memory_back()
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -246,12 +269,13 @@ class ConnectionGuard:
         if request.content.is_eof():  # most bodies come with their headers: no timer
             return await self._read(request, connection)
         if connection is not None:
-            connection.state = BODY
+            connection.state, connection.since = BODY, self.now()
             self.reading[connection] = None
         try:
             async with asyncio.timeout(self.limits.body_timeout_seconds):
                 return await self._read(request, connection)
         except TimeoutError:
+            self.body_bytes += request.content.total_bytes
             self.notes.warning(
                 "stalled uploads",
                 "closed a stalled upload (%d of %s bytes in %g s)",
@@ -271,7 +295,7 @@ class ConnectionGuard:
         self, request: web.Request, connection: Connection | None
     ) -> web.Response | None:
         try:
-            await request.read()
+            self.body_bytes += len(await request.read())
         except web.HTTPRequestEntityTooLarge:
             self.log.info(
                 "%s: refused a request body over %d bytes", self.name, request.client_max_size
@@ -280,6 +304,11 @@ class ConnectionGuard:
             response.force_close()
             return response
         except (ConnectionError, HttpProcessingError) as err:
+            # aiohttp keeps the error in the request's stream, and its traceback holds the
+            # frame holding the request: a cycle around the body read so far, freed only by
+            # the garbage collector, which in a flood of uploads held hundreds of MiB.
+            err.__traceback__ = None
+            self.body_bytes += request.content.total_bytes
             if connection is None or not connection.evicted:  # else counted as room made
                 self.notes.warning(
                     "abandoned uploads",

@@ -7,7 +7,9 @@ server to act (a closed socket, an answer) rather than for a fixed time.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import types
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -228,3 +230,58 @@ async def test_a_flood_of_one_kind_of_line_is_one_line_and_a_count(caplog):
         "test: refused a connection",
         "test: 999 more like that (stalled uploads) in the last minute",
     ]
+
+
+async def test_past_the_cap_the_connection_waiting_longest_makes_room_even_an_upload(serve):
+    # With the cap held mostly by stalled uploads, closing idle connections first closed the
+    # newest ones, a real client's among them.
+    port = await serve(max_connections=2)
+    upload = await connect(port)
+    upload[1].write(
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n"
+    )
+    assert await upload[0].readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+    fresh = await connect(port)
+
+    answer = await request(port, GET)
+
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert await closed_by_server(upload[0]) == b""  # it waited longest
+    assert not fresh[0].at_eof()
+    for _, writer in (upload, fresh):
+        writer.close()
+
+
+async def test_an_abandoned_upload_is_freed_at_once_not_by_the_garbage_collector(serve, caplog):
+    # A reference cycle around the body read so far held hundreds of MiB in a flood, until
+    # the collector came by.
+    port = await serve()
+    gc.collect()
+    gc.disable()
+    try:
+        reader, writer = await connect(port)
+        writer.write(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n"
+        )
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"y" * 600)
+        await writer.drain()
+        writer.close()
+        async with asyncio.timeout(WAIT):  # until the server has given up on it
+            while not problems(caplog):
+                await asyncio.sleep(0.01)
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        # Bytes are not tracked by the collector: look for the frames holding them.
+        held = [
+            frame
+            for frame in gc.garbage
+            if isinstance(frame, types.FrameType)
+            and any(b"y" * 600 in v for v in frame.f_locals.values() if isinstance(v, bytearray))
+        ]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+
+    assert held == []
