@@ -38,6 +38,7 @@ class ListeningRunner(web.AppRunner):
         super().__init__(app, **kwargs)  # type: ignore[arg-type]  # AppRunner's own keywords
         self.listening: asyncio.Server | None = None
         self.watching: asyncio.Task[None] | None = None
+        self.guard: ConnectionGuard | None = None
 
     async def cleanup(self) -> None:
         """Stop accepting, let requests under way finish (aiohttp's own shutdown), close."""
@@ -49,6 +50,8 @@ class ListeningRunner(web.AppRunner):
             watching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watching
+        if self.guard is not None:
+            self.guard.close()  # aiohttp closes the rest
         await super().cleanup()
 
 
@@ -93,6 +96,7 @@ async def listen(
         lingering_time=1.0,
     )
     guard = ConnectionGuard(name, limits or ServerConfig(), lambda: _serve(runner), logger)
+    runner.guard = guard
     app.middlewares.append(guard.middleware)
     await runner.setup()
     make_anonymous(runner, app)

@@ -49,15 +49,17 @@ GIVE_BACK_EVERY = 10.0  # ...once no body is on its way, at most this often (sec
 class Connection(asyncio.Protocol):
     """One accepted connection: aiohttp's protocol for it, and where it stands.
 
-    Every event is handed on to aiohttp's protocol unchanged; this only notes when a request
-    begins (its first byte while idle), and the guard's middleware when one is being served.
+    aiohttp's protocol (and its task) is made only when the first byte arrives: a connection
+    that never sends one costs the bot a small object, not a request handler. From then on
+    every event is handed on to it unchanged; this only notes when a request begins (its
+    first byte while idle), and the guard's middleware when one is being served.
     """
 
     __slots__ = ("evicted", "guard", "http", "since", "state", "transport")
 
-    def __init__(self, guard: ConnectionGuard, http: asyncio.Protocol) -> None:
+    def __init__(self, guard: ConnectionGuard) -> None:
         self.guard = guard
-        self.http = http
+        self.http: asyncio.Protocol | None = None
         self.state = IDLE
         self.since = guard.now()
         self.transport: asyncio.Transport | None = None
@@ -65,9 +67,7 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:  # noqa: D102
         self.transport = transport  # type: ignore[assignment]  # a TCP server's are
-        if self.guard.admit(self):
-            self.http.connection_made(transport)
-        else:
+        if not self.guard.admit(self):
             self.transport = None
             with contextlib.suppress(OSError):
                 transport.write(REFUSED)  # type: ignore[attr-defined]
@@ -76,21 +76,29 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:  # noqa: D102
         if self.state is IDLE:
             self.state, self.since = HEADERS, self.guard.now()
+        if self.http is None:
+            if self.transport is None:  # refused or closed: whatever it says is unheard
+                return
+            self.http = self.guard.serve(self)
+            self.http.connection_made(self.transport)
         self.http.data_received(data)
 
     def eof_received(self) -> bool | None:  # noqa: D102
-        return self.http.eof_received()
+        return self.http.eof_received() if self.http is not None else None
 
     def pause_writing(self) -> None:  # noqa: D102
-        self.http.pause_writing()
+        if self.http is not None:
+            self.http.pause_writing()
 
     def resume_writing(self) -> None:  # noqa: D102
-        self.http.resume_writing()
+        if self.http is not None:
+            self.http.resume_writing()
 
     def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
         if self.transport is not None:  # admitted
             self.guard.forget(self)
-            self.http.connection_lost(exc)
+            if self.http is not None:
+                self.http.connection_lost(exc)
 
     def close(self) -> None:
         """Close it (it is idle, or dawdled past its time)."""
@@ -155,7 +163,8 @@ class ConnectionGuard:
         self.log = logger
         self.notes = Notes(name, logger)
         self.now = asyncio.get_running_loop().time
-        self.connections: dict[asyncio.Protocol, Connection] = {}  # by aiohttp's protocol
+        self.open: set[Connection] = set()
+        self.serving: dict[asyncio.Protocol, Connection] = {}  # by aiohttp's protocol
         self.idle: dict[Connection, None] = {}  # no request under way, longest idle first
         self.reading: dict[Connection, None] = {}  # a request's body on its way, oldest first
         self.body_bytes = 0  # read since memory was last handed back
@@ -163,11 +172,17 @@ class ConnectionGuard:
 
     def protocol(self) -> Connection:
         """A new connection's protocol (the factory `loop.create_server` calls)."""
-        return Connection(self, self.http())
+        return Connection(self)
+
+    def serve(self, connection: Connection) -> asyncio.Protocol:
+        """The aiohttp protocol for `connection`, which has begun a request."""
+        http = self.http()
+        self.serving[http] = connection
+        return http
 
     def admit(self, connection: Connection) -> bool:
         """Make room for `connection` (closing the one waiting the longest), or refuse it."""
-        if len(self.connections) >= self.limits.max_connections:
+        if len(self.open) >= self.limits.max_connections:
             oldest = self.waiting_longest()
             if oldest is None:
                 self.notes.warning(
@@ -185,7 +200,7 @@ class ConnectionGuard:
             oldest.evicted = True
             self.forget(oldest)
             oldest.close()
-        self.connections[connection.http] = connection
+        self.open.add(connection)
         self.idle[connection] = None
         return True
 
@@ -200,12 +215,20 @@ class ConnectionGuard:
 
     def forget(self, connection: Connection) -> None:
         """`connection` is gone (or going): it no longer counts."""
-        self.connections.pop(connection.http, None)
+        self.open.discard(connection)
+        if connection.http is not None:
+            self.serving.pop(connection.http, None)
         self.idle.pop(connection, None)
         self.reading.pop(connection, None)
 
     def __len__(self) -> int:
-        return len(self.connections)
+        return len(self.open)
+
+    def close(self) -> None:
+        """Close the connections aiohttp does not know of (none of them began a request)."""
+        for connection in [c for c in self.open if c.http is None]:
+            self.forget(connection)
+            connection.close()
 
     def overstayed(self) -> list[Connection]:
         """The connections idle or sending headers for longer than they may."""
@@ -242,7 +265,7 @@ class ConnectionGuard:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Mark the connection as serving; read the body within its timeout; then handle."""
-        connection = self.connections.get(request.protocol)
+        connection = self.serving.get(request.protocol)
         if connection is not None:
             self.idle.pop(connection, None)
             connection.state = BUSY
@@ -253,7 +276,7 @@ class ConnectionGuard:
                     return refused
             return await handler(request)
         finally:
-            if connection is not None and self.connections.get(request.protocol) is connection:
+            if connection is not None and self.serving.get(request.protocol) is connection:
                 connection.state, connection.since = IDLE, self.now()
                 self.idle[connection] = None
 

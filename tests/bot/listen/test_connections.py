@@ -285,3 +285,26 @@ async def test_an_abandoned_upload_is_freed_at_once_not_by_the_garbage_collector
         gc.enable()
 
     assert held == []
+
+
+async def test_stopping_closes_every_connection_even_one_that_never_spoke():
+    runner, port = await listen(
+        build_app(asyncio.Event()),
+        "127.0.0.1",
+        0,
+        name="test",
+        keys="test.port",
+        shutdown_timeout=1,
+        limits=ServerConfig(idle_timeout_seconds=LONG),
+    )
+    silent = await connect(port)
+    spoke = await connect(port)
+    spoke[1].write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert (await spoke[0].readuntil(b"hello 0")).startswith(b"HTTP/1.1 200 ")
+
+    await runner.cleanup()
+
+    assert await closed_by_server(silent[0]) == b""
+    assert await closed_by_server(spoke[0]) == b""
+    for _, writer in (silent, spoke):
+        writer.close()
