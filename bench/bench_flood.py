@@ -32,7 +32,9 @@ import signal
 import statistics
 import sys
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,6 +51,11 @@ from bench.bench_slack import (  # noqa: E402  # after the path
     server,
     signed_command,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from tests.fakes.slack.api import FakeSlack
 
 FLOOD = {"idle": 1200, "slow headers": 300, "stalled uploads": 400}
 REOPEN = 1.0  # seconds before the flood opens a connection the bot closed
@@ -89,7 +96,10 @@ async def flood(port: int) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def keep_open(port: int, kind: object, delay: float) -> None:
+Flooder = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def keep_open(port: int, kind: Flooder, delay: float) -> None:
     """Open a connection and run `kind` on it, again and again."""
     await asyncio.sleep(delay)  # spread the first connections over a second
     while True:
@@ -97,7 +107,7 @@ async def keep_open(port: int, kind: object, delay: float) -> None:
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             next(OPENED)
-            await kind(reader, writer)  # type: ignore[operator]
+            await kind(reader, writer)
         except OSError:
             pass
         finally:
@@ -132,7 +142,7 @@ async def stalled_upload(reader: asyncio.StreamReader, writer: asyncio.StreamWri
 
 
 @contextlib.asynccontextmanager
-async def flooding(port: int):  # type: ignore[no-untyped-def]
+async def flooding(port: int) -> AsyncIterator[list[int]]:
     """The flood, from a child process of its own, on the bot's core at the lowest priority.
 
     On the client's core it delayed the client measuring (the p99 of a quiet bot read 6x); on
@@ -184,10 +194,8 @@ class Phase:
         self.flood_connections = 0  # opened by the flood while this phase was measured
 
 
-async def measure(phase: Phase, url: str, fake) -> None:  # type: ignore[no-untyped-def]
+async def measure(phase: Phase, url: str, fake: FakeSlack) -> None:
     import aiohttp
-
-    from tests.fakes.slack.payloads import event_body, message_event
 
     connector = aiohttp.TCPConnector(force_close=True)  # a new connection each, as in a flood
     timeout = aiohttp.ClientTimeout(total=10)
@@ -207,14 +215,14 @@ async def measure(phase: Phase, url: str, fake) -> None:  # type: ignore[no-unty
                 phase.lost += 1
                 phase.why[f"/maxim: {why}"] += 1
             if number % NAN_EVERY == NAN_EVERY - 1:
-                await nan(phase, session, url, fake, event_body, message_event)
+                await nan(phase, session, url, fake)
             await asyncio.sleep(PACE)
 
 
-async def nan(phase: Phase, session, url: str, fake, event_body, message_event) -> None:  # type: ignore[no-untyped-def]
+async def nan(phase: Phase, session: aiohttp.ClientSession, url: str, fake: FakeSlack) -> None:
     import aiohttp
 
-    from tests.fakes.slack.payloads import sign
+    from tests.fakes.slack.payloads import event_body, message_event, sign
 
     serial = next(NUMBERS)
     built = event_body(
@@ -300,9 +308,10 @@ async def main() -> None:
         for kind in PHASES:
             phase = Phase(kind)
             phases.append(phase)
-            async with (
-                flooding(bot.port) if kind == "flooded" else contextlib.nullcontext([]) as opened
-            ):
+            flood_or_not: contextlib.AbstractAsyncContextManager[list[int]] = (
+                flooding(bot.port) if kind == "flooded" else contextlib.nullcontext([])
+            )
+            async with flood_or_not as opened:
                 cpu, wall = cpu_seconds(bot.pid), time.perf_counter()
                 sampling = asyncio.create_task(measure(phase, url, fake))
                 while not sampling.done():

@@ -103,7 +103,7 @@ def _secret_values(settings: Settings) -> list[str]:
 
 
 async def _run(settings: Settings) -> int:
-    from bot.listen.open_files import raise_open_file_limit
+    from bot.open_files import raise_open_file_limit
     from bot.runner import run_bot
 
     raise_open_file_limit()  # every connection holds a descriptor: as many as allowed

@@ -7,7 +7,7 @@ One place knows how to start one, so both get the same hardening:
 * malformed HTTP, a stalled or abandoned upload: one WARNING line each, never a traceback;
 * a cap on connections and timeouts for idle connections, headers and bodies, from the
   ``[server]`` keys (`connections`); connections that could not be accepted for want of
-  descriptors reported once a minute (`open_files`);
+  descriptors reported once a minute (`bot.open_files`);
 * a port that is taken or not ours: one line naming the keys to change.
 """
 
@@ -22,7 +22,7 @@ from aiohttp import web
 from bot.config import ServerConfig
 from bot.listen.compat import make_anonymous, protocol_logger
 from bot.listen.connections import ConnectionGuard
-from bot.listen.open_files import AcceptErrors
+from bot.open_files import AcceptErrors
 
 __all__ = ["ListeningRunner", "listen"]
 

@@ -101,24 +101,3 @@ class AcceptErrors:
                 self.last_error,
             )
         self.count, self.reported_at = 0, self.loop.time()
-
-
-def give_memory_back() -> bool:
-    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``); if it could.
-
-    After a flood of uploads Python has freed the buffers, but glibc keeps the pages between
-    live allocations (a body of 256 KiB is sliced from the heap once its threshold has grown
-    past that size): RSS stayed at its peak for good. Elsewhere (musl, macOS) it does nothing.
-    """
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):
-        trim = None
-    if trim is None:
-        return False
-    trim(0)
-    return True

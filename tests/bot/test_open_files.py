@@ -9,7 +9,7 @@ import os
 import resource
 from pathlib import Path
 
-from bot.listen.open_files import AcceptErrors
+from bot.open_files import AcceptErrors
 from tests.bot.bot_process import BOT_COMMAND, clean_env, starts_bot_process, write_config
 
 
