@@ -85,8 +85,12 @@ async def serve_raw() -> None:
     await runner.cleanup()
 
 
-async def serve_bot(*, metrics: bool = True) -> None:
-    """The bot's Slack platform in HTTP mode; with `metrics`, as ``[server] enabled`` runs it."""
+async def serve_bot(*, metrics: bool = True, api_url: str | None = None) -> None:
+    """The bot's Slack platform in HTTP mode; with `metrics`, as ``[server] enabled`` runs it.
+
+    Its Slack is the emulator, in this process unless `api_url` names one elsewhere (a bench
+    that watches what the bot posts); trigger rules have no cooldown, so every NaN is answered.
+    """
     import logging
 
     from bot.log import setup_logging
@@ -99,10 +103,10 @@ async def serve_bot(*, metrics: bool = True) -> None:
         for handler in logging.getLogger().handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(nowhere)
-        await _serve_bot(metrics=metrics)
+        await _serve_bot(metrics=metrics, api_url=api_url)
 
 
-async def _serve_bot(*, metrics: bool) -> None:
+async def _serve_bot(*, metrics: bool, api_url: str | None) -> None:
     import random
 
     from bot import ops
@@ -131,11 +135,13 @@ async def _serve_bot(*, metrics: bool) -> None:
             await probes.start()
             stack.push_async_callback(probes.stop)
             ops.active.set(recorder)
-        fake = await stack.enter_async_context(FakeSlack(bot_token=BOT_TOKEN))
+        if api_url is None:
+            api_url = (await stack.enter_async_context(FakeSlack(bot_token=BOT_TOKEN))).url
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
         settings = Settings.model_validate(
             {
-                "slack": {"api_url": fake.url, "mode": "http", "http_port": 0},
+                "slack": {"api_url": api_url, "mode": "http", "http_port": 0},
+                "triggers": {"cooldown_seconds": 0},
                 "storage": {"url": f"sqlite+aiosqlite:///{tmp}/bench.db"},
                 "secrets": {"slack_bot_token": BOT_TOKEN, "slack_signing_secret": SECRET},
             }
@@ -393,14 +399,15 @@ def percentile(values: list[float], pct: int) -> float:
 
 
 @contextlib.asynccontextmanager
-async def server(kind: str) -> AsyncIterator[Server]:
-    """One server in a child process (so it has a core of its own)."""
+async def server(kind: str, *options: str) -> AsyncIterator[Server]:
+    """One server in a child process (so it has a core of its own), with `options`."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         __file__,
         "--serve",
         kind,
+        *options,
         stdout=asyncio.subprocess.PIPE,
         env=env,
         cwd=ROOT,
@@ -506,6 +513,7 @@ if __name__ == "__main__":
         choices=["raw", "bolt", "bolt-same-answer", "bot", "bot-without-metrics"],
         help=argparse.SUPPRESS,
     )
+    parser.add_argument("--api-url", help=argparse.SUPPRESS)  # the bot's Slack, if not its own
     args = parser.parse_args()
     if args.serve == "raw":
         asyncio.run(serve_raw())
@@ -514,7 +522,7 @@ if __name__ == "__main__":
     elif args.serve == "bolt-same-answer":
         asyncio.run(serve_bolt(same_answer=True))
     elif args.serve == "bot":
-        asyncio.run(serve_bot())
+        asyncio.run(serve_bot(api_url=args.api_url))
     elif args.serve == "bot-without-metrics":
         asyncio.run(serve_bot(metrics=False))
     else:

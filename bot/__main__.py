@@ -113,7 +113,10 @@ def _secret_values(settings: Settings) -> list[str]:
 
 
 async def _run(settings: Settings) -> int:
+    from bot.open_files import raise_open_file_limit
     from bot.runner import run_bot
+
+    raise_open_file_limit()  # every connection holds a descriptor: as many as allowed
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

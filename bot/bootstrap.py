@@ -119,7 +119,14 @@ def build_platforms(
                 cipher=TokenCipher(storage_keys(secrets.storage_key)),
             )
         platforms.append(
-            SlackPlatform(service, settings.slack, secrets, healthy=healthy, installs=installs)
+            SlackPlatform(
+                service,
+                settings.slack,
+                secrets,
+                healthy=healthy,
+                installs=installs,
+                limits=settings.server,
+            )
         )
     if settings.discord_enabled:
         from bot.platforms.discord.lifecycle import DiscordPlatform

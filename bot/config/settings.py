@@ -232,11 +232,15 @@ class DiscordConfig(Section):
 
 
 class ServerConfig(Section):
-    """``[server]``: the probe and metrics server (``/healthz``, ``/readyz``, ``/metrics``)."""
+    """``[server]``: the probe server; its connection cap and timeouts also bind Slack HTTP."""
 
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    max_connections: int = Field(default=256, ge=1, le=100_000)
+    idle_timeout_seconds: float = Field(default=75, gt=0, le=3600)
+    header_timeout_seconds: float = Field(default=10, gt=0, le=300)
+    body_timeout_seconds: float = Field(default=10, gt=0, le=300)
 
 
 class LogConfig(Section):

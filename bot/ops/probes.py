@@ -104,8 +104,11 @@ class ProbeServer:
                 self.build_app(),
                 host,
                 port,
+                name="probes",
                 keys="server.host / server.port",
                 shutdown_timeout=STOP_TIMEOUT,
+                limits=self.config,
+                logger=log,
             )
         except OSError as err:
             raise CannotListen(f"probe server: {err}") from None

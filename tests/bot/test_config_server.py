@@ -46,8 +46,33 @@ def test_server_keys_are_read(tmp_path):
         ("[server]\nport = 70000\n", "server.port"),
         ("[server]\nenabeld = true\n", "server.enabeld"),
         ('[log]\nformat = "xml"\n', "log.format"),
+        ("[server]\nmax_connections = 0\n", "server.max_connections"),
+        ("[server]\nidle_timeout_seconds = 0\n", "server.idle_timeout_seconds"),
+        ("[server]\nheader_timeout_seconds = -1\n", "server.header_timeout_seconds"),
+        ("[server]\nbody_timeout_seconds = 9000\n", "server.body_timeout_seconds"),
     ],
 )
 def test_a_wrong_server_or_log_key_names_it(tmp_path, text, key):
     with pytest.raises(ConfigError, match=rf": {key}: "):
         settings_from(tmp_path, text)
+
+
+def test_the_listener_limits_default_to_a_cap_and_timeouts_and_are_read(tmp_path):
+    defaults = load_settings(None, env={}).server
+    assert (
+        defaults.max_connections,
+        defaults.idle_timeout_seconds,
+        defaults.header_timeout_seconds,
+        defaults.body_timeout_seconds,
+    ) == (256, 75, 10, 10)
+    server = settings_from(
+        tmp_path,
+        "[server]\nmax_connections = 64\nidle_timeout_seconds = 30\n"
+        "header_timeout_seconds = 5\nbody_timeout_seconds = 2.5\n",
+    ).server
+    assert (
+        server.max_connections,
+        server.idle_timeout_seconds,
+        server.header_timeout_seconds,
+        server.body_timeout_seconds,
+    ) == (64, 30, 5, 2.5)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bot.config import SECRET_VARIABLES, ScheduleConfig, load_settings
+from bot.config import SECRET_VARIABLES, ScheduleConfig, ServerConfig, load_settings
 from tests.deploy.files import (
     COMPOSE_CONFIG,
     ENV_EXAMPLE,
@@ -206,3 +206,11 @@ def test_the_unit_restarts_on_failure_and_waits_longer_than_the_bot_takes_to_sto
 )
 def test_the_unit_is_hardened(key, value):
     assert unit_value(read_unit(), "Service", key) == value
+
+
+def test_the_unit_gives_the_bot_more_open_files_than_its_connection_caps():
+    # systemd's default soft limit (1,024) ran out in a flood of idle connections; a filtered
+    # system call (the bot raising its own limit) fails instead of killing the process.
+    unit = read_unit()
+    assert int(unit_value(unit, "Service", "LimitNOFILE")) >= 4 * ServerConfig().max_connections
+    assert unit_value(unit, "Service", "SystemCallErrorNumber") == "EPERM"

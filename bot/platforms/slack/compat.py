@@ -7,11 +7,9 @@ rely on, so an upgrade that renames one fails loudly there rather than quietly i
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from aiohttp.http_exceptions import HttpProcessingError
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -58,30 +56,3 @@ def use_socket_url(handler: AsyncSocketModeHandler, url: str) -> None:
     quietly; we ask first (to fail with one clear line), then hand it the URL it would fetch.
     """
     handler.client.wss_uri = url
-
-
-class _ClientFaultsInOneLine(logging.Filter):
-    """aiohttp logs a malformed HTTP request (the client's fault) at ERROR with a traceback.
-
-    Such a request says nothing about our code: make it one WARNING line, and leave every
-    other record (a bug of ours) as it is.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, HttpProcessingError):
-            record.msg, record.args = (
-                "Slack HTTP: refused a malformed HTTP request (%s)",
-                (type(error).__name__,),
-            )
-            record.exc_info, record.exc_text = None, None
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True
-
-
-def protocol_logger() -> logging.Logger:
-    """The logger to hand aiohttp's server (``AppRunner(logger=...)``) for protocol errors."""
-    logger = logging.getLogger("bot.platforms.slack.server.protocol")
-    if not any(isinstance(f, _ClientFaultsInOneLine) for f in logger.filters):
-        logger.addFilter(_ClientFaultsInOneLine())
-    return logger

@@ -254,6 +254,12 @@ class Uninstalls:
     async def _forget(self, body: dict[str, Any], why: str) -> None:
         enterprise = body.get("enterprise_id") or None
         team = str(body.get("team_id") or "")
+        event_id = str(body.get("event_id") or "")
+        # Once per event id across processes: a retry, or a captured delivery replayed to
+        # another process after the workspace installed the app again, changes nothing.
+        if event_id and not await self.service.first_request(PLATFORM, f"{team}:{event_id}"):
+            log.info("Slack: %s for %s already handled (event %s)", why, team, event_id)
+            return
         await self.installs.forget(enterprise, team or None)
         dropped = await self.service.forget_workspace(PLATFORM, team) if team else 0
         log.info(

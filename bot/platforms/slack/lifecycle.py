@@ -19,11 +19,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import Background
 from bot.chat import ChatService
-from bot.config import slack_mode
+from bot.config import ServerConfig, slack_mode
 from bot.listen import listen
 from bot.platforms import HealthCheck, StartupError, no_scheduler
 from bot.platforms.slack.app import build_slack_app
-from bot.platforms.slack.compat import protocol_logger, use_socket_url
+from bot.platforms.slack.compat import use_socket_url
 from bot.platforms.slack.poster import SlackPoster
 from bot.platforms.slack.server import build_http_app
 from bot.platforms.slack.web import PLATFORM, build_web_client, error_code
@@ -124,8 +124,10 @@ class SlackPlatform:
         client: AsyncWebClient | None = None,
         background: Background | None = None,
         installs: SlackInstalls | None = None,
+        limits: ServerConfig | None = None,
     ) -> None:
         self.service = service
+        self.limits = limits or ServerConfig()  # the HTTP server's connection cap and timeouts
         self.installs = installs
         self.config = config
         self.secrets = secrets
@@ -201,9 +203,11 @@ class SlackPlatform:
                 ),
                 host,
                 port,
+                name="Slack HTTP",
                 keys="slack.http_host / slack.http_port",
                 shutdown_timeout=STOP_TIMEOUT,
-                logger=protocol_logger(),
+                limits=self.limits,
+                logger=logging.getLogger("bot.platforms.slack.server"),
             )
         except OSError as err:
             raise StartupError(f"Slack: {err}") from None

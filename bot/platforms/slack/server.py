@@ -8,15 +8,20 @@ Every request to ``/slack/events`` is checked here, on its raw bytes, before Bol
 Bolt verifies signatures too, but when its verifier raises (a timestamp that is not a number)
 it hands the *unverified* body to the error handler, whose `respond` would POST to any
 ``response_url`` a stranger wrote. So, in order: at most `MAX_BODY` bytes (413), Slack's
-signature over the raw bytes within `MAX_AGE` (401), a body Bolt can parse (400), not seen
-before (401: a replay). Only then does Bolt get it, with the body already read (Bolt's own
-signature check is off in HTTP mode: it would only repeat this one, at a cost).
+signature over the raw bytes within `MAX_AGE` (401), a body Bolt can parse (400), and, for
+a command or an interaction, not seen before (401: a replay). Only then does Bolt get it, with
+the body already read (Bolt's own signature check is off in HTTP mode: it would only repeat
+this one, at a cost).
 
-Replays: a request that can act on Slack or on the bot's state (a button press, a change of
-the daily post, an uninstall) is remembered in storage, so a repeat is refused by every
-process; any other request is answered only in the HTTP response, which goes back to whoever
-sent it, so remembering it in this process's memory is enough, and the hot path of `/maxim`
-never waits for a database write.
+Replays: a request that can act on Slack (a button press, a change of the daily post) is
+remembered in storage, so a repeat is refused by every process; a command that is answered
+only in the HTTP response, which goes back to whoever sent it, is remembered in this process's
+memory, so the hot path of `/maxim` never waits for a database write. Events API deliveries
+are never refused as replays: Slack redelivers an event it saw no answer to in time with the
+same body, and one signed in the same second as the first carries the same signature. Refused,
+it would count as a failed delivery (enough of them and Slack turns the app's events off);
+acknowledged, it reaches the listeners, which act on each event id once, across processes
+(`app_uninstalled` and `tokens_revoked` included: a replayed one cannot delete a reinstall).
 
 Named `server` rather than `http` so it can never shadow the standard library's `http`.
 """
@@ -31,7 +36,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, Literal, NamedTuple, cast
+from typing import Any, Literal, NamedTuple, cast
 from urllib.parse import unquote_plus
 
 from aiohttp import web
@@ -50,7 +55,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024  # Slack's largest payloads (a modal's view) are far below this
 MAX_AGE = 300  # seconds: Slack's own replay window for a signed request
-STATE_CHANGING_EVENTS: Final = frozenset({"app_uninstalled", "tokens_revoked"})
+MAX_DEPTH = 64  # levels of JSON nesting; Slack's deepest payloads (Block Kit views) use ~12
 FirstSeen = Callable[[str], Awaitable[bool]]  # True the first time a key is seen, across processes
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
@@ -90,12 +95,12 @@ def read_body(body: str, content_type: str) -> SlackBody | str:
     """
     if content_type == "application/json" or body.lstrip().startswith(("{", "[", '"')):
         fields = _json_object(body)
-        return SlackBody(fields, "json") if fields is not None else "body is not a JSON object"
+        return SlackBody(fields, "json") if isinstance(fields, dict) else f"body {fields}"
     form = parse_form(body)
     if "payload" not in form:
         return SlackBody(form, "form")
     fields = _json_object(form["payload"])
-    return SlackBody(fields, "interaction") if fields is not None else "payload is not JSON"
+    return SlackBody(fields, "interaction") if isinstance(fields, dict) else f"payload {fields}"
 
 
 def parse_form(body: str) -> dict[str, str]:
@@ -119,26 +124,45 @@ def parse_form(body: str) -> dict[str, str]:
     return fields
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
+def _json_object(text: str) -> dict[str, Any] | str:
+    """The JSON object in `text`, or what it is instead ("is not JSON", ...).
+
+    Nesting is limited to `MAX_DEPTH`: the parser recurses once per level, so a body of a few
+    thousand brackets raised `RecursionError` (a 500 and a traceback), and one just under the
+    interpreter's limit would pass the parser only to fail in whatever walked it next. Only a
+    text holding more brackets than `MAX_DEPTH` can be that deep, so most are not walked.
+    """
     try:
         value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+    except (ValueError, RecursionError):
+        return "is not JSON"
+    if not isinstance(value, dict):
+        return "is not a JSON object"
+    if text.count("{") + text.count("[") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+        return f"is nested deeper than {MAX_DEPTH} levels"
+    return value
+
+
+def _deeper_than(value: dict[str, Any], limit: int) -> bool:
+    """Whether containers in `value` nest more than `limit` levels (without recursing)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def can_act(body: SlackBody) -> bool:
     """Whether handling this request may post or change something on its own.
 
     Button presses post or edit through the Web API and response URLs; a change of the daily
-    post writes to storage and may answer through the response URL; ``app_uninstalled`` and
-    ``tokens_revoked`` delete a workspace's installation (replayed to another process after
-    a reinstall, one would delete the new one). Other events are answered once per event id
-    anyway (`ChatService`), and other commands only in the HTTP response.
+    post writes to storage and may answer through the response URL. Events never reach the
+    replay guard (they are acted on once per event id, across processes), and other commands
+    are answered only in the HTTP response.
     """
-    if body.kind == "json":
-        event = body.fields.get("event")
-        return isinstance(event, dict) and event.get("type") in STATE_CHANGING_EVENTS
     if body.kind != "form":
         return body.kind == "interaction"
     command = str(body.fields.get("command") or "/maxim")
@@ -229,11 +253,7 @@ def build_http_app(
     replays = ReplayGuard(first_seen, clock)
 
     async def on_events(request: web.Request) -> web.Response:
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            log.info("Slack HTTP: refused a request body over %d bytes", MAX_BODY)
-            return _refuse(413, "request too large")
+        raw = await request.read()  # read already, within its limits (`bot.listen`)
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
         problem = signature_problem(secret, timestamp, signature, raw, clock())
@@ -249,7 +269,9 @@ def build_http_app(
         if isinstance(body, str):
             log.warning("Slack HTTP: refused a signed but malformed request (%s)", body)
             return _refuse(400, "malformed request")
-        if not await replays.first(f"{timestamp}:{signature}", acts=can_act(body)):
+        if body.kind != "json" and not await replays.first(
+            f"{timestamp}:{signature}", acts=can_act(body)
+        ):
             log.warning("Slack HTTP: refused a replayed request (signed at %s)", timestamp)
             return _refuse(401, "invalid request")
         bolt_request = to_bolt_request(text, body.fields, request.query_string, request.headers)
@@ -259,14 +281,9 @@ def build_http_app(
         ok = healthy()
         return web.json_response({"ok": ok}, status=200 if ok else 503)
 
-    async def without_server_header(request: web.Request, response: web.StreamResponse) -> None:
-        # aiohttp names itself and Python's version in every response: tell no one.
-        response.headers.popall("Server", None)
-
     web_app = web.Application(client_max_size=MAX_BODY)
     web_app.router.add_post("/slack/events", on_events)
     if app.oauth_flow is not None:
         add_oauth_routes(web_app, app.oauth_flow)
     web_app.router.add_get("/healthz", on_healthz)
-    web_app.on_response_prepare.append(without_server_header)
     return web_app

@@ -257,6 +257,8 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         self.socket_failures: list[tuple[dict[str, Any], str]] = []
         #: HTTP requests the bot did not answer within ``ack_timeout``.
         self.http_timeouts: list[SlackRequestBody] = []
+        #: HTTP requests the bot answered with a status other than 2xx, and that status.
+        self.failed_deliveries: list[tuple[SlackRequestBody, int]] = []
         self.history_pages: list[tuple[str, int, int]] = []  # (channel, offset, messages) read
         self._response_urls: dict[str, tuple[str, float]] = {}  # token -> (name, issued at)
         self._response_uses: dict[str, int] = {}
@@ -454,6 +456,7 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         self.socket_envelopes.clear()
         self.socket_failures.clear()
         self.http_timeouts.clear()
+        self.failed_deliveries.clear()
         self._faults.clear()
 
     # ---------------------------------------------------------------- recording helpers
@@ -588,24 +591,39 @@ class FakeSlack(WebApiMethods, OAuthMixin):
     # ---------------------------------------------------------------- HTTP mode
 
     async def deliver(
-        self, url: str, built: SlackRequestBody, signing_secret: str
+        self,
+        url: str,
+        built: SlackRequestBody,
+        signing_secret: str,
+        *,
+        timestamp: int | None = None,
+        retry: tuple[int, str] | None = None,
     ) -> tuple[int, str] | None:
         """POST a signed request to the bot's Request URL, as Slack does: (status, text).
 
         Slack waits ``ack_timeout`` seconds for the answer, then gives up and shows the user
-        an error: such a request is recorded in ``http_timeouts`` and this returns None.
+        an error: such a request is recorded in ``http_timeouts`` and this returns None. An
+        answer other than 2xx is a failed delivery (recorded in ``failed_deliveries``): enough
+        of them and Slack turns the app's events off. `retry` is Slack's redelivery of an
+        event, ``(number, reason)``, sent as ``X-Slack-Retry-Num`` and
+        ``X-Slack-Retry-Reason``; `timestamp` signs it at that second (default: now).
         """
-        headers = built.headers(signing_secret)
+        headers = built.headers(signing_secret, timestamp)
+        if retry is not None:
+            headers |= {"X-Slack-Retry-Num": str(retry[0]), "X-Slack-Retry-Reason": retry[1]}
         async with aiohttp.ClientSession() as session:
             try:
                 async with (
                     asyncio.timeout(self.ack_timeout),
                     session.post(url, data=built.body.encode(), headers=headers) as response,
                 ):
-                    return response.status, await response.text()
+                    answer = response.status, await response.text()
             except TimeoutError:
                 await self._notify(lambda: self.http_timeouts.append(built))
                 return None
+        if not 200 <= answer[0] < 300:
+            await self._notify(lambda: self.failed_deliveries.append((built, answer[0])))
+        return answer
 
     # ---------------------------------------------------------------- Socket Mode
 

@@ -7,7 +7,6 @@ so an upgrade breaks here, with a name, rather than in production.
 from __future__ import annotations
 
 import inspect
-import logging
 from typing import Any
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -16,7 +15,7 @@ from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 
-from bot.platforms.slack.compat import protocol_logger, to_bolt_request, use_socket_url
+from bot.platforms.slack.compat import to_bolt_request, use_socket_url
 from tests.fakes.slack.api import FakeSlack
 from tests.fakes.slack.payloads import slash_command_body, slash_command_payload
 
@@ -90,32 +89,3 @@ async def test_use_socket_url_connects_without_asking_slack_again(fake: FakeSlac
 
     assert fake.socket_connections == 1
     assert fake.calls_to("apps.connections.open") == []  # it used the URL we gave it
-
-
-def test_aiohttp_still_raises_http_processing_errors_and_takes_a_protocol_logger():
-    from aiohttp import web_protocol
-    from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError
-
-    assert issubclass(BadHttpMessage, HttpProcessingError)
-    assert "logger" in inspect.signature(web_protocol.RequestHandler.__init__).parameters
-
-
-def test_protocol_logger_turns_a_client_fault_into_one_warning_line(caplog):
-    from aiohttp.http_exceptions import BadHttpMessage
-
-    logger = protocol_logger()
-    with caplog.at_level(logging.DEBUG, logger=logger.name):
-        try:
-            raise BadHttpMessage("Invalid character in Content-Length")
-        except BadHttpMessage:
-            logger.exception("Error handling request from %s", "127.0.0.1")
-        try:
-            raise RuntimeError("a bug of ours")
-        except RuntimeError:
-            logger.exception("Error handling request from %s", "127.0.0.1")
-
-    client, ours = caplog.records
-    assert (client.levelname, client.exc_info) == ("WARNING", None)
-    assert client.getMessage() == "Slack HTTP: refused a malformed HTTP request (BadHttpMessage)"
-    assert (ours.levelname, ours.exc_info[0]) == ("ERROR", RuntimeError)  # bugs keep tracebacks
-    assert protocol_logger().filters == logger.filters  # the filter is added once

@@ -446,7 +446,7 @@ async def test_an_uninstall_replayed_to_another_process_leaves_the_reinstall(
 
     status, _, _ = await send(replica.port, delivery.body.encode(), signed)
 
-    assert status == 401
+    assert status == 200  # acknowledged, as Slack's own retry must be, and not acted on
     assert await replica.installs.client_for("T2") is not None
     await say(replica, "T2", "C2", "loss is NaN", "Ev1")
     assert [a.ok for a in fake.calls_to("chat.postMessage")] == [True]
@@ -467,7 +467,7 @@ async def test_a_tokens_revoked_replayed_to_another_process_changes_nothing(
 
     status, _, _ = await send(replica.port, delivery.body.encode(), signed)
 
-    assert status == 401
+    assert status == 200
     assert await replica.installs.client_for("T2") is not None
 
 

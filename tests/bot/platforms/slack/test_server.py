@@ -31,6 +31,7 @@ from tests.fakes.slack.payloads import (
     app_mention_event,
     block_actions_body,
     event_body,
+    message_event,
     sign,
     slash_command_body,
     url_verification_body,
@@ -233,6 +234,12 @@ MALFORMED = [
     (b"[1, 2]", "application/json"),
     (b"[1, 2]", "application/x-www-form-urlencoded"),
     (b'"text"', "application/json"),
+    # Deeper than the parser can recurse (a 500 and a traceback, once), and deeper than Slack
+    # nests anything, in an Events API body and in an interaction's payload.
+    (b'{"a":' * 5000 + b"1" + b"}" * 5000, "application/json"),
+    (b'{"event":' + b"[" * 900 + b"]" * 900 + b"}", "application/json"),
+    (b"payload=" + b"%5B" * 5000 + b"%5D" * 5000, "application/x-www-form-urlencoded"),
+    (b"payload=%7B%22a%22%3A" + b"%5B" * 900 + b"%5D" * 900 + b"%7D", FORM["Content-Type"]),
 ]
 MALFORMED_IDS = [
     "bad json",
@@ -242,6 +249,10 @@ MALFORMED_IDS = [
     "array",
     "array form",
     "str",
+    "json too deep to parse",
+    "json deeper than slack nests",
+    "payload too deep to parse",
+    "payload deeper than slack nests",
 ]
 
 
@@ -334,6 +345,27 @@ async def test_a_replayed_signed_request_is_refused(fake, server):
     assert fresh[0] == 200  # Slack's own retries are signed anew: they pass
 
 
+async def test_a_slack_retry_signed_in_the_same_second_is_acknowledged_and_answered_once(
+    fake, server
+):
+    # Slack redelivers an event it saw no answer to in time, with the same body; signed in the
+    # same second it carries the same signature. A 401 there is a failed delivery to Slack
+    # (enough of them and it turns the app's events off): it gets 200, and the event id
+    # keeps it from being answered twice.
+    url = f"http://127.0.0.1:{server.port}/slack/events"
+    nan = event_body(message_event("my loss is NaN again"), event_id="EvRetry")
+    second = int(time.time())
+
+    first = await fake.deliver(url, nan, SECRET, timestamp=second)
+    retry = await fake.deliver(url, nan, SECRET, timestamp=second, retry=(1, "http_timeout"))
+    await fake.wait_for("chat.postMessage")
+    await server.background.drain(timeout=5)
+
+    assert first == retry == (200, "")
+    assert fake.failed_deliveries == []
+    assert len(fake.calls_to("chat.postMessage")) == 1
+
+
 async def test_a_request_that_acts_replayed_to_another_process_is_refused(
     fake, sqlite_url, started
 ):
@@ -395,6 +427,7 @@ async def test_malformed_http_is_400_with_one_warning_and_no_traceback(server, c
         await writer.wait_closed()
 
     assert answer.startswith(b"HTTP/1.0 400 ")
+    assert b"\r\nserver:" not in answer.lower()  # aiohttp's own answer names no software
     noted = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(noted) <= 1  # aiohttp notes some, not all; never more than one line
     for record in noted:
