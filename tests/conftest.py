@@ -31,6 +31,26 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def _waits_longest_first(item: pytest.Item) -> int:
+    if item.get_closest_marker("slow"):
+        return 0
+    if any(item.get_closest_marker(m) for m in ("bot_process", "child_process", "postgres")):
+        return 1
+    return 2
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, hand out the tests that wait longest first.
+
+    The suite's wall clock is bounded by its slowest tests: started last, one of them would
+    run alone at the end while the other workers idle. Started first, the many quick
+    in-process tests fill the gaps around them. A stable sort, so each group keeps its order
+    (every worker must collect the same order).
+    """
+    if config.getoption("numprocesses", None):
+        items.sort(key=_waits_longest_first)
+
+
 # ----------------------------------------------------------------------------------------------
 # SQLite
 

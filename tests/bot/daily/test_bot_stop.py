@@ -51,6 +51,7 @@ async def until(predicate, timeout: float = 60) -> None:
 
 
 @starts_bot_process
+@pytest.mark.slow
 async def test_sigterm_mid_fan_out_then_a_restart_posts_every_channel_once(fake, tmp_path):
     at, zone, day = recent_post_time(minutes_ago=1)  # due: the start's catch-up posts it
     daily = "".join(

@@ -196,6 +196,7 @@ async def test_only_admins_change_the_daily_post(daily, storage, query):
 # -- what the module imports -------------------------------------------------------------------
 
 
+@pytest.mark.child_process
 def test_the_commands_do_not_import_the_scheduler():
     """Chat adapters import the commands; APScheduler is started only where the bot starts."""
     code = (

@@ -22,6 +22,7 @@ from aiohttp import web
 from bot.storage import Storage, Subscription
 from tests.helpers import ROOT, python_env, recent_post_time
 
+pytestmark = [pytest.mark.child_process, pytest.mark.slow]  # daily schedulers in processes
 CHANNELS = [f"C{i:03d}" for i in range(200)]
 
 

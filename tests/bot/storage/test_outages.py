@@ -22,7 +22,7 @@ from maxims import load_corpus
 from tests.bot.bot_process import starts_bot_process
 from tests.bot.console_bot import ConsoleBot, write_storage_config
 
-pytestmark = [starts_bot_process, pytest.mark.postgres]
+pytestmark = [starts_bot_process, pytest.mark.postgres, pytest.mark.slow]
 PASSWORD = "s3cret-pass-4711"
 SLACK_ACK_SECONDS = 3.0  # the bound the issue gives: Slack drops a command not acked by then
 CORPUS = load_corpus()

@@ -158,6 +158,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.child_process
 async def test_open_from_several_processes_at_once(db_url: str) -> None:
     """The cross-process guarantee: advisory lock (PostgreSQL) / BEGIN IMMEDIATE (SQLite)."""
     children = [
