@@ -17,6 +17,7 @@ from bot.storage import Subscription
 from maxims import TextReply
 from maxims.query import DailyOff, DailySet, DailyShow
 from tests.helpers import NOW, ROOT, Clock, python_env
+from tests.helpers import subscription as a_subscription
 
 HERE = Origin("slack", "C1", "U1", workspace="T1")
 NONE_YET = TextReply(
@@ -55,16 +56,7 @@ def daily(storage, clock) -> Daily:
 
 
 def subscription(at: dt.time = dt.time(9), zone: str = "Europe/Berlin", **changes) -> Subscription:
-    fields = {
-        "platform": "slack",
-        "workspace": "T1",
-        "channel": "C1",
-        "time": at,
-        "timezone": zone,
-        "set_by": "U1",
-        "set_at": NOW,
-    }
-    return Subscription(**(fields | changes))
+    return a_subscription(**({"time": at, "timezone": zone} | changes))
 
 
 # -- show --------------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.storage import Storage, Subscription
-from tests.helpers import ROOT, python_env, recent_post_time
+from bot.storage import Storage
+from tests.helpers import ROOT, python_env, recent_post_time, subscription
 
 pytestmark = [pytest.mark.child_process, pytest.mark.slow]  # daily schedulers in processes
 CHANNELS = [f"C{i:03d}" for i in range(200)]
@@ -81,23 +81,11 @@ def start_worker(db_url: str, platform_url: str, log: Path, *options: str) -> su
 
 @pytest.mark.postgres
 async def test_two_processes_and_a_kill_post_each_channel_exactly_once(postgres_url, tmp_path):
-    at, zone, _ = recent_post_time(minutes_ago=1)
     storage = await Storage.open(postgres_url)
     workers: list[subprocess.Popen] = []
     platform = FakePlatform(delay=0.05)
     try:
-        for channel in CHANNELS:
-            await storage.save_subscription(
-                Subscription(
-                    platform="test",
-                    workspace="",
-                    channel=channel,
-                    time=at,
-                    timezone=zone,
-                    set_by="test",
-                    set_at=dt.datetime.now(dt.UTC),
-                )
-            )
+        await subscribe_all(storage, CHANNELS)
         url = await platform.start()
         workers = [start_worker(postgres_url, url, tmp_path / f"w{i}.log") for i in range(2)]
         await platform.wait_until(lambda: len(platform.posts) >= 40, timeout=60)
@@ -135,10 +123,10 @@ async def subscribe_all(storage: Storage, channels: list[str]) -> None:
     at, zone, _ = recent_post_time(minutes_ago=1)
     for channel in channels:
         await storage.save_subscription(
-            Subscription(
+            subscription(
+                channel,
                 platform="test",
                 workspace="",
-                channel=channel,
                 time=at,
                 timezone=zone,
                 set_by="test",

@@ -21,11 +21,11 @@ from bot.config import ScheduleConfig
 from bot.daily.commands import DailySubscriptions
 from bot.daily.scheduler import DailyScheduler, DailyTrigger
 from bot.daily.time_rules import scheduled_instant
-from bot.storage import Storage, Subscription
+from bot.storage import Storage
 from maxims import load_corpus
 from maxims.query import DailySet
 from tests.fakes.recording_poster import RecordingPoster
-from tests.helpers import Clock
+from tests.helpers import Clock, subscription
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -41,13 +41,12 @@ async def storage(db_url):
 
 
 def sub(channel: str, at: str = "09:00", zone: str = "Europe/Berlin", platform: str = "console"):
-    return Subscription(
+    return subscription(
+        channel,
         platform=platform,
         workspace="",
-        channel=channel,
         time=dt.time.fromisoformat(at),
         timezone=zone,
-        set_by="U1",
         set_at=dt.datetime(2026, 1, 1, tzinfo=UTC),
     )
 
