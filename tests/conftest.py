@@ -14,7 +14,10 @@ Databases:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -49,6 +52,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """
     if config.getoption("numprocesses", None):
         items.sort(key=_waits_longest_first)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Put back the root handlers and excepthooks that `setup_logging` (and `main`) replace."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    hooks = (sys.excepthook, threading.excepthook)
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    sys.excepthook, threading.excepthook = hooks
 
 
 # ----------------------------------------------------------------------------------------------

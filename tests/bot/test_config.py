@@ -1,6 +1,5 @@
 """Configuration: the example loads, every error names its key, secrets stay secret."""
 
-import logging
 from pathlib import Path
 
 import pytest
@@ -9,16 +8,6 @@ from bot.__main__ import main
 from bot.config import ConfigError, find_config_file, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def restore_logging():
-    """`main` sets up logging for the process; put the test run's set-up back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def write(tmp_path: Path, text: str) -> Path:

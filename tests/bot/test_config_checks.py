@@ -11,7 +11,6 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -115,18 +114,6 @@ def test_the_database_password_never_reaches_the_log(tmp_path):
     assert done.returncode != 0
     assert "127.0.0.1" in done.stderr  # it did log the failure
     assert "hunter2-secret" not in done.stderr
-
-
-@pytest.fixture
-def restore_logging():
-    """`setup_logging` replaces the root handlers and the excepthooks: put them back."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    hooks = (sys.excepthook, threading.excepthook)
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    sys.excepthook, threading.excepthook = hooks
 
 
 def test_the_database_password_is_redacted_like_a_token(tmp_path, capsys, restore_logging):

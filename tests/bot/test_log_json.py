@@ -10,8 +10,6 @@ import datetime as dt
 import json
 import logging
 import subprocess
-import sys
-import threading
 
 import pytest
 
@@ -19,18 +17,6 @@ from bot.log import report_failure, setup_logging
 from tests.bot.bot_process import BOT_COMMAND, clean_env, starts_bot_process, write_config
 
 TOKEN = "xoxb-123456-json-secret"
-
-
-@pytest.fixture
-def restore_logging():
-    """`setup_logging` replaces the root handlers and the excepthooks: put them back."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    hooks = (sys.excepthook, threading.excepthook)
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    sys.excepthook, threading.excepthook = hooks
 
 
 def log_lines(capsys) -> list[str]:
