@@ -20,6 +20,7 @@ import pytest
 from aiohttp import web
 
 from bot.storage import Storage
+from tests.fakes.loopback import LoopbackServer
 from tests.helpers import ROOT, python_env, recent_post_time, subscription
 
 pytestmark = [pytest.mark.child_process, pytest.mark.slow]  # daily schedulers in processes
@@ -36,14 +37,11 @@ class FakePlatform:
         app = web.Application()
         app.router.add_post("/post", self.post)
         app.router.add_get("/find", self.find)
-        self.runner = web.AppRunner(app)
+        self.server = LoopbackServer(app)
 
     async def start(self) -> str:
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
+        await self.server.start()
+        return self.server.url
 
     async def post(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -114,7 +112,7 @@ async def test_two_processes_and_a_kill_post_each_channel_exactly_once(postgres_
                 worker.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 worker.kill()
-        await platform.runner.cleanup()
+        await platform.server.stop()
         await storage.close()
     assert [w.returncode for w in workers[1:]] == [0, 0]
 
@@ -181,7 +179,7 @@ async def test_the_survivor_of_a_kill_finishes_the_day_within_90_s(postgres_url,
         taken_over = [p for p in posts if p.attempts > 1]
     finally:
         stop_all(workers)
-        await platform.runner.cleanup()
+        await platform.server.stop()
         await storage.close()
     print(f"survivor finished {recovery.total_seconds():.1f} s after the kill")
     assert recovery <= dt.timedelta(seconds=90), recovery  # the lease is 300 s
@@ -228,7 +226,7 @@ async def test_one_process_on_sqlite_killed_and_restarted_posts_each_channel_onc
         recovery = max(p.posted_at for p in posts) - restarted_at
     finally:
         stop_all(workers)
-        await platform.runner.cleanup()
+        await platform.server.stop()
         await storage.close()
     print(f"restarted process finished {recovery.total_seconds():.1f} s after its start")
     assert recovery <= dt.timedelta(seconds=60), recovery
