@@ -350,3 +350,19 @@ async def test_the_periodic_sweep_job_really_sweeps(storage):
     finally:
         await scheduler.stop()
     assert sweeps >= 3
+
+
+# -- the sweep's interval ----------------------------------------------------------------------
+
+
+async def test_the_sweep_runs_as_often_as_schedule_sweep_seconds_says(storage):
+    scheduler = make_scheduler(storage, RecordingPoster(), Clock(), sweep_seconds=5)
+    await scheduler.start()
+    try:
+        sweep = scheduler.scheduler.get_job("sweep")
+        assert sweep.trigger.interval == dt.timedelta(seconds=5)
+    finally:
+        await scheduler.stop()
+    assert ScheduleConfig().sweep_seconds == 60  # once a minute unless configured
+    with pytest.raises(ValueError, match="sweep_seconds"):
+        ScheduleConfig(sweep_seconds=0.5)  # the database would be read twice a second
