@@ -266,6 +266,7 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         self._channels: dict[str, list[dict[str, Any]]] = {}
         self._faults: dict[str, deque[_Fault]] = {}
         self._holds: dict[str, deque[asyncio.Event]] = {}
+        self._held_now: dict[str, int] = {}
         self._ts_counter = 0
         self._tickets: set[str] = set()
         self._sockets: list[_SocketConnection] = []
@@ -528,6 +529,10 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         self._holds.setdefault(method, deque()).append(gate)
         return gate
 
+    def held_calls(self, method: str) -> int:
+        """How many calls to ``method`` are waiting at a :meth:`hold_next` gate right now."""
+        return self._held_now.get(method, 0)
+
     def _add_faults(self, method: str, fault: _Fault, times: int) -> None:
         if times < 1:
             raise ValueError("times must be >= 1")
@@ -751,7 +756,12 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         headers = CIMultiDictProxy(CIMultiDict(request.headers))
         held = self._holds.get(method)
         if held:
-            await held.popleft().wait()
+            gate = held.popleft()
+            self._held_now[method] = self._held_now.get(method, 0) + 1
+            try:
+                await gate.wait()
+            finally:
+                self._held_now[method] -= 1
         try:
             body = await _decode_request_body(request)
         except ValueError:

@@ -485,12 +485,15 @@ async def test_a_held_call_waits_until_released(fake: FakeSlack) -> None:
     gate = fake.hold_next("users.info")
 
     call = asyncio.ensure_future(client.users_info(user="U1"))
-    done, _ = await asyncio.wait({call}, timeout=0.1)  # proving a negative needs a bound
-    assert not done
+    async with asyncio.timeout(5):
+        while not fake.held_calls("users.info"):  # the call reached the emulator, and waits
+            await asyncio.sleep(0.01)
+    assert not call.done()
     assert fake.calls_to("users.info") == []
     gate.set()
 
     assert (await call)["user"]["is_admin"] is True
+    assert fake.held_calls("users.info") == 0
     assert len(fake.calls_to("users.info")) == 1
     await client.users_info(user="U1")  # only the next call was held
 
