@@ -240,17 +240,40 @@ def postgres_server() -> Iterator[PostgresServer]:
     that user. As a normal user pg_ctl runs directly.
     """
     with ExitStack() as stack:  # unwinds: stop server, remove files, release the watchdog
-        executor = _executor(stack, "maxim-pg-", "maxim_test")
+        yield start_server(stack)
+
+
+PORT_ATTEMPTS = 3
+
+
+def start_server(stack: ExitStack) -> PostgresServer:
+    """Start a server that `stack` stops and removes; see `postgres_server`.
+
+    The free port is picked before the server binds it, and another process (an xdist
+    worker's emulator, another test run) may take it in between: then the server starts
+    again, on another port, up to `PORT_ATTEMPTS` times.
+    """
+    from mirakuru.exceptions import AlreadyRunning  # pytest-postgresql's, loaded when needed
+
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        attempt_stack = ExitStack()
+        executor = _executor(attempt_stack, "maxim-pg-", "maxim_test")
         try:
             executor.start()
         except Exception as exc:
             log_path = Path(executor.logfile)
             log_tail = log_path.read_text()[-3000:] if log_path.exists() else "(no log)"
+            attempt_stack.close()
+            taken = isinstance(exc, AlreadyRunning) or "Address already in use" in log_tail
+            if taken and attempt < PORT_ATTEMPTS:
+                continue
             raise RuntimeError(f"PostgreSQL did not start ({exc}); log:\n{log_tail}") from exc
+        stack.enter_context(attempt_stack)
         stack.callback(executor.stop)
         server = PostgresServer(host=executor.host, port=executor.port)
         server.wait_until_ready()
-        yield server
+        return server
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 _database_numbers = itertools.count(1)
