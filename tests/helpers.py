@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from bot.storage.records import Subscription
+
 T = TypeVar("T")
 
 NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
@@ -46,6 +48,24 @@ async def age_beat(storage: Any, owner: str, **delta: float) -> None:
         await conn.execute(
             sa.update(processes).where(processes.c.owner == owner).values(beat_at=older)
         )
+
+
+def subscription(channel: str = "C1", **fields: Any) -> Subscription:
+    """A daily post for `channel`: Slack workspace T1, 09:00 UTC, set in chat by U1 at `NOW`.
+
+    `fields` replace any of those (``time=``, ``timezone=``, ``platform=``, ``failing=`` ...),
+    so each test spells out only what it is about.
+    """
+    defaults: dict[str, Any] = {
+        "platform": "slack",
+        "workspace": "T1",
+        "channel": channel,
+        "time": dt.time(9),
+        "timezone": "UTC",
+        "set_by": "U1",
+        "set_at": NOW,
+    }
+    return Subscription(**(defaults | fields))
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -141,6 +141,9 @@ class ScheduleConfig(Section):
     stop_grace_seconds: float = Field(default=10, ge=0, le=300)
     # A process silent for three beats is dead, and its claims are taken over at once.
     heartbeat_seconds: float = Field(default=5, gt=0, le=60)
+    # How often each process looks for posts due but not sent: missed while the bot or the
+    # database was down, failed ones due for a retry, claims of a dead process.
+    sweep_seconds: float = Field(default=60, ge=1, le=3600)
 
 
 class StorageConfig(Section):

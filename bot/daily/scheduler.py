@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 UTC = dt.UTC
-SWEEP_SECONDS = 60
 MISSED_BEATS = 3  # a process this many heartbeats late is dead: one late beat is only a hiccup
 PRUNE_EVERY = dt.timedelta(days=1)
 OWNER_RANDOM_BYTES = 8  # 64 bits: a restarted process reusing a pid never wears its old name
@@ -77,13 +76,17 @@ class DailyScheduler:
         config: ScheduleConfig,
         clock: Clock = utc_now,
         owner: str | None = None,
-        sweep_seconds: float = SWEEP_SECONDS,
+        sweep_seconds: float | None = None,
         keep_days: int = 400,
         cooldowns_older_than: dt.timedelta = dt.timedelta(days=1),
     ) -> None:
-        """`keep_days` and `cooldowns_older_than` say what the daily pruning keeps."""
+        """`keep_days` and `cooldowns_older_than` say what the daily pruning keeps.
+
+        `sweep_seconds` overrides ``config.sweep_seconds``, below the 1 s the config allows
+        (the scheduler's own tests sweep every 50 ms).
+        """
         self.storage = storage
-        self.sweep_seconds = sweep_seconds
+        self.sweep_seconds = config.sweep_seconds if sweep_seconds is None else sweep_seconds
         self.posters = dict(posters)
         self.corpus = corpus
         self.config = config

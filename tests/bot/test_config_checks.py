@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.bot.bot_process import starts_bot_process
+
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "xoxb-do-not-print-me-123456"
 
@@ -156,6 +158,7 @@ def test_migrate_needs_no_platform(tmp_path):
     ],
     ids=["unknown-tag", "same-channel-twice", "plain-http-api-url", "backreference"],
 )
+@starts_bot_process
 def test_config_that_cannot_work_is_one_line_and_exit_2(tmp_path, command, config, line):
     done = maxim_bot(tmp_path, config, command)
     assert done.returncode == 2, done.stderr
@@ -165,6 +168,7 @@ def test_config_that_cannot_work_is_one_line_and_exit_2(tmp_path, command, confi
     assert "Traceback" not in done.stderr
 
 
+@starts_bot_process
 def test_loopback_urls_may_be_plain_http(tmp_path):
     config = (
         '[slack]\napi_url = "http://127.0.0.1:9/api/"\n[discord]\napi_base = "http://localhost:9"\n'
@@ -173,6 +177,7 @@ def test_loopback_urls_may_be_plain_http(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
+@starts_bot_process
 def test_the_database_password_never_reaches_the_log(tmp_path):
     # Nothing listens on port 9: the connection fails, and the failure is logged.
     config = (
@@ -200,6 +205,7 @@ def test_the_database_password_is_redacted_like_a_token(tmp_path, capsys, restor
     assert "hunter2" not in err
 
 
+@pytest.mark.child_process
 def test_an_exception_escaping_everything_is_logged_redacted(tmp_path):
     script = (
         "import sys\n"
@@ -216,6 +222,7 @@ def test_an_exception_escaping_everything_is_logged_redacted(tmp_path):
     assert TOKEN not in done.stderr
 
 
+@starts_bot_process
 def test_a_catastrophic_pattern_cannot_stall_the_console_bot(tmp_path):
     # `(a+)+$` against thirty a's and a "!" takes Python's `re` about 2**30 steps; on RE2 it is
     # linear, so the bot answers the next line at once (pytest-timeout fails a hang).

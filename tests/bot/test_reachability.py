@@ -13,22 +13,8 @@ import pytest
 
 from tests.bot.bot_process import BOT_COMMAND, clean_env, starts_bot_process, write_config
 from tests.bot.platforms.slack.helpers import APP_TOKEN, BOT_TOKEN, SECRET
-from tests.fakes.discord.api import FakeDiscord
-from tests.fakes.slack.api import FakeSlack
 
 pytestmark = starts_bot_process
-
-
-@pytest.fixture
-async def slack():
-    async with FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-async def discord_api():
-    async with FakeDiscord() as emulator:
-        yield emulator
 
 
 async def maxim_bot(tmp_path, *args: str, **env: str) -> tuple[int, str, str]:

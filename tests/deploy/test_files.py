@@ -111,6 +111,7 @@ def test_compose_mounts_the_config_where_the_image_looks_for_it():
     assert any(str(v).endswith(":ro") for v in bot["volumes"])
 
 
+@pytest.mark.child_process
 def test_secrets_come_from_a_git_ignored_env_file():
     assert bot_service()["env_file"] == ".env"
     assert not set(SECRET_VARIABLES.values()) & set(compose_environment(bot_service()))

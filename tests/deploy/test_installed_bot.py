@@ -39,7 +39,9 @@ from tests.deploy.files import (
 from tests.fakes.slack.api import FakeSlack
 from tests.helpers import ROOT
 
-pytestmark = starts_bot_process
+# The two tests share the module's wheel and venv: under xdist's loadgroup they run on one
+# worker, which builds them once.
+pytestmark = [starts_bot_process, pytest.mark.xdist_group("installed_wheel")]
 
 BOT_TOKEN = "xoxb-deploy-test"
 SECRET = "deploy-test-signing-secret"
@@ -65,12 +67,22 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pip(sys.executable, "wheel", "--no-deps", "--wheel-dir", work / "dist", ROOT)
     [wheel] = (work / "dist").glob("maxim_bot-*.whl")
     venv = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", venv], check=True, timeout=120)
+    # Without pip (ensurepip alone costs seconds): the tests' pip installs into it, and the
+    # bot never needs a pip of its own.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True, timeout=120)
     [venv_site] = venv.glob("lib/python*/site-packages")
     (venv_site / "zz_test_dependencies.pth").write_text(
         "\n".join(site.getsitepackages()) + "\n", encoding="utf-8"
     )
-    pip(venv / "bin" / "python", "install", "--no-deps", "--no-index", wheel)
+    pip(
+        sys.executable,
+        "--python",
+        venv / "bin" / "python",
+        "install",
+        "--no-deps",
+        "--no-index",
+        wheel,
+    )
     return venv
 
 

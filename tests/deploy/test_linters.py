@@ -18,6 +18,7 @@ from tests.deploy.files import COMPOSE_FILE, DOCKERFILE, UNIT_FILE, WORKFLOW
 BIN = Path(sys.executable).parent
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 HOST_UNITS = Path("/usr/lib/systemd/system")
+pytestmark = pytest.mark.child_process  # every test runs a linter
 
 
 def run(*command: str | Path) -> subprocess.CompletedProcess[str]:

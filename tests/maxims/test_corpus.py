@@ -76,6 +76,7 @@ def test_parse_corpus_reports_malformed_lines():
         parse_corpus("1\ttag\tfine\nnot a maxim line\n")
 
 
+@pytest.mark.child_process
 def test_loading_the_corpus_imports_no_chat_sdk_or_scheduler():
     import subprocess
     import sys

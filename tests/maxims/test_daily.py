@@ -37,6 +37,7 @@ def test_channels_get_different_orders():
     assert cycle_order(5, "slack:C1", SIZE) != cycle_order(5, "slack:C2", SIZE)
 
 
+@pytest.mark.child_process
 def test_the_same_in_another_process():
     """No hash randomisation or process state leaks into the choice."""
     days = [dt.date(2026, 11, 28) + dt.timedelta(days=i) for i in range(10)]

@@ -241,6 +241,7 @@ def _imports_rapidfuzz(code):
     return out.stdout.strip() == "True"
 
 
+@pytest.mark.child_process
 def test_rapidfuzz_is_imported_only_when_a_typo_is_possible():
     assert not _imports_rapidfuzz("load_corpus().search(['overfitting', 'dropout'])")
     assert _imports_rapidfuzz("load_corpus().search(['overfiting'])")

@@ -268,6 +268,7 @@ def test_plain_text_and_regex_rules_agree(pattern):
     assert not rule.matches("out of mem")
 
 
+@pytest.mark.child_process
 def test_re2_is_imported_only_by_a_regex_rule():
     code = (
         "import sys; from maxims.triggers import mentions_nan, pattern_rule; "

@@ -80,6 +80,7 @@ def test_failures_exit_with_status_and_message_on_stderr(args, status):
     assert "Traceback" not in err
 
 
+@pytest.mark.child_process
 def test_the_command_imports_no_framework():
     done = run_maxim("42", python_options=("-X", "importtime"))
     assert done.returncode == 0, done.stderr
@@ -107,10 +108,12 @@ def test_the_command_imports_no_framework():
     assert done.stdout == f"{load_corpus().get(42).text}\n    — maxim #42\n"
 
 
+@pytest.mark.child_process
 def test_the_command_exits_with_the_right_status():
     assert [run_maxim(arg).returncode for arg in ("34", "71", "zzqqx")] == [0, 2, 1]
 
 
+@pytest.mark.child_process
 def test_the_venv_has_both_console_scripts():
     """`make install` must give users `maxim` and `maxim-bot` (pyproject's [project.scripts]).
 

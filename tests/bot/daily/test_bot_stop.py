@@ -51,6 +51,7 @@ async def until(predicate, timeout: float = 60) -> None:
 
 
 @starts_bot_process
+@pytest.mark.slow
 async def test_sigterm_mid_fan_out_then_a_restart_posts_every_channel_once(fake, tmp_path):
     at, zone, day = recent_post_time(minutes_ago=1)  # due: the start's catch-up posts it
     daily = "".join(
@@ -71,7 +72,8 @@ async def test_sigterm_mid_fan_out_then_a_restart_posts_every_channel_once(fake,
         for gate in gates[:10]:
             gate.set()
         await until(lambda: len(posted(fake)) == 10)
-        await asyncio.sleep(0.5)  # the next posts reach the emulator and wait there
+        # the next posts reach the emulator and wait there
+        await until(lambda: fake.held_calls("chat.postMessage") == IN_FLIGHT)
         first.process.send_signal(signal.SIGTERM)
         await first.wait_for_line("scheduler stopping")
         for gate in gates[10 : 10 + IN_FLIGHT - 1]:

@@ -17,6 +17,7 @@ from bot.storage import Subscription
 from maxims import TextReply
 from maxims.query import DailyOff, DailySet, DailyShow
 from tests.helpers import NOW, ROOT, Clock, python_env
+from tests.helpers import subscription as a_subscription
 
 HERE = Origin("slack", "C1", "U1", workspace="T1")
 NONE_YET = TextReply(
@@ -55,16 +56,7 @@ def daily(storage, clock) -> Daily:
 
 
 def subscription(at: dt.time = dt.time(9), zone: str = "Europe/Berlin", **changes) -> Subscription:
-    fields = {
-        "platform": "slack",
-        "workspace": "T1",
-        "channel": "C1",
-        "time": at,
-        "timezone": zone,
-        "set_by": "U1",
-        "set_at": NOW,
-    }
-    return Subscription(**(fields | changes))
+    return a_subscription(**({"time": at, "timezone": zone} | changes))
 
 
 # -- show --------------------------------------------------------------------------------------
@@ -196,6 +188,7 @@ async def test_only_admins_change_the_daily_post(daily, storage, query):
 # -- what the module imports -------------------------------------------------------------------
 
 
+@pytest.mark.child_process
 def test_the_commands_do_not_import_the_scheduler():
     """Chat adapters import the commands; APScheduler is started only where the bot starts."""
     code = (

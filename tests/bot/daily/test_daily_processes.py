@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.storage import Storage, Subscription
-from tests.helpers import ROOT, python_env, recent_post_time
+from bot.storage import Storage
+from tests.fakes.loopback import LoopbackServer
+from tests.helpers import ROOT, python_env, recent_post_time, subscription
 
+pytestmark = [pytest.mark.child_process, pytest.mark.slow]  # daily schedulers in processes
 CHANNELS = [f"C{i:03d}" for i in range(200)]
 
 
@@ -35,14 +37,11 @@ class FakePlatform:
         app = web.Application()
         app.router.add_post("/post", self.post)
         app.router.add_get("/find", self.find)
-        self.runner = web.AppRunner(app)
+        self.server = LoopbackServer(app)
 
     async def start(self) -> str:
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
+        await self.server.start()
+        return self.server.url
 
     async def post(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -80,23 +79,11 @@ def start_worker(db_url: str, platform_url: str, log: Path, *options: str) -> su
 
 @pytest.mark.postgres
 async def test_two_processes_and_a_kill_post_each_channel_exactly_once(postgres_url, tmp_path):
-    at, zone, _ = recent_post_time(minutes_ago=1)
     storage = await Storage.open(postgres_url)
     workers: list[subprocess.Popen] = []
     platform = FakePlatform(delay=0.05)
     try:
-        for channel in CHANNELS:
-            await storage.save_subscription(
-                Subscription(
-                    platform="test",
-                    workspace="",
-                    channel=channel,
-                    time=at,
-                    timezone=zone,
-                    set_by="test",
-                    set_at=dt.datetime.now(dt.UTC),
-                )
-            )
+        await subscribe_all(storage, CHANNELS)
         url = await platform.start()
         workers = [start_worker(postgres_url, url, tmp_path / f"w{i}.log") for i in range(2)]
         await platform.wait_until(lambda: len(platform.posts) >= 40, timeout=60)
@@ -125,7 +112,7 @@ async def test_two_processes_and_a_kill_post_each_channel_exactly_once(postgres_
                 worker.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 worker.kill()
-        await platform.runner.cleanup()
+        await platform.server.stop()
         await storage.close()
     assert [w.returncode for w in workers[1:]] == [0, 0]
 
@@ -134,10 +121,10 @@ async def subscribe_all(storage: Storage, channels: list[str]) -> None:
     at, zone, _ = recent_post_time(minutes_ago=1)
     for channel in channels:
         await storage.save_subscription(
-            Subscription(
+            subscription(
+                channel,
                 platform="test",
                 workspace="",
-                channel=channel,
                 time=at,
                 timezone=zone,
                 set_by="test",
@@ -192,7 +179,7 @@ async def test_the_survivor_of_a_kill_finishes_the_day_within_90_s(postgres_url,
         taken_over = [p for p in posts if p.attempts > 1]
     finally:
         stop_all(workers)
-        await platform.runner.cleanup()
+        await platform.server.stop()
         await storage.close()
     print(f"survivor finished {recovery.total_seconds():.1f} s after the kill")
     assert recovery <= dt.timedelta(seconds=90), recovery  # the lease is 300 s
@@ -239,7 +226,7 @@ async def test_one_process_on_sqlite_killed_and_restarted_posts_each_channel_onc
         recovery = max(p.posted_at for p in posts) - restarted_at
     finally:
         stop_all(workers)
-        await platform.runner.cleanup()
+        await platform.server.stop()
         await storage.close()
     print(f"restarted process finished {recovery.total_seconds():.1f} s after its start")
     assert recovery <= dt.timedelta(seconds=60), recovery

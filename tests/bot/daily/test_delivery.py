@@ -97,8 +97,9 @@ async def test_a_post_is_abandoned_after_retry_limit_attempts(storage):
     assert (record.state, record.attempts, record.next_attempt_at) == ("abandoned", 3, None)
 
 
+@pytest.mark.slow  # two 2 s pauses
 async def test_slash_commands_are_answered_while_a_rate_limit_pauses_the_fan_out(storage):
-    channels = await subscribe(storage, 20)
+    channels = await subscribe(storage, 10)  # a pause after every 5: two pauses
     clock = Clock(berlin(2026, 11, 28, 9, 0))
     poster = RecordingPoster(rate_limit_every=5, retry_after=2.0)
     scheduler = make_scheduler(storage, poster, clock)

@@ -23,11 +23,11 @@ from bot.config import ScheduleConfig
 from bot.daily.commands import DailySubscriptions
 from bot.daily.scheduler import DailyScheduler, DailyTrigger
 from bot.daily.time_rules import scheduled_instant
-from bot.storage import Storage, Subscription
+from bot.storage import Storage
 from maxims import load_corpus
 from maxims.query import DailySet
 from tests.fakes.recording_poster import RecordingPoster
-from tests.helpers import Clock
+from tests.helpers import Clock, subscription
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -43,13 +43,12 @@ async def storage(db_url):
 
 
 def sub(channel: str, at: str = "09:00", zone: str = "Europe/Berlin", platform: str = "console"):
-    return Subscription(
+    return subscription(
+        channel,
         platform=platform,
         workspace="",
-        channel=channel,
         time=dt.time.fromisoformat(at),
         timezone=zone,
-        set_by="U1",
         set_at=dt.datetime(2026, 1, 1, tzinfo=UTC),
     )
 
@@ -362,3 +361,19 @@ async def test_the_periodic_sweep_job_really_sweeps(storage):
     finally:
         await scheduler.stop()
     assert sweeps >= 3
+
+
+# -- the sweep's interval ----------------------------------------------------------------------
+
+
+async def test_the_sweep_runs_as_often_as_schedule_sweep_seconds_says(storage):
+    scheduler = make_scheduler(storage, RecordingPoster(), Clock(), sweep_seconds=5)
+    await scheduler.start()
+    try:
+        sweep = scheduler.scheduler.get_job("sweep")
+        assert sweep.trigger.interval == dt.timedelta(seconds=5)
+    finally:
+        await scheduler.stop()
+    assert ScheduleConfig().sweep_seconds == 60  # once a minute unless configured
+    with pytest.raises(ValueError, match="sweep_seconds"):
+        ScheduleConfig(sweep_seconds=0.5)  # the database would be read twice a second

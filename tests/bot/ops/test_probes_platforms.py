@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from tests.bot.bot_process import BotProcess, clean_env, starts_bot_process, write_config
 from tests.bot.ops.helpers import (
     free_port,
@@ -22,22 +20,9 @@ from tests.bot.ops.helpers import (
 )
 from tests.bot.platforms.slack.helpers import APP_TOKEN, BOT_TOKEN, SECRET, post
 from tests.fakes.discord.api import FakeDiscord
-from tests.fakes.slack.api import FakeSlack
 from tests.fakes.slack.payloads import slash_command_body, slash_command_payload
 
 pytestmark = starts_bot_process
-
-
-@pytest.fixture
-async def slack():
-    async with FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-async def discord_api():
-    async with FakeDiscord() as emulator:
-        yield emulator
 
 
 async def start_bot(tmp_path, config: str, **env: str) -> BotProcess:

@@ -22,9 +22,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.storage import PostRecord, Storage, Subscription, migrate
+from bot.storage import PostRecord, Storage, migrate
 from bot.storage.tables import VERSION_TABLE, UTCDateTime, metadata
-from tests.helpers import ROOT, python_env, race
+from tests.helpers import ROOT, python_env, race, subscription
 
 T0 = dt.datetime(2024, 3, 1, 7, 0, tzinfo=dt.UTC)
 DAY = dt.date(2024, 3, 1)
@@ -91,13 +91,10 @@ async def test_upgrade_from_first_revision_keeps_data(
 
     async with await Storage.open(db_url) as s:
         assert await _schema_revision(db_url) == HEAD
-        assert await s.get_subscription("slack", "C1") == Subscription(
-            platform="slack",
-            workspace="T1",
-            channel="C1",
+        assert await s.get_subscription("slack", "C1") == subscription(
+            "C1",
             time=dt.time(9, 30),
             timezone="Europe/Paris",
-            set_by="U1",
             set_at=T0,
             source="command",  # every subscription before 0002 was set in chat
             failing=None,
@@ -158,6 +155,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.child_process
 async def test_open_from_several_processes_at_once(db_url: str) -> None:
     """The cross-process guarantee: advisory lock (PostgreSQL) / BEGIN IMMEDIATE (SQLite)."""
     children = [

@@ -16,7 +16,7 @@ from contextlib import AsyncExitStack
 import pytest
 
 from bot.storage import PostRecord, Storage, Subscription
-from tests.helpers import race
+from tests.helpers import race, subscription
 
 UTC = dt.UTC
 T0 = dt.datetime(2024, 3, 1, 7, 0, tzinfo=UTC)
@@ -49,16 +49,9 @@ async def open_many(db_url: str) -> AsyncIterator[OpenMany]:
 
 
 def sub(channel: str = "C1", **changes: object) -> Subscription:
-    base = Subscription(
-        platform="slack",
-        workspace="T1",
-        channel=channel,
-        time=dt.time(9, 30),
-        timezone="Europe/Paris",
-        set_by="U1",
-        set_at=T0,
+    return subscription(
+        channel, **({"time": dt.time(9, 30), "timezone": "Europe/Paris", "set_at": T0} | changes)
     )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 async def claim(
@@ -102,10 +95,14 @@ async def test_subscription_upsert_get_list_delete(storage: Storage) -> None:
 
     await storage.save_subscription(sub("C0"))
     await storage.save_subscription(
-        Subscription("discord", "G1", "123", dt.time(8, 0), "UTC", "42", T0)
+        subscription(
+            "123", platform="discord", workspace="G1", time=dt.time(8), set_by="42", set_at=T0
+        )
     )
     await storage.save_subscription(
-        Subscription("console", "", "stdout", dt.time(7), "UTC", "", T0)
+        subscription(
+            "stdout", platform="console", workspace="", time=dt.time(7), set_by="", set_at=T0
+        )
     )
     assert [(s.platform, s.channel) for s in await storage.list_subscriptions()] == [
         ("console", "stdout"),

@@ -101,6 +101,7 @@ from tests.fakes.discord.wire import (
     FakeUser,
     SnowflakeFactory,
 )
+from tests.fakes.loopback import LoopbackServer
 
 
 class DiscordPatch:
@@ -234,8 +235,7 @@ class FakeDiscord(State, Messages, Rest, Interactions, Callbacks, Waiters):
         self._register_routes()
 
         self.gateway = FakeGateway(self, heartbeat_interval_ms=heartbeat_interval_ms)
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
+        self._server: LoopbackServer | None = None
 
     async def __aenter__(self) -> FakeDiscord:
         """Start the server."""
@@ -253,37 +253,31 @@ class FakeDiscord(State, Messages, Rest, Interactions, Callbacks, Waiters):
 
     async def start(self) -> None:
         """Bind 127.0.0.1 on a free port and start serving REST and gateway."""
-        if self._runner is not None:
+        if self._server is not None:
             return
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/gateway/resume", self.gateway.handle)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._rest)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        sockets = getattr(server, "sockets", None) or []
-        self._port = int(sockets[0].getsockname()[1])
-        self._runner = runner
-        self.gateway.resume_gateway_url = f"ws://127.0.0.1:{self._port}/gateway/resume"
+        server = LoopbackServer(app)
+        port = await server.start()
+        self._server = server
+        self.gateway.resume_gateway_url = f"ws://127.0.0.1:{port}/gateway/resume"
 
     async def close(self) -> None:
         """Close gateway connections and shut the server down (idempotent)."""
-        runner, self._runner = self._runner, None
-        if runner is None:
+        server, self._server = self._server, None
+        if server is None:
             return
         await self.gateway.close_all(code=1001)
-        await runner.cleanup()
+        await server.stop()
 
     @property
     def port(self) -> int:
         """The TCP port the server listens on."""
-        if self._port is None:
+        if self._server is None:
             raise RuntimeError("FakeDiscord is not started")
-        return self._port
+        return self._server.port
 
     @property
     def base_url(self) -> str:

@@ -47,6 +47,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from tests.fakes.loopback import LoopbackServer
 from tests.fakes.slack.blockkit import message_problem
 from tests.fakes.slack.limits import HistoryRateLimit
 from tests.fakes.slack.methods import WebApiMethods
@@ -274,8 +275,7 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         self._tickets: set[str] = set()
         self._sockets: list[_SocketConnection] = []
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
+        self._server: LoopbackServer | None = None
         self._stopping = False
         self._methods: dict[str, tuple[_TokenKind, _Handler]] = {
             "auth.test": ("workspace", self._auth_test),
@@ -365,7 +365,7 @@ class FakeSlack(WebApiMethods, OAuthMixin):
 
     async def start(self) -> Self:
         """Bind a free port on 127.0.0.1 and start serving; returns ``self``."""
-        if self._runner is not None:
+        if self._server is not None:
             raise RuntimeError("FakeSlack is already started")
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
@@ -374,23 +374,16 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         app.router.add_get("/oauth/v2/authorize", self._handle_authorize)
         app.on_shutdown.append(self._close_sockets)
         # A short shutdown_timeout: stop() must not hang on a client that keeps a handler busy.
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._port = int(runner.addresses[0][1])
-        self._runner = runner
+        server = LoopbackServer(app, shutdown_timeout=1.0)
+        await server.start()
+        self._server = server
         self._stopping = False
         return self
 
     async def stop(self) -> None:
         """Close every websocket, then the server; idempotent."""
-        runner, self._runner = self._runner, None
-        if runner is None:
+        server, self._server = self._server, None
+        if server is None:
             return
         self._stopping = True
         for gates in self._holds.values():  # a held call must not keep stop() waiting
@@ -400,7 +393,7 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         for watcher in list(self._watchers):
             watcher.cancel()
         await asyncio.gather(*self._watchers, return_exceptions=True)
-        await runner.cleanup()  # stops listening, runs _close_sockets, then drains handlers
+        await server.stop()  # stops listening, runs _close_sockets, then drains handlers
 
     async def __aenter__(self) -> Self:
         """Start the server for the duration of an ``async with`` block."""
@@ -418,9 +411,9 @@ class FakeSlack(WebApiMethods, OAuthMixin):
     @property
     def port(self) -> int:
         """The TCP port the fake listens on (127.0.0.1)."""
-        if self._port is None or self._runner is None:
+        if self._server is None:
             raise RuntimeError("FakeSlack is not started")
-        return self._port
+        return self._server.port
 
     @property
     def base_url(self) -> str:
@@ -552,6 +545,10 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         if seconds < 0:
             raise ValueError("seconds must be >= 0")
         self._slow[method] = seconds
+
+    def held_calls(self, method: str) -> int:
+        """How many calls to ``method`` are waiting at a :meth:`hold_next` gate right now."""
+        return self.held[method]
 
     def _add_faults(self, method: str, fault: _Fault, times: int) -> None:
         if times < 1:
@@ -793,8 +790,10 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         if held:
             gate = held.popleft()
             await self._notify(lambda: self.held.update([method]))
-            await gate.wait()
-            self.held[method] -= 1
+            try:
+                await gate.wait()
+            finally:
+                self.held[method] -= 1
         if self._slow.get(method):
             await asyncio.sleep(self._slow[method])
         try:

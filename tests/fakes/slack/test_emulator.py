@@ -32,6 +32,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from tests.fakes.loopback import LoopbackServer
 from tests.fakes.slack.api import DEFAULT_BOT_ID, FakeSlack
 from tests.fakes.slack.payloads import (
     DEFAULT_BOT_USER_ID,
@@ -485,12 +486,15 @@ async def test_a_held_call_waits_until_released(fake: FakeSlack) -> None:
     gate = fake.hold_next("users.info")
 
     call = asyncio.ensure_future(client.users_info(user="U1"))
-    done, _ = await asyncio.wait({call}, timeout=0.1)  # proving a negative needs a bound
-    assert not done
+    async with asyncio.timeout(5):
+        while not fake.held_calls("users.info"):  # the call reached the emulator, and waits
+            await asyncio.sleep(0.01)
+    assert not call.done()
     assert fake.calls_to("users.info") == []
     gate.set()
 
     assert (await call)["user"]["is_admin"] is True
+    assert fake.held_calls("users.info") == 0
     assert len(fake.calls_to("users.info")) == 1
     await client.users_info(user="U1")  # only the next call was held
 
@@ -559,16 +563,15 @@ async def test_an_http_answer_after_the_deadline_is_a_timeout(fake):
 
     app = web.Application()
     app.router.add_post("/slack/events", slow)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
+    server = LoopbackServer(app, shutdown_timeout=0.1)
+    await server.start()
+    url = f"{server.url}/slack/events"
     fake.ack_timeout = 0.05
     try:
         answer = await fake.deliver(url, slash_command_body("1"), SIGNING_SECRET)
     finally:
         release.set()
-        await runner.cleanup()
+        await server.stop()
 
     assert answer is None
     [timed_out] = fake.http_timeouts

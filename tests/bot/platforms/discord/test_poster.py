@@ -16,9 +16,9 @@ from bot.daily.scheduler import DailyScheduler, post_key
 from bot.platforms.discord.client import MAX_RATE_LIMIT_WAIT
 from bot.platforms.discord.poster import nonce_for
 from bot.poster import ChannelUnavailable, RateLimited
-from bot.storage import Subscription
 from maxims import load_corpus
 from tests.bot.platforms.discord.helpers import HARD_TIMEOUT, HandledMessages, client_of
+from tests.helpers import subscription
 
 CORPUS = load_corpus()
 DAY = dt.date(2026, 11, 28)
@@ -98,8 +98,12 @@ async def test_the_scheduler_marks_a_missing_channel_failing(fake, bot, storage)
     live, gone = str(fake.default_channel_id), "987654321"
     for channel in (live, gone):
         await storage.save_subscription(
-            Subscription(
-                "discord", str(fake.default_guild_id), channel, dt.time(9), "UTC", "u", now
+            subscription(
+                channel,
+                platform="discord",
+                workspace=str(fake.default_guild_id),
+                set_by="u",
+                set_at=now,
             )
         )
     scheduler = DailyScheduler(

@@ -25,6 +25,7 @@ from bot.storage import Storage, Subscription
 from maxims import Corpus, Maxim
 from tests.fakes.slack.api import FakeSlack
 from tests.fakes.slack.payloads import block_actions_body, slash_command_body
+from tests.helpers import subscription
 
 BOT_TOKEN = "xoxb-test"
 APP_TOKEN = "xapp-test"
@@ -46,15 +47,7 @@ def daily_subscription(
     channel: str = "C1", workspace: str = "T1", *, at: dt.time = dt.time(9, 0)
 ) -> Subscription:
     """A channel's daily post at `at` UTC, set by U1 the day before `NOW`."""
-    return Subscription(
-        platform="slack",
-        workspace=workspace,
-        channel=channel,
-        time=at,
-        timezone="UTC",
-        set_by="U1",
-        set_at=NOW - dt.timedelta(days=1),
-    )
+    return subscription(channel, workspace=workspace, time=at, set_at=NOW - dt.timedelta(days=1))
 
 
 def make_service(storage: Storage, seed: int = 1, corpus: Corpus = CORPUS) -> ChatService:

@@ -18,7 +18,6 @@ from bot.config import Settings, TriggersConfig
 from bot.platforms.slack.home import direct_command
 from bot.platforms.slack.render import ACTION_HOME_SHUFFLE, render_home
 from bot.preview import Preview
-from bot.storage.records import Subscription
 from maxims import load_corpus, render_help
 from tests.bot.platforms.slack.helpers import CORPUS, NOW, Bot, make_service, settings_for
 from tests.fakes.slack.blockkit import view_problem
@@ -29,6 +28,7 @@ from tests.fakes.slack.payloads import (
     home_actions_body,
     message_event,
 )
+from tests.helpers import subscription as a_subscription
 
 
 @pytest.fixture
@@ -65,7 +65,9 @@ def texts(view: dict[str, Any]) -> str:
 
 
 def subscription(channel: str, time: dt.time, zone: str, failing: str | None = None):
-    return Subscription("slack", "T1", channel, time, zone, "UADMIN", NOW, failing=failing)
+    return a_subscription(
+        channel, time=time, timezone=zone, set_by="UADMIN", set_at=NOW, failing=failing
+    )
 
 
 # ------------------------------------------------------------------------------ the Home tab

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import socket
 
-from tests.bot.bot_process import BotProcess, clean_env, write_config
+from tests.bot.bot_process import BotProcess, clean_env, starts_bot_process, write_config
 from tests.bot.platforms.slack.helpers import BOT_TOKEN, SECRET
 from tests.fakes.slack.payloads import event_body, message_event, slash_command_body
 
@@ -23,6 +23,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@starts_bot_process
 async def test_a_40k_nan_message_does_not_delay_the_next_command(fake, tmp_path):
     port = free_port()
     write_config(tmp_path, f'[slack]\nmode = "http"\nhttp_port = {port}\n')
