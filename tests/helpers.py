@@ -68,6 +68,24 @@ def subscription(channel: str = "C1", **fields: Any) -> Subscription:
     return Subscription(**(defaults | fields))
 
 
+class Seconds:
+    """A monotonic or POSIX clock in seconds that moves only when a test moves it.
+
+    For the code that takes ``clock: Callable[[], float]`` (readiness, the replay guard, the
+    emulators' token expiry and interaction deadlines).
+    """
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by `seconds`."""
+        self.now += seconds
+
+
 ROOT = Path(__file__).resolve().parents[1]
 """The repository root: child processes run from here, with it on PYTHONPATH."""
 

@@ -16,19 +16,6 @@ from bot.storage import Storage
 POLL = 0.05  # seconds between two reads while waiting for a state to change
 
 
-class ManualClock:
-    """A monotonic clock that moves only when a test moves it (`ReadinessCache`'s `clock`)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def count_pings(storage: Storage) -> list[str]:
     """Every ``SELECT 1`` the real storage sends from now on, as the database receives it."""
     pings: list[str] = []

@@ -14,7 +14,8 @@ from bot.ops import readiness
 from bot.ops.readiness import ReadinessCache, check_readiness, storage_state
 from bot.storage import Storage
 from bot.storage.backends import build_engine, normalise_url
-from tests.bot.ops.helpers import ManualClock, count_pings
+from tests.bot.ops.helpers import count_pings
+from tests.helpers import Seconds
 
 
 async def answers() -> None:
@@ -83,7 +84,7 @@ class Pings:
             raise ConnectionRefusedError("connection refused")
 
 
-async def states_of_successive_checks(pings: Pings, clock: ManualClock) -> list[tuple[str, bool]]:
+async def states_of_successive_checks(pings: Pings, clock: Seconds) -> list[tuple[str, bool]]:
     cache = ReadinessCache([UpPlatform()], pings, lambda: True, clock=clock)
     seen = []
     while pings.behaviours:
@@ -96,7 +97,7 @@ async def states_of_successive_checks(pings: Pings, clock: ManualClock) -> list[
 async def test_a_slow_storage_check_keeps_the_bot_ready_until_it_lasts(monkeypatch):
     monkeypatch.setattr(readiness, "STORAGE_TIMEOUT", 0.01)
     pings = Pings("hang", "ok", "hang", "hang", "hang", "hang", "ok")
-    assert await states_of_successive_checks(pings, ManualClock()) == [
+    assert await states_of_successive_checks(pings, Seconds()) == [
         ("slow", True),  # one slow second is not an outage
         ("ok", True),
         ("slow", True),
@@ -109,14 +110,14 @@ async def test_a_slow_storage_check_keeps_the_bot_ready_until_it_lasts(monkeypat
 
 async def test_a_database_that_refuses_is_not_ready_at_the_first_check():
     pings = Pings("refuse", "ok")
-    assert await states_of_successive_checks(pings, ManualClock()) == [
+    assert await states_of_successive_checks(pings, Seconds()) == [
         ("error", False),
         ("ok", True),
     ]
 
 
 async def test_an_answer_is_reused_for_a_second_with_one_select_per_check(storage):
-    pings, clock = count_pings(storage), ManualClock()
+    pings, clock = count_pings(storage), Seconds()
     cache = ReadinessCache([UpPlatform()], storage.ping, lambda: True, clock=clock)
     assert (await cache.current()).ready
     for _ in range(5):
@@ -129,7 +130,7 @@ async def test_an_answer_is_reused_for_a_second_with_one_select_per_check(storag
     assert len(pings) == 2
 
 
-class AlwaysLate(ManualClock):
+class AlwaysLate(Seconds):
     """Every reading a second later than the one before: no answer is ever fresh."""
 
     def __call__(self) -> float:

@@ -21,7 +21,8 @@ from bot.ops.metrics import Metrics
 from bot.ops.probes import ProbeServer
 from bot.ops.readiness import FRESH_SECONDS
 from bot.storage import Storage
-from tests.bot.ops.helpers import ManualClock, count_pings, readyz, wait_ready
+from tests.bot.ops.helpers import count_pings, readyz, wait_ready
+from tests.helpers import Seconds
 
 FLOOD = 400  # probes in one flood
 CLIENTS = 50  # connections they come over at once
@@ -63,7 +64,7 @@ async def flood(port: int) -> list[int]:
 
 
 async def test_a_flood_of_probes_costs_one_storage_check_a_second(storage):
-    pings, clock = count_pings(storage), ManualClock()
+    pings, clock = count_pings(storage), Seconds()
     async with probe_server(storage.ping, clock) as port:
         first = await flood(port)
         after_first = len(pings)

@@ -17,6 +17,7 @@ from tests.fakes.discord.clients import (
     connected,
     make_client,
 )
+from tests.helpers import Seconds
 
 
 async def test_command_sync_is_recorded_and_interaction_gets_type4_callback(
@@ -171,16 +172,6 @@ async def test_member_permissions_and_app_permissions_reach_discord_py(fake: Fak
 # ------------------------------------------------------------------------------ Discord's rules
 
 
-class Clock:
-    """The emulator's monotonic clock, moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def pending(fake: FakeDiscord, client: discord.Client, kind: str = "command") -> Any:
     """An interaction discord.py received and nobody answered yet (no command tree)."""
     received = client.wait_for("interaction", timeout=HARD_TIMEOUT)
@@ -199,7 +190,7 @@ async def answer(fake: FakeDiscord, interaction: Any, body: dict[str, Any]) -> t
 
 
 async def test_a_first_answer_later_than_3_s_is_an_unknown_interaction(fake: FakeDiscord) -> None:
-    clock = fake.clock = Clock()
+    clock = fake.clock = Seconds()
     client = make_client()
     async with asyncio.timeout(HARD_TIMEOUT), connected(fake, client):
         in_time = await pending(fake, client)

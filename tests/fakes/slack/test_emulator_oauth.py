@@ -25,28 +25,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.fakes.slack.api import FakeSlack
 from tests.fakes.slack.payloads import DEFAULT_TEAM_ID, tokens_revoked_payload
+from tests.helpers import Seconds
 
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "oauth-secret"
 OTHER_TEAM = "T2"
 
 
-class Clock:
-    """A hand-moved clock for the fake: token expiry and the history limit read it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
-def clock(fake: FakeSlack) -> Clock:
-    fake.clock = ticking = Clock()
+def clock(fake: FakeSlack) -> Seconds:
+    fake.clock = ticking = Seconds()
     return ticking
 
 
@@ -127,7 +115,7 @@ async def test_a_code_works_once(fake: FakeSlack) -> None:
     assert await slack_error(again) == "invalid_code"
 
 
-async def test_a_code_expires_after_ten_minutes(fake: FakeSlack, clock: Clock) -> None:
+async def test_a_code_expires_after_ten_minutes(fake: FakeSlack, clock: Seconds) -> None:
     fake.oauth_app(CLIENT_ID, CLIENT_SECRET)
     code = fake.issue_code()
     clock.advance(601)
@@ -237,7 +225,7 @@ async def test_a_token_the_fake_never_issued_is_invalid_auth(fake: FakeSlack) ->
 
 
 async def test_rotation_gives_expiring_tokens_and_refreshes_them(
-    fake: FakeSlack, other: str, clock: Clock
+    fake: FakeSlack, other: str, clock: Seconds
 ) -> None:
     fake.oauth_app(CLIENT_ID, CLIENT_SECRET, token_rotation=True, expires_in=43_200)
     first = await install(fake, other)
@@ -347,7 +335,7 @@ async def test_slack_sdks_token_rotator_refreshes_an_expiring_installation(
 
 
 async def test_uninstall_revokes_the_workspaces_tokens_only(
-    fake: FakeSlack, other: str, clock: Clock
+    fake: FakeSlack, other: str, clock: Seconds
 ) -> None:
     fake.oauth_app(CLIENT_ID, CLIENT_SECRET, token_rotation=True)
     theirs = await install(fake, other)
@@ -470,7 +458,7 @@ async def test_bolts_oauth_flow_installs_with_the_bot_id(
 
 
 async def test_the_history_limit_caps_pages_and_answers_429_within_a_minute(
-    fake: FakeSlack, clock: Clock
+    fake: FakeSlack, clock: Seconds
 ) -> None:
     fake.add_chatter("C1", 40)
     fake.history_rate_limit(per_minute=1, max_limit=15)
@@ -496,7 +484,7 @@ async def test_the_history_limit_caps_pages_and_answers_429_within_a_minute(
     assert fake.history_pages == [("C1", 0, 15), ("C1", 15, 15)]
 
 
-async def test_the_history_limit_counts_per_workspace(fake: FakeSlack, clock: Clock) -> None:
+async def test_the_history_limit_counts_per_workspace(fake: FakeSlack, clock: Seconds) -> None:
     fake.add_workspace("T2", channels=["C2"], bot_token="xoxb-t2")
     fake.add_workspace("T3", channels=["C3"], bot_token="xoxb-t3")
     fake.history_rate_limit()

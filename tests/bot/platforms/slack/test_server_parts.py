@@ -16,6 +16,7 @@ from bot.platforms.slack.server import (
     read_body,
 )
 from tests.fakes.slack.payloads import slash_command_body
+from tests.helpers import Seconds
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -90,14 +91,6 @@ def test_only_buttons_and_daily_changes_can_act():
     assert not can_act(SlackBody({"type": "event_callback"}, "json"))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_a_key_is_refused_while_remembered_then_forgotten():
     shared: list[str] = []
 
@@ -105,7 +98,7 @@ async def test_a_key_is_refused_while_remembered_then_forgotten():
         shared.append(key)
         return True
 
-    clock = Clock()
+    clock = Seconds(1_000_000.0)
     guard = ReplayGuard(first_seen, clock)
 
     assert await guard.first("a", acts=False)
@@ -121,7 +114,7 @@ async def test_the_memory_holds_only_the_keys_of_the_window():
     async def first_seen(key: str) -> bool:
         return True
 
-    clock = Clock()
+    clock = Seconds(1_000_000.0)
     guard = ReplayGuard(first_seen, clock)
     for n in range(1000):
         assert await guard.first(f"k{n}", acts=False)
