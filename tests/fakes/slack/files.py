@@ -35,7 +35,6 @@ import copy
 import json
 import mimetypes
 import secrets
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.images import png_size
 from tests.fakes.slack.methods import _require
 from tests.fakes.slack.workspaces import ApiRequest, SlackError, Workspace
 
@@ -55,7 +55,6 @@ SIZE_MISMATCH = "file_upload_size_mismatch"
 #: The name `hold_next`, `drop_next` and `server_error_next` know the upload URL by.
 UPLOAD = "upload"
 MAX_FILE_BYTES = 1024 * 1024 * 1024  # Slack's limit for one file: 1 GB
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass(eq=False)
@@ -254,7 +253,7 @@ class FilesMixin:
         }
         if record.alt_txt:
             shown["alt_txt"] = record.alt_txt
-        size = _png_size(data)
+        size = png_size(data)
         if size is not None:
             shown["original_w"], shown["original_h"] = size
         if shares:
@@ -344,11 +343,3 @@ def _channels_of(body: dict[str, Any]) -> list[str]:
 def _optional(body: dict[str, Any], key: str) -> str | None:
     value = body.get(key)
     return None if value in (None, "") else str(value)
-
-
-def _png_size(data: bytes) -> tuple[int, int] | None:
-    """A PNG's width and height from its IHDR chunk (Slack reports ``original_w``/``_h``)."""
-    if len(data) < 24 or not data.startswith(_PNG_SIGNATURE):
-        return None
-    width, height = struct.unpack(">II", data[16:24])
-    return int(width), int(height)
