@@ -203,8 +203,6 @@ class Rest:
             raise _ApiError(403, "Missing Access", 50001)
         if channel.id in self._denied_channels:
             raise _ApiError(403, "Missing Permissions", 50013)
-        if needed & ATTACH_FILES and channel.id in self._no_attach_channels:
-            raise _ApiError(403, "Missing Permissions", 50013)
         if channel.guild_id is not None:
             perms = self.permissions_for(channel.guild_id, self.bot_id, channel.id)
             if not perms & VIEW_CHANNEL:

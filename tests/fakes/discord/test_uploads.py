@@ -109,12 +109,15 @@ async def test_a_channel_without_attach_files_refuses_files_but_takes_text(
         with pytest.raises(discord.Forbidden) as refused:
             await channel.send(**card())
         await channel.send("Maxim 34: If you’re seeing NaN, …")
+        perms = fake.permissions_for(fake.default_guild_id, fake.bot_id, fake.default_channel_id)
+        fake.allow_attach_files(fake.default_channel_id)
+        await channel.send(**card())
 
     assert (refused.value.status, refused.value.code) == (403, 50013)
     assert refused.value.text == "Missing Permissions"
-    [text_only] = fake.messages
-    assert text_only.attachments == [] and fake.attachments == {}
-    perms = fake.permissions_for(fake.default_guild_id, fake.bot_id, fake.default_channel_id)
+    text_only, with_card = fake.messages
+    assert text_only.attachments == [] and len(fake.attachments) == 1
+    assert with_card.attachments[0].data == CARD
     assert not perms & ATTACH_FILES
 
 

@@ -74,6 +74,7 @@ class Uploads:
 
         Like `deny_channel`, only the bot's permissions change (REST answers and the
         ``app_permissions`` of later interactions); its text messages still go through.
+        A server channel only: in direct messages a bot may always attach files.
         """
         self._no_attach_channels.add(channel_id)
 
