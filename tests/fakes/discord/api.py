@@ -3,8 +3,9 @@
 The emulator is one class made of parts, one module each: `wire` (ids, bits, state objects),
 `records` (recordings, Discord's errors and limits), `state` (users, guilds, channels,
 messages), `rest` (the REST routes), `interactions` (commands, autocomplete, buttons, their
-answers) and `gateway` (the websocket). This module puts them together with the server, the
-waiters and the gateway hooks, and is where tests import from.
+answers), `uploads` (files: multipart bodies, attachments) and `gateway` (the websocket).
+This module puts them together with the server, the waiters and the gateway hooks, and is
+where tests import from.
 
 Why this exists: mocking discord.py objects tests our assumptions about
 discord.py, not discord.py.  Instead the tests start :class:`FakeDiscord` -- one
@@ -43,6 +44,10 @@ Fidelity notes (what discord.py 2.7.1 actually relies on, checked in its source)
   messages unless the message-content intent is on (or the bot is mentioned),
   and only sends guild ``MESSAGE_CREATE`` with the ``GUILD_MESSAGES`` intent.
   The emulator does the same, so intent mistakes show up in tests.
+* A message or an interaction answer carrying ``discord.File``s arrives as
+  ``multipart/form-data``: ``payload_json`` plus ``files[n]`` parts; the answer lists them in
+  ``attachments`` (snowflake ids, ``url`` served by the emulator, ``size``, ``content_type``,
+  ``description``), and their bytes stay in ``fake.attachments`` (`tests.fakes.discord.uploads`).
 * Commands are offered only in their synced ``contexts`` and ``integration_types``; a user
   install reaches channels without the bot (group DMs, servers without it), which send the bot
   no events and answer its own calls 403 Missing Access (50001), as on Discord.
@@ -72,6 +77,7 @@ from tests.fakes.discord.gateway_wire import (
 from tests.fakes.discord.interactions import Interactions
 from tests.fakes.discord.messages import Messages
 from tests.fakes.discord.records import (
+    RecordedAttachment,
     RecordedCallback,
     RecordedMessage,
     RecordedReaction,
@@ -82,6 +88,7 @@ from tests.fakes.discord.records import (
 )
 from tests.fakes.discord.rest import Handler, Rest
 from tests.fakes.discord.state import State
+from tests.fakes.discord.uploads import UPLOAD_LIMIT, Uploads
 from tests.fakes.discord.waiters import Waiters
 from tests.fakes.discord.wire import (
     ADD_REACTIONS,
@@ -160,7 +167,7 @@ class DiscordPatch:
         self.__exit__(exc_type, exc, tb)
 
 
-class FakeDiscord(State, Messages, Rest, Interactions, Callbacks, Waiters):
+class FakeDiscord(State, Messages, Rest, Interactions, Callbacks, Uploads, Waiters):
     """A Discord REST + gateway emulator on 127.0.0.1 for driving real discord.py.
 
     Use as ``async with FakeDiscord() as fake, fake.patch_discord(): ...``.
@@ -228,6 +235,9 @@ class FakeDiscord(State, Messages, Rest, Interactions, Callbacks, Waiters):
         self._nonces: dict[str, tuple[int, float]] = {}
         self._interactions: dict[int, _Interaction] = {}
         self._denied_channels: set[int] = set()
+        self._no_attach_channels: set[int] = set()
+        self.attachments: dict[int, RecordedAttachment] = {}
+        self.max_request_bytes: int | None = UPLOAD_LIMIT
         self._injections: list[_Injection] = []
         self._command_ids: dict[tuple[int | None, str, int], int] = {}
         self._cond = asyncio.Condition()
@@ -259,6 +269,9 @@ class FakeDiscord(State, Messages, Rest, Interactions, Callbacks, Waiters):
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/gateway/resume", self.gateway.handle)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._rest)
+        app.router.add_get(
+            "/attachments/{channel_id}/{attachment_id:\\d+}/{filename}", self._serve_attachment
+        )
         server = LoopbackServer(app)
         port = await server.start()
         self._server = server

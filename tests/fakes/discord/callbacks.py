@@ -3,8 +3,9 @@
 A mixin of `FakeDiscord`. What Discord enforces is enforced here: the first answer within 3 s
 (else 404 Unknown interaction, 10062), one first answer per interaction (40060), the callback
 types each kind of interaction allows, and the limits on messages, components and autocomplete
-choices (400, Invalid Form Body 50035). Follow-ups and deleting the original response go through
-the interaction's webhook, as discord.py sends them.
+choices (400, Invalid Form Body 50035). Follow-ups, edits and deleting the original response go
+through the interaction's webhook, as discord.py sends them; files on any of them are stored as
+attachments (`uploads`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import copy
 import re
 
 from tests.fakes.discord.records import (
+    RecordedAttachment,
     RecordedCallback,
     RecordedRequest,
     RecordedWebhookMessage,
@@ -69,9 +71,17 @@ _ALLOWED_CALLBACKS: dict[int, frozenset[int]] = {
 class Callbacks:
     """Answers to interactions (see the module docstring)."""
 
-    def _interaction_message(self, itx: _Interaction, body: JSON, *, original: bool) -> JSON:
+    def _interaction_message(
+        self,
+        itx: _Interaction,
+        body: JSON,
+        *,
+        original: bool,
+        attachments: list[RecordedAttachment] | None = None,
+    ) -> JSON:
         channel = self._channel(itx.channel_id)
         flags = int(body.get("flags") or 0)
+        ephemeral = bool(flags & MESSAGE_FLAG_EPHEMERAL)
         metadata: JSON = {
             "id": str(itx.id),
             "type": itx.type,
@@ -97,7 +107,9 @@ class Callbacks:
             self.bot_user.payload(),
             content=str(body.get("content") or ""),
             embeds=list(body.get("embeds") or []),
-            attachments=[],
+            attachments=self._attachment_payloads(
+                attachments or [], channel.id, ephemeral=ephemeral
+            ),
             allowed_mentions=body.get("allowed_mentions"),
             reference=None,
             webhook_id=self.application_id,
@@ -108,7 +120,13 @@ class Callbacks:
             extra={"application_id": str(self.application_id), "interaction_metadata": metadata},
         )
 
-    def _apply_edit(self, msg: JSON, body: JSON) -> None:
+    def _apply_edit(
+        self, msg: JSON, body: JSON, new: list[RecordedAttachment] | None = None
+    ) -> None:
+        ephemeral = bool(int(msg.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL)
+        attachments = self._edited_attachments(msg, body, new or [], ephemeral=ephemeral)
+        if attachments is not None:
+            msg["attachments"] = attachments
         for key in ("content", "embeds", "components", "allowed_mentions"):
             if key in body:
                 value = body[key]
@@ -162,9 +180,11 @@ class Callbacks:
         loading = False
         ephemeral = bool(data and int(data.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL)
         echo: tuple[JSON, str] | None = None
+        attachments: list[RecordedAttachment] = []
         if ctype == CALLBACK_CHANNEL_MESSAGE:
             _validate_message_body(data or {}, require_content=True, path=("data",))
-            msg = self._interaction_message(itx, data or {}, original=True)
+            attachments = self._new_attachments(data or {}, rec.files, ("data",))
+            msg = self._interaction_message(itx, data or {}, original=True, attachments=attachments)
             self._store_message(msg)
             message_id = int(msg["id"])
             itx.original_message_id = message_id
@@ -187,7 +207,8 @@ class Callbacks:
             itx.original_message_id = target_id
             if ctype == CALLBACK_UPDATE_MESSAGE:
                 _validate_message_body(data or {}, require_content=False, path=("data",))
-                self._apply_edit(target, data or {})
+                attachments = self._new_attachments(data or {}, rec.files, ("data",))
+                self._apply_edit(target, data or {}, attachments)
                 resource["message"] = copy.deepcopy(target)
                 echo = (target, "MESSAGE_UPDATE")
         elif ctype == CALLBACK_AUTOCOMPLETE_RESULT:
@@ -202,6 +223,7 @@ class Callbacks:
                 token=itx.token,
                 message_id=message_id,
                 payload=copy.deepcopy(body),
+                attachments=attachments,
             )
         )
         if echo is not None:
@@ -243,7 +265,8 @@ class Callbacks:
         itx = self._webhook_interaction(m)
         body = rec.json if isinstance(rec.json, dict) else {}
         _validate_message_body(body, require_content=True)
-        msg = self._interaction_message(itx, body, original=False)
+        attachments = self._new_attachments(body, rec.files)
+        msg = self._interaction_message(itx, body, original=False, attachments=attachments)
         self._store_message(msg)
         mid = int(msg["id"])
         itx.followup_ids.append(mid)
@@ -256,12 +279,36 @@ class Callbacks:
                 message_id=mid,
                 original=False,
                 payload=copy.deepcopy(body),
+                attachments=attachments,
             )
         )
         await self._echo(msg)
         if rec.query.get("wait") in ("1", "true", "True"):
             return _Reply(200, copy.deepcopy(msg))
         return _Reply(204)
+
+    async def _webhook_edit(self, rec: RecordedRequest, m: re.Match[str]) -> _Reply:
+        """``PATCH …/messages/@original`` or a follow-up's id: edit_original_response & co."""
+        itx = self._webhook_interaction(m)
+        msg, original = self._webhook_target(itx, m[3])
+        body = rec.json if isinstance(rec.json, dict) else {}
+        _validate_message_body(body, require_content=False)
+        attachments = self._new_attachments(body, rec.files)
+        self._apply_edit(msg, body, attachments)
+        self.webhook_messages.append(
+            RecordedWebhookMessage(
+                action="edit",
+                application_id=self.application_id,
+                token=itx.token,
+                interaction_id=itx.id,
+                message_id=int(msg["id"]),
+                original=original,
+                payload=copy.deepcopy(body),
+                attachments=attachments,
+            )
+        )
+        await self._echo(msg, event="MESSAGE_UPDATE")
+        return _Reply(200, copy.deepcopy(msg))
 
     async def _webhook_delete(self, rec: RecordedRequest, m: re.Match[str]) -> _Reply:
         itx = self._webhook_interaction(m)

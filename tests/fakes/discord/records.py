@@ -17,9 +17,40 @@ from aiohttp import web
 from tests.fakes.discord.wire import JSON, MESSAGE_FLAG_EPHEMERAL
 
 
+@dataclass(frozen=True)
+class UploadedPart:
+    """One ``files[n]`` part of a multipart body, as it arrived."""
+
+    index: int
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class RecordedAttachment:
+    """A file the bot attached to a message: what Discord stored, bytes included."""
+
+    id: int
+    filename: str
+    description: str | None
+    content_type: str
+    data: bytes
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def size(self) -> int:
+        """The file's size in bytes, as Discord reports it."""
+        return len(self.data)
+
+
 @dataclass
 class RecordedRequest:
-    """One REST call as received (``path`` is relative to ``/api/v10``, decoded)."""
+    """One REST call as received (``path`` is relative to ``/api/v10``, decoded).
+
+    A multipart body's ``payload_json`` is in ``json``, its ``files[n]`` parts in ``files``.
+    """
 
     method: str
     path: str
@@ -28,6 +59,7 @@ class RecordedRequest:
     headers: dict[str, str]
     status: int = 0
     response: Any = None
+    files: list[UploadedPart] = field(default_factory=list)
 
 
 @dataclass
@@ -47,6 +79,7 @@ class RecordedMessage:
     payload: JSON
     edits: list[JSON] = field(default_factory=list)
     deleted: bool = False
+    attachments: list[RecordedAttachment] = field(default_factory=list)
 
 
 @dataclass
@@ -60,6 +93,7 @@ class RecordedCallback:
     token: str
     message_id: int | None
     payload: JSON
+    attachments: list[RecordedAttachment] = field(default_factory=list)
 
     @property
     def content(self) -> str | None:
@@ -83,6 +117,7 @@ class RecordedWebhookMessage:
     message_id: int | None
     original: bool
     payload: JSON
+    attachments: list[RecordedAttachment] = field(default_factory=list)
 
     @property
     def content(self) -> str | None:
@@ -283,6 +318,11 @@ def _validate_message_body(
         )
     _validate_components(list(body.get("components") or []), at)
     if require_content and not (
-        content or embeds or body.get("components") or body.get("sticker_ids") or body.get("poll")
+        content
+        or embeds
+        or body.get("components")
+        or body.get("sticker_ids")
+        or body.get("poll")
+        or body.get("attachments")
     ):
         raise _ApiError(400, "Cannot send an empty message", 50006)

@@ -2,7 +2,8 @@
 
 A mixin of `FakeDiscord`. Only the routes the bot calls are served (signing in, application
 info, ``/gateway/bot``, command sync, channel messages and history, reactions); anything else
-answers 404 like an unknown route. Interaction callbacks and webhooks live in `interactions`.
+answers 404 like an unknown route. Interaction callbacks and webhooks live in `callbacks`, files
+(multipart bodies, attachments) in `uploads`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tests.fakes.discord.records import (
 from tests.fakes.discord.wire import (
     ADD_REACTIONS,
     API_PREFIX,
+    ATTACH_FILES,
     JSON,
     NONCE_WINDOW_SECONDS,
     READ_MESSAGE_HISTORY,
@@ -120,6 +122,12 @@ class Rest:
                 self._webhook_delete,
                 False,
             ),
+            (
+                "PATCH",
+                rf"/webhooks/{_ID}/{_TOKEN}/messages/(@original|\d+)",
+                self._webhook_edit,
+                False,
+            ),
             ("GET", message, self._get_messages, True),
             ("POST", message, self._post_message, True),
             ("PUT", rf"{message}/{_ID}/reactions/{_TOKEN}/@me", self._add_reaction, True),
@@ -137,7 +145,7 @@ class Rest:
         )
         self.requests.append(rec)
         try:
-            rec.json = await self._read_body(request)
+            rec.json = await self._read_body(request, rec)
             reply = await self._route(request, rec)
         except _ApiError as err:
             reply = err.reply
@@ -146,12 +154,12 @@ class Rest:
         await self._notify()
         return reply.to_response()
 
-    async def _read_body(self, request: web.Request) -> Any:
-        """The JSON body (the bot never uploads files, so no multipart)."""
-        text = await request.text()
+    async def _read_body(self, request: web.Request, rec: RecordedRequest) -> Any:
+        """The JSON body, or a multipart body's ``payload_json`` (its files: ``rec.files``)."""
+        text = await self._read_request(request, rec)
         if not text:
             return None
-        if request.content_type != "application/json":
+        if request.content_type not in ("application/json", "multipart/form-data"):
             raise _form_error([], "CONTENT_TYPE_INVALID", "Expected application/json")
         return self._parse_json(text)
 
@@ -320,9 +328,8 @@ class Rest:
     async def _post_message(self, rec: RecordedRequest, m: re.Match[str]) -> _Reply:
         channel = self._channel(int(m[1]))
         body = rec.json if isinstance(rec.json, dict) else {}
-        self._check_post_allowed(
-            channel, SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES
-        )
+        needed = SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES
+        self._check_post_allowed(channel, needed | (ATTACH_FILES if rec.files else 0))
         nonce = body.get("nonce")
         if nonce is not None and body.get("enforce_nonce"):
             seen = self._nonces.get(str(nonce))
@@ -331,6 +338,7 @@ class Rest:
                 if earlier is not None:
                     return _Reply(200, copy.deepcopy(earlier))
         _validate_message_body(body, require_content=True)
+        attachments = self._new_attachments(body, rec.files)
         reference = body.get("message_reference")
         ref_payload: JSON | None = None
         if isinstance(reference, dict) and reference.get("message_id"):
@@ -348,7 +356,7 @@ class Rest:
             self.bot_user.payload(),
             content=str(body.get("content") or ""),
             embeds=list(body.get("embeds") or []),
-            attachments=[],
+            attachments=self._attachment_payloads(attachments, channel.id),
             allowed_mentions=body.get("allowed_mentions"),
             reference=ref_payload,
             components=list(body.get("components") or []),
@@ -372,6 +380,7 @@ class Rest:
             flags=int(body.get("flags") or 0),
             tts=bool(body.get("tts")),
             payload=copy.deepcopy(body),
+            attachments=attachments,
         )
         self.messages.append(recorded)
         self._recorded_by_id[mid] = recorded

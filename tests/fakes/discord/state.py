@@ -24,6 +24,7 @@ from tests.fakes.discord.wire import (
     APP_FLAG_GATEWAY_GUILD_MEMBERS_LIMITED,
     APP_FLAG_GATEWAY_MESSAGE_CONTENT_LIMITED,
     APP_FLAG_GATEWAY_PRESENCE_LIMITED,
+    ATTACH_FILES,
     CHANNEL_DM,
     CHANNEL_GROUP_DM,
     CHANNEL_PUBLIC_THREAD,
@@ -269,6 +270,8 @@ class State:
                 perms = (perms & ~int(ow["deny"])) | int(ow["allow"])
         if channel_id in self._denied_channels and user_id == self.bot_id:
             perms &= ~(SEND_MESSAGES | SEND_MESSAGES_IN_THREADS | ADD_REACTIONS)
+        if channel_id in self._no_attach_channels and user_id == self.bot_id:
+            perms &= ~ATTACH_FILES
         return perms
 
     def get_message(self, message_id: int) -> JSON | None:

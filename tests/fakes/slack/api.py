@@ -49,6 +49,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.fakes.loopback import LoopbackServer
 from tests.fakes.slack.blockkit import message_problem
+from tests.fakes.slack.files import FILES_SCOPE, SIZE_MISMATCH, UPLOAD, FilesMixin, UploadedFile
 from tests.fakes.slack.limits import HistoryRateLimit
 from tests.fakes.slack.methods import WebApiMethods
 from tests.fakes.slack.oauth import OAuthApp, OAuthMixin
@@ -72,19 +73,29 @@ from tests.fakes.slack.workspaces import SlackError as _SlackError
 __all__ = [
     "DEFAULT_BOT_ID",
     "DEFAULT_SCOPES",
+    "FILES_SCOPE",
+    "SIZE_MISMATCH",
+    "UPLOAD",
     "Call",
     "FakeSlack",
     "HistoryRateLimit",
     "OAuthApp",
+    "UploadedFile",
     "Workspace",
 ]
 
 DEFAULT_TEAM_NAME = "Maxim Test Team"
 DEFAULT_BOT_ID = "BBOT"
 DEFAULT_SCOPES = (
-    "app_mentions:read,channels:history,channels:read,chat:write,commands,groups:history,"
-    "groups:read,im:history,reactions:write,users:read"
+    "app_mentions:read,channels:history,channels:read,chat:write,commands,files:write,"
+    "groups:history,groups:read,im:history,reactions:write,users:read"
 )
+# The scope each method needs beyond a valid token (Slack: ``missing_scope`` without it).
+# Only the file methods are checked, so that existing tests keep their narrower tokens.
+_NEEDED_SCOPES = {
+    "files.getUploadURLExternal": FILES_SCOPE,
+    "files.completeUploadExternal": FILES_SCOPE,
+}
 ACK_TIMEOUT = 3.0  # Slack drops a request not acknowledged within 3 s
 MAX_RETRIES = 3  # Slack redelivers an unacknowledged event this many times
 RESPONSE_URL_USES = 5  # a response_url takes at most 5 messages...
@@ -92,7 +103,7 @@ RESPONSE_URL_SECONDS = 30 * 60  # ...within 30 minutes
 
 # Form fields whose value Slack (and slack_sdk) send as a JSON string.
 _JSON_FORM_FIELDS = frozenset(
-    {"blocks", "attachments", "metadata", "unfurls", "user_auth_blocks", "view", "payload"}
+    {"blocks", "attachments", "files", "metadata", "unfurls", "user_auth_blocks", "view", "payload"}
 )
 
 # What a method takes: no token, a bot token, an app-level token, or any workspace token
@@ -135,6 +146,12 @@ class Call:
         """The Slack error code the fake answered with, if any."""
         error = self.response.get("error")
         return str(error) if error is not None else None
+
+
+@dataclass(frozen=True)
+class _Hold:
+    gate: asyncio.Event
+    drop: bool  # once released, cut the connection instead of answering
 
 
 @dataclass(frozen=True)
@@ -186,7 +203,7 @@ class _DefaultWorkspaceField:
 # --------------------------------------------------------------------------------------------
 
 
-class FakeSlack(WebApiMethods, OAuthMixin):
+class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
     """An aiohttp server on 127.0.0.1 that behaves like the parts of Slack the bot uses.
 
     It serves several workspaces (`add_workspace`): the constructor's identity is the default
@@ -201,6 +218,8 @@ class FakeSlack(WebApiMethods, OAuthMixin):
     * ``responses`` — ``(name, body)`` for every POST to a :meth:`response_url`.
     * ``socket_messages`` / ``socket_acks`` / ``socket_envelopes`` — Socket Mode traffic.
     * ``socket_connections`` — how many websocket sessions were ever established.
+    * ``uploaded_files`` — every file id files.getUploadURLExternal issued, with the bytes
+      that arrived at its upload URL (`UploadedFile`, `tests.fakes.slack.files`).
     """
 
     def __init__(
@@ -267,7 +286,11 @@ class FakeSlack(WebApiMethods, OAuthMixin):
 
         self._channels: dict[str, list[dict[str, Any]]] = {}
         self._faults: dict[str, deque[_Fault]] = {}
-        self._holds: dict[str, deque[asyncio.Event]] = {}
+        self._holds: dict[str, deque[_Hold]] = {}
+        self._drops: Counter[str] = Counter()
+        #: Files issued by files.getUploadURLExternal, by file id.
+        self.uploaded_files: dict[str, UploadedFile] = {}
+        self.share_info_delayed = False
         #: Calls waiting at a `hold_next` gate now, by method.
         self.held: Counter[str] = Counter()
         self._slow: dict[str, float] = {}
@@ -288,6 +311,8 @@ class FakeSlack(WebApiMethods, OAuthMixin):
             "conversations.history": ("bot", self._conversations_history),
             "users.conversations": ("bot", self._users_conversations),
             "views.publish": ("bot", self._views_publish),
+            "files.getUploadURLExternal": ("bot", self._files_get_upload_url_external),
+            "files.completeUploadExternal": ("bot", self._files_complete_upload_external),
         }
 
     team_name = _DefaultWorkspaceField()
@@ -326,12 +351,15 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         installer_user_id: str = DEFAULT_INSTALLER_ID,
         channels: Iterable[str] = (),
         bot_token: str | None = None,
+        scopes: str | None = None,
     ) -> Workspace:
         """Another workspace the app can be installed in; ids default to ones derived from it.
 
         It has no token until OAuth installs the app there (`issue_code`, the authorize page)
-        unless ``bot_token`` is given: a ready-made, never-expiring token for it.  Channel ids
-        are global (as on Slack): keep each workspace's ``channels`` distinct.
+        unless ``bot_token`` is given: a ready-made, never-expiring token for it, granted
+        ``scopes`` (comma-separated; default the fake's ``scopes``, which include
+        ``files:write``; an installation from before cards: ``scopes=`` without it).  Channel
+        ids are global (as on Slack): keep each workspace's ``channels`` distinct.
         """
         if team_id in self.workspaces:
             raise ValueError(f"workspace {team_id} already exists")
@@ -347,8 +375,29 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         )
         self.workspaces[team_id] = workspace
         if bot_token is not None:
-            self._tokens.add(IssuedToken(bot_token, "bot", team_id))
+            self._tokens.add(IssuedToken(bot_token, "bot", team_id, scopes))
         return workspace
+
+    def deny_scope(self, scope: str, team_id: str | None = None) -> None:
+        """Take ``scope`` from every token of ``team_id`` (default: the default workspace).
+
+        Like an installation made before the app asked for that scope: calls needing it
+        answer ``missing_scope``.  Tokens OAuth issues later get what the install asked for.
+        """
+        team = team_id or self.team_id
+        for token in self._tokens:
+            if token.team_id == team:
+                granted = (token.scopes or self.scopes).split(",")
+                token.scopes = ",".join(s for s in granted if s != scope)
+
+    def grant_scope(self, scope: str, team_id: str | None = None) -> None:
+        """Give ``scope`` to every token of ``team_id`` again (default: the default one)."""
+        team = team_id or self.team_id
+        for token in self._tokens:
+            if token.team_id == team:
+                granted = (token.scopes or self.scopes).split(",")
+                if scope not in granted:
+                    token.scopes = ",".join([*granted, scope])
 
     def history_rate_limit(self, per_minute: int = 1, max_limit: int = 15) -> HistoryRateLimit:
         """Slack's conversations.history limit for non-Marketplace distributed apps.
@@ -370,6 +419,7 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{name}/{token}", self._handle_response_url)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
         app.router.add_get("/link/", self._handle_socket)
         app.router.add_get("/oauth/v2/authorize", self._handle_authorize)
         app.on_shutdown.append(self._close_sockets)
@@ -386,9 +436,9 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         if server is None:
             return
         self._stopping = True
-        for gates in self._holds.values():  # a held call must not keep stop() waiting
-            for gate in gates:
-                gate.set()
+        for holds in self._holds.values():  # a held call must not keep stop() waiting
+            for hold in holds:
+                hold.gate.set()
         self._holds.clear()
         for watcher in list(self._watchers):
             watcher.cancel()
@@ -451,6 +501,7 @@ class FakeSlack(WebApiMethods, OAuthMixin):
         self.http_timeouts.clear()
         self.failed_deliveries.clear()
         self._faults.clear()
+        self._drops.clear()
 
     # ---------------------------------------------------------------- recording helpers
 
@@ -524,16 +575,30 @@ class FakeSlack(WebApiMethods, OAuthMixin):
             raise ValueError("server errors are 5xx")
         self._add_faults(method, _Fault("server", status=status), times)
 
-    def hold_next(self, method: str) -> asyncio.Event:
+    def hold_next(self, method: str, *, drop: bool = False) -> asyncio.Event:
         """Keep the next call to ``method`` waiting until the returned event is set.
 
         A slow Slack without sleeping: the call is recorded only once it is released, and
         :meth:`stop` releases anything still held. While it waits, ``held[method]`` counts it
-        (``await fake.wait_until(lambda: fake.held["auth.test"] == 1, ...)``).
+        (``await fake.wait_until(lambda: fake.held["auth.test"] == 1, ...)``).  With
+        ``drop=True`` the released call is dropped (see `drop_next`) instead of answered:
+        Slack never acted on it, whatever the caller did meanwhile.  ``method`` may be
+        `UPLOAD`, the upload URL of files.getUploadURLExternal.
         """
         gate = asyncio.Event()
-        self._holds.setdefault(method, deque()).append(gate)
+        self._holds.setdefault(method, deque()).append(_Hold(gate, drop))
         return gate
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """Cut the connection of the next ``times`` calls to ``method`` without acting on them.
+
+        A network failure between the bot and Slack: the caller gets a connection error and
+        Slack changed nothing (the call is in ``calls`` with status 0).  ``method`` may be
+        `UPLOAD`: the bytes never arrive.
+        """
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        self._drops[method] += times
 
     def slow_down(self, method: str, seconds: float) -> None:
         """Answer every call to ``method`` ``seconds`` after it arrives (0: at once again).
@@ -783,17 +848,42 @@ class FakeSlack(WebApiMethods, OAuthMixin):
 
     # ---------------------------------------------------------------- HTTP handlers
 
+    async def _await_hold(self, method: str) -> bool:
+        """Wait at the next `hold_next` gate of ``method``, if any; True: drop the call."""
+        held = self._holds.get(method)
+        if not held:
+            return False
+        hold = held.popleft()
+        await self._notify(lambda: self.held.update([method]))
+        try:
+            await hold.gate.wait()
+        finally:
+            self.held[method] -= 1
+        return hold.drop
+
+    def _take_drop(self, method: str) -> bool:
+        """Whether a `drop_next` of ``method`` is pending (and spend it)."""
+        if self._drops[method] <= 0:
+            return False
+        self._drops[method] -= 1
+        return True
+
+    def _fault_response(self, method: str) -> web.Response | None:
+        """The next injected fault of ``method`` as a plain HTTP answer (the upload URL's)."""
+        queue = self._faults.get(method)
+        if not queue:
+            return None
+        fault = queue.popleft()
+        if fault.kind == "ratelimit":
+            return web.Response(status=429, headers={"Retry-After": str(fault.retry_after)})
+        if fault.kind == "server":
+            return web.Response(status=fault.status, text="internal_error")
+        return web.Response(status=400, text=fault.error, content_type="text/plain")
+
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         headers = CIMultiDictProxy(CIMultiDict(request.headers))
-        held = self._holds.get(method)
-        if held:
-            gate = held.popleft()
-            await self._notify(lambda: self.held.update([method]))
-            try:
-                await gate.wait()
-            finally:
-                self.held[method] -= 1
+        drop = await self._await_hold(method) or self._take_drop(method)
         if self._slow.get(method):
             await asyncio.sleep(self._slow[method])
         try:
@@ -802,7 +892,7 @@ class FakeSlack(WebApiMethods, OAuthMixin):
             body = {}
             reply = _Reply(200, {"ok": False, "error": "invalid_json"})
         else:
-            reply = self._dispatch(method, body, headers)
+            reply = _Reply(0, {}) if drop else self._dispatch(method, body, headers)
         token = _carried_token(headers, body)
         call = Call(
             method=method,
@@ -814,6 +904,10 @@ class FakeSlack(WebApiMethods, OAuthMixin):
             team=self._team_of(token),
         )
         await self._notify(lambda: self.calls.append(call))
+        if drop:
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)  # never reaches the caller
         return web.json_response(reply.body, status=reply.status, headers=reply.headers)
 
     def _team_of(self, token: str | None) -> str | None:
@@ -846,9 +940,10 @@ class FakeSlack(WebApiMethods, OAuthMixin):
             wait = self._history_wait(method, req)
             if wait is not None:
                 return _Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": wait})
+            self._check_scope(method, req)
             result = handler(req)
         except _SlackError as e:
-            return _Reply(200, {"ok": False, "error": e.error})
+            return _Reply(200, {"ok": False, "error": e.error, **e.fields})
         extra: dict[str, str] = {}
         if req.issued is not None and req.issued.kind != "app":
             extra["X-OAuth-Scopes"] = req.issued.scopes or self.scopes
@@ -871,6 +966,15 @@ class FakeSlack(WebApiMethods, OAuthMixin):
             raise _SlackError("not_allowed_token_type")
         workspace = self.workspaces.get(issued.team_id) if issued.team_id else None
         return ApiRequest(req.body, req.headers, req.token, workspace, issued)
+
+    def _check_scope(self, method: str, req: ApiRequest) -> None:
+        """Slack's ``missing_scope``, with the ``needed`` and ``provided`` scopes."""
+        needed = _NEEDED_SCOPES.get(method)
+        if needed is None or req.issued is None:
+            return
+        provided = req.issued.scopes or self.scopes
+        if needed not in provided.split(","):
+            raise _SlackError("missing_scope", needed=needed, provided=provided)
 
     def _history_wait(self, method: str, req: ApiRequest) -> str | None:
         """Retry-After for a conversations.history call over the non-Marketplace rate."""

@@ -32,11 +32,16 @@ TokenKind = Literal["bot", "app", "user"]
 
 
 class SlackError(Exception):
-    """An ``ok: false`` answer; raised by method handlers."""
+    """An ``ok: false`` answer; raised by method handlers.
 
-    def __init__(self, error: str) -> None:
+    ``fields`` are extra keys of the answer, as Slack sends with some errors
+    (``missing_scope`` names the ``needed`` and the ``provided`` scopes).
+    """
+
+    def __init__(self, error: str, **fields: str) -> None:
         super().__init__(error)
         self.error = error
+        self.fields = fields
 
 
 @dataclass(eq=False)
