@@ -43,7 +43,13 @@ SIZES = range(28, 74, 2)
 
 @lru_cache(maxsize=64)
 def font(path: Path, size: int) -> ImageFont.FreeTypeFont:
-    """A font at one size, loaded once per process (loading parses the whole file)."""
+    """A font at one size, loaded once per process (loading parses the whole file).
+
+    Checks the file first: given a path that does not exist, Pillow looks for a font of the
+    same name among the system's fonts, and would hide a wheel that lost ours.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"the card font {path} is missing from the package")
     return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.BASIC)
 
 
