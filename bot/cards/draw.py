@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.cards.wrap import Words, wrap
+from bot.cards.wrap import Words, has_orphan, wrap
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -84,14 +84,19 @@ def _body_box() -> tuple[int, int]:
     return top, bottom
 
 
-def _try(text: str, size: int, band: int) -> tuple[list[str], int] | None:
-    """The lines and block height of `text` at `size`, or None when it does not fit."""
+def _try(text: str, size: int, band: int, whole: bool) -> tuple[list[str], int] | None:
+    """The lines and block height of `text` at `size`, or None when it does not fit.
+
+    With `whole`, lines that end on a lone word do not count as fitting either.
+    """
     typeface = font(REGULAR, size)
     words = Words(text, typeface.getlength)
     measure = WIDTH - 2 * MARGIN_X
     if words.widest() > measure:
         return None
     lines = wrap(words, measure)
+    if whole and has_orphan(lines):
+        return None
     ascent, descent = typeface.getmetrics()
     height = (len(lines) - 1) * round(size * LEADING) + ascent + descent
     if height > band:
@@ -99,29 +104,35 @@ def _try(text: str, size: int, band: int) -> tuple[list[str], int] | None:
     return words.text(lines), height
 
 
-def layout(maxim: Maxim) -> Layout:
-    """The largest size at which the maxim's words fit, and their lines at that size.
-
-    Fitting only gets harder as the size grows, so the sizes are bisected (five tries, not
-    twenty). When not even the smallest fits (no maxim of the corpus: a test checks all 70),
-    the smallest is used and `fits` is False.
-    """
-    top, bottom = _body_box()
-    band = bottom - top
+def _largest(text: str, band: int, whole: bool) -> tuple[int, list[str], int] | None:
+    """The largest size that fits, with its lines and height (bisected: 5 tries, not 23)."""
     low, high = 0, len(SIZES) - 1
     found: tuple[int, list[str], int] | None = None
     while low <= high:
         middle = (low + high) // 2
-        tried = _try(maxim.text, SIZES[middle], band)
+        tried = _try(text, SIZES[middle], band, whole)
         if tried is None:
             high = middle - 1
         else:
             found = (SIZES[middle], *tried)
             low = middle + 1
+    return found
+
+
+def layout(maxim: Maxim) -> Layout:
+    """The largest size at which the maxim's words fit, and their lines at that size.
+
+    A size whose lines end on a lone word (an orphan that balancing could not mend) loses to
+    a smaller size without one, if there is one that fits. Fitting gets harder as the size
+    grows, so the sizes are bisected. When not even the smallest fits (no maxim of the
+    corpus: a test checks all 70), the smallest is used and `fits` is False.
+    """
+    top, bottom = _body_box()
+    band = bottom - top
+    found = _largest(maxim.text, band, whole=True) or _largest(maxim.text, band, whole=False)
     if found is None:
         size = SIZES[0]
-        typeface = font(REGULAR, size)
-        words = Words(maxim.text, typeface.getlength)
+        words = Words(maxim.text, font(REGULAR, size).getlength)
         return Layout(size, words.text(wrap(words, WIDTH - 2 * MARGIN_X)), top, fits=False)
     size, lines, height = found
     return Layout(size, lines, top + (band - height) // 2, fits=True)
