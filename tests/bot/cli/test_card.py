@@ -150,3 +150,24 @@ def test_help_describes_the_card_form():
     assert done.returncode == 0
     assert "maxim card [QUERY] [-o FILE] [--theme light|dark]" in done.stdout
     assert done.stdout == run_maxim("--help").stdout
+
+
+def test_dash_o_dash_refuses_a_terminal(tmp_path):
+    """A PNG printed on a terminal garbles it; curl refuses the same way."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli.maxim", "card", "34", "-o", "-"],
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            env=python_env(),
+            cwd=tmp_path,
+            timeout=60,
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert done.returncode == 2
+    assert done.stderr.decode().startswith("maxim: not writing a PNG to a terminal: ")
