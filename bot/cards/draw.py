@@ -36,6 +36,7 @@ LABEL_SIZE = 30
 FOOTER_SIZE = 22
 FOOTER = "The Seventy Maxims of Effective Machine Learning Engineers"
 GAP = 40  # between the label or footer and the maxim's words
+OPENING_QUOTES = "“‘\"'"
 LEADING = 1.3  # line spacing, as a multiple of the font size
 SIZES = range(28, 74, 2)
 """Font sizes tried for the words, in px: 28 px stays readable in a chat preview's thumbnail."""
@@ -149,7 +150,9 @@ def draw_card(maxim: Maxim, theme: Theme) -> bytes:
     ascent, _ = words.getmetrics()
     baseline = placed.top + ascent
     for line in placed.lines:
-        pen.text((MARGIN_X, baseline), line, font=words, fill=theme.text, anchor="ls")
+        # Hanging punctuation: an opening quote sits in the margin, so the letters align.
+        hang = words.getlength(line[0]) if line[0] in OPENING_QUOTES else 0
+        pen.text((MARGIN_X - hang, baseline), line, font=words, fill=theme.text, anchor="ls")
         baseline += placed.leading
     footer = font(REGULAR, FOOTER_SIZE)
     _, descent = footer.getmetrics()

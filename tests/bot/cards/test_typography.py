@@ -146,3 +146,11 @@ def test_a_fresh_process_draws_the_same_bytes():
     ]
     assert done.stdout.split() == here
     assert len(set(here)) == len(here)
+
+
+def test_an_opening_quote_hangs_in_the_margin_so_the_letters_align():
+    quoted, plain = CORPUS.get(42), CORPUS.get(34)
+    assert quoted.text.startswith("“")
+    hung = drawn_box(render_card(quoted), "light")[0]
+    flush = drawn_box(render_card(plain), "light")[0]  # the label's "M" sets it
+    assert EDGE <= hung < flush - 10
