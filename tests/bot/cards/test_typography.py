@@ -14,6 +14,7 @@ from bot.cards.draw import BOLD, FOOTER, HEIGHT, REGULAR, SIZES, WIDTH, label_te
 from bot.cards.themes import PALETTE
 from bot.cards.wrap import has_orphan, wrap_text
 from maxims import load_corpus
+from maxims.model import Maxim
 from tests.helpers import python_env
 
 CORPUS = load_corpus()
@@ -154,3 +155,10 @@ def test_an_opening_quote_hangs_in_the_margin_so_the_letters_align():
     hung = drawn_box(render_card(quoted), "light")[0]
     flush = drawn_box(render_card(plain), "light")[0]  # the label's "M" sets it
     assert EDGE <= hung < flush - 10
+
+
+def test_newlines_and_tabs_in_a_text_are_spaces_on_the_card():
+    plain = Maxim(5, "Train first, then ask questions about the loss curve.")
+    messy = Maxim(5, "Train first,\nthen ask\tquestions  about the loss curve.")
+    assert layout(messy).lines == layout(plain).lines
+    assert render_card(messy) == render_card(plain)
