@@ -120,6 +120,29 @@ def _largest(text: str, band: int, whole: bool) -> tuple[int, list[str], int] | 
     return found
 
 
+def _cut(text: str, size: int, band: int) -> list[str]:
+    """As many lines as the band holds at `size`, each within the measure, cut with "…".
+
+    No maxim of the corpus needs it; a longer text (another corpus, a future maxim) gets a
+    card that stays inside its margins rather than one whose words run off the edges.
+    """
+    typeface = font(REGULAR, size)
+    measure = WIDTH - 2 * MARGIN_X
+    words = Words(text, typeface.getlength)
+    lines = words.text(words.fill(measure))
+    ascent, descent = typeface.getmetrics()
+    room = max(1, 1 + (band - ascent - descent) // round(size * LEADING))
+    cut = len(lines) > room
+    lines = lines[:room]
+    if cut:
+        lines[-1] += "…"
+    for index, line in enumerate(lines):
+        while typeface.getlength(line) > measure and len(line) > 1:
+            line = line[:-2].rstrip(" ,;:—–-") + "…"  # a word wider than the card, or the "…"
+        lines[index] = line
+    return lines
+
+
 def layout(maxim: Maxim) -> Layout:
     """The largest size at which the maxim's words fit, and their lines at that size.
 
@@ -132,9 +155,7 @@ def layout(maxim: Maxim) -> Layout:
     band = bottom - top
     found = _largest(maxim.text, band, whole=True) or _largest(maxim.text, band, whole=False)
     if found is None:
-        size = SIZES[0]
-        words = Words(maxim.text, font(REGULAR, size).getlength)
-        return Layout(size, words.text(wrap(words, WIDTH - 2 * MARGIN_X)), top, fits=False)
+        return Layout(SIZES[0], _cut(maxim.text, SIZES[0], band), top, fits=False)
     size, lines, height = found
     return Layout(size, lines, top + (band - height) // 2, fits=True)
 

@@ -162,3 +162,21 @@ def test_newlines_and_tabs_in_a_text_are_spaces_on_the_card():
     messy = Maxim(5, "Train first,\nthen ask\tquestions  about the loss curve.")
     assert layout(messy).lines == layout(plain).lines
     assert render_card(messy) == render_card(plain)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " ".join(["overlong"] * 240),  # 2,000 characters: more lines than the card holds
+        "a" * 300,  # one word wider than the card
+        "short " + "b" * 300 + " words",
+    ],
+    ids=["many-words", "one-giant-word", "a-giant-word-inside"],
+)
+def test_a_text_too_long_for_any_size_is_cut_with_an_ellipsis_inside_the_margins(text):
+    maxim = Maxim(7, text)
+    placed = layout(maxim)
+    assert not placed.fits
+    assert any(line.endswith("…") for line in placed.lines)
+    left, top, right, bottom = drawn_box(render_card(maxim), "light")
+    assert min(left, top, WIDTH - right, HEIGHT - bottom) >= EDGE, (left, top, right, bottom)
