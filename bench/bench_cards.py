@@ -5,6 +5,8 @@
   PNG, alternating over all 140 cards, p50 and p99 as ratios (target <= 1.3x); the issue's
   absolute budgets (p50 <= 60 ms, p99 <= 120 ms) are printed beside them;
 - cached: `CardCache.png` for a card already drawn, per call (target <= 0.2 ms);
+- `maxim card 21 -o /dev/null` cold start against `maxim 21` (the text form): what Pillow and
+  one drawing add to the command (no target; the text forms' cold start is bench_core.py's);
 - RSS of a fresh process with `bot.cards` imported and no card drawn, and after all 140 cards
   are drawn into a `CardCache` (target <= 130 MiB); their difference is what the cards add to
   the bot's idle RSS (bench_ops.py).
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+import statistics
 import subprocess
 import sys
 import time
@@ -124,6 +127,24 @@ def cached() -> None:
     )
 
 
+def cold_start(rounds: int = 11) -> None:
+    maxim = str(Path(sys.executable).parent / "maxim")
+    text: list[float] = []
+    card: list[float] = []
+    for _ in range(rounds):  # alternate, so load drift hits both alike
+        text.append(timed(functools.partial(quiet, [maxim, "21"])))
+        card.append(timed(functools.partial(quiet, [maxim, "card", "21", "-o", "/dev/null"])))
+    text_ms, card_ms = statistics.median(text) * 1000, statistics.median(card) * 1000
+    print(
+        f"cold start, median of {rounds}: maxim card 21 -o /dev/null {card_ms:.0f} ms"
+        f" vs maxim 21 {text_ms:.0f} ms = {card_ms / text_ms:.1f}x"
+    )
+
+
+def quiet(command: list[str]) -> None:
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+
+
 RSS_CODE = """
 import asyncio, bot.cards
 from maxims import load_corpus
@@ -167,4 +188,5 @@ def memory() -> None:
 if __name__ == "__main__":
     drawing()
     cached()
+    cold_start()
     memory()
