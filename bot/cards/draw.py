@@ -6,13 +6,15 @@ top, and nothing else in the bot may import it at start-up.
 The layout (1200×630, the size link previews use): "Maxim 34" in bold at the top left, the
 maxim's words as large as fits the space between (left-aligned, centred vertically), and the
 collection's title as a quiet footer. Every piece of text keeps a 60 px margin at least; the
-layout keeps more. Fonts are laid out with Pillow's basic engine: the same pixels on every
-machine whether or not libraqm is installed, and deterministic bytes (PNG carries no time).
+layout keeps more. Fonts are laid out with Pillow's basic engine: the same pixels whether or
+not libraqm is installed (with the same Pillow wheel, whose FreeType is its own), and
+deterministic bytes (PNG carries no time).
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,6 +42,12 @@ OPENING_QUOTES = "“‘\"'"
 LEADING = 1.3  # line spacing, as a multiple of the font size
 SIZES = range(28, 74, 2)
 """Font sizes tried for the words, in px: 28 px stays readable in a chat preview's thumbnail."""
+
+
+# One FreeType face must not be used by two threads at once, and `CardCache` draws different
+# cards in worker threads side by side: the text is laid out and drawn under this lock, and
+# only the PNG encoding (most of the time, and GIL-free) runs in parallel.
+_FONTS_IN_USE = threading.Lock()
 
 
 @lru_cache(maxsize=64)
@@ -162,8 +170,16 @@ def layout(maxim: Maxim) -> Layout:
 
 def draw_card(maxim: Maxim, theme: Theme) -> bytes:
     """The maxim's card in `theme`, as PNG bytes."""
-    placed = layout(maxim)
     image = Image.new("RGB", (WIDTH, HEIGHT), theme.background)
+    with _FONTS_IN_USE:
+        _draw_text(image, maxim, theme)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _draw_text(image: Image.Image, maxim: Maxim, theme: Theme) -> None:
+    placed = layout(maxim)
     pen = ImageDraw.Draw(image)
     label = font(BOLD, LABEL_SIZE)
     pen.text((MARGIN_X, MARGIN_Y), label_text(maxim), font=label, fill=theme.label, anchor="la")
@@ -180,6 +196,3 @@ def draw_card(maxim: Maxim, theme: Theme) -> bytes:
     pen.text(
         (MARGIN_X, HEIGHT - MARGIN_Y - descent), FOOTER, font=footer, fill=theme.footer, anchor="ls"
     )
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()

@@ -130,3 +130,11 @@ async def test_a_cancelled_asker_does_not_cancel_the_drawing_others_wait_for(mon
     assert await patient == render_card(maxim)
     assert impatient.cancelled()
     assert len(cache) == 1
+
+
+async def test_cards_drawn_side_by_side_are_the_cards_drawn_one_by_one():
+    """CardCache draws different cards in worker threads at once; each must come out whole."""
+    cache = CardCache()
+    cards = [(m, t) for m in CORPUS.maxims[:12] for t in THEMES]
+    together = await asyncio.gather(*(cache.png(m, t) for m, t in cards))
+    assert together == [render_card(m, t) for m, t in cards]
