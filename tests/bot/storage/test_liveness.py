@@ -167,7 +167,7 @@ async def test_the_sweeps_read_uses_the_local_date_index(sqlite_url: str):
                     "EXPLAIN QUERY PLAN SELECT * FROM daily_posts WHERE local_date >= :d "
                     "ORDER BY local_date, platform, channel"
                 ),
-                {"d": DAY},
+                {"d": DAY.isoformat()},  # as the table stores it (no deprecated date adapter)
             )
             details = " ".join(str(row[-1]) for row in plan)
     finally:
