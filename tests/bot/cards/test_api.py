@@ -1,0 +1,98 @@
+"""The cards API the chat, the daily posts and the command line build on."""
+
+import asyncio
+import io
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import bot.cards.cache as cache_module
+from bot.cards import THEMES, CardCache, alt_text, card_filename, render_card
+from bot.cards.themes import PALETTE
+from maxims import load_corpus
+from maxims.model import Maxim
+from tests.helpers import python_env
+
+CORPUS = load_corpus()
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def test_themes_are_light_first_then_dark_and_each_has_a_palette():
+    assert THEMES == ("light", "dark")
+    assert tuple(PALETTE) == THEMES
+
+
+def test_a_card_is_a_1200_by_630_png():
+    from PIL import Image
+
+    png = render_card(CORPUS.get(34))
+    assert png.startswith(PNG_SIGNATURE)
+    with Image.open(io.BytesIO(png)) as image:
+        assert (image.format, image.size) == ("PNG", (1200, 630))
+
+
+@pytest.mark.parametrize("theme", ["blue", "", "Light", "dark "])
+def test_an_unknown_theme_is_a_value_error_naming_the_choices(theme):
+    with pytest.raises(ValueError, match="pick light or dark"):
+        render_card(CORPUS.get(34), theme)
+
+
+def test_alt_text_is_the_maxims_own_words():
+    maxim = CORPUS.get(34)
+    assert alt_text(maxim) == f"Maxim 34: {maxim.text}"
+    assert alt_text(maxim).startswith("Maxim 34: If you’re seeing NaN, ")
+
+
+def test_the_file_name_carries_the_number():
+    assert card_filename(CORPUS.get(34)) == "maxim-34.png"
+
+
+def test_importing_cards_and_running_maxim_loads_no_pillow():
+    """The bot imports bot.cards at start-up; Pillow must wait for the first card drawn."""
+    code = (
+        "import sys, io\n"
+        "import bot.cards\n"
+        "from bot.cli.maxim import run\n"
+        "status = run(['34'], io.StringIO(), io.StringIO())\n"
+        "print(status, sorted(m for m in sys.modules if m.split('.')[0] == 'PIL'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=python_env(), timeout=60
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "0 []"), done.stderr
+
+
+async def test_the_cache_draws_each_card_once_even_when_asked_at_once(monkeypatch):
+    drawn = []
+    lock = threading.Lock()
+
+    def counting_render(maxim, theme="light"):
+        with lock:
+            drawn.append((maxim.number, theme))
+        return render_card(maxim, theme)
+
+    monkeypatch.setattr(cache_module, "render_card", counting_render)
+    cache = CardCache()
+    maxim = CORPUS.get(21)
+    first = await asyncio.gather(*(cache.png(maxim, "dark") for _ in range(5)))
+    again = await cache.png(maxim, "dark")
+    light = await cache.png(maxim)
+    assert drawn == [(21, "dark"), (21, "light")]
+    assert len(set(first)) == 1
+    assert again == first[0] == render_card(maxim, "dark")
+    assert light == render_card(maxim, "light") != again
+    assert len(cache) == 2
+
+
+async def test_the_cache_tells_apart_maxims_that_share_a_number():
+    """Adapter tests use a three-maxim corpus: a card must never show another text."""
+    cache = CardCache()
+    one, other = Maxim(1, "Preprocess, then train."), Maxim(1, "Train, then preprocess.")
+    assert await cache.png(one) != await cache.png(other)
+
+
+async def test_the_cache_rejects_an_unknown_theme_before_drawing():
+    with pytest.raises(ValueError, match="pick light or dark"):
+        await CardCache().png(CORPUS.get(1), "sepia")
