@@ -344,6 +344,9 @@ def test_a_card_is_the_same_answer_as_the_text_form_marked_card():
         assert card == MaximReply(text.maxims, text.kind, text.words, card=True), form
         assert text.card is False
     assert ask("card search dropout layers").words == ("dropout", "layers")
+    # the channel's maxim of the day, not the one of the empty key
+    here = ask("card today", channel_key="slack:C1").maxims
+    assert here == ask("today", channel_key="slack:C1").maxims != ask("today").maxims
     assert ask("card").maxims == ask("random").maxims  # the same rng draw
 
 
