@@ -8,6 +8,8 @@ import datetime as dt
 import io
 import random
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -18,7 +20,7 @@ from bot.daily.commands import DailySubscriptions
 from bot.platforms.console import Console, ConsolePoster, render_console
 from bot.preview import CARD_LATER
 from maxims import load_corpus
-from tests.helpers import Clock
+from tests.helpers import ROOT, Clock, python_env
 
 
 @pytest.fixture
@@ -206,3 +208,27 @@ async def test_a_daily_post_in_card_style_saves_the_card_and_prints_its_path(ser
         f"maxim-bot [#general] Maxim of the day: #40 {maxim.text}",
     ]
     assert (tmp_path / "maxim-40.png").read_bytes() == render_card(maxim)
+
+
+def test_the_chat_service_and_the_console_load_pillow_only_with_the_first_card():
+    """Idle memory and start-up do not pay for Pillow: the first card drawn loads it."""
+    code = (
+        "import asyncio, io, sys\n"
+        "from bot.chat import ChatService\n"
+        "from bot.platforms.console import Console\n"
+        "from maxims import load_corpus\n"
+        "print('PIL' in sys.modules)\n"
+        "from bot.cards import CardCache\n"
+        "asyncio.run(CardCache().png(load_corpus().get(1)))\n"
+        "print('PIL' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=python_env(),
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout == "False\nTrue\n"
