@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from bot.storage import Storage
+from tests.helpers import missing_program
 
 if TYPE_CHECKING:
     import psycopg
@@ -102,7 +103,7 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 PG_INSTALL_HINT = (
     "PostgreSQL is not installed (no pg_ctl found via pg_config, /usr/lib/postgresql/*/bin or "
-    "PATH): install the server with `apt-get install postgresql` (or run .ci/postgres.sh) "
+    "PATH): install the server with `apt-get install postgresql` (or run .ci/test-packages.sh) "
     "to run the PostgreSQL tests"
 )
 PG_READY_TIMEOUT = 30.0  # seconds a started server may take to accept connections
@@ -112,15 +113,8 @@ PG_SERVER_OPTIONS = (
 )
 
 
-def in_ci() -> bool:
-    """Whether the env var CI says we run in continuous integration."""
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def _postgres_unavailable(reason: str) -> NoReturn:
-    if in_ci():
-        pytest.fail(f"{reason} [CI is set: PostgreSQL tests must run, not skip]", pytrace=False)
-    pytest.skip(reason)
+    missing_program(reason, "PostgreSQL tests")
 
 
 def find_pg_ctl() -> str | None:

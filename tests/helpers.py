@@ -7,8 +7,10 @@ import datetime as dt
 import os
 from collections.abc import Coroutine, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
+
+import pytest
 
 T = TypeVar("T")
 
@@ -82,3 +84,19 @@ def recent_post_time(
 async def race(*aws: Coroutine[Any, Any, T], timeout: float = 30) -> list[T]:
     """Run `aws` concurrently; a deadlock fails the test instead of hanging it."""
     return list(await asyncio.wait_for(asyncio.gather(*aws), timeout=timeout))
+
+
+def in_ci() -> bool:
+    """Whether the env var CI says we run in continuous integration."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def missing_program(reason: str, tests: str) -> NoReturn:
+    """Skip the running test for want of a program, with `reason` (an install hint).
+
+    Under CI it fails instead: CI installs what the tests need (.ci/test-packages.sh), and a
+    skip there would pass a suite that never ran `tests` ("PostgreSQL tests", ...).
+    """
+    if in_ci():
+        pytest.fail(f"{reason} [CI is set: {tests} must run, not skip]", pytrace=False)
+    pytest.skip(reason)

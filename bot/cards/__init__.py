@@ -8,8 +8,8 @@ drawn, so the bot's idle memory and the ``maxim`` command's cold start do not pa
 from __future__ import annotations
 
 from bot.cards.cache import CardCache
-from bot.cards.naming import alt_text, card_filename
+from bot.cards.naming import alt_text, card_filename, check_theme
 from bot.cards.render import render_card
 from bot.cards.themes import THEMES
 
-__all__ = ["THEMES", "CardCache", "alt_text", "card_filename", "render_card"]
+__all__ = ["THEMES", "CardCache", "alt_text", "card_filename", "check_theme", "render_card"]

@@ -6,13 +6,13 @@ cache needs no eviction. Concurrent first requests for one card share one drawin
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.cards.naming import check_theme
 from bot.cards.render import render_card
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import asyncio
+
     from maxims.model import Maxim
 
 
@@ -37,6 +37,8 @@ class CardCache:
         card = self._cards.get(key)
         if card is not None:
             return card
+        import asyncio  # here, not at the top: the `maxim card` command never needs it
+
         drawing = self._drawing.get(key)
         if drawing is None:
             drawing = asyncio.ensure_future(self._draw(maxim, theme))
@@ -46,6 +48,8 @@ class CardCache:
         return await asyncio.shield(drawing)
 
     async def _draw(self, maxim: Maxim, theme: str) -> bytes:
+        import asyncio
+
         key = (maxim, theme)
         try:
             card = await asyncio.to_thread(render_card, maxim, theme)

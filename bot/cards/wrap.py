@@ -19,7 +19,9 @@ class Words:
     """A text's words with their widths, measured once for all the widths tried."""
 
     def __init__(self, text: str, measure: Measure) -> None:
-        self.words = [word for word in text.split(" ") if word]
+        # Any whitespace separates words: a newline or tab drawn as is would start a line of
+        # Pillow's own, outside this layout.
+        self.words = text.split()
         self.widths = [measure(word) for word in self.words]
         self.space = measure(" ")
 

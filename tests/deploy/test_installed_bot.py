@@ -182,3 +182,30 @@ def test_the_venv_runs_the_wheel_not_the_checkout(installed, tmp_path):
         check=True,
     )
     assert Path(done.stdout.strip()).is_relative_to(installed), done.stdout
+
+
+def test_the_installed_wheel_carries_the_card_fonts_and_draws_a_card(installed, tmp_path):
+    """The slim image has no system fonts: the card's fonts and licence come in the wheel."""
+    code = (
+        "from pathlib import Path\n"
+        "import bot.cards.draw as draw\n"
+        "from bot.cards import render_card\n"
+        "from maxims import load_corpus\n"
+        "fonts = sorted(p.name for p in draw.FONTS.iterdir())\n"
+        "Path('card.png').write_bytes(render_card(load_corpus().get(8), 'dark'))\n"
+        "print(draw.FONTS, *fonts)\n"
+    )
+    done = subprocess.run(
+        [installed / "bin" / "python", "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"]},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    where, *fonts = done.stdout.split()
+    assert Path(where).is_relative_to(installed)
+    assert fonts == ["Inter-Bold.otf", "Inter-Regular.otf", "LICENSE.txt"]
+    assert (tmp_path / "card.png").read_bytes().startswith(b"\x89PNG")

@@ -96,3 +96,45 @@ async def test_the_cache_tells_apart_maxims_that_share_a_number():
 async def test_the_cache_rejects_an_unknown_theme_before_drawing():
     with pytest.raises(ValueError, match="pick light or dark"):
         await CardCache().png(CORPUS.get(1), "sepia")
+
+
+async def test_the_cache_draws_off_the_event_loop(monkeypatch):
+    threads = []
+
+    def recording_render(maxim, theme="light"):
+        threads.append(threading.get_ident())
+        return render_card(maxim, theme)
+
+    monkeypatch.setattr(cache_module, "render_card", recording_render)
+    await CardCache().png(CORPUS.get(3))
+    assert threads
+    assert threads != [threading.get_ident()]
+
+
+async def test_a_cancelled_asker_does_not_cancel_the_drawing_others_wait_for(monkeypatch):
+    started, release = threading.Event(), threading.Event()
+
+    def slow_render(maxim, theme="light"):
+        started.set()
+        release.wait(30)
+        return render_card(maxim, theme)
+
+    monkeypatch.setattr(cache_module, "render_card", slow_render)
+    cache = CardCache()
+    maxim = CORPUS.get(5)
+    impatient = asyncio.create_task(cache.png(maxim))
+    patient = asyncio.create_task(cache.png(maxim))
+    await asyncio.to_thread(started.wait, 30)
+    impatient.cancel()
+    release.set()
+    assert await patient == render_card(maxim)
+    assert impatient.cancelled()
+    assert len(cache) == 1
+
+
+async def test_cards_drawn_side_by_side_are_the_cards_drawn_one_by_one():
+    """CardCache draws different cards in worker threads at once; each must come out whole."""
+    cache = CardCache()
+    cards = [(m, t) for m in CORPUS.maxims[:12] for t in THEMES]
+    together = await asyncio.gather(*(cache.png(m, t) for m, t in cards))
+    assert together == [render_card(m, t) for m, t in cards]
