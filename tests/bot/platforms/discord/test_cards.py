@@ -26,7 +26,7 @@ from tests.bot.platforms.discord.helpers import (
 )
 from tests.bot.platforms.discord.test_handlers_buttons import press
 from tests.bot.platforms.discord.test_user_install import USER_INSTALL, post_and_wait
-from tests.fakes.discord.api import FakeDiscord, RecordedAttachment
+from tests.fakes.discord.api import DEFAULT_BOT_PERMISSIONS, FakeDiscord, RecordedAttachment
 
 CORPUS = load_corpus()
 CHANNEL_MESSAGES = re.compile(r"^/channels/\d+/messages$")
@@ -161,6 +161,26 @@ async def test_a_card_too_large_for_discord_is_the_text_once_with_a_note(fake, b
         "card refused in discord /maxim (HTTP 413, code 40005): sending the text",
         f"card refused in discord channel {fake.default_channel_id} (HTTP 413, code 40005): "
         "sending the text",
+    ]
+
+
+async def test_attach_files_taken_while_the_post_is_in_flight_is_the_text_once(fake, bot, caplog):
+    callback = await run_command(fake, client_of(bot), "maxim", {"query": "card 34"})
+    fake.deny_attach_files(fake.default_channel_id)
+    # The press still says the bot may attach files: Discord answers the upload 403, 50013.
+    await fake.send_component(custom_ids(callback)[0], app_permissions=DEFAULT_BOT_PERMISSIONS)
+    [shared] = await fake.wait_for_messages(1)
+    await fake.wait_for(lambda: fake.get_message(callback.message_id or 0) is None)
+
+    assert card_uploads_to_channels(fake) == [f"/channels/{fake.default_channel_id}/messages"]
+    assert [m.id for m in fake.messages] == [shared.id]  # the text alone, nothing half-shared
+    assert shared.embeds[0]["description"] == CORPUS.get(34).text
+    assert shared.attachments == []
+    [note] = [w for w in fake.webhook_messages if w.action == "create"]
+    assert note.content == NO_ATTACH_FILES
+    assert warnings_of(caplog) == [
+        f"card refused in discord channel {fake.default_channel_id} (HTTP 403, code 50013): "
+        "sending the text"
     ]
 
 
