@@ -13,11 +13,14 @@ import logging
 
 import pytest
 
-from bot.daily.scheduler import post_key
+from bot.chat import channel_key
+from bot.config import ScheduleConfig
+from bot.daily.scheduler import DailyScheduler, post_key
 from bot.platforms.discord.poster import DiscordPoster, nonce_for
 from maxims import load_corpus
 from tests.bot.platforms.discord.helpers import HandledMessages, client_of
 from tests.bot.platforms.discord.test_cards import assert_card, assert_card_embed, warnings_of
+from tests.helpers import Clock, subscription
 
 CORPUS = load_corpus()
 DAY = dt.date(2026, 11, 28)
@@ -75,3 +78,55 @@ async def test_a_card_discord_refuses_is_the_text_once_and_one_line(fake, bot, c
     code = "HTTP 413, code 40005" if refusal == "too large" else "HTTP 403, code 50013"
     line = f"card refused in daily post to {channel} ({code}): sending the text"
     assert warnings_of(caplog) == [line, line]  # once per attempt, each one line
+
+
+async def test_a_card_posted_by_a_process_that_died_is_found_by_the_takeover(fake, bot, storage):
+    """The scheduler's exactly-once, through the real poster: a dead owner's card is found.
+
+    A process claimed the post, Discord took its card, and it died before recording it; the
+    scheduler that takes the claim over once the lease ran out (by then Discord's nonce window
+    has passed too) finds the card in the channel's history and records it.
+    """
+    channel = str(fake.default_channel_id)
+    await storage.save_subscription(
+        subscription(
+            channel,
+            platform="discord",
+            workspace=str(fake.default_guild_id),
+            style="card",
+            set_by="u",
+            set_at=SINCE,
+        )
+    )
+    clock = Clock(SINCE + dt.timedelta(hours=9))
+    number = CORPUS.for_day(DAY, channel_key("discord", channel)).number
+    await storage.claim_post(
+        "discord",
+        channel,
+        DAY,
+        number,
+        owner="dead",
+        now=clock.now,
+        lease=dt.timedelta(seconds=300),
+    )
+    handled = HandledMessages(client_of(bot))
+    dead_id = await bot.poster.post(
+        channel, CORPUS.get(number), key=post_key("discord", channel, DAY), style="card"
+    )
+    await handled.wait(int(dead_id))
+    scheduler = DailyScheduler(
+        storage=storage,
+        posters={"discord": DiscordPoster(client_of(bot))},  # the new process's poster
+        corpus=CORPUS,
+        config=ScheduleConfig(claim_timeout_seconds=300),
+        clock=clock,
+    )
+    clock.advance(seconds=301)
+    later = fake.clock() + 301
+    fake.clock = lambda: later  # Discord has forgotten the nonce: only find_post can tell
+    await scheduler.sweep()
+
+    [posted] = fake.messages  # the card, once
+    assert_card(posted.attachments, CORPUS.get(number))
+    record = await storage.get_post("discord", channel, DAY)
+    assert (record.state, record.message_id, record.attempts) == ("posted", dead_id, 2)
