@@ -4,6 +4,10 @@ Each handler pulls plain values out of the interaction or message, makes one `Ch
 call and sends what `bot.platforms.discord.render` returns. Errors end at two boundaries:
 discord.py's ``on_error`` for events and ``CommandTree.on_error`` for commands, both logging a
 reference the user sees instead of a traceback.
+
+A card (``/maxim card 34``) is the same message with its PNG attached (`with_card`), sent
+only where the interaction's ``app_permissions`` include Attach Files; elsewhere, or when
+Discord refuses the file, the text form goes out once with a one-line note (`_send_maxim`).
 """
 
 from __future__ import annotations

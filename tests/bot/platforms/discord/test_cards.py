@@ -21,8 +21,11 @@ from maxims import Maxim, load_corpus
 from tests.bot.platforms.discord.helpers import (
     client_of,
     custom_ids,
+    make_service,
     maxim_number,
     run_command,
+    running,
+    settings_for,
 )
 from tests.bot.platforms.discord.test_handlers_buttons import press
 from tests.bot.platforms.discord.test_user_install import USER_INSTALL, post_and_wait
@@ -204,6 +207,18 @@ async def test_a_user_install_posts_the_card_through_the_interaction(fake, bot):
     assert_card_embed(shared.embeds[0], CORPUS.get(34))
     assert_card(shared.attachments, CORPUS.get(34))
     assert fake.messages == []  # nothing through the channel
+
+
+async def test_without_previews_the_card_itself_is_the_public_answer(fake, storage):
+    async with running(settings_for(fake, preview=False), make_service(storage)) as platform:
+        answer = await run_command(fake, client_of(platform), "maxim", {"query": "card 34"})
+        fake.deny_attach_files(fake.default_channel_id)
+        text = await run_command(fake, client_of(platform), "maxim", {"query": "card 34"})
+
+    assert answer.type == 4 and not answer.ephemeral and answer.data is not None
+    assert_card_embed(answer.data["embeds"][0], CORPUS.get(34))
+    assert_card(answer.attachments, CORPUS.get(34))
+    assert not text.ephemeral and text.content == NO_ATTACH_FILES and text.attachments == []
 
 
 async def test_a_card_of_nothing_gets_the_text_forms_private_error(fake, bot):
