@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -30,6 +32,7 @@ from tests.bot.platforms.discord.helpers import (
 from tests.bot.platforms.discord.test_handlers_buttons import press
 from tests.bot.platforms.discord.test_user_install import USER_INSTALL, post_and_wait
 from tests.fakes.discord.api import DEFAULT_BOT_PERMISSIONS, FakeDiscord, RecordedAttachment
+from tests.helpers import python_env
 
 CORPUS = load_corpus()
 CHANNEL_MESSAGES = re.compile(r"^/channels/\d+/messages$")
@@ -228,3 +231,16 @@ async def test_a_card_of_nothing_gets_the_text_forms_private_error(fake, bot):
     assert card.content == text.content
     assert card.content == "⚠️ There’s no maxim 71: pick 1–70, or try `/maxim search <word>`."
     assert card.attachments == []
+
+
+def test_the_discord_platform_loads_no_pillow_until_a_card_is_drawn():
+    """Idle memory: the adapter knows cards, but Pillow waits for the first one drawn."""
+    code = (
+        "import sys\n"
+        "import bot.platforms.discord.lifecycle\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'PIL'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=python_env(), timeout=60
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
