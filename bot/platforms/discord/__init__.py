@@ -6,7 +6,8 @@
   where the bot is not in the channel (a user install), how it answers through the
   interaction alone;
 - `suggestions`: autocomplete for `/maxim query` and `/maxim-daily zone`;
-- `render`: replies as embeds, buttons and notices;
+- `render`: replies as embeds, buttons and notices; a card as a file shown by its embed;
+- `uploads`: sending a card, and the text form once when Discord refuses the file;
 - `sync`: syncing the commands only when they changed;
 - `poster`: the daily post (`DiscordPoster`);
 - `lifecycle`: `DiscordPlatform`, the runner's view of it all;

@@ -27,6 +27,7 @@ PERMISSIONS_USED = {
     "send_messages": "answer NaN, post shared and daily posts",
     "send_messages_in_threads": "the same inside threads",
     "embed_links": "maxims are embeds",
+    "attach_files": "maxim cards are PNG files, shown by their embed",
     "read_message_history": "reply to a message; find a daily post after a crash",
 }
 REACTION_PERMISSION = {"add_reactions": "react to NaN (discord.reaction)"}

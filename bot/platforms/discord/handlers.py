@@ -4,13 +4,17 @@ Each handler pulls plain values out of the interaction or message, makes one `Ch
 call and sends what `bot.platforms.discord.render` returns. Errors end at two boundaries:
 discord.py's ``on_error`` for events and ``CommandTree.on_error`` for commands, both logging a
 reference the user sees instead of a traceback.
+
+A card (``/maxim card 34``) is the same message with its PNG attached (`with_card`), sent
+only where the interaction's ``app_permissions`` include Attach Files; elsewhere, or when
+Discord refuses the file, the text form goes out once with a one-line note (`_send_maxim`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -22,13 +26,18 @@ from bot.chat import ACK_DEADLINE, ChatService, Origin, in_time
 from bot.log import report_failure
 from bot.platforms.discord import PLATFORM, compat
 from bot.platforms.discord.render import (
+    Message,
+    as_edit,
     parse_custom_id,
     render_maxim,
     render_notice,
     render_preview,
     render_reply,
     render_shared,
+    with_card,
+    with_note,
 )
+from bot.platforms.discord.uploads import NO_ATTACH_FILES, can_attach, send_card
 from bot.preview import (
     ACTION_CANCEL,
     ACTION_POST,
@@ -37,13 +46,14 @@ from bot.preview import (
     STALE_PREVIEW,
     is_private,
 )
-from maxims import parse_query
+from maxims import MaximReply, parse_query
 from maxims.query import changes_daily
 from maxims.suggest import NAME_LENGTH, suggest_zones
 
 if TYPE_CHECKING:
     from bot.config import DiscordConfig
-    from maxims import Maxim
+    from bot.preview import Preview
+    from maxims import Maxim, Reply
 
 log = logging.getLogger(__name__)
 
@@ -164,18 +174,65 @@ class DiscordHandlers:
             permissions = interaction.permissions
             return bool(permissions.manage_channels or permissions.administrator)
 
-        work, done = await in_time(self.service.command(origin, text, is_admin), self.ack_deadline)
+        async def reply_and_card() -> Reply:
+            reply = await self.service.command(origin, text, is_admin)
+            card = _card_of(reply)
+            if card is not None and can_attach(interaction):
+                # Drawn within the acknowledgement's race (then cached for the send below).
+                await self.service.cards.png(card)
+            return reply
+
+        work, done = await in_time(reply_and_card(), self.ack_deadline)
         if not done:
             # Private by default: previews, lists and errors are private anyway.
             await interaction.response.defer(ephemeral=self.config.preview, thinking=True)
         reply = await work
         private = is_private(reply, preview=self.config.preview)
         message = render_reply(reply, preview=self.config.preview, user_id=interaction.user.id)
-        if interaction.response.is_done():
-            await interaction.followup.send(**message, ephemeral=private)
-        else:
-            await interaction.response.send_message(**message, ephemeral=private)
+
+        async def send(**kwargs: Any) -> None:
+            if interaction.response.is_done():
+                await interaction.followup.send(**kwargs, ephemeral=private)
+            else:
+                await interaction.response.send_message(**kwargs, ephemeral=private)
+
+        await self._send_maxim(interaction, send, message, _card_of(reply), "/maxim")
         ops.record_reply(PLATFORM, reply, since)
+
+    async def _send_maxim(
+        self,
+        interaction: discord.Interaction[Any],
+        send: Callable[..., Awaitable[Any]],
+        message: Message,
+        card: Maxim | None,
+        where: str,
+        *,
+        edit: bool = False,
+        note_apart: bool = False,
+    ) -> str | None:
+        """Send `message`, as `card`'s card when there is one; the note when text stood in.
+
+        Without Attach Files here (the interaction's ``app_permissions``), or when Discord
+        refuses the file (`send_card`), the text form goes out once, with the note as its
+        first line, or (`note_apart`, a public post) without it, for the caller to tell the
+        asker alone. `edit` shapes the card and the text for ``edit_message`` (`as_edit`).
+        """
+        if card is None:
+            await send(**message)
+            return None
+
+        def text(note: str) -> Message:
+            shown = message if note_apart else with_note(message, note)
+            return as_edit(shown) if edit else shown
+
+        if not can_attach(interaction):
+            await send(**text(NO_ATTACH_FILES))
+            return NO_ATTACH_FILES
+        carded = with_card(message, card, await self.service.cards.png(card))
+        _, note = await send_card(
+            send, as_edit(carded) if edit else carded, text, f"discord {where}"
+        )
+        return note
 
     def query_choices(self, current: str) -> list[app_commands.Choice[str]]:
         """Autocomplete of `/maxim query` (see `maxims.suggest.suggest_queries`)."""
@@ -224,24 +281,31 @@ class DiscordHandlers:
             if following is None:
                 await _send_private(interaction, STALE_PREVIEW)
                 return
-            await interaction.response.edit_message(
-                **render_preview(following, interaction.user.id)
+            await self._send_maxim(
+                interaction,
+                interaction.response.edit_message,
+                render_preview(following, interaction.user.id),
+                following.maxim if following.card else None,
+                "preview",
+                edit=True,
             )
         elif press.action == ACTION_CANCEL:
             await interaction.response.defer()
             await interaction.delete_original_response()
         elif press.action == ACTION_POST:
-            await self._post(interaction, preview.maxim)
+            await self._post(interaction, preview)
         else:
             await _send_private(interaction, STALE_PREVIEW)
 
-    async def _post(self, interaction: discord.Interaction[Any], maxim: Maxim) -> None:
+    async def _post(self, interaction: discord.Interaction[Any], preview: Preview) -> None:
+        maxim = preview.maxim
+        card = maxim if preview.card else None
         if not may_post_here(interaction):
             refusal = NOT_YOUR_DM if interaction.guild_id is None else NOT_YOURS_TO_POST
             await _send_private(interaction, refusal)
             return
         if not bot_in_channel(interaction):
-            await self._post_through_interaction(interaction, maxim)
+            await self._post_through_interaction(interaction, maxim, card)
             return
         channel = interaction.channel
         if not isinstance(channel, discord.abc.Messageable):
@@ -249,7 +313,14 @@ class DiscordHandlers:
             return
         await interaction.response.defer()
         try:
-            await channel.send(**render_shared(maxim, interaction.user.id))
+            note = await self._send_maxim(
+                interaction,
+                channel.send,
+                render_shared(maxim, interaction.user.id),
+                card,
+                f"channel {interaction.channel_id}",
+                note_apart=True,
+            )
         except (discord.Forbidden, discord.NotFound) as err:
             log.warning(
                 "cannot post maxim %d in %s (%s)", maxim.number, interaction.channel_id, err.code
@@ -261,11 +332,13 @@ class DiscordHandlers:
             await interaction.followup.send(**render_notice(SLOW_DOWN), ephemeral=True)
             return
         log.info("maxim %d shared on discord in %s", maxim.number, interaction.channel_id)
+        if note is not None:
+            await interaction.followup.send(**render_notice(note), ephemeral=True)
         with contextlib.suppress(discord.NotFound):
             await interaction.delete_original_response()
 
     async def _post_through_interaction(
-        self, interaction: discord.Interaction[Any], maxim: Maxim
+        self, interaction: discord.Interaction[Any], maxim: Maxim, card: Maxim | None
     ) -> None:
         """Post as a public follow-up of the press, where the bot is not in the channel.
 
@@ -274,8 +347,17 @@ class DiscordHandlers:
         take that place, and an ephemeral preview cannot be deleted any other way).
         """
         await interaction.response.defer()
-        await interaction.followup.send(**render_shared(maxim, interaction.user.id))
+        note = await self._send_maxim(
+            interaction,
+            interaction.followup.send,
+            render_shared(maxim, interaction.user.id),
+            card,
+            "a follow-up",
+            note_apart=True,
+        )
         log.info("maxim %d shared on discord through the interaction", maxim.number)
+        if note is not None:
+            await interaction.followup.send(**render_notice(note), ephemeral=True)
         with contextlib.suppress(discord.NotFound):
             await interaction.delete_original_response()
 
@@ -336,3 +418,8 @@ class DiscordHandlers:
             await _send_private(interaction, ref_text)
         except discord.HTTPException:
             log.warning("could not tell the user that /%s failed", name)
+
+
+def _card_of(reply: Reply) -> Maxim | None:
+    """The maxim to show as a card, when the reply asked for one (``/maxim card 34``)."""
+    return reply.maxims[0] if isinstance(reply, MaximReply) and reply.card else None

@@ -63,7 +63,7 @@ class DiscordPlatform:
         self.guild_ready_timeout = guild_ready_timeout
         self.start_timeout = start_timeout
         self.handlers = DiscordHandlers(service, config)
-        self.poster = DiscordPoster()
+        self.poster = DiscordPoster(cards=service.cards)
         self.client: MaximClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()

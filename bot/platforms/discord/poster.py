@@ -3,6 +3,11 @@
 Each post carries a nonce derived from the post's key with ``enforce_nonce``, so Discord itself
 drops the duplicate of a post retried after a crash; `find_post` looks for an earlier attempt
 among the channel's newest messages before a claim taken over from a crashed process re-posts.
+
+A card-style post is the same message with the card attached and shown as the embed's image
+(`with_card`): the same nonce, and the same footer naming the day, so both guards recognise a
+card as they do text. Where Discord refuses the file (no Attach Files, too large), the text
+form goes out once instead, with that same nonce (`send_card`).
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ import hashlib
 import aiohttp
 import discord
 
+from bot.cards import CardCache
 from bot.platforms.discord import PLATFORM
-from bot.platforms.discord.render import is_daily_post, render_daily
-from bot.poster import ChannelUnavailable, PostError, RateLimited, text_instead_of_card
+from bot.platforms.discord.render import is_daily_post, render_daily, with_card
+from bot.platforms.discord.uploads import send_card
+from bot.poster import ChannelUnavailable, PostError, RateLimited
 from maxims import Maxim
 
 HISTORY_LIMIT = 50  # find_post runs minutes after a crash: the post is among the newest
@@ -59,8 +66,11 @@ class DiscordPoster:
 
     platform = PLATFORM
 
-    def __init__(self, client: discord.Client | None = None) -> None:
+    def __init__(
+        self, client: discord.Client | None = None, cards: CardCache | None = None
+    ) -> None:
         self.client = client  # set by the platform; replaced if it reconnects without an intent
+        self.cards = cards if cards is not None else CardCache()  # the service's, shared
 
     def _channel(self, channel: str) -> discord.PartialMessageable:
         if self.client is None or self.client.user is None:
@@ -75,12 +85,22 @@ class DiscordPoster:
         """Post and return the message id; Discord errors become `PostError`s.
 
         `workspace` (the guild) is not needed: one bot token reaches every guild's channels.
-        A card-style post goes out as text for now (`text_instead_of_card`).
+        `style` ``card`` attaches the card, or falls back to the text (one WARNING line).
         """
         target = self._channel(channel)
-        text_instead_of_card(PLATFORM, style)
+        text = render_daily(maxim, _day_of(key))
+        nonce = nonce_for(key)
         try:
-            message = await target.send(**render_daily(maxim, _day_of(key)), nonce=nonce_for(key))
+            if style == "card":
+                carded = with_card(text, maxim, await self.cards.png(maxim))
+                message, _ = await send_card(
+                    target.send,
+                    {**carded, "nonce": nonce},
+                    lambda _note: {**text, "nonce": nonce},
+                    f"daily post to {channel}",
+                )
+            else:
+                message = await target.send(**text, nonce=nonce)
         except (discord.HTTPException, discord.RateLimited) as err:
             raise post_error(err) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as err:

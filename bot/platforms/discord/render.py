@@ -14,11 +14,13 @@ per message; what a press does is the adapter's business (`ButtonPress`).
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 from typing import Any, Protocol, runtime_checkable
 
 import discord
 
+from bot.cards import alt_text, card_filename
 from bot.preview import (
     ACTION_CANCEL,
     ACTION_POST,
@@ -84,6 +86,39 @@ def render_daily(maxim: Maxim, day: str = "") -> Message:
         "embed": maxim_embed(maxim, note, title="Maxim of the day"),
         "allowed_mentions": NO_MENTIONS,
     }
+
+
+def with_card(message: Message, maxim: Maxim, png: bytes) -> Message:
+    """`message` with the maxim's card attached and shown as its embed's image.
+
+    The embed keeps its title and footer (notes, and the daily post's date that `find_post`
+    recognises) but drops the text, which the picture shows and the file's alt text
+    (``description``) tells whoever cannot see it. Each call makes a new `discord.File`: a
+    file is read once when sent, so a retry or a fall-back needs its own.
+    """
+    name = card_filename(maxim)
+    embed = message["embed"].copy()
+    embed.description = None
+    embed.set_image(url=f"attachment://{name}")
+    file = discord.File(io.BytesIO(png), filename=name, description=alt_text(maxim))
+    return {**message, "embed": embed, "file": file}
+
+
+def as_edit(message: Message) -> Message:
+    """Keyword arguments of ``edit_message`` for a card preview replacing the one shown.
+
+    An edit takes ``attachments``, and a list there replaces the message's files: the new
+    card, or none when the text stands in for it (a new ``file`` would join the old card).
+    """
+    edit = dict(message)
+    file = edit.pop("file", None)
+    return {**edit, "attachments": [file] if file is not None else []}
+
+
+def with_note(message: Message, note: str) -> Message:
+    """`message` with one line of ours above it (why a card came as text)."""
+    content = message.get("content")
+    return {**message, "content": f"{note}\n{content}" if content else note}
 
 
 def is_daily_post(embed: discord.Embed, day: str) -> bool:
@@ -189,7 +224,7 @@ def preview_view(preview: Preview, user_id: int) -> discord.ui.View:
 def render_preview(preview: Preview, user_id: int) -> Message:
     """The private preview with its buttons."""
     return {
-        "embed": maxim_embed(preview.maxim, *preview_notes(preview, escape)),
+        "embed": maxim_embed(preview.maxim, *preview_notes(preview, escape, draws_cards=True)),
         "view": preview_view(preview, user_id),
         "allowed_mentions": NO_MENTIONS,
     }
@@ -197,7 +232,7 @@ def render_preview(preview: Preview, user_id: int) -> Message:
 
 def render_answer(reply: MaximReply) -> Message:
     """A maxim answer posted at once (no preview): the first match, and a hint for searches."""
-    return render_maxim(reply.maxims[0], *answer_notes(reply))
+    return render_maxim(reply.maxims[0], *answer_notes(reply, draws_cards=True))
 
 
 def render_list(reply: ListReply) -> Message:

@@ -145,6 +145,7 @@ class Interactions:
         component_type: int = 2,
         values: list[str] | None = None,
         member_permissions: int | str | None = None,
+        app_permissions: int | str | None = None,
         locale: str = "en-US",
         context: int | None = None,
         authorizing_integration_owners: Mapping[str, str] | None = None,
@@ -155,7 +156,8 @@ class Interactions:
         message id); by default the newest stored message whose components
         contain ``custom_id``.  Selects (``component_type`` 3, 5-8) get
         ``values``.  ``context`` and ``authorizing_integration_owners`` default to
-        those of the interaction the message answered, as on Discord.
+        those of the interaction the message answered, as on Discord.  ``app_permissions``
+        overrides the bot's computed ones (permissions changed while the press was in flight).
         Returns the interaction id.
         """
         msg = self._component_message(custom_id, message)
@@ -177,7 +179,7 @@ class Interactions:
             channel=channel,
             user_id=user_id,
             member_permissions=member_permissions,
-            app_permissions=None,
+            app_permissions=app_permissions,
             locale=locale,
             message=msg,
             where=where,

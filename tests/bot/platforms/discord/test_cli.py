@@ -22,6 +22,9 @@ USER_INSTALL = (
     "Add to my apps: https://discord.com/oauth2/authorize?client_id={}"
     "&integration_type=1&scope=applications.commands"
 )
+# View Channels, Send Messages, Embed Links, Read Message History, Send Messages in Threads
+# (274877991936), and Attach Files (1 << 15 = 32768) for cards.
+PERMISSIONS = 274_878_024_704
 
 
 def test_invite_prints_the_url_with_exactly_the_permissions_used(capsys, monkeypatch, tmp_path):
@@ -29,15 +32,14 @@ def test_invite_prints_the_url_with_exactly_the_permissions_used(capsys, monkeyp
     monkeypatch.chdir(tmp_path)
     assert main(["discord", "invite", "--client-id", "1234"]) == 0
     server, user = capsys.readouterr().out.splitlines()
-    # View Channels, Send Messages, Embed Links, Read Message History, Send Messages in Threads
     assert server == (
         "https://discord.com/oauth2/authorize?client_id=1234"
-        "&scope=bot+applications.commands&permissions=274877991936"
+        f"&scope=bot+applications.commands&permissions={PERMISSIONS}"
     )
     assert user == USER_INSTALL.format(1234)  # no bot, no permissions: commands only
     (tmp_path / "config.toml").write_text('[discord]\nreaction = "🤔"\n')
     assert main(["discord", "invite", "--client-id", "1234"]) == 0
-    assert capsys.readouterr().out.splitlines()[0].endswith(f"permissions={274877991936 | 64}")
+    assert capsys.readouterr().out.splitlines()[0].endswith(f"permissions={PERMISSIONS | 64}")
 
 
 def test_invite_without_token_or_client_id_is_one_line_and_exit_2(capsys, monkeypatch, tmp_path):
@@ -52,7 +54,7 @@ async def test_invite_asks_discord_for_the_application_id(fake):
     server, user = (await invite_url(settings_for(fake))).splitlines()
     assert server == (
         f"https://discord.com/oauth2/authorize?client_id={fake.application_id}"
-        "&scope=bot+applications.commands&permissions=274877991936"
+        f"&scope=bot+applications.commands&permissions={PERMISSIONS}"
     )
     assert user == USER_INSTALL.format(fake.application_id)
 
