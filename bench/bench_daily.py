@@ -58,7 +58,9 @@ class LimitedPlatform:
         self.posted = 0
         self.limited = 0
 
-    async def post(self, channel: str, maxim: Maxim, *, key: str, workspace: str = "") -> str:
+    async def post(
+        self, channel: str, maxim: Maxim, *, key: str, workspace: str = "", style: str = "text"
+    ) -> str:
         now = time.monotonic()
         if now < self.next_allowed:
             self.limited += 1

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from cachetools import TTLCache
 
 from bot import ops
+from bot.cards import CardCache
 from bot.preview import Preview
 from bot.storage import describe_outage
 from maxims import Corpus, Maxim, Reply, TextReply, answer, parse_query
@@ -144,6 +145,7 @@ class ChatService:
         clock: Clock = utc_now,
         rng: random.Random | None = None,
         daily: DailyCommands | None = None,
+        cards: CardCache | None = None,
     ) -> None:
         self.corpus = corpus
         self.engine = engine
@@ -151,6 +153,9 @@ class ChatService:
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311  # jokes, not cryptography
         self.daily = daily
+        # One per process: every platform and daily post draws each card once (Pillow loads
+        # with the first card drawn, not before).
+        self.cards = cards if cards is not None else CardCache()  # an empty cache is falsy
 
         # Both maps forget what expired, oldest first, in O(1) amortised time on each write, and
         # keep at most `REMEMBERED_CHANNELS` entries (the least recently used go first).

@@ -6,12 +6,16 @@ sees this protocol and the three errors below, so the exactly-once logic lives i
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from maxims import Maxim
+
+
+log = logging.getLogger(__name__)
 
 
 class PostError(Exception):
@@ -43,14 +47,18 @@ class Poster(Protocol):
 
     platform: str
 
-    async def post(self, channel: str, maxim: Maxim, *, key: str, workspace: str = "") -> str:
+    async def post(
+        self, channel: str, maxim: Maxim, *, key: str, workspace: str = "", style: str = "text"
+    ) -> str:
         """Post `maxim` to `channel` and return the platform's message id.
 
         `key` identifies the daily post (platform, channel, local date). Platforms that can
         de-duplicate on it (Discord's enforced nonce, Slack's message metadata) use it.
         `workspace` is the subscription's (Slack team id, Discord guild id; "" when unknown):
         a Slack app installed in many workspaces holds one token per workspace and must post
-        with that channel's.
+        with that channel's. `style` is the subscription's: ``text``, or ``card`` for the maxim
+        as a picture (a platform that cannot post cards yet posts the text:
+        `text_instead_of_card`).
         """
         ...
 
@@ -67,3 +75,13 @@ class Poster(Protocol):
         finish looking raises a `PostError` instead, so the post is retried, never doubled.
         """
         ...
+
+
+def text_instead_of_card(platform: str, style: str) -> None:
+    """Say, in one INFO line, that a card-style daily post goes out as text on `platform`.
+
+    Slack and Discord post the text of a card-style daily post until they upload cards;
+    nothing else about the post changes, so exactly-once holds as for any text post.
+    """
+    if style == "card":
+        log.info("daily posts as cards come later on %s: posting the text", platform)

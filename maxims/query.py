@@ -14,6 +14,7 @@ from maxims.search import words
 MAX_QUERY_LENGTH = 200
 _NUMBERISH = frozenset("0123456789.,_eE+-/")
 _ECHO_OK = frozenset(":/_-+. '’")
+DAILY_STYLES = ("text", "card")  # how a daily post looks: the maxim as text, or as a card
 
 
 class Query(Value):
@@ -79,12 +80,29 @@ class DailyOff(Query):
 
 
 class DailySet(Query):
-    """Post daily at hour:minute, in `timezone` (an IANA name, or None for the default)."""
+    """Post daily at hour:minute, in `timezone` (an IANA name, or None for the default).
 
-    __slots__ = ("hour", "minute", "timezone")
+    `style` is how the post looks, ``text`` or ``card``; None keeps the channel's current one
+    (text for a new daily post), as a missing zone keeps its zone.
+    """
+
+    __slots__ = ("hour", "minute", "timezone", "style")
     hour: int
     minute: int
     timezone: str | None
+    style: str | None
+
+    def __init__(
+        self, hour: int, minute: int, timezone: str | None, style: str | None = None
+    ) -> None:
+        super().__init__(hour, minute, timezone, style)
+
+
+class Card(Query):
+    """One maxim as a card (a picture to share); `query` chooses the maxim, as in text."""
+
+    __slots__ = ("query",)
+    query: Query
 
 
 class Invalid(Query):
@@ -133,15 +151,34 @@ def _parse_daily(args: list[str], command: str) -> Query:
         return DailyShow()
     if len(args) == 1 and args[0].lower() == "off":
         return DailyOff()
+    style = None
+    if len(args) > 1 and args[-1].lower() in DAILY_STYLES:
+        style = args[-1].lower()
+        args = args[:-1]
     if len(args) > 2:
-        return Invalid(f"That’s more than a time and a zone. {usage}, or `{command} daily off`.")
+        return Invalid(
+            f"That’s more than a time, a zone and `card`. {usage}, or `{command} daily off`."
+        )
     clock = parse_clock(args[0])
     if clock is None:
         return Invalid(f"“{safe_echo(args[0])}” isn’t a time I can read. {usage}.")
     zone = args[1] if len(args) == 2 else None
     if zone is not None and not all(ch.isalnum() or ch in "/_-+" for ch in zone):
         return Invalid(f"“{safe_echo(zone)}” isn’t a time zone name. {usage}.")
-    return DailySet(clock[0], clock[1], zone)
+    return DailySet(clock[0], clock[1], zone, style)
+
+
+def _parse_card(rest: str, command: str) -> Query:
+    """``card ...``: the rest chooses one maxim as the text forms do, and it becomes a card."""
+    inner = _parse(rest, command)
+    if isinstance(inner, _ONE_MAXIM):
+        return Card(inner)
+    if isinstance(inner, _NOT_ONE_MAXIM):
+        return Invalid(
+            f"A card shows one maxim: try `{command} card 42`, `{command} card today` or "
+            f"`{command} card search dropout` (a daily card: `{command} daily 09:00 card`)."
+        )
+    return inner  # help, an error, or already a card (``card card 42``)
 
 
 def _is_control(ch: str) -> bool:
@@ -155,6 +192,8 @@ def changes_daily(query: Query) -> bool:
 
 
 _CHANGES_DAILY = (DailySet, DailyOff)
+_ONE_MAXIM = (RandomMaxim, ByNumber, Today, Search)  # what a card can show
+_NOT_ONE_MAXIM = (ListAll, DailyShow, DailyOff, DailySet)
 
 
 _RECENT: dict[tuple[str, str], Query] = {}  # queries are immutable values: safe to hand out again
@@ -206,6 +245,8 @@ def _parse(text: str, command: str) -> Query:
             return RandomMaxim()
     if head == "daily":
         return _parse_daily(parts[1:], command)
+    if head == "card":
+        return _parse_card(" ".join(parts[1:]), command)
     if head == "search":
         found = words(" ".join(parts[1:]))
         if not found:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from maxims.model import Maxim, Value
 from maxims.query import (
     ByNumber,
+    Card,
     Help,
     Invalid,
     ListAll,
@@ -37,16 +38,25 @@ class MaximReply(Reply):
     """One or more maxims; `kind` is how they were chosen: random, number, today or search.
 
     For a search, `maxims` holds every match, best first: adapters show the first and offer
-    the next one on "Shuffle" / "Another".
+    the next one on "Shuffle" / "Another". `card` asks for the first as a card (a picture)
+    rather than text: adapters that cannot draw one yet show the text, which is still the
+    right answer.
     """
 
-    __slots__ = ("maxims", "kind", "words")
+    __slots__ = ("maxims", "kind", "words", "card")
     maxims: tuple[Maxim, ...]
     kind: str
     words: tuple[str, ...]  # the search words (normalised), to re-run the search later
+    card: bool
 
-    def __init__(self, maxims: tuple[Maxim, ...], kind: str, words: tuple[str, ...] = ()) -> None:
-        super().__init__(tuple(maxims), kind, tuple(words))
+    def __init__(
+        self,
+        maxims: tuple[Maxim, ...],
+        kind: str,
+        words: tuple[str, ...] = (),
+        card: bool = False,
+    ) -> None:
+        super().__init__(tuple(maxims), kind, tuple(words), card)
 
 
 class ListReply(Reply):
@@ -83,10 +93,15 @@ HELP = (
     HelpLine("42", "maxim 42 (also #42)", None),
     HelpLine("today", "today’s maxim of the day", "today"),
     HelpLine("search WORDS", "the best matches; bare words work too, typos forgiven", None),
+    HelpLine(
+        "card 42",
+        "maxim 42 as a picture; also `card`, `card today`, `card search WORDS`",
+        "card",
+    ),
     HelpLine("list", "every maxim, numbered", "list"),
     HelpLine(
         "daily",
-        "this channel’s daily post; `daily HH:MM Area/City` or `daily off` (admins)",
+        "this channel’s daily post; `daily HH:MM Area/City [card]` or `daily off` (admins)",
         "daily",
     ),
     HelpLine("help", "this help", "help"),
@@ -118,6 +133,18 @@ def answer(
     """Answer one query; never raises. Daily-post queries are the caller's (they need storage)."""
     if isinstance(query, str):
         query = parse_query(query, command)
+    if isinstance(query, Card):
+        reply = answer(
+            query.query,
+            corpus=corpus,
+            today=today,
+            rng=rng,
+            channel_key=channel_key,
+            command=command,
+        )
+        if isinstance(reply, MaximReply):
+            return MaximReply(reply.maxims, reply.kind, reply.words, card=True)
+        return reply
     size = len(corpus)
     if isinstance(query, RandomMaxim):
         return MaximReply((corpus.random(rng),), "random")

@@ -29,6 +29,8 @@ KEYWORDS = tuple((line.keyword, line.what.replace("`", "")) for line in HELP if 
 # `daily` changes a setting rather than showing a maxim: offered once typed, not up front.
 _OFFERED_UP_FRONT = tuple(pair for pair in KEYWORDS if pair[0] != "daily")
 _NOT_SEARCHES = frozenset(keyword for keyword, _ in KEYWORDS)
+_CARD = "card "
+_CARD_KEYWORDS = frozenset(("today", "random"))  # the keywords that choose one maxim
 
 COMMON_ZONES = (
     "UTC",
@@ -61,10 +63,13 @@ def suggest_queries(
 
     Empty: the keywords, then the maxims in order. Otherwise the keywords that start with what
     was typed; then for a number (``3``, ``#3``), that maxim and those whose number starts with
-    it; for anything but a keyword, the search results, typos forgiven.
+    it; for anything but a keyword, the search results, typos forgiven. After ``card``, the
+    same for the maxim to draw (``card 34``, ``card today``).
     """
     text = current.strip()
     lowered = text.lower()
+    if lowered.startswith(_CARD):
+        return _suggest_cards(corpus, text[len(_CARD) :], limit, name_length)
     offered = KEYWORDS if text else _OFFERED_UP_FRONT
     found = {  # value -> name, in order
         keyword: f"{keyword} · {what}"[:name_length]
@@ -90,6 +95,18 @@ def suggest_queries(
         name, value = maxim_choice(maxim, name_length)
         found.setdefault(value, name)
     return [(name, value) for value, name in list(found.items())[:limit]]
+
+
+def _suggest_cards(
+    corpus: Corpus, rest: str, limit: int, name_length: int
+) -> list[tuple[str, str]]:
+    """``card ...``: the suggestions for `rest` that choose one maxim, each made a card."""
+    found = suggest_queries(corpus, rest, limit=limit, name_length=name_length - len(_CARD))
+    return [
+        (_CARD + name, _CARD + value)
+        for name, value in found
+        if value.isdigit() or value in _CARD_KEYWORDS
+    ]
 
 
 def available_zones() -> tuple[str, ...]:

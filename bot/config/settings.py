@@ -128,6 +128,7 @@ class DailyConfig(Section):
     time: ClockTime = "09:00"
     timezone: TimeZone = "UTC"
     workspace: str = ""
+    style: Literal["text", "card"] = "text"  # the maxim as a message, or as a card (a picture)
 
 
 class ScheduleConfig(Section):

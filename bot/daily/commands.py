@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEZONE = "UTC"
+DEFAULT_STYLE = "text"  # a new daily post without `card` is text, as before cards existed
 FROM_CONFIG = (
     "This channel’s daily post is set in the bot’s config file (a [[daily]] entry): ask "
     "whoever runs the bot to remove it there. (Setting a new time here overrides it.)"
@@ -77,6 +78,7 @@ class DailySubscriptions:
             raise TypeError(f"not a daily query: {type(query).__name__}")
         current = await self.storage.get_subscription(origin.platform, origin.channel)
         zone = query.timezone or (current.timezone if current else DEFAULT_TIMEZONE)
+        style = query.style or (current.style if current else DEFAULT_STYLE)
         if not valid_timezone(zone):
             return TextReply(
                 f"I don’t know the time zone “{safe_echo(zone)}”. Use an IANA name like "
@@ -95,14 +97,22 @@ class DailySubscriptions:
                 timezone=zone,
                 set_by=origin.user,
                 set_at=now,
+                style=style,
             )
         )
         await self.on_change()
-        log.info("daily post set to %s %s on %s by %s", at, zone, origin.platform, origin.user)
+        log.info(
+            "daily post set to %s %s (%s) on %s by %s",
+            at,
+            zone,
+            style,
+            origin.platform,
+            origin.user,
+        )
         upcoming = describe_next(next_instant(now, at, ZoneInfo(zone)), zone, now)
         return TextReply(
-            f"Done: a maxim of the day will be posted here daily at {at:%H:%M} {zone}. "
-            f"Next: {upcoming}.",
+            f"Done: a maxim of the day will be posted here daily at {at:%H:%M} {zone}"
+            f"{_as(style)}. Next: {upcoming}.",
             "notice",
         )
 
@@ -118,13 +128,20 @@ class DailySubscriptions:
         upcoming = describe_next(
             next_instant(now, sub.time, ZoneInfo(sub.timezone)), sub.timezone, now
         )
-        text = f"Daily post here at {sub.time:%H:%M} {sub.timezone}. Next: {upcoming}."
+        text = (
+            f"Daily post here at {sub.time:%H:%M} {sub.timezone}{_as(sub.style)}. Next: {upcoming}."
+        )
         if sub.failing:
             text += (
                 f" But posting is failing ({safe_echo(sub.failing, 60)}): check that I’m in this "
                 f"channel and may post, then set the time again to resume."
             )
         return TextReply(text, "notice")
+
+
+def _as(style: str) -> str:
+    """How the post looks, for the status line: nothing for text (the usual), else the style."""
+    return ", as a card" if style == "card" else ""
 
 
 def config_subscriptions(entries: Sequence[DailyConfig], now: dt.datetime) -> list[Subscription]:
@@ -139,6 +156,7 @@ def config_subscriptions(entries: Sequence[DailyConfig], now: dt.datetime) -> li
             set_by="config",
             set_at=now,
             source="config",
+            style=e.style,
         )
         for e in entries
     ]

@@ -38,7 +38,14 @@ class Pacing:
         self.cut_off: set[str] = set()  # keys whose post was cancelled while on its way
 
     async def post(
-        self, poster: Poster, channel: str, maxim: Maxim, key: str, *, workspace: str = ""
+        self,
+        poster: Poster,
+        channel: str,
+        maxim: Maxim,
+        key: str,
+        *,
+        workspace: str = "",
+        style: str = "text",
     ) -> str:
         """Post, waiting out rate limits; one limit pauses every post to that platform.
 
@@ -56,7 +63,7 @@ class Pacing:
                     await asyncio.wait_for(self.stopping.wait(), wait)
                 continue  # another post may have met a new limit meanwhile: look again
             try:
-                return await poster.post(channel, maxim, key=key, workspace=workspace)
+                return await poster.post(channel, maxim, key=key, workspace=workspace, style=style)
             except asyncio.CancelledError:
                 self.cut_off.add(key)
                 raise

@@ -3,6 +3,12 @@
 Each line is a message in one channel: ``/maxim ...`` lines are the slash command, other lines
 go through the triggers. It is the embedded default, so the bot runs with no tokens at all,
 and it works with a pipe (scripted sessions in tests) as well as a terminal.
+
+A terminal cannot show a picture, so a card (``/maxim card 34``, a daily post in card style)
+is saved as ``maxim-34.png`` in the current folder, as the ``maxim card`` command does, and
+the console prints its full path and alt text: the file lands where the person typing is,
+ready to open, and the same maxim always gives the same bytes, so saving it again changes
+nothing.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ import contextlib
 import itertools
 import logging
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot import ops
+from bot.cards import CardCache, alt_text, card_filename
 from bot.chat import ChatService, Origin
 from bot.log import report_failure
 from bot.preview import answer_notes
@@ -43,20 +51,58 @@ def render_console(reply: Reply) -> str:
     raise TypeError(f"cannot render {type(reply).__name__}")
 
 
+class CardFiles:
+    """Cards saved as PNG files in one folder (`folder`, relative to the current one)."""
+
+    def __init__(self, cards: CardCache, folder: Path) -> None:
+        self.cards = cards
+        self.folder = folder
+
+    async def save(self, maxim: Maxim) -> Path:
+        """Draw the maxim's card (once per process) and write it; its full path.
+
+        Raises:
+            OSError: the folder is missing or not writable.
+
+        """
+        png = await self.cards.png(maxim)
+        path = (self.folder / card_filename(maxim)).absolute()
+        await asyncio.to_thread(path.write_bytes, png)
+        return path
+
+    async def describe(self, maxim: Maxim, saved: str) -> str:
+        """Save the card: `saved` and its path, then its alt text; or the text and why not."""
+        try:
+            path = await self.save(maxim)
+        except OSError as err:
+            reason = err.strerror or "it is not writable"
+            log.warning("cannot save the card of maxim %d: %s", maxim.number, reason)
+            return (
+                f"#{maxim.number} {maxim.text}\n"
+                f"   (couldn’t save its card in {self.folder.absolute()}: {reason})"
+            )
+        return f"{saved} {path}\n   alt text: {alt_text(maxim)}"
+
+
 class ConsolePoster:
     """Posts daily posts to the terminal (the `Poster` of the console platform)."""
 
     platform = PLATFORM
 
-    def __init__(self, stdout: TextIO) -> None:
+    def __init__(self, stdout: TextIO, files: CardFiles) -> None:
         self.stdout = stdout
+        self.files = files
         self._ids = itertools.count(1)
 
-    async def post(self, channel: str, maxim: Maxim, *, key: str, workspace: str = "") -> str:
-        """Print the maxim of the day."""
-        self.stdout.write(
-            f"{BOT_NAME} [#{channel}] Maxim of the day: #{maxim.number} {maxim.text}\n"
-        )
+    async def post(
+        self, channel: str, maxim: Maxim, *, key: str, workspace: str = "", style: str = "text"
+    ) -> str:
+        """Print the maxim of the day; a card is saved as a file, and its path printed."""
+        if style == "card":
+            text = await self.files.describe(maxim, "Maxim of the day, as a card:")
+        else:
+            text = f"Maxim of the day: #{maxim.number} {maxim.text}"
+        self.stdout.write(f"{BOT_NAME} [#{channel}] {text}\n")
         self.stdout.flush()
         return f"console-{next(self._ids)}"
 
@@ -84,13 +130,21 @@ class Console:
     """The terminal chat: one channel, one user (who is an admin of their own terminal)."""
 
     def __init__(
-        self, service: ChatService, stdin: TextIO, stdout: TextIO, *, channel: str, user: str
+        self,
+        service: ChatService,
+        stdin: TextIO,
+        stdout: TextIO,
+        *,
+        channel: str,
+        user: str,
+        cards_folder: Path = Path(),
     ) -> None:
         self.service = service
         self.stdin = stdin
         self.stdout = stdout
         self.origin = Origin(PLATFORM, channel, user)
-        self.poster = ConsolePoster(stdout)
+        self.files = CardFiles(service.cards, cards_folder)
+        self.poster = ConsolePoster(stdout, self.files)
 
     def say(self, text: str) -> None:
         """Print the bot's answer."""
@@ -123,13 +177,22 @@ class Console:
                 ops.record_command(PLATFORM, "error", since)
                 return
             reply = await self.service.command(self.origin, rest, self._is_admin)
-            self.say(render_console(reply))
+            if isinstance(reply, MaximReply) and reply.card:
+                self.say(await self._card(reply))
+            else:
+                self.say(render_console(reply))
             ops.record_reply(PLATFORM, reply, since)
             return
         # No event id: a terminal never re-delivers a line.
         maxim = await self.service.message(self.origin, line)
         if maxim is not None:
             self.say(f"#{maxim.number} {maxim.text}")
+
+    async def _card(self, reply: MaximReply) -> str:
+        first = reply.maxims[0]
+        text = await self.files.describe(first, f"Maxim {first.number} as a card:")
+        notes = answer_notes(reply, "#{}".format, draws_cards=True)
+        return "".join([text, *(f"\n   ({n})" for n in notes)])
 
     async def _is_admin(self) -> bool:
         return True

@@ -27,6 +27,7 @@ class Subscription:
     set_at: datetime.datetime
     source: str = "command"  # "command" (set in chat) or "config" (a [[daily]] entry)
     failing: str | None = None  # why posting keeps failing (channel gone...), None when healthy
+    style: str = "text"  # "text" (the maxim as a message) or "card" (as a picture)
 
 
 @dataclass(frozen=True)

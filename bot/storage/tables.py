@@ -73,6 +73,7 @@ subscriptions = sa.Table(
     sa.Column("set_at", UTCDateTime(), nullable=False),
     sa.Column("source", sa.String(), nullable=False, server_default="command"),
     sa.Column("failing", sa.Text(), nullable=True),
+    sa.Column("style", sa.String(), nullable=False, server_default="text"),
 )
 
 daily_posts = sa.Table(
@@ -178,6 +179,7 @@ def subscription_from_row(row: sa.Row[Any]) -> Subscription:
         set_at=row.set_at,
         source=row.source,
         failing=row.failing,
+        style=row.style,
     )
 
 
@@ -212,6 +214,7 @@ def subscription_values(sub: Subscription) -> dict[str, Any]:
         "set_at": as_utc(sub.set_at),
         "source": sub.source,
         "failing": sub.failing,
+        "style": sub.style,
     }
 
 

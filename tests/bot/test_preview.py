@@ -7,6 +7,7 @@ import random
 import pytest
 
 from bot.preview import (
+    CARD_LATER,
     MAX_ENCODED,
     Preview,
     answer_notes,
@@ -37,6 +38,10 @@ def test_a_preview_survives_its_button_and_its_total_is_derived():
         "number|x|0|",
         "number|4|-1|",
         "a|b|c|d|e",
+        "card|4|0|",
+        "+card|4|0|",
+        "unknown+card|4|0|",
+        "number+card|71|0|",
     ],
 )
 def test_a_malformed_or_out_of_date_button_decodes_to_none(value):
@@ -101,3 +106,56 @@ def test_answer_notes_list_up_to_five_other_matches():
     assert answer_notes(few, "#{}".format) == ["more matches: #9"]
     assert answer_notes(MaximReply((CORPUS.get(3),), "today")) == ["today’s maxim"]
     assert answer_notes(MaximReply((CORPUS.get(3),), "number")) == []
+
+
+# -- cards -------------------------------------------------------------------------------------
+
+
+def test_a_card_preview_survives_its_button_and_old_buttons_stay_text():
+    card = Preview(CORPUS.get(48), "search", 2, ("overfitting",), card=True)
+    assert card.encode() == "search+card|48|2|overfitting"
+    assert Preview.decode(card.encode(), CORPUS) == card
+    assert Preview.decode("number+card|34|0|", CORPUS) == Preview(
+        CORPUS.get(34), "number", card=True
+    )
+    # a button made before cards existed
+    assert Preview.decode("number|34|0|", CORPUS) == Preview(CORPUS.get(34), "number")
+    assert Preview(CORPUS.get(34), "number").card is False
+
+
+def test_a_long_card_search_still_fits_a_discord_custom_id_and_stays_a_card():
+    preview = Preview(CORPUS.get(1), "search", 0, tuple("word" * 3 for _ in range(40)), card=True)
+    assert len(preview.encode()) == MAX_ENCODED
+    assert Preview.decode(preview.encode(), CORPUS).card is True
+
+
+def test_shuffle_keeps_a_card_a_card():
+    words = ("overfitting",)
+    results = CORPUS.search(words)
+    search = Preview(results[0], "search", 0, words, card=True)
+    assert search.another(CORPUS, random.Random(1)) == Preview(
+        results[1], "search", 1, words, card=True
+    )
+    shuffled = Preview(CORPUS.get(5), "random", card=True).another(CORPUS, random.Random(1))
+    assert shuffled.card is True
+    assert shuffled.kind == "random"
+    assert Preview(CORPUS.get(5), "today").another(CORPUS, random.Random(1)).card is False
+
+
+def test_the_first_preview_of_a_card_answer_is_a_card():
+    reply = MaximReply((CORPUS.get(4), CORPUS.get(17)), "search", ("overfit",), card=True)
+    assert preview_of(reply) == Preview(CORPUS.get(4), "search", 0, ("overfit",), card=True)
+    assert preview_of(reply).total == 2
+    assert preview_of(MaximReply((CORPUS.get(4),), "number")).card is False
+
+
+def test_a_card_where_cards_are_not_drawn_yet_says_so_after_the_other_notes():
+    card = Preview(CORPUS.get(4), "today", card=True)
+    assert preview_notes(card, str) == ["today’s maxim", CARD_LATER]
+    assert preview_notes(card, str, draws_cards=True) == ["today’s maxim"]
+    assert preview_notes(Preview(CORPUS.get(4), "today"), str) == ["today’s maxim"]
+    reply = MaximReply(tuple(CORPUS.get(n) for n in (3, 9)), "search", ("x",), card=True)
+    assert answer_notes(reply) == ["more matches: 9", CARD_LATER]
+    assert answer_notes(reply, draws_cards=True) == ["more matches: 9"]
+    assert answer_notes(MaximReply((CORPUS.get(3),), "number", card=True)) == [CARD_LATER]
+    assert CARD_LATER == "cards are coming to this platform soon: here’s the text for now"

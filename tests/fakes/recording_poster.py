@@ -41,9 +41,13 @@ class RecordingPoster:
     attempts: dict[str, int] = field(default_factory=dict)  # channel -> calls
     # ("post" or "find_post", channel, workspace) for every call: what the platform was told
     asked: list[tuple[str, str, str]] = field(default_factory=list)
+    styles: dict[str, str] = field(default_factory=dict)  # key -> the style it was posted in
 
-    async def post(self, channel: str, maxim: Maxim, *, key: str, workspace: str = "") -> str:
+    async def post(
+        self, channel: str, maxim: Maxim, *, key: str, workspace: str = "", style: str = "text"
+    ) -> str:
         self.calls += 1
+        self.styles[key] = style
         self.asked.append(("post", channel, workspace))
         limited = bool(self.rate_limit_every) and self.calls % self.rate_limit_every == 0
         self.attempts[channel] = self.attempts.get(channel, 0) + 1

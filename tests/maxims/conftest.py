@@ -9,6 +9,7 @@ import pytest
 
 import maxims.corpus
 import maxims.daily
+import maxims.query
 import maxims.suggest
 
 
@@ -17,3 +18,4 @@ def _empty_core_caches():
     maxims.corpus._loaded = None
     maxims.daily._cache.clear()
     maxims.suggest._zones = None
+    maxims.query._RECENT.clear()  # parsed queries: a mutant of the grammar must parse afresh

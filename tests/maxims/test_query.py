@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from maxims import ListReply, MaximReply, TextReply, answer, load_corpus, parse_query, render_help
 from maxims.query import (
     ByNumber,
+    Card,
     DailyOff,
     DailySet,
     DailyShow,
@@ -59,6 +60,21 @@ def ask(text, **kwargs):
         ("daily 09:00", DailySet(9, 0, None)),
         ("daily 9:05 Europe/Berlin", DailySet(9, 5, "Europe/Berlin")),
         ("daily 23:59 America/New_York", DailySet(23, 59, "America/New_York")),
+        ("daily 09:00 card", DailySet(9, 0, None, "card")),
+        ("daily 09:00 Europe/Berlin card", DailySet(9, 0, "Europe/Berlin", "card")),
+        ("daily 9:05 Europe/Berlin Text", DailySet(9, 5, "Europe/Berlin", "text")),
+        ("daily 09:00 CARD", DailySet(9, 0, None, "card")),
+        ("card", Card(RandomMaxim())),
+        ("card random", Card(RandomMaxim())),
+        ("card 34", Card(ByNumber(34))),
+        ("Card #34", Card(ByNumber(34))),
+        ("card today", Card(Today())),
+        ("card search adam", Card(Search(("adam",)))),
+        ("card dropout layers", Card(Search(("dropout", "layers")))),
+        ("card card 34", Card(ByNumber(34))),
+        ("card help", Help()),
+        ("card 4.2", NotANumber()),
+        ("cards 34", Search(("cards", "34"))),
     ],
 )
 def test_parse_query_reads_every_form(text, query):
@@ -257,10 +273,13 @@ def test_messages_name_the_command_they_were_given():
 
 
 def test_daily_takes_a_time_and_a_zone_and_no_more():
-    assert parse_query("daily 09:00 Europe/Berlin extra") == Invalid(
-        "That’s more than a time and a zone. Use `/maxim daily HH:MM Area/City` "
+    more = Invalid(
+        "That’s more than a time, a zone and `card`. Use `/maxim daily HH:MM Area/City` "
         "(24-hour clock, e.g. `09:00 Europe/Berlin`), or `/maxim daily off`."
     )
+    assert parse_query("daily 09:00 Europe/Berlin extra") == more
+    assert parse_query("daily 09:00 Europe/Berlin card extra") == more
+    assert parse_query("daily 09:00 card Europe/Berlin") == more  # the style comes last
     assert isinstance(parse_query("daily 09:00 Europe/Ber<lin"), Invalid)
 
 
@@ -319,6 +338,43 @@ def test_each_reply_says_how_the_maxim_was_chosen():
     assert MaximReply((load_corpus().get(1),), "random").words == ()
 
 
+def test_a_card_is_the_same_answer_as_the_text_form_marked_card():
+    for form in ("34", "#34", "today", "search dropout layers", "dropout layers", ""):
+        text, card = ask(form), ask(f"card {form}")
+        assert card == MaximReply(text.maxims, text.kind, text.words, card=True), form
+        assert text.card is False
+    assert ask("card search dropout layers").words == ("dropout", "layers")
+    # the channel's maxim of the day, not the one of the empty key
+    here = ask("card today", channel_key="slack:C1").maxims
+    assert here == ask("today", channel_key="slack:C1").maxims != ask("today").maxims
+    assert ask("card").maxims == ask("random").maxims  # the same rng draw
+
+
+def test_a_card_of_nothing_gets_the_text_forms_friendly_error():
+    for form in ("71", "0", "4.2", "#", "search", "search dropuotx", "1000000"):
+        assert ask(f"card {form}") == ask(form), form
+    assert ask("card 71", command="maxim").text == (
+        "There’s no maxim 71: pick 1–70, or try `maxim search <word>`."
+    )
+    assert ask("card help") == ask("help")
+
+
+@pytest.mark.parametrize("form", ["list", "daily", "daily off", "daily 09:00", "daily 09:00 card"])
+def test_a_card_of_many_maxims_or_of_a_setting_says_what_works(form):
+    assert parse_query(f"card {form}", "maxim") == Invalid(
+        "A card shows one maxim: try `maxim card 42`, `maxim card today` or "
+        "`maxim card search dropout` (a daily card: `maxim daily 09:00 card`)."
+    )
+
+
+def test_daily_with_only_a_style_asks_for_the_time():
+    assert parse_query("daily card") == Invalid(
+        "“card” isn’t a time I can read. Use `/maxim daily HH:MM Area/City` "
+        "(24-hour clock, e.g. `09:00 Europe/Berlin`)."
+    )
+    assert parse_query("daily 09:00") == DailySet(9, 0, None, None)
+
+
 def test_today_without_a_channel_is_the_empty_keys_maxim():
     assert ask("today").maxims == (load_corpus().for_day(TODAY, ""),)
     assert ask("today").maxims == (load_corpus().get(62),)
@@ -371,8 +427,10 @@ def test_help_is_the_whole_usage_text():
         "  /maxim 42            maxim 42 (also #42)\n"
         "  /maxim today         today’s maxim of the day\n"
         "  /maxim search WORDS  the best matches; bare words work too, typos forgiven\n"
+        "  /maxim card 42       maxim 42 as a picture; also `card`, `card today`, "
+        "`card search WORDS`\n"
         "  /maxim list          every maxim, numbered\n"
-        "  /maxim daily         this channel’s daily post; `daily HH:MM Area/City` or "
+        "  /maxim daily         this channel’s daily post; `daily HH:MM Area/City [card]` or "
         "`daily off` (admins)\n"
         "  /maxim help          this help"
     )

@@ -22,8 +22,9 @@ def test_keywords_and_their_wording_come_from_the_help_table():
     assert KEYWORDS == (
         ("random", "a random maxim"),
         ("today", "today’s maxim of the day"),
+        ("card", "maxim 42 as a picture; also card, card today, card search WORDS"),
         ("list", "every maxim, numbered"),
-        ("daily", "this channel’s daily post; daily HH:MM Area/City or daily off (admins)"),
+        ("daily", "this channel’s daily post; daily HH:MM Area/City [card] or daily off (admins)"),
         ("help", "this help"),
     )
     help_text = render_help()
@@ -31,27 +32,31 @@ def test_keywords_and_their_wording_come_from_the_help_table():
         assert line.what in help_text
 
 
-def test_an_empty_query_offers_four_keywords_then_the_first_maxims():
+def test_an_empty_query_offers_five_keywords_then_the_first_maxims():
     suggestions = suggest_queries(load_corpus(), "  ")
     assert [value for _, value in suggestions] == [
         "random",
         "today",
+        "card",
         "list",
         "help",
-        *(str(n) for n in range(1, 22)),
+        *(str(n) for n in range(1, 21)),
     ]
     assert suggestions[0] == ("random · a random maxim", "random")
-    assert suggestions[4] == ("1 · Preprocess, then train.", "1")
+    assert suggestions[5] == ("1 · Preprocess, then train.", "1")
 
 
 def test_a_limit_below_the_keywords_cuts_them_too():
-    assert values("", limit=3) == ["random", "today", "list"]
+    assert values("", limit=3) == ["random", "today", "card"]
     assert values("nan", limit=2) == ["55", "34"]
 
 
 def test_typed_keywords_come_first_and_daily_is_offered_once_typed():
     assert suggest_queries(load_corpus(), "DA") == [
-        ("daily · this channel’s daily post; daily HH:MM Area/City or daily off (admins)", "daily")
+        (
+            "daily · this channel’s daily post; daily HH:MM Area/City [card] or daily off (admins)",
+            "daily",
+        )
     ]
     nums = [5, 6, 20, 21, 23, 26, 27, 42, 45, 46, 47, 49, 56, 57, 59, 60, 63, 70]
     assert values("to") == ["today", *(str(n) for n in nums)]
@@ -172,3 +177,32 @@ def test_the_real_zone_database_is_read_once_and_filtered():
     assert suggest_zones("berl")[0] == ("Europe/Berlin", "Europe/Berlin")
     assert len(suggest_zones("a")) == 25
     assert len(suggest_zones("a", limit=3)) == 3
+
+
+def test_card_then_a_number_offers_those_maxims_as_cards():
+    suggestions = suggest_queries(load_corpus(), "card 3", limit=3, name_length=30)
+    assert suggestions == [
+        ("card 3 · A debugger with a…", "card 3"),
+        ("card 30 · A little dropout…", "card 30"),
+        ("card 31 · Only overfitters…", "card 31"),
+    ]
+    assert all(len(name) <= 30 for name, _ in suggestions)
+    assert values("CARD #34") == ["card 34"]
+
+
+def test_card_then_words_offers_the_search_results_as_cards():
+    assert values("card nan") == ["card 55", "card 34", "card 40"]
+    assert values("card nan") == [f"card {n}" for n in values("nan")]
+
+
+def test_card_offers_only_the_keywords_that_choose_one_maxim():
+    assert values("card t") == ["card today"]
+    assert values("card r") == ["card random"]
+    assert values("l") == ["list"]
+    assert values("card l") == []  # list: many maxims, not a card
+    assert values("h") == ["help", "19"]
+    assert values("card h") == ["card 19"]
+    assert values("d") == ["daily"]
+    assert values("card d") == []
+    assert values("car") == ["card"]
+    assert values("card") == ["card"]

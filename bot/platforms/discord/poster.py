@@ -15,7 +15,7 @@ import discord
 
 from bot.platforms.discord import PLATFORM
 from bot.platforms.discord.render import is_daily_post, render_daily
-from bot.poster import ChannelUnavailable, PostError, RateLimited
+from bot.poster import ChannelUnavailable, PostError, RateLimited, text_instead_of_card
 from maxims import Maxim
 
 HISTORY_LIMIT = 50  # find_post runs minutes after a crash: the post is among the newest
@@ -69,12 +69,16 @@ class DiscordPoster:
             raise ChannelUnavailable(f"not a Discord channel id: {channel[:30]}")
         return self.client.get_partial_messageable(int(channel))
 
-    async def post(self, channel: str, maxim: Maxim, *, key: str, workspace: str = "") -> str:
+    async def post(
+        self, channel: str, maxim: Maxim, *, key: str, workspace: str = "", style: str = "text"
+    ) -> str:
         """Post and return the message id; Discord errors become `PostError`s.
 
         `workspace` (the guild) is not needed: one bot token reaches every guild's channels.
+        A card-style post goes out as text for now (`text_instead_of_card`).
         """
         target = self._channel(channel)
+        text_instead_of_card(PLATFORM, style)
         try:
             message = await target.send(**render_daily(maxim, _day_of(key)), nonce=nonce_for(key))
         except (discord.HTTPException, discord.RateLimited) as err:

@@ -57,8 +57,8 @@ def direct_command(text: str) -> str | None:
     """The `/maxim` query a direct message asks for, or None when it is conversation.
 
     After ``/maxim`` anything is a command (as typed in the command box); otherwise a message
-    is one when it reads as a number, a one-word command, or starts with ``search`` or
-    ``daily``, so "my loss is NaN" stays a message for the triggers, not a search.
+    is one when it reads as a number, a one-word command, or starts with ``search``, ``card``
+    or ``daily``, so "my loss is NaN" stays a message for the triggers, not a search.
     """
     words = text.split()
     if words and words[0].lower() == "/maxim":
@@ -67,7 +67,7 @@ def direct_command(text: str) -> str | None:
         return None
     query = parse_query(text)
     head = words[0].lower()
-    if isinstance(query, _COMMANDS) or head in {"search", "daily"} or head.startswith("#"):
+    if isinstance(query, _COMMANDS) or head in {"search", "card", "daily"} or head.startswith("#"):
         return text
     return None
 

@@ -28,7 +28,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.platforms.slack.render import render_daily
 from bot.platforms.slack.web import PLATFORM, ClientFor, post_error, without_rate_limit_retry
-from bot.poster import ChannelUnavailable, PostError, RateLimited
+from bot.poster import ChannelUnavailable, PostError, RateLimited, text_instead_of_card
 from maxims import Maxim
 
 PAGE_SIZE = 200  # Slack's recommended page size; it serves 15 to non-Marketplace apps
@@ -84,9 +84,15 @@ class SlackPoster:
             raise ChannelUnavailable(UNINSTALLED)
         return client
 
-    async def post(self, channel: str, maxim: Maxim, *, key: str, workspace: str = "") -> str:
-        """Post and return the message ts; Slack errors become `PostError`s."""
+    async def post(
+        self, channel: str, maxim: Maxim, *, key: str, workspace: str = "", style: str = "text"
+    ) -> str:
+        """Post and return the message ts; Slack errors become `PostError`s.
+
+        A card-style post goes out as text for now (`text_instead_of_card`).
+        """
         client = await self._client(workspace)
+        text_instead_of_card(PLATFORM, style)
         try:
             response = await client.chat_postMessage(
                 channel=channel,

@@ -30,7 +30,9 @@ class HttpPoster:
         self.session = session
         self.url = url
 
-    async def post(self, channel: str, maxim: Maxim, *, key: str, workspace: str = "") -> str:
+    async def post(
+        self, channel: str, maxim: Maxim, *, key: str, workspace: str = "", style: str = "text"
+    ) -> str:
         body = {"channel": channel, "number": maxim.number, "key": key}
         async with self.session.post(f"{self.url}/post", json=body) as response:
             if response.status != 200:

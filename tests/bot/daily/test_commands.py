@@ -144,6 +144,50 @@ async def test_the_messages_name_the_platforms_command(storage, clock):
     )
 
 
+# -- as a card ---------------------------------------------------------------------------------
+
+
+async def test_set_as_a_card_saves_the_style_and_says_so(daily, storage):
+    reply = await daily.say(DailySet(9, 0, "Europe/Berlin", "card"))
+    assert reply == TextReply(
+        "Done: a maxim of the day will be posted here daily at 09:00 Europe/Berlin, as a card. "
+        "Next: Sun 29 Nov 09:00 CET (in 24 h 0 min).",
+        "notice",
+    )
+    assert await storage.list_subscriptions() == [subscription(style="card")]
+    assert await daily.say(DailyShow()) == TextReply(
+        "Daily post here at 09:00 Europe/Berlin, as a card. "
+        "Next: Sun 29 Nov 09:00 CET (in 24 h 0 min).",
+        "notice",
+    )
+
+
+async def test_set_without_a_style_keeps_the_channels_style_else_text(daily, storage):
+    await daily.say(DailySet(9, 0, "Europe/Berlin"))
+    assert (await storage.get_subscription("slack", "C1")).style == "text"
+    await daily.say(DailySet(9, 0, None, "card"))
+    reply = await daily.say(DailySet(10, 0, None))  # a new time keeps the card
+    assert reply.text.startswith("Done: a maxim of the day will be posted here daily at 10:00 ")
+    assert ", as a card. Next:" in reply.text
+    assert await storage.get_subscription("slack", "C1") == subscription(dt.time(10), style="card")
+    await daily.say(DailySet(10, 0, None, "text"))  # and `text` turns it back
+    assert await storage.get_subscription("slack", "C1") == subscription(dt.time(10))
+    assert "card" not in (await daily.say(DailyShow())).text
+
+
+async def test_a_config_entry_may_choose_cards(storage):
+    text, card = config_subscriptions(
+        [
+            DailyConfig(platform="slack", channel="C1", workspace="T1"),
+            DailyConfig(platform="slack", channel="C2", workspace="T1", style="card"),
+        ],
+        NOW,
+    )
+    assert (text.style, card.style) == ("text", "card")
+    with pytest.raises(ValueError, match="style"):
+        DailyConfig(platform="slack", channel="C3", style="picture")
+
+
 # -- off ---------------------------------------------------------------------------------------
 
 

@@ -133,6 +133,15 @@ async def test_catch_up_posts_today_only_within_the_grace_period(storage, restar
         assert (record.state, record.maxim_number) == ("posted", expected.number)
 
 
+async def test_each_post_goes_out_in_its_subscriptions_style(storage):
+    await storage.save_subscription(replace(sub("cards"), style="card"))
+    await storage.save_subscription(sub("words"))
+    poster = RecordingPoster()
+    await make_scheduler(storage, poster, Clock(berlin(2026, 11, 28, 9, 0))).sweep()
+    styles = {channel: poster.styles[key] for channel, _, key in poster.sent}
+    assert styles == {"cards": "card", "words": "text"}
+
+
 async def test_never_yesterdays_post_after_midnight(storage):
     await storage.save_subscription(sub("late", at="23:30"))
     poster = RecordingPoster()

@@ -8,15 +8,19 @@ import datetime as dt
 import io
 import random
 import re
+import subprocess
+import sys
 
 import pytest
 
+from bot.cards import alt_text, render_card
 from bot.chat import ChatService, build_trigger_engine
 from bot.config import TriggersConfig
 from bot.daily.commands import DailySubscriptions
-from bot.platforms.console import Console, render_console
+from bot.platforms.console import Console, ConsolePoster, render_console
+from bot.preview import CARD_LATER
 from maxims import load_corpus
-from tests.helpers import Clock
+from tests.helpers import ROOT, Clock, python_env
 
 
 @pytest.fixture
@@ -44,9 +48,10 @@ def service(storage, clock):
     return svc
 
 
-async def chat(service, text):
+async def chat(service, text, cards_folder=None):
     out = io.StringIO()
-    console = Console(service, io.StringIO(text), out, channel="console", user="you")
+    folder = {} if cards_folder is None else {"cards_folder": cards_folder}
+    console = Console(service, io.StringIO(text), out, channel="console", user="you", **folder)
     await console.run()
     return out.getvalue().splitlines()
 
@@ -129,3 +134,101 @@ def test_search_results_mention_further_matches():
 
     text = render_console(MaximReply((corpus.get(4), corpus.get(17)), "search"))
     assert text.splitlines()[1].strip() == "(more matches: #17)"
+
+
+# -- cards -------------------------------------------------------------------------------------
+
+
+async def test_a_card_is_saved_as_a_png_and_its_path_and_alt_text_printed(service, tmp_path):
+    lines = await chat(service, "/maxim card 34\n", tmp_path)
+    maxim = load_corpus().get(34)
+    path = tmp_path / "maxim-34.png"
+    assert lines == [
+        f"maxim-bot: Maxim 34 as a card: {path}",
+        f"   alt text: {alt_text(maxim)}",
+    ]
+    assert path.read_bytes() == render_card(maxim)  # the light card, whole
+    assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(service.cards) == 1  # drawn through the service's one cache
+
+
+async def test_a_card_lands_in_the_current_folder_by_default(service, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lines = await chat(service, "/maxim card #3\n")
+    assert lines[0] == f"maxim-bot: Maxim 3 as a card: {tmp_path / 'maxim-3.png'}"
+    assert (tmp_path / "maxim-3.png").is_file()
+
+
+async def test_a_card_search_mentions_further_matches_and_no_platform_note(service, tmp_path):
+    lines = await chat(service, "/maxim card search dropout layers\n", tmp_path)
+    assert lines[0] == f"maxim-bot: Maxim 59 as a card: {tmp_path / 'maxim-59.png'}"
+    assert lines[2:] == ["   (more matches: #16, #30, #6, #20, #54)"]
+    assert not any(CARD_LATER in line for line in lines)
+    today = await chat(service, "/maxim card today\n", tmp_path)
+    assert today[2] == "   (today’s maxim)"
+
+
+async def test_a_card_of_nothing_gets_the_text_forms_error_and_saves_nothing(service, tmp_path):
+    tmp_path = tmp_path / "cards"
+    tmp_path.mkdir()
+    for form in ("71", "4.2", "list"):
+        lines = await chat(service, f"/maxim card {form}\n", tmp_path)
+        assert len(lines) == 1
+        assert lines[0].startswith("maxim-bot: "), form
+    assert (await chat(service, "/maxim card 71\n", tmp_path)) == (
+        await chat(service, "/maxim 71\n", tmp_path)
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_folder_that_cannot_be_written_gives_the_text_and_one_line(service, tmp_path):
+    missing = tmp_path / "gone"
+    lines = await chat(service, "/maxim card 34\n/maxim 1\n", missing)
+    maxim = load_corpus().get(34)
+    assert lines[:2] == [
+        f"maxim-bot: #34 {maxim.text}",
+        f"   (couldn’t save its card in {missing}: No such file or directory)",
+    ]
+    assert lines[2].startswith("maxim-bot: #1 ")  # and the console goes on
+
+
+async def test_a_daily_post_in_card_style_saves_the_card_and_prints_its_path(service, tmp_path):
+    out = io.StringIO()
+    console = Console(
+        service, io.StringIO(""), out, channel="general", user="you", cards_folder=tmp_path
+    )
+    poster = console.poster
+    assert isinstance(poster, ConsolePoster)
+    maxim = load_corpus().get(40)
+    assert await poster.post("general", maxim, key="k1", style="card") == "console-1"
+    assert await poster.post("general", maxim, key="k2") == "console-2"
+    assert out.getvalue().splitlines() == [
+        f"maxim-bot [#general] Maxim of the day, as a card: {tmp_path / 'maxim-40.png'}",
+        f"   alt text: {alt_text(maxim)}",
+        f"maxim-bot [#general] Maxim of the day: #40 {maxim.text}",
+    ]
+    assert (tmp_path / "maxim-40.png").read_bytes() == render_card(maxim)
+
+
+def test_the_chat_service_and_the_console_load_pillow_only_with_the_first_card():
+    """Idle memory and start-up do not pay for Pillow: the first card drawn loads it."""
+    code = (
+        "import asyncio, io, sys\n"
+        "from bot.chat import ChatService\n"
+        "from bot.platforms.console import Console\n"
+        "from maxims import load_corpus\n"
+        "print('PIL' in sys.modules)\n"
+        "from bot.cards import CardCache\n"
+        "asyncio.run(CardCache().png(load_corpus().get(1)))\n"
+        "print('PIL' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=python_env(),
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout == "False\nTrue\n"

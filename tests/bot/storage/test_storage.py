@@ -189,6 +189,24 @@ async def test_sync_config_subscriptions(storage: Storage) -> None:
         await storage.sync_config_subscriptions([cfg("C6"), cfg("C6", time=dt.time(1, 0))])
 
 
+async def test_a_subscriptions_style_is_kept_and_a_config_change_of_style_is_applied(
+    storage: Storage,
+) -> None:
+    await storage.save_subscription(sub("C1", style="card"))
+    assert await storage.get_subscription("slack", "C1") == sub("C1", style="card")
+    assert sub("C2").style == "text"  # the default
+
+    def cfg(channel: str, **changes: object) -> Subscription:
+        return sub(channel, source="config", set_by="config", **changes)
+
+    await storage.sync_config_subscriptions([cfg("C2")])
+    await storage.mark_subscription_failing("slack", "C2", "channel_not_found")
+    later = T0 + dt.timedelta(days=1)
+    await storage.sync_config_subscriptions([cfg("C2", style="card", set_at=later)])
+    # only the style changed: the row is replaced whole, so it is healthy again
+    assert await storage.get_subscription("slack", "C2") == cfg("C2", style="card", set_at=later)
+
+
 async def test_sync_config_subscriptions_concurrently(
     storage: Storage, open_many: OpenMany
 ) -> None:

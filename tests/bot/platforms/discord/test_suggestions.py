@@ -39,12 +39,14 @@ async def test_autocomplete_forgives_the_typo_in_overfiting(fake, bot):
 
 async def test_autocomplete_offers_keywords_numbers_and_caps_at_25(fake, bot):
     empty = await autocomplete(fake, "maxim", "query", "")
-    assert [c["value"] for c in empty[:4]] == ["random", "today", "list", "help"]
+    assert [c["value"] for c in empty[:5]] == ["random", "today", "card", "list", "help"]
     assert len(empty) == 25
     assert (await autocomplete(fake, "maxim", "query", "to"))[0]["value"] == "today"
     numbers = [c["value"] for c in await autocomplete(fake, "maxim", "query", "#3")]
     assert numbers[0] == "3" and set(numbers) == {"3", *(str(n) for n in range(30, 40))}
     assert await autocomplete(fake, "maxim", "query", "71") == []
+    cards = await autocomplete(fake, "maxim", "query", "card 34")
+    assert cards[0] == {"name": f"card 34 · {CORPUS.get(34).text}", "value": "card 34"}
 
 
 def test_long_maxims_are_cut_to_100_characters_in_choices(storage):
