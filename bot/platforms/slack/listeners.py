@@ -39,10 +39,9 @@ from bot.platforms.slack.render import (
     render_maxim,
     render_preview,
     render_reply,
-    render_shared,
 )
+from bot.platforms.slack.sharing import Sharing, private, stored_scopes
 from bot.platforms.slack.web import (
-    CHANNEL_GONE,
     PLATFORM,
     error_code,
     is_slack_url,
@@ -91,11 +90,6 @@ class Acknowledgement(NamedTuple):
         return BoltResponse(status=200, body=self.body)  # JSON: Bolt sets the content type
 
 
-def _private(text: str, *, replace: bool = False) -> dict[str, Any]:
-    """A response_url message only the person who clicked sees (never public by accident)."""
-    return {"text": text, "response_type": "ephemeral", "replace_original": replace}
-
-
 class SlackListeners:
     """The Bolt listeners of the maxim bot, with what they share."""
 
@@ -106,7 +100,12 @@ class SlackListeners:
         background: Background,
         admins: SlackAdmins,
         ack_deadline: float,
+        *,
+        oauth: bool = False,
     ) -> None:
+        """`oauth`: installed through OAuth, so each request carries its stored bot scopes."""
+        self.oauth = oauth
+        self.sharing = Sharing(service, self._respond)
         self.home = SlackHome(service, background)
         self.service = service
         self.config = config
@@ -200,40 +199,22 @@ class SlackListeners:
     # ---------------------------------------------------------------- preview buttons
 
     async def on_send(
-        self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
-        """Send: post the previewed maxim as the bot, "shared by @user", then drop the preview."""
+        """Send: share the previewed maxim (or card) as the bot, "shared by @user"."""
         await ack()
         value, user, channel = _action_values(body)
+        scopes = stored_scopes(context) if self.oauth else None
         self.background.spawn(
-            self._send(client, value, user, channel, respond),
+            self.sharing.send(client, value, user, channel, respond, scopes),
             "slack Send",
             self._apology_to(respond),
         )
-
-    async def _send(
-        self, client: AsyncWebClient, value: str, user: str, channel: str, respond: AsyncRespond
-    ) -> None:
-        preview = self.service.preview(value)
-        if preview is None:
-            await self._respond(respond, **_private(STALE_PREVIEW, replace=True))
-            return
-        message = render_shared(preview.maxim, user)
-        try:
-            await client.chat_postMessage(
-                channel=channel, unfurl_links=False, unfurl_media=False, **message
-            )
-        except SlackApiError as err:
-            if error_code(err) not in CHANNEL_GONE:
-                raise
-            # The bot is not a member here (a DM, a channel nobody invited it to): the
-            # command's response_url may still post to the channel, at the user's request.
-            log.info("Send: %s in %s; posting through the response_url", error_code(err), channel)
-            await self._respond(
-                respond, response_type="in_channel", replace_original=False, **message
-            )
-        log.info("maxim %d shared on %s by %s", preview.maxim.number, PLATFORM, user)
-        await self._respond(respond, delete_original=True)
 
     async def on_shuffle(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         """Shuffle: replace the preview with another maxim (the next search result)."""
@@ -246,7 +227,7 @@ class SlackListeners:
     async def _shuffle(self, value: str, respond: AsyncRespond) -> None:
         following = self.service.shuffle(value)
         if following is None:
-            await self._respond(respond, **_private(STALE_PREVIEW, replace=True))
+            await self._respond(respond, **private(STALE_PREVIEW, replace=True))
             return
         await self._respond(
             respond, response_type="ephemeral", replace_original=True, **render_preview(following)
@@ -261,7 +242,7 @@ class SlackListeners:
 
     def _apology_to(self, respond: AsyncRespond) -> Callable[[str], Awaitable[None]]:
         async def apologise(apology: str) -> None:
-            await self._respond(respond, **_private(apology))
+            await self._respond(respond, **private(apology))
 
         return apologise
 
@@ -402,7 +383,7 @@ class SlackListeners:
                 headers={"content-type": "application/json"},
             )
         if respond is not None and respond.response_url:
-            self.background.spawn(self._respond(respond, **_private(apology)), "slack apology")
+            self.background.spawn(self._respond(respond, **private(apology)), "slack apology")
         return BoltResponse(status=200, body="")
 
 
