@@ -111,6 +111,7 @@ async def upload_card(
     *,
     filename: str = "",
     comment: str = "",
+    thread: str | None = None,
 ) -> dict[str, Any]:
     """Share `maxim`'s card in `channel`; return the completed file as Slack describes it.
 
@@ -128,6 +129,7 @@ async def upload_card(
             title=f"Maxim {maxim.number}",
             alt_txt=alt_text(maxim),
             initial_comment=comment or None,
+            thread_ts=thread or None,
         )
     except SlackApiError as err:
         code = error_code(err)
@@ -163,6 +165,7 @@ async def share_card(
     *,
     comment: str,
     scopes: Sequence[str] | None,
+    thread: str | None = None,
 ) -> str | None:
     """Share a card someone asked for; None once shared, else the note for the text form.
 
@@ -177,7 +180,7 @@ async def share_card(
         log.info("Slack: no files:write in this workspace's installation: sharing the text")
         return NO_SCOPE_NOTE
     try:
-        await upload_card(client, cards, channel, maxim, comment=comment)
+        await upload_card(client, cards, channel, maxim, comment=comment, thread=thread)
     except CardRefused as refused:
         if refused.missing_scope:
             log.info("Slack: the bot token lacks files:write: sharing the text")

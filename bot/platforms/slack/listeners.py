@@ -19,7 +19,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -40,7 +40,7 @@ from bot.platforms.slack.render import (
     render_preview,
     render_reply,
 )
-from bot.platforms.slack.sharing import Sharing, private, stored_scopes
+from bot.platforms.slack.sharing import Sharing, post_card_answer, private, stored_scopes
 from bot.platforms.slack.web import (
     PLATFORM,
     error_code,
@@ -48,7 +48,7 @@ from bot.platforms.slack.web import (
     refused_here,
 )
 from bot.preview import STALE_PREVIEW, is_private
-from maxims import Reply, parse_query
+from maxims import MaximReply, Reply, parse_query
 from maxims.query import changes_daily
 
 if TYPE_CHECKING:
@@ -263,7 +263,13 @@ class SlackListeners:
         is_admin = self._admin_check(origin, context)
         self.background.spawn(
             self._answer_mention(
-                context.client, origin, text, thread, is_admin, body.get("event_id")
+                context.client,
+                origin,
+                text,
+                thread,
+                is_admin,
+                body.get("event_id"),
+                stored_scopes(context) if self.oauth else None,
             ),
             "slack mention",
         )
@@ -276,11 +282,18 @@ class SlackListeners:
         thread: str,
         is_admin: IsAdmin,
         event_id: str | None,
+        scopes: Sequence[str] | None = None,
     ) -> None:
         since = ops.started()
         reply = await self.service.command(origin, text, is_admin, event_id=event_id)
         if reply is None:
             return  # another delivery of this event was answered
+        if isinstance(reply, MaximReply) and reply.card:
+            cards = self.service.cards
+            channel = origin.channel
+            await post_card_answer(client, cards, channel, reply, thread=thread, scopes=scopes)
+            ops.record_reply(PLATFORM, reply, since)
+            return
         if not is_private(reply, preview=False):
             await client.chat_postMessage(
                 channel=origin.channel,

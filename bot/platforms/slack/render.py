@@ -185,8 +185,13 @@ def render_reply(reply: Reply, *, preview: bool) -> Message:
     raise TypeError(f"cannot render {type(reply).__name__}")
 
 
-def render_answer(reply: MaximReply) -> Message:
-    """A maxim answer posted at once (no preview): the first match, with a hint for searches."""
+def render_answer(reply: MaximReply, card_note: str = "") -> Message:
+    """A maxim answer posted at once (no preview): the first match, with a hint for searches.
+
+    `card_note` says why a card asked for went out as this text instead.
+    """
+    if card_note:
+        return render_maxim(reply.maxims[0], *answer_notes(reply, draws_cards=True), card_note)
     return render_maxim(reply.maxims[0], *answer_notes(reply))
 
 

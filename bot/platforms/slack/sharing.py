@@ -13,11 +13,13 @@ from slack_bolt.async_app import AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.cards import CardCache
 from bot.chat import ChatService
 from bot.platforms.slack.cards import UNSURE_NOTE, Unsure, share_card
-from bot.platforms.slack.render import Message, mention, render_shared
+from bot.platforms.slack.render import Message, mention, render_answer, render_shared
 from bot.platforms.slack.web import CHANNEL_GONE, PLATFORM, error_code
-from bot.preview import STALE_PREVIEW
+from bot.preview import STALE_PREVIEW, answer_notes
+from maxims import MaximReply
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,35 @@ def stored_scopes(context: AsyncBoltContext) -> Sequence[str] | None:
     """
     result = context.authorize_result
     return result.bot_scopes if result is not None else None
+
+
+async def post_card_answer(
+    client: AsyncWebClient,
+    cards: CardCache,
+    channel: str,
+    reply: MaximReply,
+    *,
+    thread: str | None,
+    scopes: Sequence[str] | None = None,
+) -> None:
+    """A card asked for where the answer goes out at once: a mention's thread, a direct message.
+
+    The card, with the answer's notes ("more matches: 5, 8") as its comment. Where Slack
+    refuses it, the text form with the reason as a note, once; cut off mid-upload, nothing
+    more (the card may be there).
+    """
+    comment = " · ".join(answer_notes(reply, draws_cards=True))
+    try:
+        note = await share_card(
+            client, cards, channel, reply.maxims[0], comment=comment, scopes=scopes, thread=thread
+        )
+    except Unsure as unsure:
+        log.warning("Slack: card upload to %s cut off (%s)", channel, unsure.reason)
+        return
+    if note is not None:
+        await client.chat_postMessage(
+            channel=channel, thread_ts=thread, unfurl_links=False, **render_answer(reply, note)
+        )
 
 
 class Sharing:

@@ -22,7 +22,12 @@ from bot.storage.slack.tables import slack_bots
 from tests.bot.platforms.slack.helpers import CORPUS, Bot, make_service, post, settings_for
 from tests.bot.platforms.slack.test_oauth import install, oauth_bot
 from tests.fakes.slack.files import FILES_SCOPE, UPLOAD
-from tests.fakes.slack.payloads import block_actions_body
+from tests.fakes.slack.payloads import (
+    app_mention_event,
+    block_actions_body,
+    direct_message_event,
+    event_body,
+)
 
 
 @pytest.fixture
@@ -195,3 +200,44 @@ async def test_an_oauth_install_without_files_write_never_tries_the_upload(fake,
     assert message["text"] == f"Maxim 3: {CORPUS.get(3).text}"
     [(_, note)] = fake.responses
     assert note["text"] == NO_SCOPE_NOTE
+
+
+# ------------------------------------------------------------------------------ answered at once
+
+
+async def test_a_mention_asking_for_a_card_gets_the_card_in_its_thread(make_bot):
+    bot = make_bot()
+
+    await bot.dispatch(event_body(app_mention_event("card search dropout", ts="111.1")))
+    await bot.settle()
+
+    assert bot.fake.calls_to("chat.postMessage") == []
+    [message] = bot.fake.channel_messages("C1")
+    assert message["thread_ts"] == "111.1"
+    assert message["text"] == "more matches: 5"
+    [file] = message["files"]
+    assert bot.fake.uploaded_bytes(file["id"]) == render_card(CORPUS.get(3))
+
+
+async def test_a_mention_without_files_write_gets_the_text_and_the_note(make_bot):
+    bot = make_bot()
+    bot.fake.deny_scope(FILES_SCOPE)
+
+    await bot.dispatch(event_body(app_mention_event("card 3", ts="111.1")))
+    await bot.settle()
+
+    [message] = bot.fake.channel_messages("C1")
+    assert message["text"] == f"Maxim 3: {CORPUS.get(3).text}"
+    assert NO_SCOPE_NOTE in texts(message["blocks"])
+    assert CARD_LATER not in texts(message)
+
+
+async def test_a_direct_message_asking_for_a_card_gets_the_card_there(make_bot):
+    bot = make_bot()
+
+    await bot.dispatch(event_body(direct_message_event("card 4", "U1", ts="700.1")))
+    await bot.settle()
+
+    [message] = bot.fake.file_messages("DU1")
+    assert bot.fake.uploaded_bytes(message["files"][0]["id"]) == render_card(CORPUS.get(4))
+    assert bot.fake.calls_to("chat.postMessage") == []
