@@ -159,6 +159,12 @@ class SlackListeners:
             # Only local work (the corpus, one small read): answer in the acknowledgement.
             reply = await self.service.command(origin, text, is_admin, command=name)
             ops.record_reply(PLATFORM, reply, since)
+            if isinstance(reply, MaximReply) and reply.card and not self.config.preview:
+                # No preview: the card goes to the channel now, after an empty acknowledgement.
+                scopes = stored_scopes(context) if self.oauth else None
+                share = self.sharing.card_now(context.client, origin, reply, respond, scopes)
+                self.background.spawn(share, "slack /maxim card", self._apology_to(respond))
+                return BoltResponse(status=200, body="")
             return self.acknowledgement(reply).response()
         # A change of the daily post may wait on users.info (the admin check): give it until
         # the deadline, then acknowledge and answer through the response_url.

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cards import CardCache
-from bot.chat import ChatService
+from bot.chat import ChatService, Origin
 from bot.platforms.slack.cards import UNSURE_NOTE, Unsure, share_card
 from bot.platforms.slack.render import Message, mention, render_answer, render_shared
 from bot.platforms.slack.web import CHANNEL_GONE, PLATFORM, error_code
@@ -136,3 +136,36 @@ class Sharing:
             await self.respond(
                 respond, response_type="in_channel", replace_original=False, **message
             )
+
+    async def card_now(
+        self,
+        client: AsyncWebClient,
+        origin: Origin,
+        reply: MaximReply,
+        respond: AsyncRespond,
+        scopes: Sequence[str] | None,
+    ) -> None:
+        """`/maxim card` without a preview: the card in the channel, "asked for by @user".
+
+        Where Slack refuses the card, the text goes out through the command's response_url
+        (it posts where the asker may, even where the bot is no member), with the reason.
+        """
+        comment = " · ".join(
+            [f"asked for by {mention(origin.user)}", *answer_notes(reply, draws_cards=True)]
+        )
+        try:
+            note = await share_card(
+                client,
+                self.service.cards,
+                origin.channel,
+                reply.maxims[0],
+                comment=comment,
+                scopes=scopes,
+            )
+        except Unsure as unsure:
+            log.warning("Slack: card upload to %s cut off (%s)", origin.channel, unsure.reason)
+            await self.respond(respond, **private(UNSURE_NOTE))
+            return
+        if note is not None:
+            message = render_answer(reply, note)
+            await self.respond(respond, response_type="in_channel", **message)

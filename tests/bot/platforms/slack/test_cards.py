@@ -19,7 +19,7 @@ from bot.platforms.slack.cards import NO_SCOPE_NOTE, NOT_HERE_NOTE, UNSURE_NOTE
 from bot.platforms.slack.render import CARD_ON_SEND
 from bot.preview import ACTION_POST, ACTION_SHUFFLE, CARD_LATER, Preview
 from bot.storage.slack.tables import slack_bots
-from tests.bot.platforms.slack.helpers import CORPUS, Bot, make_service, post, settings_for
+from tests.bot.platforms.slack.helpers import CORPUS, NOW, Bot, make_service, post, settings_for
 from tests.bot.platforms.slack.test_oauth import install, oauth_bot
 from tests.fakes.slack.files import FILES_SCOPE, UPLOAD
 from tests.fakes.slack.payloads import (
@@ -27,6 +27,7 @@ from tests.fakes.slack.payloads import (
     block_actions_body,
     direct_message_event,
     event_body,
+    slash_command_body,
 )
 
 
@@ -241,3 +242,36 @@ async def test_a_direct_message_asking_for_a_card_gets_the_card_there(make_bot):
     [message] = bot.fake.file_messages("DU1")
     assert bot.fake.uploaded_bytes(message["files"][0]["id"]) == render_card(CORPUS.get(4))
     assert bot.fake.calls_to("chat.postMessage") == []
+
+
+async def test_without_a_preview_the_card_goes_to_the_channel_at_once(make_bot):
+    bot = make_bot(preview=False)
+
+    url = bot.fake.response_url("cmd")
+    response = await bot.dispatch(slash_command_body("card today", user_id="U7", response_url=url))
+    await bot.settle()
+
+    assert (response.status, response.body) == (200, "")  # nothing but the card
+    [message] = bot.fake.channel_messages("C1")
+    assert message["text"] == "asked for by <@U7> · today’s maxim"
+    [file] = message["files"]
+    maxim = CORPUS.for_day(NOW.date(), "slack:C1")
+    assert file["title"] == f"Maxim {maxim.number}"
+    assert bot.fake.uploaded_bytes(file["id"]) == render_card(maxim)
+    assert bot.fake.responses == []
+
+
+async def test_without_a_preview_a_refused_card_is_the_text_through_the_response_url(make_bot):
+    bot = make_bot(preview=False)
+    bot.fake.channel_members["C9"] = {"U7"}  # the bot was never invited
+
+    url = bot.fake.response_url("cmd")
+    built = slash_command_body("card 3", user_id="U7", channel_id="C9", response_url=url)
+    await bot.dispatch(built)
+    await bot.settle()
+
+    assert bot.fake.channel_messages("C9") == []
+    [(_, answer)] = bot.fake.responses
+    assert answer["response_type"] == "in_channel"
+    assert answer["text"] == f"Maxim 3: {CORPUS.get(3).text}"
+    assert NOT_HERE_NOTE in texts(answer["blocks"])
