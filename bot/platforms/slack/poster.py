@@ -1,7 +1,9 @@
 """`SlackPoster`: how the daily scheduler posts the maxim of the day to a Slack channel.
 
 Each post carries its claim key in message metadata, so that after a crash `find_post` can
-tell whether the earlier attempt reached Slack before posting again.
+tell whether the earlier attempt reached Slack before posting again. A card-style post is an
+uploaded file, whose message has no metadata: the card's file name ends in a digest of the
+key instead (`bot.platforms.slack.cards.daily_card_name`), and `find_post` looks for both.
 
 Installed through OAuth the app holds one bot token per workspace: `clients` then gives the
 client of the subscription's workspace, and a workspace the app left is `ChannelUnavailable`.

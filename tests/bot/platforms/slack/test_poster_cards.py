@@ -24,7 +24,7 @@ from bot.platforms.slack.poster import SlackPoster
 from bot.poster import ChannelUnavailable
 from bot.storage import Storage, Subscription
 from maxims import Maxim, load_corpus
-from tests.bot.platforms.slack.helpers import daily_subscription
+from tests.bot.platforms.slack.helpers import daily_subscription, platform_for, settings_for
 from tests.bot.platforms.slack.test_poster import production_client
 from tests.fakes.slack.api import FakeSlack
 from tests.fakes.slack.files import FILES_SCOPE
@@ -147,3 +147,10 @@ async def test_a_channel_without_the_bot_is_unavailable_for_a_card_too(fake):
 
     assert caught.value.reason == "not_in_channel"
     assert fake.channel_messages("C1") == []
+
+
+def test_the_platforms_poster_draws_with_the_chat_services_cards(fake, storage):
+    # One cache per process: a card drawn for a preview's Send is not drawn again at 09:00.
+    platform = platform_for(settings_for(fake), storage)
+
+    assert platform.poster.cards is platform.service.cards
