@@ -154,3 +154,16 @@ def test_the_platforms_poster_draws_with_the_chat_services_cards(fake, storage):
     platform = platform_for(settings_for(fake), storage)
 
     assert platform.poster.cards is platform.service.cards
+
+
+async def test_while_slack_has_not_said_where_it_shared_the_card_the_file_id_stands_in(fake):
+    # completeUploadExternal may answer before the share exists (empty "shares"): the post
+    # is made all the same, and the record keeps the file id rather than nothing.
+    fake.share_info_delayed = True
+    poster = SlackPoster(production_client(fake))
+
+    posted = await poster.post("C1", todays(), key=KEY, style="card")
+
+    [message] = fake.file_messages("C1")
+    assert posted == message["files"][0]["id"]
+    assert await poster.find_post("C1", KEY, since=DUE) == message["ts"]
