@@ -105,6 +105,7 @@ def build_slack_app(
         background or Background("Slack"),
         admins or SlackAdmins(config.admins),
         ack_deadline,
+        oauth=installs is not None,
     )
     if installs is not None:
         app.use(ignore_uninstalled)

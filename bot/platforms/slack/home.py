@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import Background
 from bot.chat import ChatService, IsAdmin, Origin
 from bot.platforms.slack.render import render_home, render_reply
+from bot.platforms.slack.sharing import post_card_answer
 from bot.platforms.slack.web import PLATFORM, error_code
 from bot.preview import Preview
 from maxims import MaximReply, Reply, parse_query
@@ -172,6 +173,9 @@ class SlackHome:
             reply = await self.service.command(origin, query, is_admin, event_id=event_id)
         if reply is None:
             return  # another delivery of this event was answered
+        if isinstance(reply, MaximReply) and reply.card:
+            await post_card_answer(client, self.service.cards, origin.channel, reply, thread=thread)
+            return
         await client.chat_postMessage(
             channel=origin.channel,
             thread_ts=thread,

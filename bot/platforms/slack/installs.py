@@ -49,6 +49,7 @@ BOT_SCOPES: Final = (
     "channels:read",
     "chat:write",
     "commands",
+    "files:write",
     "groups:history",
     "groups:read",
     "im:history",

@@ -136,7 +136,9 @@ class SlackPlatform:
         self.client = client or build_web_client(config, secrets)
         self.background = background or Background("Slack")
         self.poster = SlackPoster(
-            self.client, clients=installs.client_for if installs is not None else None
+            self.client,
+            clients=installs.client_for if installs is not None else None,
+            cards=service.cards,
         )
         self.app: AsyncApp | None = None
         self.port: int | None = None

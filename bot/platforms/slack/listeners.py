@@ -19,7 +19,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -39,17 +39,16 @@ from bot.platforms.slack.render import (
     render_maxim,
     render_preview,
     render_reply,
-    render_shared,
 )
+from bot.platforms.slack.sharing import Sharing, post_card_answer, private, stored_scopes
 from bot.platforms.slack.web import (
-    CHANNEL_GONE,
     PLATFORM,
     error_code,
     is_slack_url,
     refused_here,
 )
 from bot.preview import STALE_PREVIEW, is_private
-from maxims import Reply, parse_query
+from maxims import MaximReply, Reply, parse_query
 from maxims.query import changes_daily
 
 if TYPE_CHECKING:
@@ -91,11 +90,6 @@ class Acknowledgement(NamedTuple):
         return BoltResponse(status=200, body=self.body)  # JSON: Bolt sets the content type
 
 
-def _private(text: str, *, replace: bool = False) -> dict[str, Any]:
-    """A response_url message only the person who clicked sees (never public by accident)."""
-    return {"text": text, "response_type": "ephemeral", "replace_original": replace}
-
-
 class SlackListeners:
     """The Bolt listeners of the maxim bot, with what they share."""
 
@@ -106,7 +100,12 @@ class SlackListeners:
         background: Background,
         admins: SlackAdmins,
         ack_deadline: float,
+        *,
+        oauth: bool = False,
     ) -> None:
+        """`oauth`: installed through OAuth, so each request carries its stored bot scopes."""
+        self.oauth = oauth
+        self.sharing = Sharing(service, self._respond)
         self.home = SlackHome(service, background)
         self.service = service
         self.config = config
@@ -160,6 +159,12 @@ class SlackListeners:
             # Only local work (the corpus, one small read): answer in the acknowledgement.
             reply = await self.service.command(origin, text, is_admin, command=name)
             ops.record_reply(PLATFORM, reply, since)
+            if isinstance(reply, MaximReply) and reply.card and not self.config.preview:
+                # No preview: the card goes to the channel now, after an empty acknowledgement.
+                scopes = stored_scopes(context) if self.oauth else None
+                share = self.sharing.card_now(context.client, origin, reply, respond, scopes)
+                self.background.spawn(share, "slack /maxim card", self._apology_to(respond))
+                return BoltResponse(status=200, body="")
             return self.acknowledgement(reply).response()
         # A change of the daily post may wait on users.info (the admin check): give it until
         # the deadline, then acknowledge and answer through the response_url.
@@ -200,40 +205,22 @@ class SlackListeners:
     # ---------------------------------------------------------------- preview buttons
 
     async def on_send(
-        self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
-        """Send: post the previewed maxim as the bot, "shared by @user", then drop the preview."""
+        """Send: share the previewed maxim (or card) as the bot, "shared by @user"."""
         await ack()
         value, user, channel = _action_values(body)
+        scopes = stored_scopes(context) if self.oauth else None
         self.background.spawn(
-            self._send(client, value, user, channel, respond),
+            self.sharing.send(client, value, user, channel, respond, scopes),
             "slack Send",
             self._apology_to(respond),
         )
-
-    async def _send(
-        self, client: AsyncWebClient, value: str, user: str, channel: str, respond: AsyncRespond
-    ) -> None:
-        preview = self.service.preview(value)
-        if preview is None:
-            await self._respond(respond, **_private(STALE_PREVIEW, replace=True))
-            return
-        message = render_shared(preview.maxim, user)
-        try:
-            await client.chat_postMessage(
-                channel=channel, unfurl_links=False, unfurl_media=False, **message
-            )
-        except SlackApiError as err:
-            if error_code(err) not in CHANNEL_GONE:
-                raise
-            # The bot is not a member here (a DM, a channel nobody invited it to): the
-            # command's response_url may still post to the channel, at the user's request.
-            log.info("Send: %s in %s; posting through the response_url", error_code(err), channel)
-            await self._respond(
-                respond, response_type="in_channel", replace_original=False, **message
-            )
-        log.info("maxim %d shared on %s by %s", preview.maxim.number, PLATFORM, user)
-        await self._respond(respond, delete_original=True)
 
     async def on_shuffle(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         """Shuffle: replace the preview with another maxim (the next search result)."""
@@ -246,7 +233,7 @@ class SlackListeners:
     async def _shuffle(self, value: str, respond: AsyncRespond) -> None:
         following = self.service.shuffle(value)
         if following is None:
-            await self._respond(respond, **_private(STALE_PREVIEW, replace=True))
+            await self._respond(respond, **private(STALE_PREVIEW, replace=True))
             return
         await self._respond(
             respond, response_type="ephemeral", replace_original=True, **render_preview(following)
@@ -261,7 +248,7 @@ class SlackListeners:
 
     def _apology_to(self, respond: AsyncRespond) -> Callable[[str], Awaitable[None]]:
         async def apologise(apology: str) -> None:
-            await self._respond(respond, **_private(apology))
+            await self._respond(respond, **private(apology))
 
         return apologise
 
@@ -282,7 +269,13 @@ class SlackListeners:
         is_admin = self._admin_check(origin, context)
         self.background.spawn(
             self._answer_mention(
-                context.client, origin, text, thread, is_admin, body.get("event_id")
+                context.client,
+                origin,
+                text,
+                thread,
+                is_admin,
+                body.get("event_id"),
+                stored_scopes(context) if self.oauth else None,
             ),
             "slack mention",
         )
@@ -295,11 +288,18 @@ class SlackListeners:
         thread: str,
         is_admin: IsAdmin,
         event_id: str | None,
+        scopes: Sequence[str] | None = None,
     ) -> None:
         since = ops.started()
         reply = await self.service.command(origin, text, is_admin, event_id=event_id)
         if reply is None:
             return  # another delivery of this event was answered
+        if isinstance(reply, MaximReply) and reply.card:
+            cards = self.service.cards
+            channel = origin.channel
+            await post_card_answer(client, cards, channel, reply, thread=thread, scopes=scopes)
+            ops.record_reply(PLATFORM, reply, since)
+            return
         if not is_private(reply, preview=False):
             await client.chat_postMessage(
                 channel=origin.channel,
@@ -402,7 +402,7 @@ class SlackListeners:
                 headers={"content-type": "application/json"},
             )
         if respond is not None and respond.response_url:
-            self.background.spawn(self._respond(respond, **_private(apology)), "slack apology")
+            self.background.spawn(self._respond(respond, **private(apology)), "slack apology")
         return BoltResponse(status=200, body="")
 
 

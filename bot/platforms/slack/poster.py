@@ -1,7 +1,9 @@
 """`SlackPoster`: how the daily scheduler posts the maxim of the day to a Slack channel.
 
 Each post carries its claim key in message metadata, so that after a crash `find_post` can
-tell whether the earlier attempt reached Slack before posting again.
+tell whether the earlier attempt reached Slack before posting again. A card-style post is an
+uploaded file, whose message has no metadata: the card's file name ends in a digest of the
+key instead (`bot.platforms.slack.cards.daily_card_name`), and `find_post` looks for both.
 
 Installed through OAuth the app holds one bot token per workspace: `clients` then gives the
 client of the subscription's workspace, and a workspace the app left is `ChannelUnavailable`.
@@ -26,9 +28,18 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.platforms.slack.render import render_daily
+from bot.cards import CardCache
+from bot.platforms.slack.cards import (
+    CardRefused,
+    Unsure,
+    daily_card_name,
+    is_daily_card,
+    shared_ts,
+    upload_card,
+)
+from bot.platforms.slack.render import DAILY_HEADING, render_daily
 from bot.platforms.slack.web import PLATFORM, ClientFor, post_error, without_rate_limit_retry
-from bot.poster import ChannelUnavailable, PostError, RateLimited, text_instead_of_card
+from bot.poster import ChannelUnavailable, PostError, RateLimited
 from maxims import Maxim
 
 PAGE_SIZE = 200  # Slack's recommended page size; it serves 15 to non-Marketplace apps
@@ -60,11 +71,14 @@ class SlackPoster:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         history_wait_budget: float = HISTORY_WAIT_BUDGET,
+        cards: CardCache | None = None,
     ) -> None:
         """`client` posts when `clients` is None (one workspace); else `clients(workspace)`.
 
-        `sleep` and `clock` are how `find_post` waits out rate limits (tests move time).
+        `sleep` and `clock` are how `find_post` waits out rate limits (tests move time);
+        `cards` draws card-style posts (the chat service's, so each card is drawn once).
         """
+        self.cards = cards if cards is not None else CardCache()
         self.client = client
         self.clients = clients
         self.sleep = sleep
@@ -89,10 +103,14 @@ class SlackPoster:
     ) -> str:
         """Post and return the message ts; Slack errors become `PostError`s.
 
-        A card-style post goes out as text for now (`text_instead_of_card`).
+        A card-style post uploads the card (`_post_card`); where the installation lacks
+        ``files:write`` it goes out as text, with one log line.
         """
         client = await self._client(workspace)
-        text_instead_of_card(PLATFORM, style)
+        if style == "card":
+            posted = await self._post_card(client, channel, maxim, key)
+            if posted is not None:
+                return posted
         try:
             response = await client.chat_postMessage(
                 channel=channel,
@@ -102,13 +120,49 @@ class SlackPoster:
                 **render_daily(maxim),
             )
         except SlackApiError as err:
-            error = post_error(err)
-            if self.clients is not None and error.reason in WORKSPACE_GONE:
-                raise ChannelUnavailable(error.reason) from None
-            raise error from None
+            raise self._error(err) from None
         except (aiohttp.ClientError, TimeoutError) as err:
             raise PostError(f"cannot reach Slack ({type(err).__name__})") from None
         return str(response["ts"])
+
+    def _error(self, err: SlackApiError) -> PostError:
+        error = post_error(err)
+        if self.clients is not None and error.reason in WORKSPACE_GONE:
+            return ChannelUnavailable(error.reason)
+        return error
+
+    async def _post_card(
+        self, client: AsyncWebClient, channel: str, maxim: Maxim, key: str
+    ) -> str | None:
+        """Upload the day's card, named after `key` (`daily_card_name`), so `find_post` sees it.
+
+        Returns the sharing message's ts (the file id while Slack has not said where it
+        shared it), or None when the installation lacks ``files:write``: the text then.
+        """
+        try:
+            shared = await upload_card(
+                client,
+                self.cards,
+                channel,
+                maxim,
+                filename=daily_card_name(maxim, key),
+                comment=DAILY_HEADING,
+            )
+        except CardRefused as refused:
+            if refused.missing_scope:
+                log.warning(
+                    "Slack: no files:write for the daily card in %s: posting the text "
+                    "(reinstall the app to post cards)",
+                    channel,
+                )
+                return None
+            if refused.error is not None:
+                raise self._error(refused.error) from None
+            raise PostError(f"card upload failed ({refused.code})") from None
+        except Unsure as unsure:
+            # Retried as any cut-off post: the retry looks in the history first.
+            raise PostError(unsure.reason) from None
+        return shared_ts(shared, channel) or str(shared.get("id") or "")
 
     async def find_post(
         self, channel: str, key: str, *, since: dt.datetime, workspace: str = ""
@@ -131,6 +185,8 @@ class SlackPoster:
                 metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
                 if metadata.get("event_type") == METADATA_TYPE and payload.get("key") == key:
+                    return str(message["ts"])
+                if is_daily_card(message, key):  # a card: no metadata, its file name tells
                     return str(message["ts"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not response.get("has_more") or cursor is None:

@@ -36,6 +36,8 @@ _USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{1,20}")
 ACTION_HOME_SHUFFLE = "maxim_home_shuffle"  # not the preview's Shuffle: no response_url here
 HOME_POSTS_SHOWN = 20  # daily posts listed on the Home tab; the rest are counted
+DAILY_HEADING = ":calendar: *Maxim of the day*"  # a daily post's heading, or a card's comment
+CARD_ON_SEND = ":frame_with_picture: Send shares this maxim as an image card"
 DM_HINT = "Send me any of these in Messages, with or without `/maxim`, and I answer there."
 
 
@@ -95,13 +97,15 @@ def render_daily(maxim: Maxim) -> Message:
     """The maxim of the day."""
     return {
         "text": fallback(maxim, "Maxim of the day. "),
-        "blocks": maxim_blocks(maxim, heading=":calendar: *Maxim of the day*"),
+        "blocks": maxim_blocks(maxim, heading=DAILY_HEADING),
     }
 
 
 def render_preview(preview: Preview) -> Message:
     """The private preview: the maxim and Send / Shuffle / Cancel buttons carrying its state."""
-    notes = [*preview_notes(preview, escape), "only you can see this"]
+    notes = [*preview_notes(preview, escape, draws_cards=True), "only you can see this"]
+    if preview.card:
+        notes.insert(0, CARD_ON_SEND)
     value = preview.encode()
     buttons: list[Block] = [_button("Send", ACTION_POST, value, style="primary")]
     if preview.can_shuffle:
@@ -181,8 +185,13 @@ def render_reply(reply: Reply, *, preview: bool) -> Message:
     raise TypeError(f"cannot render {type(reply).__name__}")
 
 
-def render_answer(reply: MaximReply) -> Message:
-    """A maxim answer posted at once (no preview): the first match, with a hint for searches."""
+def render_answer(reply: MaximReply, card_note: str = "") -> Message:
+    """A maxim answer posted at once (no preview): the first match, with a hint for searches.
+
+    `card_note` says why a card asked for went out as this text instead.
+    """
+    if card_note:
+        return render_maxim(reply.maxims[0], *answer_notes(reply, draws_cards=True), card_note)
     return render_maxim(reply.maxims[0], *answer_notes(reply))
 
 

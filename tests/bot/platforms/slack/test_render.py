@@ -121,6 +121,7 @@ def test_the_manifest_asks_for_the_scopes_the_bot_uses_and_no_more():
         "channels:read",  # users.conversations, for the Home tab's daily posts
         "chat:write",
         "commands",
+        "files:write",  # files_upload_v2: cards, shared and daily
         "groups:history",
         "groups:read",
         "im:history",

@@ -1,0 +1,171 @@
+"""Send: sharing a previewed maxim, or its card, in the channel for the person who asked.
+
+Split from `bot.platforms.slack.listeners`, which registers the button and spawns `send`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from slack_bolt.async_app import AsyncBoltContext, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.cards import CardCache
+from bot.chat import ChatService, Origin
+from bot.platforms.slack.cards import UNSURE_NOTE, Unsure, share_card
+from bot.platforms.slack.render import Message, mention, render_answer, render_shared
+from bot.platforms.slack.web import CHANNEL_GONE, PLATFORM, error_code
+from bot.preview import STALE_PREVIEW, answer_notes
+from maxims import MaximReply
+
+log = logging.getLogger(__name__)
+
+Respond = Callable[..., Awaitable[None]]  # SlackListeners._respond: (respond, **message)
+
+
+def private(text: str, *, replace: bool = False) -> dict[str, Any]:
+    """A response_url message only the person who clicked sees (never public by accident)."""
+    return {"text": text, "response_type": "ephemeral", "replace_original": replace}
+
+
+def stored_scopes(context: AsyncBoltContext) -> Sequence[str] | None:
+    """The bot scopes an OAuth installation stored for the request's workspace.
+
+    Only for OAuth: Bolt learns a single token's scopes once, at the first request, so after
+    the operator adds ``files:write`` they would be stale until a restart; there Slack's own
+    ``missing_scope`` decides.
+    """
+    result = context.authorize_result
+    return result.bot_scopes if result is not None else None
+
+
+async def post_card_answer(
+    client: AsyncWebClient,
+    cards: CardCache,
+    channel: str,
+    reply: MaximReply,
+    *,
+    thread: str | None,
+    scopes: Sequence[str] | None = None,
+) -> None:
+    """A card asked for where the answer goes out at once: a mention's thread, a direct message.
+
+    The card, with the answer's notes ("more matches: 5, 8") as its comment. Where Slack
+    refuses it, the text form with the reason as a note, once; cut off mid-upload, nothing
+    more (the card may be there).
+    """
+    comment = " · ".join(answer_notes(reply, draws_cards=True))
+    try:
+        note = await share_card(
+            client, cards, channel, reply.maxims[0], comment=comment, scopes=scopes, thread=thread
+        )
+    except Unsure as unsure:
+        log.warning("Slack: card upload to %s cut off (%s)", channel, unsure.reason)
+        return
+    if note is not None:
+        await client.chat_postMessage(
+            channel=channel, thread_ts=thread, unfurl_links=False, **render_answer(reply, note)
+        )
+
+
+class Sharing:
+    """The Send button's work, after Bolt's acknowledgement."""
+
+    def __init__(self, service: ChatService, respond: Respond) -> None:
+        self.service = service
+        self.respond = respond
+
+    async def send(
+        self,
+        client: AsyncWebClient,
+        value: str,
+        user: str,
+        channel: str,
+        respond: AsyncRespond,
+        scopes: Sequence[str] | None = None,
+    ) -> None:
+        """Share the preview `value` in `channel` for `user`, then drop (or note on) the preview.
+
+        A card is uploaded (`share_card`); where Slack refuses it, the text goes out instead
+        and the preview becomes a one-line note saying why. Cut off mid-upload, nothing else
+        is posted: the card may be in the channel already.
+        """
+        preview = self.service.preview(value)
+        if preview is None:
+            await self.respond(respond, **private(STALE_PREVIEW, replace=True))
+            return
+        note: str | None = None
+        if preview.card:
+            try:
+                note = await share_card(
+                    client,
+                    self.service.cards,
+                    channel,
+                    preview.maxim,
+                    comment=f"shared by {mention(user)}",
+                    scopes=scopes,
+                )
+            except Unsure as unsure:
+                log.warning("Slack: card upload to %s cut off (%s)", channel, unsure.reason)
+                await self.respond(respond, **private(UNSURE_NOTE, replace=True))
+                return
+        if not preview.card or note is not None:
+            await self._post_shared(client, channel, render_shared(preview.maxim, user), respond)
+        log.info("maxim %d shared on %s by %s", preview.maxim.number, PLATFORM, user)
+        if note is not None:
+            await self.respond(respond, **private(note, replace=True))
+        else:
+            await self.respond(respond, delete_original=True)
+
+    async def _post_shared(
+        self, client: AsyncWebClient, channel: str, message: Message, respond: AsyncRespond
+    ) -> None:
+        try:
+            await client.chat_postMessage(
+                channel=channel, unfurl_links=False, unfurl_media=False, **message
+            )
+        except SlackApiError as err:
+            if error_code(err) not in CHANNEL_GONE:
+                raise
+            # The bot is not a member here (a DM, a channel nobody invited it to): the
+            # command's response_url may still post to the channel, at the user's request.
+            log.info("Send: %s in %s; posting through the response_url", error_code(err), channel)
+            await self.respond(
+                respond, response_type="in_channel", replace_original=False, **message
+            )
+
+    async def card_now(
+        self,
+        client: AsyncWebClient,
+        origin: Origin,
+        reply: MaximReply,
+        respond: AsyncRespond,
+        scopes: Sequence[str] | None,
+    ) -> None:
+        """`/maxim card` without a preview: the card in the channel, "asked for by @user".
+
+        Where Slack refuses the card, the text goes out through the command's response_url
+        (it posts where the asker may, even where the bot is no member), with the reason.
+        """
+        comment = " · ".join(
+            [f"asked for by {mention(origin.user)}", *answer_notes(reply, draws_cards=True)]
+        )
+        try:
+            note = await share_card(
+                client,
+                self.service.cards,
+                origin.channel,
+                reply.maxims[0],
+                comment=comment,
+                scopes=scopes,
+            )
+        except Unsure as unsure:
+            log.warning("Slack: card upload to %s cut off (%s)", origin.channel, unsure.reason)
+            await self.respond(respond, **private(UNSURE_NOTE))
+            return
+        if note is not None:
+            message = render_answer(reply, note)
+            await self.respond(respond, response_type="in_channel", **message)
