@@ -6,16 +6,12 @@ sees this protocol and the three errors below, so the exactly-once logic lives i
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from maxims import Maxim
-
-
-log = logging.getLogger(__name__)
 
 
 class PostError(Exception):
@@ -57,8 +53,7 @@ class Poster(Protocol):
         `workspace` is the subscription's (Slack team id, Discord guild id; "" when unknown):
         a Slack app installed in many workspaces holds one token per workspace and must post
         with that channel's. `style` is the subscription's: ``text``, or ``card`` for the maxim
-        as a picture (a platform that cannot post cards yet posts the text:
-        `text_instead_of_card`).
+        as a picture.
         """
         ...
 
@@ -75,13 +70,3 @@ class Poster(Protocol):
         finish looking raises a `PostError` instead, so the post is retried, never doubled.
         """
         ...
-
-
-def text_instead_of_card(platform: str, style: str) -> None:
-    """Say, in one INFO line, that a card-style daily post goes out as text on `platform`.
-
-    Slack and Discord post the text of a card-style daily post until they upload cards;
-    nothing else about the post changes, so exactly-once holds as for any text post.
-    """
-    if style == "card":
-        log.info("daily posts as cards come later on %s: posting the text", platform)

@@ -28,8 +28,6 @@ MORE_MATCHES_SHOWN = 5  # "more matches: 3, 8, 12, 40, 51…"
 # Marks a card in an encoded preview's kind ("search+card"): buttons made before cards existed
 # carry a bare kind and decode as text, as they were.
 CARD_MARK = "+card"
-# Beside a card asked for where the platform cannot draw one yet: the text is still the answer.
-CARD_LATER = "cards are coming to this platform soon: here’s the text for now"
 
 
 @dataclass(frozen=True)
@@ -102,19 +100,11 @@ def is_private(reply: Reply, *, preview: bool) -> bool:
     return not isinstance(reply, MaximReply) or preview
 
 
-def preview_notes(
-    preview: Preview, escape: Callable[[str], str], *, draws_cards: bool = False
-) -> list[str]:
+def preview_notes(preview: Preview, escape: Callable[[str], str]) -> list[str]:
     """What a preview says beside its maxim: "result 2 of 5 for “dropout”", "today’s maxim".
 
-    `escape` makes the searched words safe for the platform's markup. A card on a platform
-    that does not draw cards (`draws_cards`) yet also says so (`CARD_LATER`).
+    `escape` makes the searched words safe for the platform's markup.
     """
-    later = [CARD_LATER] if preview.card and not draws_cards else []
-    return _kind_notes(preview, escape) + later
-
-
-def _kind_notes(preview: Preview, escape: Callable[[str], str]) -> list[str]:
     if preview.kind == "search" and preview.words:
         shown = escape(" ".join(preview.words))
         if preview.total:
@@ -125,19 +115,11 @@ def _kind_notes(preview: Preview, escape: Callable[[str], str]) -> list[str]:
     return []
 
 
-def answer_notes(
-    reply: MaximReply, number: Callable[[int], str] = str, *, draws_cards: bool = False
-) -> list[str]:
+def answer_notes(reply: MaximReply, number: Callable[[int], str] = str) -> list[str]:
     """What an answer posted at once says beside its maxim: other matches, or "today’s maxim".
 
-    `number` formats a maxim number for the platform (the console writes ``#3``). A card on a
-    platform that does not draw cards (`draws_cards`) yet also says so (`CARD_LATER`).
+    `number` formats a maxim number for the platform (the console writes ``#3``).
     """
-    later = [CARD_LATER] if reply.card and not draws_cards else []
-    return _match_notes(reply, number) + later
-
-
-def _match_notes(reply: MaximReply, number: Callable[[int], str]) -> list[str]:
     if reply.kind == "search" and len(reply.maxims) > 1:
         others = ", ".join(number(m.number) for m in reply.maxims[1 : MORE_MATCHES_SHOWN + 1])
         more = "…" if len(reply.maxims) > MORE_MATCHES_SHOWN + 1 else ""

@@ -191,7 +191,7 @@ class Console:
     async def _card(self, reply: MaximReply) -> str:
         first = reply.maxims[0]
         text = await self.files.describe(first, f"Maxim {first.number} as a card:")
-        notes = answer_notes(reply, "#{}".format, draws_cards=True)
+        notes = answer_notes(reply, "#{}".format)
         return "".join([text, *(f"\n   ({n})" for n in notes)])
 
     async def _is_admin(self) -> bool:

@@ -7,7 +7,6 @@ import random
 import pytest
 
 from bot.preview import (
-    CARD_LATER,
     MAX_ENCODED,
     Preview,
     answer_notes,
@@ -149,13 +148,9 @@ def test_the_first_preview_of_a_card_answer_is_a_card():
     assert preview_of(MaximReply((CORPUS.get(4),), "number")).card is False
 
 
-def test_a_card_where_cards_are_not_drawn_yet_says_so_after_the_other_notes():
+def test_a_card_says_what_its_text_would_say():
     card = Preview(CORPUS.get(4), "today", card=True)
-    assert preview_notes(card, str) == ["today’s maxim", CARD_LATER]
-    assert preview_notes(card, str, draws_cards=True) == ["today’s maxim"]
-    assert preview_notes(Preview(CORPUS.get(4), "today"), str) == ["today’s maxim"]
+    assert preview_notes(card, str) == ["today’s maxim"]
     reply = MaximReply(tuple(CORPUS.get(n) for n in (3, 9)), "search", ("x",), card=True)
-    assert answer_notes(reply) == ["more matches: 9", CARD_LATER]
-    assert answer_notes(reply, draws_cards=True) == ["more matches: 9"]
-    assert answer_notes(MaximReply((CORPUS.get(3),), "number", card=True)) == [CARD_LATER]
-    assert CARD_LATER == "cards are coming to this platform soon: here’s the text for now"
+    assert answer_notes(reply) == ["more matches: 9"]
+    assert answer_notes(MaximReply((CORPUS.get(3),), "number", card=True)) == []

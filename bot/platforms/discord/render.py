@@ -224,7 +224,7 @@ def preview_view(preview: Preview, user_id: int) -> discord.ui.View:
 def render_preview(preview: Preview, user_id: int) -> Message:
     """The private preview with its buttons."""
     return {
-        "embed": maxim_embed(preview.maxim, *preview_notes(preview, escape, draws_cards=True)),
+        "embed": maxim_embed(preview.maxim, *preview_notes(preview, escape)),
         "view": preview_view(preview, user_id),
         "allowed_mentions": NO_MENTIONS,
     }
@@ -232,7 +232,7 @@ def render_preview(preview: Preview, user_id: int) -> Message:
 
 def render_answer(reply: MaximReply) -> Message:
     """A maxim answer posted at once (no preview): the first match, and a hint for searches."""
-    return render_maxim(reply.maxims[0], *answer_notes(reply, draws_cards=True))
+    return render_maxim(reply.maxims[0], *answer_notes(reply))
 
 
 def render_list(reply: ListReply) -> Message:

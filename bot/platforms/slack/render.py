@@ -103,7 +103,7 @@ def render_daily(maxim: Maxim) -> Message:
 
 def render_preview(preview: Preview) -> Message:
     """The private preview: the maxim and Send / Shuffle / Cancel buttons carrying its state."""
-    notes = [*preview_notes(preview, escape, draws_cards=True), "only you can see this"]
+    notes = [*preview_notes(preview, escape), "only you can see this"]
     if preview.card:
         notes.insert(0, CARD_ON_SEND)
     value = preview.encode()
@@ -191,7 +191,7 @@ def render_answer(reply: MaximReply, card_note: str = "") -> Message:
     `card_note` says why a card asked for went out as this text instead.
     """
     if card_note:
-        return render_maxim(reply.maxims[0], *answer_notes(reply, draws_cards=True), card_note)
+        return render_maxim(reply.maxims[0], *answer_notes(reply), card_note)
     return render_maxim(reply.maxims[0], *answer_notes(reply))
 
 

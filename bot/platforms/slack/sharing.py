@@ -57,7 +57,7 @@ async def post_card_answer(
     refuses it, the text form with the reason as a note, once; cut off mid-upload, nothing
     more (the card may be there).
     """
-    comment = " · ".join(answer_notes(reply, draws_cards=True))
+    comment = " · ".join(answer_notes(reply))
     try:
         note = await share_card(
             client, cards, channel, reply.maxims[0], comment=comment, scopes=scopes, thread=thread
@@ -150,9 +150,7 @@ class Sharing:
         Where Slack refuses the card, the text goes out through the command's response_url
         (it posts where the asker may, even where the bot is no member), with the reason.
         """
-        comment = " · ".join(
-            [f"asked for by {mention(origin.user)}", *answer_notes(reply, draws_cards=True)]
-        )
+        comment = " · ".join([f"asked for by {mention(origin.user)}", *answer_notes(reply)])
         try:
             note = await share_card(
                 client,

@@ -18,7 +18,6 @@ from bot.chat import ChatService, build_trigger_engine
 from bot.config import TriggersConfig
 from bot.daily.commands import DailySubscriptions
 from bot.platforms.console import Console, ConsolePoster, render_console
-from bot.preview import CARD_LATER
 from maxims import load_corpus
 from tests.helpers import ROOT, Clock, python_env
 
@@ -163,7 +162,6 @@ async def test_a_card_search_mentions_further_matches_and_no_platform_note(servi
     lines = await chat(service, "/maxim card search dropout layers\n", tmp_path)
     assert lines[0] == f"maxim-bot: Maxim 59 as a card: {tmp_path / 'maxim-59.png'}"
     assert lines[2:] == ["   (more matches: #16, #30, #6, #20, #54)"]
-    assert not any(CARD_LATER in line for line in lines)
     today = await chat(service, "/maxim card today\n", tmp_path)
     assert today[2] == "   (today’s maxim)"
 

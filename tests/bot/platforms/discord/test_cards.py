@@ -18,7 +18,7 @@ import pytest
 
 from bot.cards import alt_text, render_card
 from bot.platforms.discord.uploads import NO_ATTACH_FILES, UPLOAD_FAILED
-from bot.preview import CARD_LATER, Preview
+from bot.preview import Preview
 from maxims import Maxim, load_corpus
 from tests.bot.platforms.discord.helpers import (
     client_of,
@@ -124,7 +124,6 @@ async def test_post_shares_the_card_in_the_channel_and_removes_the_preview(fake,
     assert shared.allowed_mentions == {"parse": []}
     assert_card_embed(shared.embeds[0], CORPUS.get(34))
     assert_card(shared.attachments, CORPUS.get(34))
-    assert CARD_LATER not in str(shared.payload)
 
 
 async def test_without_attach_files_the_preview_and_the_post_are_text_with_a_note(

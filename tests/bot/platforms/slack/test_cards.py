@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from bot.cards import alt_text, render_card
 from bot.platforms.slack.cards import NO_SCOPE_NOTE, NOT_HERE_NOTE, UNSURE_NOTE
 from bot.platforms.slack.render import CARD_ON_SEND
-from bot.preview import ACTION_POST, ACTION_SHUFFLE, CARD_LATER, Preview
+from bot.preview import ACTION_POST, ACTION_SHUFFLE, Preview
 from bot.storage.slack.tables import slack_bots
 from tests.bot.platforms.slack.helpers import CORPUS, NOW, Bot, make_service, post, settings_for
 from tests.bot.platforms.slack.test_oauth import install, oauth_bot
@@ -61,7 +61,6 @@ async def test_a_card_preview_says_send_shares_it_as_an_image(make_bot):
     assert answer["response_type"] == "ephemeral"
     assert answer["text"] == f"Preview. Maxim 3: {CORPUS.get(3).text}"
     assert CARD_ON_SEND in texts(answer)
-    assert CARD_LATER not in texts(answer)
     assert list(buttons(answer)) == ["Send", "Cancel"]
     assert Preview.decode(buttons(answer)["Send"], CORPUS) == Preview(
         CORPUS.get(3), "number", card=True
@@ -230,7 +229,6 @@ async def test_a_mention_without_files_write_gets_the_text_and_the_note(make_bot
     [message] = bot.fake.channel_messages("C1")
     assert message["text"] == f"Maxim 3: {CORPUS.get(3).text}"
     assert NO_SCOPE_NOTE in texts(message["blocks"])
-    assert CARD_LATER not in texts(message)
 
 
 async def test_a_direct_message_asking_for_a_card_gets_the_card_there(make_bot):
