@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import random
-import zlib
 from typing import Any
 
 import discord
@@ -22,27 +20,7 @@ from discord import app_commands
 from tests.fakes.discord.api import FakeDiscord
 from tests.fakes.discord.clients import HARD_TIMEOUT, connected, make_client
 from tests.fakes.discord.wire import ATTACH_FILES
-
-ALT = "Maxim 34: If you’re seeing NaN, look for a division by zero — then look again."
-
-
-def png(width: int = 1200, height: int = 630) -> bytes:
-    """A real grey PNG (signature, IHDR, IDAT, IEND) about the size of a card."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
-
-    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
-    noise = random.Random(width * height)  # some rows of noise: a card-sized file, ~10 kB
-    rows = [b"\x00" + noise.randbytes(width) for _ in range(8)]
-    pixels = zlib.compress(b"".join(rows) + b"\x00" * (width + 1) * (height - 8))
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
-
-
-CARD = png()
+from tests.fakes.images import ALT, CARD, png
 
 
 def card() -> dict[str, Any]:
