@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import subprocess
+import sys
 from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -103,6 +105,19 @@ def python_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str,
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *path])
     env.update(extra)
     return env
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter on this checkout (what it imports, it imports anew)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=python_env(),
+        timeout=60,
+        check=False,
+    )
 
 
 def recent_post_time(

@@ -2,8 +2,6 @@
 
 import asyncio
 import io
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -13,7 +11,7 @@ from bot.cards import THEMES, CardCache, alt_text, card_filename, render_card
 from bot.cards.themes import PALETTE
 from maxims import load_corpus
 from maxims.model import Maxim
-from tests.helpers import python_env
+from tests.helpers import run_python
 
 CORPUS = load_corpus()
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -58,9 +56,7 @@ def test_importing_cards_and_running_maxim_loads_no_pillow():
         "status = run(['34'], io.StringIO(), io.StringIO())\n"
         "print(status, sorted(m for m in sys.modules if m.split('.')[0] == 'PIL'))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=python_env(), timeout=60
-    )
+    done = run_python(code)
     assert (done.returncode, done.stdout.strip()) == (0, "0 []"), done.stderr
 
 

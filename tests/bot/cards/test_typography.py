@@ -2,8 +2,6 @@
 
 import hashlib
 import io
-import subprocess
-import sys
 
 import pytest
 from fontTools.ttLib import TTFont
@@ -15,7 +13,7 @@ from bot.cards.themes import PALETTE
 from bot.cards.wrap import has_orphan, wrap_text
 from maxims import load_corpus
 from maxims.model import Maxim
-from tests.helpers import python_env
+from tests.helpers import run_python
 
 CORPUS = load_corpus()
 EDGE = 60  # no text within 60 px of an edge
@@ -136,9 +134,7 @@ def test_a_fresh_process_draws_the_same_bytes():
         "    for t in ('light', 'dark'):\n"
         "        print(hashlib.sha256(render_card(load_corpus().get(n), t)).hexdigest())\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=python_env(), timeout=60
-    )
+    done = run_python(code)
     assert done.returncode == 0, done.stderr
     here = [
         hashlib.sha256(render_card(CORPUS.get(n), t)).hexdigest()

@@ -5,8 +5,6 @@ no scheduler: a change is seen through the `on_change` callback the scheduler wo
 """
 
 import datetime as dt
-import subprocess
-import sys
 
 import pytest
 
@@ -16,7 +14,7 @@ from bot.daily.commands import ADMINS_ONLY, FROM_CONFIG, DailySubscriptions, con
 from bot.storage import Subscription
 from maxims import TextReply
 from maxims.query import DailyOff, DailySet, DailyShow
-from tests.helpers import NOW, ROOT, Clock, python_env
+from tests.helpers import NOW, Clock, run_python
 from tests.helpers import subscription as a_subscription
 
 HERE = Origin("slack", "C1", "U1", workspace="T1")
@@ -239,13 +237,6 @@ def test_the_commands_do_not_import_the_scheduler():
         "import sys, bot.daily.commands; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'apscheduler'))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=python_env(),
-        timeout=60,
-        check=True,
-    )
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
     assert done.stdout == "[]\n"

@@ -8,8 +8,6 @@ import datetime as dt
 import io
 import random
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -19,7 +17,7 @@ from bot.config import TriggersConfig
 from bot.daily.commands import DailySubscriptions
 from bot.platforms.console import Console, ConsolePoster, render_console
 from maxims import load_corpus
-from tests.helpers import ROOT, Clock, python_env
+from tests.helpers import Clock, run_python
 
 
 @pytest.fixture
@@ -220,13 +218,6 @@ def test_the_chat_service_and_the_console_load_pillow_only_with_the_first_card()
         "asyncio.run(CardCache().png(load_corpus().get(1)))\n"
         "print('PIL' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=python_env(),
-        timeout=60,
-        check=True,
-    )
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
     assert done.stdout == "False\nTrue\n"

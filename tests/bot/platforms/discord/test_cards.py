@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -32,7 +30,7 @@ from tests.bot.platforms.discord.helpers import (
 from tests.bot.platforms.discord.test_handlers_buttons import press
 from tests.bot.platforms.discord.test_user_install import USER_INSTALL, post_and_wait
 from tests.fakes.discord.api import DEFAULT_BOT_PERMISSIONS, FakeDiscord, RecordedAttachment
-from tests.helpers import python_env
+from tests.helpers import run_python
 
 CORPUS = load_corpus()
 CHANNEL_MESSAGES = re.compile(r"^/channels/\d+/messages$")
@@ -239,7 +237,5 @@ def test_the_discord_platform_loads_no_pillow_until_a_card_is_drawn():
         "import bot.platforms.discord.lifecycle\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'PIL'))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=python_env(), timeout=60
-    )
+    done = run_python(code)
     assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
