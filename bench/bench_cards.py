@@ -9,7 +9,12 @@
   one drawing add to the command (no target; the text forms' cold start is bench_core.py's);
 - RSS of a fresh process with `bot.cards` imported and no card drawn, and after all 140 cards
   are drawn into a `CardCache` (target <= 130 MiB); their difference is what the cards add to
-  the bot's idle RSS (bench_ops.py).
+  the bot's idle RSS (bench_ops.py);
+- RSS of the real bot (bench_ops.py's: Slack Socket Mode, Discord and the probe server against
+  the loopback emulators, read from its own ``/metrics``): idle with no card drawn (target
+  <= 100 MiB), then after ``/maxim card N`` for N = 1..70 through the Discord emulator, each
+  answered with its PNG (target <= 130 MiB). Chat has no theme choice, so it draws only the
+  70 light cards; the dark ones are drawn only by ``maxim card --theme dark`` and in process.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw
 
@@ -45,11 +51,16 @@ from bot.cards.themes import PALETTE
 from maxims import load_corpus
 from maxims.model import Maxim
 
+if TYPE_CHECKING:
+    from tests.fakes.discord.api import FakeDiscord
+
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = 3
 TARGET_RATIO = 1.3
 BUDGET_P50_MS, BUDGET_P99_MS, BUDGET_CACHED_MS = 60, 120, 0.2
 TARGET_RSS_MIB = 130
+CHAT_CARDS = 70  # chat has no theme choice: light cards only
+ANSWER_SECONDS = 30  # for each card's answer; the fake says what it saw instead
 
 
 def bare_draw(maxim: Maxim, theme: str, lines: list[str], size: int, top: int) -> bytes:
@@ -185,8 +196,64 @@ def memory() -> None:
     print(f"  the cards' share (Pillow, fonts, 140 PNGs): {drawn - idle:.1f} MiB")
 
 
+def answered_with_card(dc: FakeDiscord, interaction_id: int, number: int) -> bool:
+    """Whether the interaction was answered with the card (at once, or after a deferral)."""
+    files = [
+        a
+        for c in dc.interaction_callbacks
+        if c.interaction_id == interaction_id
+        for a in c.attachments
+    ]
+    files += [a for w in dc.followups(interaction_id) for a in w.attachments]
+    return any(a.filename == f"maxim-{number}.png" and a.content_type == "image/png" for a in files)
+
+
+async def bot_memory() -> None:
+    from bench.bench_ops import IDLE_SECONDS, all_platforms_bot, resident_mib
+    from bench.bench_ops import TARGET_RSS_MIB as TARGET_IDLE_RSS_MIB
+
+    async with all_platforms_bot() as bot:
+        await asyncio.sleep(IDLE_SECONDS)
+        idle = await resident_mib(bot)
+        dc = bot.discord
+        await dc.wait_for(
+            lambda: any(c["name"] == "maxim" for cs in dc.synced_commands.values() for c in cs),
+            timeout=60,
+            description="/maxim synced",
+        )
+        start = time.perf_counter()
+        for number in range(1, CHAT_CARDS + 1):
+            interaction_id = await dc.send_command("maxim", {"query": f"card {number}"})
+            await dc.wait_for(
+                functools.partial(answered_with_card, dc, interaction_id, number),
+                timeout=ANSWER_SECONDS,
+                description=f"maxim-{number}.png",
+            )
+        seconds = time.perf_counter() - start
+        drawn = await resident_mib(bot)
+    print("RSS of the bot: Slack (Socket Mode) + Discord + server, read from its /metrics")
+    verdict = "ok" if idle <= TARGET_IDLE_RSS_MIB else "MISSED"
+    print(
+        f"  idle, no card drawn:   {idle:6.1f} MiB  target <= {TARGET_IDLE_RSS_MIB} MiB: {verdict}"
+    )
+    verdict = "ok" if drawn <= TARGET_RSS_MIB else "MISSED"
+    print(
+        f"  after the cards drawn: {drawn:6.1f} MiB  target <= {TARGET_RSS_MIB} MiB: {verdict}"
+        f"  (+{drawn - idle:.1f} MiB)"
+    )
+    print(
+        f"  drawn: /maxim card 1..{CHAT_CARDS} through Discord, each answered with its PNG"
+        f" ({seconds:.1f} s)"
+    )
+    print(
+        f"  chat draws only the {CHAT_CARDS} light cards (no theme in chat); all 140, dark"
+        " ones too, only in the in-process figure above"
+    )
+
+
 if __name__ == "__main__":
     drawing()
     cached()
     cold_start()
     memory()
+    asyncio.run(bot_memory())

@@ -21,18 +21,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import socket
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_slack import BATCH, BOT_TOKEN, measure, percentile, server  # noqa: E402
+
+if TYPE_CHECKING:
+    from tests.fakes.discord.api import FakeDiscord
 
 TARGET_RATIO = 1.05
 TARGET_RSS_MIB = 100
@@ -78,10 +84,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def idle_rss() -> str:
-    import aiohttp
-    from prometheus_client.parser import text_string_to_metric_families
+@dataclasses.dataclass(frozen=True)
+class RunningBot:
+    """A real ``maxim-bot run`` child process and the emulators it talks to."""
 
+    discord: FakeDiscord
+    metrics_url: str
+
+
+@contextlib.asynccontextmanager
+async def all_platforms_bot() -> AsyncIterator[RunningBot]:
+    """``maxim-bot run`` with Slack (Socket Mode), Discord and the server, on the emulators.
+
+    Yields once the bot said it is running; stops it (SIGTERM) on the way out. Shared by the
+    idle memory figures here and in bench_cards.py, so both measure the same bot.
+    """
     from tests.fakes.discord.api import FakeDiscord
     from tests.fakes.slack.api import FakeSlack
 
@@ -115,25 +132,45 @@ async def idle_rss() -> str:
                 stdin=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
             )
+            assert child.stderr is not None
+            log = child.stderr
+            drained: asyncio.Future[bytes] | None = None
             try:
-                assert child.stderr is not None
                 async with asyncio.timeout(60):
-                    while b"maxim-bot running on" not in await child.stderr.readline():
+                    while b"maxim-bot running on" not in await log.readline():
                         pass
-                await asyncio.sleep(IDLE_SECONDS)
-                url = f"http://127.0.0.1:{port}/metrics"
-                async with aiohttp.ClientSession() as session, session.get(url) as response:
-                    text = await response.text()
+                # Its log read on and dropped: a full pipe would stall a bot kept busy.
+                drained = asyncio.ensure_future(log.read())
+                yield RunningBot(dc, f"http://127.0.0.1:{port}/metrics")
             finally:
                 child.send_signal(signal.SIGTERM)
-                await child.communicate()
+                if drained is None:
+                    await child.communicate()
+                else:
+                    await drained
+                    await child.wait()
+
+
+async def resident_mib(bot: RunningBot) -> float:
+    """The bot's resident memory, as its own ``/metrics`` reports it."""
+    import aiohttp
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with aiohttp.ClientSession() as session, session.get(bot.metrics_url) as response:
+        text = await response.text()
     [rss] = [
         s.value
         for family in text_string_to_metric_families(text)
         for s in family.samples
         if s.name == "process_resident_memory_bytes"
     ]
-    mib = rss / 2**20
+    return rss / 2**20
+
+
+async def idle_rss() -> str:
+    async with all_platforms_bot() as bot:
+        await asyncio.sleep(IDLE_SECONDS)
+        mib = await resident_mib(bot)
     verdict = "ok" if mib <= TARGET_RSS_MIB else "MISSED"
     return (
         f"  idle RSS, Slack (Socket Mode) + Discord + server: {mib:.1f} MiB  "
