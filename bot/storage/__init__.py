@@ -29,7 +29,7 @@ from bot.storage.outages import (
     StorageUnavailable,
     describe_outage,
 )
-from bot.storage.records import PostRecord, Subscription
+from bot.storage.records import STAT_KINDS, PostRecord, StatsSummary, Subscription
 from bot.storage.repository import Storage
 from bot.storage.schema import migrate
 
@@ -56,12 +56,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "STAT_KINDS",
     "PostRecord",
     "SqlInstallationStore",
     "SqlOAuthStateStore",
     "Storage",
     "StorageOpenError",
     "StorageRefused",
+    "StatsSummary",
     "StorageUnavailable",
     "Subscription",
     "describe_outage",

@@ -30,6 +30,7 @@ from bot.storage.tables import (
     delivered_events,
     insert_into,
     processes,
+    stats_counts,
 )
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class ProcessQueries(StorageBase):
     ) -> dict[str, int]:
         """Delete what nothing reads any more; how many rows went, by table.
 
-        Post records older than `keep_days` local days (``/maxim daily`` and the sweep read
+        Post records and stats counts older than `keep_days` days (``/maxim daily`` and the sweep read
         only today and yesterday), cooldowns that ended, event ids past the re-delivery window,
         and rows of processes silent for `PROCESS_RETENTION` (by the database's clock, as
         their beats).
@@ -98,6 +99,7 @@ class ProcessQueries(StorageBase):
             "delivered_events": sa.delete(delivered_events).where(
                 delivered_events.c.received_at < now - events_older_than
             ),
+            "stats_counts": sa.delete(stats_counts).where(stats_counts.c.day < oldest_day),
             "processes": sa.delete(processes).where(
                 processes.c.beat_at < database_now(self._dialect, -PROCESS_RETENTION)
             ),

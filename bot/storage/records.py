@@ -47,3 +47,17 @@ class PostRecord:
     lease_until: datetime.datetime
     next_attempt_at: datetime.datetime | None
     posted_at: datetime.datetime | None
+
+
+STAT_KINDS: Final = ("asked", "shared", "posted", "nan")
+"""What is counted: maxims asked for, shared from a preview, posted daily, and NaNs answered."""
+
+
+@dataclass(frozen=True)
+class StatsSummary:
+    """A workspace's counts: by kind over the last days and all time, and the most asked-for."""
+
+    recent: dict[str, int]  # kind -> count over the recent window (today included)
+    total: dict[str, int]  # kind -> count over all that is kept
+    top: tuple[tuple[int, int], ...]  # (maxim number, times asked for), most first
+    days: int  # the recent window, in days

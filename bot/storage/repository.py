@@ -2,7 +2,7 @@
 
 This module holds the facade and the small query families (subscriptions, events, cooldowns,
 key-value); daily-post claims live in `bot.storage.posts`, heartbeats and pruning in
-`bot.storage.processes`, and `Storage` inherits both, so callers see one object.
+`bot.storage.processes`, stats counts in `bot.storage.stats`, and `Storage` inherits them, so callers see one object.
 
 The guarantees ("one post per channel per day", "each event once", "one NaN answer per
 cooldown") hold with several bot processes on one database only because each is a single
@@ -26,6 +26,7 @@ from bot.storage.engine import open_engine
 from bot.storage.posts import PostQueries
 from bot.storage.processes import EVENT_RETENTION, ProcessQueries
 from bot.storage.records import Subscription
+from bot.storage.stats import StatsQueries
 from bot.storage.tables import (
     as_utc,
     cooldowns,
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 EVENT_PRUNE_EVERY: Final = datetime.timedelta(hours=1)
 
 
-class Storage(PostQueries, ProcessQueries):
+class Storage(PostQueries, ProcessQueries, StatsQueries):
     """The bot's database; one instance per process, safe to share between its tasks."""
 
     def __init__(self, engine: AsyncEngine) -> None:

@@ -225,3 +225,18 @@ def post_key(platform: str, channel: str, local_date: datetime.date) -> sa.Colum
         daily_posts.c.channel == channel,
         daily_posts.c.local_date == local_date,
     )
+
+stats_counts = sa.Table(
+    "stats_counts",
+    metadata,
+    sa.Column("platform", sa.String(), primary_key=True),
+    sa.Column("workspace", sa.String(), primary_key=True),
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("kind", sa.String(), primary_key=True),
+    sa.Column("maxim", sa.Integer(), primary_key=True),
+    sa.Column("n", sa.Integer(), nullable=False),
+)
+"""How often each maxim was asked for, shared, posted daily or answered a NaN: counts, not people.
+
+One row per (platform, workspace or guild, UTC day, kind, maxim); no user, channel or text.
+"""
