@@ -66,6 +66,8 @@ def build_service(
     reload); `corpus` defaults to the seventy maxims (tests pass a small one).
     """
     corpus = corpus or load_corpus()
+    from bot.stats import StatsCounter  # small, but only a bot with storage needs it
+
     return ChatService(
         corpus=corpus,
         engine=build_trigger_engine(settings.triggers, corpus),
@@ -73,6 +75,7 @@ def build_service(
         clock=clock,
         rng=rng or random.Random(),  # noqa: S311  # picking jokes
         daily=DailySubscriptions(storage, on_schedule_change, clock=clock),
+        stats=StatsCounter(storage, enabled=settings.stats.enabled, clock=clock),
     )
 
 
@@ -193,6 +196,7 @@ async def assemble(
             clock=clock,
             keep_days=settings.storage.keep_days,
             cooldowns_older_than=_longest_cooldown(settings),
+            stats=service.stats,
         )
         reload.scheduler = scheduler
         yield Bot(storage, service, platforms, scheduler)

@@ -22,13 +22,14 @@ from bot import ops
 from bot.cards import CardCache
 from bot.preview import Preview
 from bot.storage import describe_outage
-from maxims import Corpus, Maxim, Reply, TextReply, answer, parse_query
-from maxims.query import DailyOff, DailySet, DailyShow, Query, Today
+from maxims import Corpus, Maxim, MaximReply, Reply, TextReply, answer, parse_query
+from maxims.query import DailyOff, DailySet, DailyShow, Query, Stats, Today
 from maxims.suggest import suggest_queries
 from maxims.triggers import NAN_RULE, Rule, TriggerEngine, pattern_rule
 
 if TYPE_CHECKING:
     from bot.config import TriggersConfig
+    from bot.stats import StatsCounter
     from bot.storage import Storage
     from bot.storage.records import Subscription
 
@@ -65,6 +66,11 @@ class Origin:
     channel: str
     user: str
     workspace: str = ""
+
+    @property
+    def stats_key(self) -> str:
+        """Whose stats this counts in: the workspace or guild, else the channel (console, DM)."""
+        return self.workspace or self.channel
 
     @property
     def channel_key(self) -> str:
@@ -146,6 +152,7 @@ class ChatService:
         rng: random.Random | None = None,
         daily: DailyCommands | None = None,
         cards: CardCache | None = None,
+        stats: StatsCounter | None = None,
     ) -> None:
         self.corpus = corpus
         self.engine = engine
@@ -153,6 +160,7 @@ class ChatService:
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311  # jokes, not cryptography
         self.daily = daily
+        self.stats = stats  # None: nothing counted, `/maxim stats` not offered (no storage)
         # One per process: every platform and daily post draws each card once (Pillow loads
         # with the first card drawn, not before).
         self.cards = cards if cards is not None else CardCache()  # an empty cache is falsy
@@ -254,6 +262,11 @@ class ChatService:
             if self.daily is None:
                 return TextReply("Daily posts are not available here.", "error")
             return await self.daily.handle(origin, query, is_admin)
+        if isinstance(query, Stats):
+            if self.stats is None:
+                return TextReply("Stats are not available here.", "error")
+            text = await self.stats.summary(origin.platform, origin.stats_key, self.corpus)
+            return TextReply(text, "stats")
         # Only `today` needs the channel's zone: other answers skip the storage read.
         today = await self.today(origin) if isinstance(query, Today) else self.clock().date()
         reply = answer(
@@ -264,6 +277,8 @@ class ChatService:
             channel_key=origin.channel_key,
             command=command,
         )
+        if self.stats is not None and isinstance(reply, MaximReply):
+            self.stats.count(origin.platform, origin.stats_key, "asked", reply.maxims[0].number)
         # DEBUG, not INFO: a line per command cost a busy bot more CPU than the answer itself,
         # and maxim_commands_total counts them by kind (what an operator wants at INFO).
         if log.isEnabledFor(logging.DEBUG):  # else even its `extra` is work for nothing
@@ -307,6 +322,17 @@ class ChatService:
         Storage keeps delivered ids for a day, well over any platform's replay window.
         """
         return await self.storage.first_delivery(platform, key, now=self.clock())
+
+    def shared(self, origin: Origin, maxim: Maxim) -> None:
+        """Someone shared `maxim` from their preview (Send / Post): a metric, and a count."""
+        ops.record_share(origin.platform)
+        if self.stats is not None:
+            self.stats.count(origin.platform, origin.stats_key, "shared", maxim.number)
+
+    async def close(self) -> None:
+        """Let the counts under way finish (briefly): the bot is stopping."""
+        if self.stats is not None:
+            await self.stats.close()
 
     def suggest(self, current: str) -> list[tuple[str, str]]:
         """Autocomplete for a query being typed: (name, value) pairs (see `maxims.suggest`)."""
@@ -360,6 +386,8 @@ class ChatService:
             self._quiet_until[key] = now.timestamp() + hold
         if maxim is not None:
             ops.record_trigger(origin.platform, rule.name, answered=True)
+            if self.stats is not None and rule.name == NAN_RULE.name:
+                self.stats.count(origin.platform, origin.stats_key, "nan", maxim.number)
         return maxim
 
     async def _answer_message(

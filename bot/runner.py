@@ -66,6 +66,7 @@ async def run_bot(
                     await platform.stop()
                 except Exception:
                     log.exception("stopping %s failed", platform.name)
+            await bot.service.close()
             log.info("maxim-bot stopped")
 
 

@@ -67,6 +67,12 @@ class Help(Query):
     __slots__ = ()
 
 
+class Stats(Query):
+    """The workspace's counts: maxims asked for, shared, posted daily, NaNs answered."""
+
+    __slots__ = ()
+
+
 class DailyShow(Query):
     """Show this channel's daily post setting."""
 
@@ -193,7 +199,7 @@ def changes_daily(query: Query) -> bool:
 
 _CHANGES_DAILY = (DailySet, DailyOff)
 _ONE_MAXIM = (RandomMaxim, ByNumber, Today, Search)  # what a card can show
-_NOT_ONE_MAXIM = (ListAll, DailyShow, DailyOff, DailySet)
+_NOT_ONE_MAXIM = (ListAll, Stats, DailyShow, DailyOff, DailySet)
 
 
 _RECENT: dict[tuple[str, str], Query] = {}  # queries are immutable values: safe to hand out again
@@ -243,6 +249,8 @@ def _parse(text: str, command: str) -> Query:
             return Today()
         if head == "random":
             return RandomMaxim()
+        if head == "stats":
+            return Stats()
     if head == "daily":
         return _parse_daily(parts[1:], command)
     if head == "card":

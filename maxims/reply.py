@@ -17,6 +17,7 @@ from maxims.query import (
     Query,
     RandomMaxim,
     Search,
+    Stats,
     Today,
     parse_query,
 )
@@ -104,6 +105,7 @@ HELP = (
         "this channel’s daily post; `daily HH:MM Area/City [card]` or `daily off` (admins)",
         "daily",
     ),
+    HelpLine("stats", "what this workspace asked for, shared and got daily (counts only)", "stats"),
     HelpLine("help", "this help", "help"),
 )
 
@@ -178,6 +180,10 @@ def answer(
         return TextReply(render_help(command), "help")
     if isinstance(query, Invalid):
         return TextReply(query.message, "error")
+    if isinstance(query, Stats):
+        return TextReply(
+            f"`{command} stats` counts what a chat workspace asks for: ask the bot.", "error"
+        )
     return TextReply(
         f"`{command} daily` is for chat channels; here, try `{command} help`.", "error"
     )

@@ -190,6 +190,12 @@ def _check_database_url(url: str) -> str:
     return url
 
 
+class StatsConfig(Section):
+    """``[stats]``: counting the maxims served per workspace (counts, never people)."""
+
+    enabled: bool = True
+
+
 class ConsoleConfig(Section):
     """``[console]``: the terminal chat."""
 
@@ -295,6 +301,7 @@ class Settings(Section):
     daily: tuple[DailyConfig, ...] = ()
     schedule: ScheduleConfig = ScheduleConfig()
     storage: StorageConfig = StorageConfig()
+    stats: StatsConfig = StatsConfig()
     console: ConsoleConfig = ConsoleConfig()
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()

@@ -44,6 +44,7 @@ from bot.poster import ChannelUnavailable, Poster, PostError
 
 if TYPE_CHECKING:
     from bot.config import ScheduleConfig
+    from bot.stats import StatsCounter
     from bot.storage import PostRecord, Storage, Subscription
     from maxims import Corpus
 
@@ -79,6 +80,7 @@ class DailyScheduler:
         sweep_seconds: float | None = None,
         keep_days: int = 400,
         cooldowns_older_than: dt.timedelta = dt.timedelta(days=1),
+        stats: StatsCounter | None = None,
     ) -> None:
         """`keep_days` and `cooldowns_older_than` say what the daily pruning keeps.
 
@@ -99,6 +101,7 @@ class DailyScheduler:
         self._reload_lock = asyncio.Lock()
         self.keep_days = keep_days
         self.cooldowns_older_than = cooldowns_older_than
+        self.stats = stats  # counts each post sent (`bot.stats`), beside the post
         self.dead_after = dt.timedelta(seconds=config.heartbeat_seconds * MISSED_BEATS)
         self._stopping = asyncio.Event()
         self.pacing = Pacing(self._stopping, budget=config.claim_timeout_seconds / 2)
@@ -406,6 +409,8 @@ class DailyScheduler:
         await self._complete(sub, day, message_id)
         log.info("posted maxim %d to %s %s for %s", maxim.number, sub.platform, sub.channel, day)
         ops.record_daily_post(sub.platform, "posted")
+        if self.stats is not None:
+            self.stats.count(sub.platform, sub.workspace or sub.channel, "posted", maxim.number)
         return True
 
     async def _complete(self, sub: Subscription, day: dt.date, message_id: str) -> None:

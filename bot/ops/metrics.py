@@ -73,6 +73,12 @@ class Metrics:
             ["platform", "outcome"],
             registry=registry,
         )
+        self.shares = Counter(
+            "maxim_shares",
+            "Maxims shared from a preview (Slack Send, Discord Post)",
+            ["platform"],
+            registry=registry,
+        )
         self.daily_subscriptions = Gauge(
             "maxim_daily_subscriptions",
             "Channels with a daily post",
@@ -97,6 +103,7 @@ class Metrics:
             self.platform_up.labels(platform=platform).set(0)
             self.command_duration.labels(platform=platform)
             self.rate_limited_total.labels(platform=platform)
+            self.shares.labels(platform=platform)
             for kind in COMMAND_KINDS:
                 self.commands.labels(platform=platform, kind=kind)
             for outcome in DAILY_OUTCOMES:
@@ -122,6 +129,10 @@ class Metrics:
     def daily_post(self, platform: str, outcome: str) -> None:
         """One daily post's outcome."""
         self.daily_posts.labels(platform=platform, outcome=outcome).inc()
+
+    def share(self, platform: str) -> None:
+        """A maxim shared from a preview."""
+        self.shares.labels(platform=platform).inc()
 
     def rate_limited(self, platform: str) -> None:
         """A platform rate-limited us."""

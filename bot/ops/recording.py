@@ -22,7 +22,7 @@ from typing import Protocol
 
 from maxims import ListReply, MaximReply, Reply, TextReply
 
-COMMAND_KINDS = ("number", "random", "today", "search", "list", "help", "daily", "error")
+COMMAND_KINDS = ("number", "random", "today", "search", "list", "help", "daily", "stats", "error")
 DAILY_OUTCOMES = ("posted", "failed", "duplicate_avoided", "taken_over")
 
 
@@ -45,6 +45,10 @@ class Recorder(Protocol):
         """A platform asked us to slow down."""
         ...
 
+    def share(self, platform: str) -> None:
+        """Someone shared a maxim from their preview (Send / Post)."""
+        ...
+
     def subscriptions(self, platform: str, count: int) -> None:
         """How many channels of `platform` have a daily post."""
         ...
@@ -64,7 +68,9 @@ def command_kind(reply: Reply | None) -> str:
     if isinstance(reply, ListReply):
         return "list"
     if isinstance(reply, TextReply):
-        return {"help": "help", "notice": "daily", "not_found": "search"}.get(reply.status, "error")
+        return {"help": "help", "notice": "daily", "not_found": "search", "stats": "stats"}.get(
+            reply.status, "error"
+        )
     return "error"
 
 
@@ -101,6 +107,13 @@ def record_daily_post(platform: str, outcome: str) -> None:
     recorder = active.get()
     if recorder is not None:
         recorder.daily_post(platform, outcome)
+
+
+def record_share(platform: str) -> None:
+    """A maxim shared from a preview (Slack Send, Discord Post)."""
+    recorder = active.get()
+    if recorder is not None:
+        recorder.share(platform)
 
 
 def record_rate_limited(platform: str) -> None:

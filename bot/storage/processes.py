@@ -84,10 +84,10 @@ class ProcessQueries(StorageBase):
     ) -> dict[str, int]:
         """Delete what nothing reads any more; how many rows went, by table.
 
-        Post records and stats counts older than `keep_days` days (``/maxim daily`` and the sweep read
-        only today and yesterday), cooldowns that ended, event ids past the re-delivery window,
-        and rows of processes silent for `PROCESS_RETENTION` (by the database's clock, as
-        their beats).
+        Post records and stats counts older than `keep_days` days (``/maxim daily`` and the
+        sweep read only today and yesterday), cooldowns that ended, event ids past the
+        re-delivery window, and rows of processes silent for `PROCESS_RETENTION` (by the
+        database's clock, as their beats).
         """
         now = as_utc(now)
         oldest_day = now.date() - datetime.timedelta(days=keep_days)

@@ -2,7 +2,8 @@
 
 This module holds the facade and the small query families (subscriptions, events, cooldowns,
 key-value); daily-post claims live in `bot.storage.posts`, heartbeats and pruning in
-`bot.storage.processes`, stats counts in `bot.storage.stats`, and `Storage` inherits them, so callers see one object.
+`bot.storage.processes`, stats counts in `bot.storage.stats`, and `Storage` inherits them,
+so callers see one object.
 
 The guarantees ("one post per channel per day", "each event once", "one NaN answer per
 cooldown") hold with several bot processes on one database only because each is a single

@@ -226,6 +226,7 @@ def post_key(platform: str, channel: str, local_date: datetime.date) -> sa.Colum
         daily_posts.c.local_date == local_date,
     )
 
+
 stats_counts = sa.Table(
     "stats_counts",
     metadata,

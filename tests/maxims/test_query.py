@@ -432,6 +432,7 @@ def test_help_is_the_whole_usage_text():
         "  /maxim list          every maxim, numbered\n"
         "  /maxim daily         this channel’s daily post; `daily HH:MM Area/City [card]` or "
         "`daily off` (admins)\n"
+        "  /maxim stats         what this workspace asked for, shared and got daily (counts only)\n"
         "  /maxim help          this help"
     )
     assert render_help() == reply.text
@@ -451,3 +452,14 @@ def test_remembered_queries_are_bounded_in_number_and_size():
     assert len(query._RECENT) <= query._RECENT_SIZE
     assert max(len(text) for text, _ in query._RECENT) == query.MAX_QUERY_LENGTH
     assert parse_query("42") is parse_query("42")  # the same immutable value, handed out again
+
+
+def test_stats_parses_and_the_core_alone_cannot_answer_it():
+    from maxims.query import Stats
+
+    assert parse_query("stats") == parse_query(" STATS ") == Stats()
+    assert parse_query("stats please") != Stats()  # words: a search
+    assert isinstance(parse_query("card stats"), Invalid)
+    reply = ask("stats", command="maxim")
+    assert reply.status == "error"
+    assert "maxim stats" in reply.text

@@ -25,6 +25,7 @@ def test_keywords_and_their_wording_come_from_the_help_table():
         ("card", "maxim 42 as a picture; also card, card today, card search WORDS"),
         ("list", "every maxim, numbered"),
         ("daily", "this channel’s daily post; daily HH:MM Area/City [card] or daily off (admins)"),
+        ("stats", "what this workspace asked for, shared and got daily (counts only)"),
         ("help", "this help"),
     )
     help_text = render_help()
@@ -32,18 +33,19 @@ def test_keywords_and_their_wording_come_from_the_help_table():
         assert line.what in help_text
 
 
-def test_an_empty_query_offers_five_keywords_then_the_first_maxims():
+def test_an_empty_query_offers_six_keywords_then_the_first_maxims():
     suggestions = suggest_queries(load_corpus(), "  ")
     assert [value for _, value in suggestions] == [
         "random",
         "today",
         "card",
         "list",
+        "stats",
         "help",
-        *(str(n) for n in range(1, 21)),
+        *(str(n) for n in range(1, 20)),
     ]
     assert suggestions[0] == ("random · a random maxim", "random")
-    assert suggestions[5] == ("1 · Preprocess, then train.", "1")
+    assert suggestions[6] == ("1 · Preprocess, then train.", "1")
 
 
 def test_a_limit_below_the_keywords_cuts_them_too():

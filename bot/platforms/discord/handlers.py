@@ -332,6 +332,7 @@ class DiscordHandlers:
             await interaction.followup.send(**render_notice(SLOW_DOWN), ephemeral=True)
             return
         log.info("maxim %d shared on discord in %s", maxim.number, interaction.channel_id)
+        self.service.shared(origin_of(interaction), maxim)
         if note is not None:
             await interaction.followup.send(**render_notice(note), ephemeral=True)
         with contextlib.suppress(discord.NotFound):
@@ -356,6 +357,7 @@ class DiscordHandlers:
             note_apart=True,
         )
         log.info("maxim %d shared on discord through the interaction", maxim.number)
+        self.service.shared(origin_of(interaction), maxim)
         if note is not None:
             await interaction.followup.send(**render_notice(note), ephemeral=True)
         with contextlib.suppress(discord.NotFound):

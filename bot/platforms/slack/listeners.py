@@ -216,8 +216,9 @@ class SlackListeners:
         await ack()
         value, user, channel = _action_values(body)
         scopes = stored_scopes(context) if self.oauth else None
+        team = str((body.get("team") or {}).get("id") or "")
         self.background.spawn(
-            self.sharing.send(client, value, user, channel, respond, scopes),
+            self.sharing.send(client, value, user, channel, respond, scopes, team),
             "slack Send",
             self._apology_to(respond),
         )

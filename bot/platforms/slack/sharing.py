@@ -86,8 +86,11 @@ class Sharing:
         channel: str,
         respond: AsyncRespond,
         scopes: Sequence[str] | None = None,
+        workspace: str = "",
     ) -> None:
         """Share the preview `value` in `channel` for `user`, then drop (or note on) the preview.
+
+        A share is counted for `workspace`'s stats once the maxim is out.
 
         A card is uploaded (`share_card`); where Slack refuses it, the text goes out instead
         and the preview becomes a one-line note saying why. Cut off mid-upload, nothing else
@@ -115,6 +118,7 @@ class Sharing:
         if not preview.card or note is not None:
             await self._post_shared(client, channel, render_shared(preview.maxim, user), respond)
         log.info("maxim %d shared on %s by %s", preview.maxim.number, PLATFORM, user)
+        self.service.shared(Origin(PLATFORM, channel, user, workspace), preview.maxim)
         if note is not None:
             await self.respond(respond, **private(note, replace=True))
         else:

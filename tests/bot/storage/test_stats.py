@@ -87,9 +87,7 @@ async def test_prune_drops_counts_older_than_keep_days(storage: Storage) -> None
     now = dt.datetime(2024, 3, 31, 12, tzinfo=UTC)
     await storage.count("slack", "T1", DAY - dt.timedelta(days=11), "asked", 1)
     await storage.count("slack", "T1", DAY - dt.timedelta(days=10), "asked", 2)
-    removed = await storage.prune(
-        now=now, keep_days=10, cooldowns_older_than=dt.timedelta(hours=1)
-    )
+    removed = await storage.prune(now=now, keep_days=10, cooldowns_older_than=dt.timedelta(hours=1))
     assert removed["stats_counts"] == 1
     async with storage.engine.connect() as conn:
         kept = (await conn.execute(sa.select(stats_counts.c.maxim))).scalars().all()
