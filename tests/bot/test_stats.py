@@ -132,3 +132,40 @@ async def test_an_outage_skips_the_count_and_never_the_answer(
         assert (await rows(storage))[0][-1] == 1  # the count during the outage was skipped
     finally:
         await storage.close()
+
+
+async def test_a_daily_post_is_counted_once_when_it_goes_out(db: Storage) -> None:
+    import datetime as dt
+
+    from bot.config import ScheduleConfig
+    from bot.daily.scheduler import DailyScheduler
+    from tests.fakes.recording_poster import RecordingPoster
+    from tests.helpers import subscription
+
+    at = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)  # 09:00 in Berlin
+    await db.save_subscription(
+        subscription(
+            "general",
+            platform="console",
+            workspace="T9",
+            time=dt.time(9),
+            timezone="Europe/Berlin",
+            set_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        )
+    )
+    clock = Clock(at)
+    stats = StatsCounter(db, enabled=True, clock=clock)
+    poster = RecordingPoster()
+    scheduler = DailyScheduler(
+        storage=db,
+        posters={poster.platform: poster},
+        corpus=CORPUS,
+        config=ScheduleConfig(),
+        clock=clock,
+        stats=stats,
+    )
+    await scheduler.sweep()
+    await scheduler.sweep()  # nothing more goes out, so nothing more is counted
+    assert await stats.background.drain(30)
+    [(_, number, _)] = poster.sent
+    assert await rows(db) == [("console", "T9", "posted", number, 1)]
