@@ -263,10 +263,10 @@ class ChatService:
                 return TextReply("Daily posts are not available here.", "error")
             return await self.daily.handle(origin, query, is_admin)
         if isinstance(query, Stats):
-            if self.stats is None:
+            summary = await self.stats_text(origin)
+            if summary is None:
                 return TextReply("Stats are not available here.", "error")
-            text = await self.stats.summary(origin.platform, origin.stats_key, self.corpus)
-            return TextReply(text, "stats")
+            return TextReply(summary, "stats")
         # Only `today` needs the channel's zone: other answers skip the storage read.
         today = await self.today(origin) if isinstance(query, Today) else self.clock().date()
         reply = answer(
@@ -311,6 +311,12 @@ class ChatService:
             theirs = set(await channels())
             posts = [post for post in posts if post.channel in theirs]
         return maxim, posts
+
+    async def stats_text(self, origin: Origin) -> str | None:
+        """`/maxim stats` of the origin's workspace as text; None where nothing is counted."""
+        if self.stats is None:
+            return None
+        return await self.stats.summary(origin.platform, origin.stats_key, self.corpus)
 
     async def forget_workspace(self, platform: str, workspace: str) -> int:
         """A workspace removed the app: drop its daily posts (how many) so none is posted."""

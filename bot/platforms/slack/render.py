@@ -200,9 +200,12 @@ def channel_link(channel_id: str) -> str:
     return f"<#{channel_id}>" if _CHANNEL_ID.fullmatch(channel_id) else escape(channel_id)
 
 
-def render_home(preview: Preview, zone: str, posts: list[Subscription] | None) -> Message:
-    """The Home tab: a maxim with Shuffle, the daily posts of the person's channels, the commands.
+def render_home(
+    preview: Preview, zone: str, posts: list[Subscription] | None, stats: str | None = None
+) -> Message:
+    """The Home tab: a maxim with Shuffle, the person's daily posts, stats, the commands.
 
+    `stats` is the workspace's `/maxim stats` text (None where nothing is counted).
     `preview` is today's maxim (kind ``today``) or a shuffled one; the Shuffle button carries
     it, so the next click needs no state. `posts` is None when the channels could not be listed.
     """
@@ -221,6 +224,11 @@ def render_home(preview: Preview, zone: str, posts: list[Subscription] | None) -
         {"type": "divider"},
         _mrkdwn("*Daily posts in your channels*"),
         *_sections(_post_lines(posts)),
+        *(
+            [{"type": "divider"}, *render_text(TextReply(stats, "stats"))["blocks"]]
+            if stats
+            else []
+        ),
         {"type": "divider"},
         _mrkdwn("*Commands*"),
         *render_text(TextReply(render_help(), "help"))["blocks"],

@@ -38,3 +38,25 @@ async def test_stats_count_commands_and_sends_and_answer_privately(fake, storage
     assert "U7" not in text and "U1" not in text
     other = await bot.command("stats", team_id="T0OTHER")
     assert "maxims asked for: 0 · 0" in json.dumps(other, ensure_ascii=False)
+
+
+async def test_the_home_tab_shows_the_workspaces_stats(fake, storage):
+    from tests.fakes.slack.blockkit import view_problem
+    from tests.fakes.slack.payloads import app_home_opened_event, event_body
+
+    service = make_service(storage)
+    bot = Bot(fake, settings_for(fake), service)
+    await bot.command("3")
+    await bot.command("3")
+    assert service.stats is not None
+    assert await service.stats.background.drain(10)
+
+    response = await bot.dispatch(event_body(app_home_opened_event("U1", "home"), event_id="Ev1"))
+    assert response.status == 200
+    await bot.settle()
+
+    view = bot.fake.home_views["U1"]
+    assert view_problem(view) is None
+    text = json.dumps(view, ensure_ascii=False)
+    assert "maxims asked for: 2 · 2" in text
+    assert "(2×)" in text
