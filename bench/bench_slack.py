@@ -85,7 +85,9 @@ async def serve_raw() -> None:
     await runner.cleanup()
 
 
-async def serve_bot(*, metrics: bool = True, api_url: str | None = None) -> None:
+async def serve_bot(
+    *, metrics: bool = True, api_url: str | None = None, stats: bool = True
+) -> None:
     """The bot's Slack platform in HTTP mode; with `metrics`, as ``[server] enabled`` runs it.
 
     Its Slack is the emulator, in this process unless `api_url` names one elsewhere (a bench
@@ -103,10 +105,10 @@ async def serve_bot(*, metrics: bool = True, api_url: str | None = None) -> None
         for handler in logging.getLogger().handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(nowhere)
-        await _serve_bot(metrics=metrics, api_url=api_url)
+        await _serve_bot(metrics=metrics, api_url=api_url, stats=stats)
 
 
-async def _serve_bot(*, metrics: bool, api_url: str | None) -> None:
+async def _serve_bot(*, metrics: bool, api_url: str | None, stats: bool) -> None:
     import random
 
     from bot import ops
@@ -142,6 +144,7 @@ async def _serve_bot(*, metrics: bool, api_url: str | None) -> None:
             {
                 "slack": {"api_url": api_url, "mode": "http", "http_port": 0},
                 "triggers": {"cooldown_seconds": 0},
+                "stats": {"enabled": stats},  # bench_stats.py compares counting on and off
                 "storage": {"url": f"sqlite+aiosqlite:///{tmp}/bench.db"},
                 "secrets": {"slack_bot_token": BOT_TOKEN, "slack_signing_secret": SECRET},
             }
@@ -510,7 +513,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--serve",
-        choices=["raw", "bolt", "bolt-same-answer", "bot", "bot-without-metrics"],
+        choices=["raw", "bolt", "bolt-same-answer", "bot", "bot-without-metrics", "bot-stats-off"],
         help=argparse.SUPPRESS,
     )
     parser.add_argument("--api-url", help=argparse.SUPPRESS)  # the bot's Slack, if not its own
@@ -525,5 +528,7 @@ if __name__ == "__main__":
         asyncio.run(serve_bot(api_url=args.api_url))
     elif args.serve == "bot-without-metrics":
         asyncio.run(serve_bot(metrics=False))
+    elif args.serve == "bot-stats-off":
+        asyncio.run(serve_bot(stats=False))
     else:
         asyncio.run(main())
