@@ -24,6 +24,7 @@ MAXIM = load_corpus().get(34)
         (TextReply("Posting here daily at 09:00.", "notice"), "daily"),
         (TextReply("No maxim matches.", "not_found"), "search"),
         (TextReply("There's no maxim 71", "error"), "error"),
+        (TextReply("*Maxim stats here*", "stats"), "stats"),
         (None, "error"),
     ],
 )
@@ -69,6 +70,7 @@ def test_recording_goes_to_the_active_recorder_only():
         ops.record_reply("slack", ListReply((MAXIM,)), ops.started())
         ops.record_daily_post("slack", "duplicate_avoided")
         ops.record_rate_limited("slack")
+        ops.record_share("slack")
         ops.record_subscriptions(["slack"], ["slack", "slack", "discord"])
     finally:
         ops.active.reset(token)
@@ -79,6 +81,7 @@ def test_recording_goes_to_the_active_recorder_only():
         == 1
     )
     assert got[("maxim_rate_limited_total", (("platform", "slack"),))] == 1
+    assert got[("maxim_shares_total", (("platform", "slack"),))] == 1
     assert got[("maxim_daily_subscriptions", (("platform", "slack"),))] == 2
 
 
