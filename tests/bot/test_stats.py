@@ -169,3 +169,15 @@ async def test_a_daily_post_is_counted_once_when_it_goes_out(db: Storage) -> Non
     assert await stats.background.drain(30)
     [(_, number, _)] = poster.sent
     assert await rows(db) == [("console", "T9", "posted", number, 1)]
+
+
+async def test_counts_of_one_moment_are_written_together_and_add_up(db: Storage) -> None:
+    stats = StatsCounter(db, enabled=True, clock=Clock(), flush_seconds=0)
+    for _ in range(50):
+        stats.count("slack", "T1", "asked", 7)
+    stats.count("slack", "T1", "nan", 34)
+    assert stats.background.pending == 1  # one write for all of them
+    assert await stats.background.drain(30)
+    stats.count("slack", "T1", "asked", 7)  # a later one adds to the stored counter
+    assert await stats.background.drain(30)
+    assert await rows(db) == [("slack", "T1", "asked", 7, 51), ("slack", "T1", "nan", 34, 1)]
