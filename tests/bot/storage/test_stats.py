@@ -103,3 +103,25 @@ async def test_a_count_row_holds_no_person_or_message() -> None:
         "maxim",
         "n",
     ]
+
+
+async def test_batches_over_the_same_counters_from_two_engines_add_up(
+    storage: Storage, db_url: str
+) -> None:
+    """Key order keeps two transactions over shared rows from deadlocking on PostgreSQL."""
+    keys = [("slack", "T1", DAY, "asked", m) for m in range(1, 11)]
+    other = await Storage.open(db_url)
+    try:
+        await race(
+            *(
+                (storage if i % 2 else other).count_many(
+                    dict.fromkeys(keys if i % 2 else keys[::-1], 2)
+                )
+                for i in range(20)
+            )
+        )
+    finally:
+        await other.close()
+    got = await storage.stats("slack", "T1", today=DAY)
+    assert got.total["asked"] == 20 * 10 * 2
+    assert got.top[0] == (1, 40)
