@@ -134,7 +134,13 @@ async def test_prune_keeps_recent_posts_and_live_cooldowns(storage: Storage):
 
     removed = await storage.prune(now=now, keep_days=400, cooldowns_older_than=dt.timedelta(days=1))
 
-    assert removed == {"daily_posts": 2, "cooldowns": 1, "delivered_events": 1, "processes": 1}
+    assert removed == {
+        "daily_posts": 2,
+        "cooldowns": 1,
+        "delivered_events": 1,
+        "processes": 1,
+        "stats_counts": 0,
+    }
     kept = sorted((now.date() - p.local_date).days for p in await storage.list_posts())
     assert kept == [0, 1, 399, 400]
     # the pruned cooldown answers again; the one still in the table remembers its answer

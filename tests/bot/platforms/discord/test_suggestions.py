@@ -39,7 +39,7 @@ async def test_autocomplete_forgives_the_typo_in_overfiting(fake, bot):
 
 async def test_autocomplete_offers_keywords_numbers_and_caps_at_25(fake, bot):
     empty = await autocomplete(fake, "maxim", "query", "")
-    assert [c["value"] for c in empty[:5]] == ["random", "today", "card", "list", "help"]
+    assert [c["value"] for c in empty[:6]] == ["random", "today", "card", "list", "stats", "help"]
     assert len(empty) == 25
     assert (await autocomplete(fake, "maxim", "query", "to"))[0]["value"] == "today"
     numbers = [c["value"] for c in await autocomplete(fake, "maxim", "query", "#3")]
