@@ -20,6 +20,7 @@ from maxims.query import (
     Today,
     parse_query,
 )
+from maxims.weekdays import EVERY_DAY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -129,8 +130,12 @@ def answer(
     rng: Rng,
     channel_key: str = "",
     command: str = "/maxim",
+    days: int = EVERY_DAY,
 ) -> Reply:
-    """Answer one query; never raises. Daily-post queries are the caller's (they need storage)."""
+    """Answer one query; never raises. Daily-post queries are the caller's (they need storage).
+
+    `days` is the channel's posting days: `today` is then the maxim of the next post.
+    """
     if isinstance(query, str):
         query = parse_query(query, command)
     if isinstance(query, Card):
@@ -141,6 +146,7 @@ def answer(
             rng=rng,
             channel_key=channel_key,
             command=command,
+            days=days,
         )
         if isinstance(reply, MaximReply):
             return MaximReply(reply.maxims, reply.kind, reply.words, card=True)
@@ -159,7 +165,7 @@ def answer(
             f"Maxims have whole numbers from 1 to {size}: try `{command} 42`.", "error"
         )
     if isinstance(query, Today):
-        return MaximReply((corpus.for_day(today, channel_key),), "today")
+        return MaximReply((corpus.for_day(today, channel_key, days),), "today")
     if isinstance(query, Search):
         found = corpus.search(query.words)
         if found:

@@ -53,10 +53,10 @@ class DailySubscriptions:
         self.clock = clock
         self.command = command
 
-    async def timezone_of(self, origin: Origin) -> str | None:
-        """The channel's subscription time zone, if it has one."""
+    async def schedule_of(self, origin: Origin) -> tuple[str, int] | None:
+        """The channel's daily-post time zone and days (a weekday mask), if it has one."""
         sub = await self.storage.get_subscription(origin.platform, origin.channel)
-        return sub.timezone if sub else None
+        return (sub.timezone, sub.days) if sub else None
 
     async def handle(self, origin: Origin, query: Query, is_admin: IsAdmin) -> Reply:
         """Answer `/maxim daily`, `/maxim daily off` or `/maxim daily HH:MM [Area/City]`."""
