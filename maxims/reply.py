@@ -102,7 +102,8 @@ HELP = (
     HelpLine("list", "every maxim, numbered", "list"),
     HelpLine(
         "daily",
-        "this channel’s daily post; `daily HH:MM Area/City [card]` or `daily off` (admins)",
+        "this channel’s daily post; `daily HH:MM Area/City [mon-fri] [card]` or "
+        "`daily off` (admins)",
         "daily",
     ),
     HelpLine("help", "this help", "help"),
