@@ -1,7 +1,7 @@
 """The days a daily post comes on: ``days``, a weekday mask (bit 0 Monday ... bit 6 Sunday).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 
 Every existing subscription posted every day, so it becomes ``days = 127``.
 """
@@ -9,8 +9,8 @@ Every existing subscription posted every day, so it becomes ``days = 127``.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision: str | None = "0005"
+revision = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | None = None
 depends_on: str | None = None
 
