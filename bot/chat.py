@@ -23,9 +23,10 @@ from bot.cards import CardCache
 from bot.preview import Preview
 from bot.storage import describe_outage
 from maxims import Corpus, Maxim, MaximReply, Reply, TextReply, answer, parse_query
-from maxims.query import DailyOff, DailySet, DailyShow, Query, Stats, Today
+from maxims.query import Card, DailyOff, DailySet, DailyShow, Query, Stats, Today
 from maxims.suggest import suggest_queries
 from maxims.triggers import NAN_RULE, Rule, TriggerEngine, pattern_rule
+from maxims.weekdays import EVERY_DAY
 
 if TYPE_CHECKING:
     from bot.config import TriggersConfig
@@ -123,8 +124,8 @@ class DailyCommands(Protocol):
         """Answer one daily-post query."""
         ...
 
-    async def timezone_of(self, origin: Origin) -> str | None:
-        """The channel's subscription time zone, if it has one."""
+    async def schedule_of(self, origin: Origin) -> tuple[str, int] | None:
+        """The channel's daily-post time zone and days (a weekday mask), if it has one."""
         ...
 
 
@@ -183,20 +184,29 @@ class ChatService:
         self._asking: set[tuple[str, str, str]] = set()
 
     async def today(self, origin: Origin) -> dt.date:
-        """The channel's local date: its daily-post zone if it has one, else UTC.
+        """The channel's local date: its daily-post zone if it has one, else UTC."""
+        return (await self.today_and_days(origin))[0]
+
+    async def today_and_days(self, origin: Origin) -> tuple[dt.date, int]:
+        """The channel's local date and its posting days (every day without a daily post).
+
+        The date is in the channel's daily-post zone if it has one, else UTC.
 
         When storage cannot tell in time (an outage, or a host that drops packets: a stale
         pooled connection and a reconnect may each take the query timeout), the answer goes
         on in UTC, with one WARNING. Near midnight that may be a neighbouring day's maxim,
         which beats "Something went wrong" or a missed acknowledgement.
         """
-        zone = await self._zone_of(self.daily, origin) if self.daily else None
+        schedule = await self._schedule_of(self.daily, origin) if self.daily else None
         now = self.clock()
-        return now.astimezone(ZoneInfo(zone)).date() if zone else now.date()
+        if schedule is None:
+            return now.date(), EVERY_DAY
+        zone, days = schedule
+        return now.astimezone(ZoneInfo(zone)).date(), days
 
     @staticmethod
-    async def _zone_of(daily: DailyCommands, origin: Origin) -> str | None:
-        future, done = await in_time(daily.timezone_of(origin), ZONE_DEADLINE)
+    async def _schedule_of(daily: DailyCommands, origin: Origin) -> tuple[str, int] | None:
+        future, done = await in_time(daily.schedule_of(origin), ZONE_DEADLINE)
         if not done:
             # Left to finish by itself (its own timeouts end it): cancelling it mid-query would
             # leave the connection's clean-up to hang in this answer instead.
@@ -267,8 +277,12 @@ class ChatService:
             if summary is None:
                 return TextReply("Stats are not available here.", "error")
             return TextReply(summary, "stats")
-        # Only `today` needs the channel's zone: other answers skip the storage read.
-        today = await self.today(origin) if isinstance(query, Today) else self.clock().date()
+        # Only `today` needs the channel's zone and days: other answers skip the storage read.
+        today, days = (
+            await self.today_and_days(origin)
+            if isinstance(query, Today) or (isinstance(query, Card) and query.query == Today())
+            else (self.clock().date(), EVERY_DAY)
+        )
         reply = answer(
             query,
             corpus=self.corpus,
@@ -276,6 +290,7 @@ class ChatService:
             rng=self.rng,
             channel_key=origin.channel_key,
             command=command,
+            days=days,
         )
         if self.stats is not None and isinstance(reply, MaximReply):
             self.stats.count(origin.platform, origin.stats_key, "asked", reply.maxims[0].number)

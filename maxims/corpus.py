@@ -12,6 +12,7 @@ import os
 from maxims.daily import number_for_day
 from maxims.errors import CorpusError
 from maxims.model import Maxim
+from maxims.weekdays import EVERY_DAY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -62,9 +63,12 @@ class Corpus:
         wanted = set(tags)
         return tuple(m for m in self.maxims if wanted.intersection(m.tags))
 
-    def for_day(self, day: datetime.date, channel_key: str = "") -> Maxim:
-        """The maxim of the day for a channel; the same in every process, no state needed."""
-        return self.maxims[number_for_day(day, channel_key, len(self.maxims)) - 1]
+    def for_day(self, day: datetime.date, channel_key: str = "", days: int = EVERY_DAY) -> Maxim:
+        """The maxim of the day for a channel; the same in every process, no state needed.
+
+        `days` is the channel's weekday mask (`maxims.weekdays`): the rotation counts posts.
+        """
+        return self.maxims[number_for_day(day, channel_key, len(self.maxims), days) - 1]
 
     @property
     def index(self) -> SearchIndex:

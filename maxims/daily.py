@@ -6,6 +6,11 @@ computes the same order with no shared state, and channels may get different ord
 would start with the maxim that ended the previous one, its first two days swap, so no maxim is
 posted two days running across the boundary.
 
+With chosen days (``mon-fri``) the rotation counts posting days, not calendar days: a date maps
+to the number of chosen weekdays since the epoch (a Monday), so each maxim still comes once per
+cycle of posts. A day that is not chosen gets the next posting day's maxim (what `/maxim
+today` shows then), since no chosen day lies between them.
+
 The hash and generator are written out (FNV-1a and SplitMix64) rather than taken from ``random``
 or ``hash()``: ``hash()`` of a string changes per process, and the generator behind ``random``
 is not promised to stay the same across Python versions.
@@ -13,11 +18,13 @@ is not promised to stay the same across Python versions.
 
 from __future__ import annotations
 
+from maxims.weekdays import EVERY_DAY, chosen_before
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import datetime
 
-# 2024-01-01; any fixed day works, it only anchors where cycles start.
+# 2024-01-01, a Monday (the posting-day count relies on that); it anchors where cycles start.
 EPOCH_ORDINAL = 738886
 _MASK64 = (1 << 64) - 1
 _cache: dict[tuple[int, str, int], tuple[int, ...]] = {}
@@ -76,7 +83,20 @@ def cycle_order(cycle: int, channel_key: str, size: int) -> tuple[int, ...]:
     return result
 
 
-def number_for_day(day: datetime.date, channel_key: str, size: int) -> int:
-    """The number of the maxim of the day for `channel_key` on `day` (1..size)."""
-    cycle, index = divmod(day.toordinal() - EPOCH_ORDINAL, size)
+def posting_index(day: datetime.date, days: int = EVERY_DAY) -> int:
+    """Which post `day` is since the epoch, counting only chosen `days` (a weekday mask).
+
+    On a day that is not chosen: the index of the next posting day. Every day: the day count.
+    """
+    if not days & EVERY_DAY:
+        days = EVERY_DAY  # no day at all cannot be stored; read it as the default
+    return chosen_before(day.toordinal() - EPOCH_ORDINAL, days)
+
+
+def number_for_day(day: datetime.date, channel_key: str, size: int, days: int = EVERY_DAY) -> int:
+    """The number of the maxim of the day for `channel_key` on `day` (1..size).
+
+    `days` is the channel's weekday mask; on a day without a post, the next post's maxim.
+    """
+    cycle, index = divmod(posting_index(day, days), size)
     return cycle_order(cycle, channel_key, size)[index]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from maxims.invisible import INVISIBLE
 from maxims.model import Value
 from maxims.search import words
+from maxims.weekdays import DAYS_HINT, EVERY_DAY, DaysError, looks_like_days, parse_days
 
 MAX_QUERY_LENGTH = 200
 _NUMBERISH = frozenset("0123456789.,_eE+-/")
@@ -89,19 +90,26 @@ class DailySet(Query):
     """Post daily at hour:minute, in `timezone` (an IANA name, or None for the default).
 
     `style` is how the post looks, ``text`` or ``card``; None keeps the channel's current one
-    (text for a new daily post), as a missing zone keeps its zone.
+    (text for a new daily post), as a missing zone keeps its zone. `days` is a weekday mask
+    (`maxims.weekdays`); None keeps the channel's days (every day for a new daily post).
     """
 
-    __slots__ = ("hour", "minute", "timezone", "style")
+    __slots__ = ("hour", "minute", "timezone", "style", "days")
     hour: int
     minute: int
     timezone: str | None
     style: str | None
+    days: int | None
 
     def __init__(
-        self, hour: int, minute: int, timezone: str | None, style: str | None = None
+        self,
+        hour: int,
+        minute: int,
+        timezone: str | None,
+        style: str | None = None,
+        days: int | None = None,
     ) -> None:
-        super().__init__(hour, minute, timezone, style)
+        super().__init__(hour, minute, timezone, style, days)
 
 
 class Card(Query):
@@ -157,21 +165,58 @@ def _parse_daily(args: list[str], command: str) -> Query:
         return DailyShow()
     if len(args) == 1 and args[0].lower() == "off":
         return DailyOff()
-    style = None
-    if len(args) > 1 and args[-1].lower() in DAILY_STYLES:
-        style = args[-1].lower()
-        args = args[:-1]
-    if len(args) > 2:
-        return Invalid(
-            f"That’s more than a time, a zone and `card`. {usage}, or `{command} daily off`."
-        )
     clock = parse_clock(args[0])
     if clock is None:
         return Invalid(f"“{safe_echo(args[0])}” isn’t a time I can read. {usage}.")
-    zone = args[1] if len(args) == 2 else None
-    if zone is not None and not all(ch.isalnum() or ch in "/_-+" for ch in zone):
-        return Invalid(f"“{safe_echo(zone)}” isn’t a time zone name. {usage}.")
-    return DailySet(clock[0], clock[1], zone, style)
+    extras = _daily_extras(args[1:])
+    if isinstance(extras, str):
+        return Invalid(extras)  # a bad day: one line that says what works
+    if extras is None:
+        return Invalid(
+            f"That’s more than a time, a zone, days and `card`. {usage}, or `{command} daily off`."
+        )
+    if isinstance(extras, Invalid):
+        return Invalid(f"{extras.message} {usage}.")
+    zone, style, days = extras
+    return DailySet(clock[0], clock[1], zone, style, days)
+
+
+_Extras = tuple[str | None, str | None, int | None]
+
+
+def _daily_extras(words_: list[str]) -> _Extras | Invalid | str | None:
+    """The words after the time, in any order: a zone, days, and a style (each at most once).
+
+    Days may come in several words (``mon, wed``). A bad day is a `str` (the whole answer),
+    a second zone None (too many words), a zone with odd characters `Invalid`.
+    """
+    zone: str | None = None
+    style: str | None = None
+    days: int | None = None
+    rest = list(words_)
+    while rest:
+        word = rest.pop(0)
+        lowered = word.lower()
+        if lowered == "every" and rest[:1] and rest[0].lower() == "day":
+            rest.pop(0)
+            lowered = "daily"
+        if lowered in DAILY_STYLES and style is None:
+            style = lowered
+            continue
+        try:
+            mask = parse_days(lowered)
+        except DaysError as err:
+            if looks_like_days(word):
+                return f"‘{safe_echo(err.word)}’ is not a day: {DAYS_HINT}."
+            if zone is not None:
+                return None
+        else:
+            days = mask if days is None else (days | mask) & EVERY_DAY
+            continue
+        if not all(ch.isalnum() or ch in "/_-+" for ch in word):
+            return Invalid(f"“{safe_echo(word)}” isn’t a time zone name.")
+        zone = word
+    return zone, style, days
 
 
 def _parse_card(rest: str, command: str) -> Query:

@@ -21,6 +21,7 @@ from maxims.query import (
     Today,
     parse_query,
 )
+from maxims.weekdays import EVERY_DAY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -102,7 +103,8 @@ HELP = (
     HelpLine("list", "every maxim, numbered", "list"),
     HelpLine(
         "daily",
-        "this channel’s daily post; `daily HH:MM Area/City [card]` or `daily off` (admins)",
+        "this channel’s daily post; `daily HH:MM Area/City [mon-fri] [card]` or "
+        "`daily off` (admins)",
         "daily",
     ),
     HelpLine("stats", "what this workspace asked for, shared and got daily (counts only)", "stats"),
@@ -131,8 +133,12 @@ def answer(
     rng: Rng,
     channel_key: str = "",
     command: str = "/maxim",
+    days: int = EVERY_DAY,
 ) -> Reply:
-    """Answer one query; never raises. Daily-post queries are the caller's (they need storage)."""
+    """Answer one query; never raises. Daily-post queries are the caller's (they need storage).
+
+    `days` is the channel's posting days: `today` is then the maxim of the next post.
+    """
     if isinstance(query, str):
         query = parse_query(query, command)
     if isinstance(query, Card):
@@ -143,6 +149,7 @@ def answer(
             rng=rng,
             channel_key=channel_key,
             command=command,
+            days=days,
         )
         if isinstance(reply, MaximReply):
             return MaximReply(reply.maxims, reply.kind, reply.words, card=True)
@@ -161,7 +168,7 @@ def answer(
             f"Maxims have whole numbers from 1 to {size}: try `{command} 42`.", "error"
         )
     if isinstance(query, Today):
-        return MaximReply((corpus.for_day(today, channel_key),), "today")
+        return MaximReply((corpus.for_day(today, channel_key, days),), "today")
     if isinstance(query, Search):
         found = corpus.search(query.words)
         if found:

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from maxims.query import parse_clock
+from maxims.weekdays import DAYS_HINT, DaysError, parse_days
 
 DEFAULT_CONFIG_FILE = "config.toml"
 PLATFORMS = ("console", "slack", "discord")
@@ -52,6 +53,14 @@ def valid_timezone(name: str) -> bool:
 def _check_clock(text: str) -> str:
     if parse_clock(text) is None:
         raise ValueError(f"{text!r} is not a time: use HH:MM on a 24-hour clock, like '09:00'")
+    return text
+
+
+def _check_days(text: str) -> str:
+    try:
+        parse_days(text)
+    except DaysError as err:
+        raise ValueError(f"{err.word!r} is not a day: {DAYS_HINT}, like 'mon-fri'") from None
     return text
 
 
@@ -94,6 +103,7 @@ def _secure_url(*schemes: str) -> Callable[[str], str]:
 
 TimeZone = Annotated[str, AfterValidator(_check_zone)]
 ClockTime = Annotated[str, AfterValidator(_check_clock)]
+Days = Annotated[str, AfterValidator(_check_days)]
 
 
 class Section(BaseModel):
@@ -129,6 +139,7 @@ class DailyConfig(Section):
     timezone: TimeZone = "UTC"
     workspace: str = ""
     style: Literal["text", "card"] = "text"  # the maxim as a message, or as a card (a picture)
+    days: Days = "every day"  # the local days it posts on: "mon-fri", "mon,wed,fri", "weekdays"
 
 
 class ScheduleConfig(Section):

@@ -19,6 +19,7 @@ from bot.daily.time_rules import describe_next, next_instant
 from bot.storage import Subscription
 from maxims import Reply, TextReply
 from maxims.query import DailyOff, DailySet, DailyShow, Query, safe_echo
+from maxims.weekdays import EVERY_DAY, describe_days, parse_days
 
 if TYPE_CHECKING:
     from bot.storage import Storage
@@ -52,10 +53,10 @@ class DailySubscriptions:
         self.clock = clock
         self.command = command
 
-    async def timezone_of(self, origin: Origin) -> str | None:
-        """The channel's subscription time zone, if it has one."""
+    async def schedule_of(self, origin: Origin) -> tuple[str, int] | None:
+        """The channel's daily-post time zone and days (a weekday mask), if it has one."""
         sub = await self.storage.get_subscription(origin.platform, origin.channel)
-        return sub.timezone if sub else None
+        return (sub.timezone, sub.days) if sub else None
 
     async def handle(self, origin: Origin, query: Query, is_admin: IsAdmin) -> Reply:
         """Answer `/maxim daily`, `/maxim daily off` or `/maxim daily HH:MM [Area/City]`."""
@@ -79,6 +80,7 @@ class DailySubscriptions:
         current = await self.storage.get_subscription(origin.platform, origin.channel)
         zone = query.timezone or (current.timezone if current else DEFAULT_TIMEZONE)
         style = query.style or (current.style if current else DEFAULT_STYLE)
+        days = query.days or (current.days if current else EVERY_DAY)
         if not valid_timezone(zone):
             return TextReply(
                 f"I don’t know the time zone “{safe_echo(zone)}”. Use an IANA name like "
@@ -98,21 +100,23 @@ class DailySubscriptions:
                 set_by=origin.user,
                 set_at=now,
                 style=style,
+                days=days,
             )
         )
         await self.on_change()
         log.info(
-            "daily post set to %s %s (%s) on %s by %s",
+            "daily post set to %s %s %s (%s) on %s by %s",
             at,
             zone,
+            describe_days(days),
             style,
             origin.platform,
             origin.user,
         )
-        upcoming = describe_next(next_instant(now, at, ZoneInfo(zone)), zone, now)
+        upcoming = describe_next(next_instant(now, at, ZoneInfo(zone), days), zone, now)
         return TextReply(
-            f"Done: a maxim of the day will be posted here daily at {at:%H:%M} {zone}"
-            f"{_as(style)}. Next: {upcoming}.",
+            f"Done: a maxim of the day will be posted here {'daily ' if days == EVERY_DAY else ''}"
+            f"at {at:%H:%M} {zone}{_on(days)}{_as(style)}. Next: {upcoming}.",
             "notice",
         )
 
@@ -126,10 +130,11 @@ class DailySubscriptions:
             )
         now = self.clock()
         upcoming = describe_next(
-            next_instant(now, sub.time, ZoneInfo(sub.timezone)), sub.timezone, now
+            next_instant(now, sub.time, ZoneInfo(sub.timezone), sub.days), sub.timezone, now
         )
         text = (
-            f"Daily post here at {sub.time:%H:%M} {sub.timezone}{_as(sub.style)}. Next: {upcoming}."
+            f"Daily post here at {sub.time:%H:%M} {sub.timezone}{_on(sub.days)}"
+            f"{_as(sub.style)}. Next: {upcoming}."
         )
         if sub.failing:
             text += (
@@ -137,6 +142,11 @@ class DailySubscriptions:
                 f"channel and may post, then set the time again to resume."
             )
         return TextReply(text, "notice")
+
+
+def _on(days: int) -> str:
+    """The days, for a status line: nothing for every day (the usual), else `` on weekdays``."""
+    return "" if days & EVERY_DAY == EVERY_DAY else f" on {describe_days(days)}"
 
 
 def _as(style: str) -> str:
@@ -157,6 +167,7 @@ def config_subscriptions(entries: Sequence[DailyConfig], now: dt.datetime) -> li
             set_at=now,
             source="config",
             style=e.style,
+            days=parse_days(e.days),
         )
         for e in entries
     ]

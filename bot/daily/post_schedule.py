@@ -7,37 +7,60 @@ the scheduler module holds only delivery.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
+import socket
+from collections.abc import Container, Iterable
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.daily.time_rules import next_instant
+from maxims.weekdays import EVERY_DAY, describe_days
 
 if TYPE_CHECKING:
-    from bot.storage import Subscription
+    from bot.storage import PostRecord, Subscription
+
+
+OWNER_RANDOM_BYTES = 8  # 64 bits: a restarted process reusing a pid never wears its old name
+
+
+def new_owner_id() -> str:
+    """``host:pid:random``: readable in the ``processes`` table, unique by its random part.
+
+    Containers restart with the same host name and pid 1, so only the random part tells a
+    process from its predecessor, whose claims must not look like ours; 64 bits make a
+    collision between any two processes ever sharing a database practically impossible.
+    """
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(OWNER_RANDOM_BYTES)}"
 
 
 class DailyTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no type hints
     """Fires once a day at a wall-clock time in a zone, with `scheduled_instant`'s DST rules.
 
     APScheduler's CronTrigger fires twice on a day when clocks go back and, when they go
-    forward, at the skipped time's old-offset reading; this trigger fires exactly once.
+    forward, at the skipped time's old-offset reading; this trigger fires exactly once. It
+    fires only on the chosen local `days` (a weekday mask): for a slot, those of any of its
+    channels, each of which the fan-out then checks.
     """
 
-    def __init__(self, at: dt.time, zone: str) -> None:
+    def __init__(self, at: dt.time, zone: str, days: int = EVERY_DAY) -> None:
         self.at = at
         self.zone = ZoneInfo(zone)
+        self.days = days
 
     def get_next_fire_time(
         self, previous_fire_time: dt.datetime | None, now: dt.datetime
     ) -> dt.datetime:
         """Next instant after the previous fire (or from now on)."""
         after = previous_fire_time or (now - dt.timedelta(microseconds=1))
-        return next_instant(max(after, now - dt.timedelta(microseconds=1)), self.at, self.zone)
+        return next_instant(
+            max(after, now - dt.timedelta(microseconds=1)), self.at, self.zone, self.days
+        )
 
     def __str__(self) -> str:
-        return f"daily at {self.at:%H:%M} {self.zone.key}"
+        return f"daily at {self.at:%H:%M} {self.zone.key} ({describe_days(self.days)})"
 
 
 def slot_of(sub: Subscription) -> tuple[dt.time, str]:
@@ -45,6 +68,28 @@ def slot_of(sub: Subscription) -> tuple[dt.time, str]:
     return (sub.time, sub.timezone)
 
 
+def slot_days(
+    subs: Iterable[Subscription], platforms: Container[str]
+) -> dict[tuple[dt.time, str], int]:
+    """Each slot of `platforms` with the days any of its channels posts on (its job's days)."""
+    wanted: dict[tuple[dt.time, str], int] = {}
+    for sub in subs:
+        if sub.platform in platforms:
+            slot = slot_of(sub)
+            wanted[slot] = wanted.get(slot, 0) | sub.days
+    return wanted
+
+
 def post_key(platform: str, channel: str, day: dt.date) -> str:
     """The idempotency key of one daily post."""
     return f"maxim-daily:{platform}:{channel}:{day.isoformat()}"
+
+
+def claimable(record: PostRecord, now: dt.datetime, dead: set[str]) -> bool:
+    """Whether the sweep should try `record` again: a lapsed claim, or a retry that is due."""
+    # A superset of what `claim_post` takes (it also knows who still beats), never less.
+    if record.state == "claimed":
+        return record.owner in dead or record.lease_until <= now
+    if record.state == "failed":
+        return record.next_attempt_at is not None and record.next_attempt_at <= now
+    return False

@@ -23,9 +23,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -37,32 +34,28 @@ from bot import ops
 from bot.background import Background
 from bot.chat import Clock, channel_key, utc_now
 from bot.daily.pacing import Pacing, Stopping
-from bot.daily.post_schedule import DailyTrigger, post_key, slot_of
-from bot.daily.time_rules import scheduled_instant
+from bot.daily.post_schedule import (
+    DailyTrigger,
+    claimable,
+    new_owner_id,
+    post_key,
+    slot_days,
+    slot_of,
+)
+from bot.daily.time_rules import posts_on, scheduled_instant
 from bot.log import report_failure
 from bot.poster import ChannelUnavailable, Poster, PostError
 
 if TYPE_CHECKING:
     from bot.config import ScheduleConfig
     from bot.stats import StatsCounter
-    from bot.storage import PostRecord, Storage, Subscription
+    from bot.storage import Storage, Subscription
     from maxims import Corpus
 
 log = logging.getLogger(__name__)
 UTC = dt.UTC
 MISSED_BEATS = 3  # a process this many heartbeats late is dead: one late beat is only a hiccup
 PRUNE_EVERY = dt.timedelta(days=1)
-OWNER_RANDOM_BYTES = 8  # 64 bits: a restarted process reusing a pid never wears its old name
-
-
-def new_owner_id() -> str:
-    """``host:pid:random``: readable in the ``processes`` table, unique by its random part.
-
-    Containers restart with the same host name and pid 1, so only the random part tells a
-    process from its predecessor, whose claims must not look like ours; 64 bits make a
-    collision between any two processes ever sharing a database practically impossible.
-    """
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(OWNER_RANDOM_BYTES)}"
 
 
 class DailyScheduler:
@@ -96,6 +89,7 @@ class DailyScheduler:
         self.owner = owner or new_owner_id()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._slots: set[tuple[dt.time, str]] = set()
+        self._slot_days: dict[tuple[dt.time, str], int] = {}  # the days a slot's job fires on
         self._semaphore = asyncio.Semaphore(config.max_concurrent_posts)
         self.background = Background("scheduler")
         self._reload_lock = asyncio.Lock()
@@ -203,23 +197,29 @@ class DailyScheduler:
         """Make the jobs match the subscriptions in storage (call after any change)."""
         async with self._reload_lock:
             subs = await self.storage.list_subscriptions()
-            self._apply_slots({slot_of(s) for s in subs if s.platform in self.posters})
+            self._apply_slots(slot_days(subs, self.posters))
             ops.record_subscriptions(self.posters, (s.platform for s in subs))
 
-    def _apply_slots(self, wanted: set[tuple[dt.time, str]]) -> None:
-        for at, zone in self._slots - wanted:
+    def _apply_slots(self, wanted: Mapping[tuple[dt.time, str], int]) -> None:
+        for at, zone in self._slots - wanted.keys():
             self.scheduler.remove_job(self._job_id(at, zone))
-        for at, zone in sorted(wanted - self._slots):
+        for slot, days in wanted.items():
+            if slot in self._slots and self._slot_days.get(slot) != days:
+                self.scheduler.reschedule_job(
+                    self._job_id(*slot), trigger=DailyTrigger(*slot, days)
+                )
+        for at, zone in sorted(wanted.keys() - self._slots):
             self.scheduler.add_job(
                 self._fire_slot,
-                DailyTrigger(at, zone),
+                DailyTrigger(at, zone, wanted[at, zone]),
                 args=(at, zone),
                 id=self._job_id(at, zone),
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=int(self.config.catch_up_minutes * 60) or 1,
             )
-        self._slots = wanted
+        self._slots = set(wanted)
+        self._slot_days = dict(wanted)
 
     @staticmethod
     def _job_id(at: dt.time, zone: str) -> str:
@@ -228,12 +228,15 @@ class DailyScheduler:
     async def run_slot(self, at: dt.time, zone: str) -> None:
         """Post to every channel subscribed at (at, zone); the job APScheduler runs."""
         try:
+            today = self.clock().astimezone(ZoneInfo(zone)).date()
             subs = [
                 s
                 for s in await self.storage.list_subscriptions()
-                if slot_of(s) == (at, zone) and s.platform in self.posters and not s.failing
+                if slot_of(s) == (at, zone)
+                and s.platform in self.posters
+                and not s.failing
+                and posts_on(today, s.days)  # the slot fires for its other channels' days
             ]
-            today = self.clock().astimezone(ZoneInfo(zone)).date()
             await self.fan_out([(s, today) for s in subs])
         except Exception:
             report_failure(log, f"daily slot {at:%H:%M} {zone}")
@@ -241,10 +244,13 @@ class DailyScheduler:
     def due(self, sub: Subscription, now: dt.datetime) -> dt.date | None:
         """Today's local date if its post time passed within the catch-up window, else None.
 
-        Only today counts: a process that comes back after midnight never posts yesterday's.
+        Only today counts: a process that comes back after midnight never posts yesterday's,
+        and only a chosen local day: catching up never posts on a day off.
         """
         zone = ZoneInfo(sub.timezone)
         today = now.astimezone(zone).date()
+        if not posts_on(today, sub.days):
+            return None
         start = scheduled_instant(today, sub.time, zone)
         grace = dt.timedelta(minutes=self.config.catch_up_minutes)
         return today if start <= now < start + grace else None
@@ -278,7 +284,7 @@ class DailyScheduler:
                 (sub, day)
                 for sub, day in due
                 if (record := posts.get((sub.platform, sub.channel, day))) is None
-                or self._claimable(record, now, dead)
+                or claimable(record, now, dead)
             ]
             if work:
                 log.info("sweep: %d daily post(s) to deliver", len(work))
@@ -288,9 +294,9 @@ class DailyScheduler:
 
     async def _refresh_slots(self, subs: Sequence[Subscription]) -> None:
         # Another process may have changed subscriptions: pick that up within a minute.
-        wanted = {slot_of(s) for s in subs if s.platform in self.posters}
+        wanted = slot_days(subs, self.posters)
         ops.record_subscriptions(self.posters, (s.platform for s in subs))
-        if wanted != self._slots:
+        if wanted != self._slot_days:
             async with self._reload_lock:
                 self._apply_slots(wanted)
 
@@ -306,15 +312,6 @@ class DailyScheduler:
             )
         except Exception:
             report_failure(log, "pruning storage")
-
-    @staticmethod
-    def _claimable(record: PostRecord, now: dt.datetime, dead: set[str]) -> bool:
-        # A superset of what `claim_post` takes (it also knows who still beats), never less.
-        if record.state == "claimed":
-            return record.owner in dead or record.lease_until <= now
-        if record.state == "failed":
-            return record.next_attempt_at is not None and record.next_attempt_at <= now
-        return False
 
     async def fan_out(self, work: Iterable[tuple[Subscription, dt.date]]) -> None:
         """Deliver many posts with bounded concurrency (slash commands keep flowing).
@@ -340,7 +337,7 @@ class DailyScheduler:
         if self._stopping.is_set():
             return False
         poster = self.posters[sub.platform]
-        maxim = self.corpus.for_day(day, channel_key(sub.platform, sub.channel))
+        maxim = self.corpus.for_day(day, channel_key(sub.platform, sub.channel), sub.days)
         record = await self.storage.claim_post(
             sub.platform,
             sub.channel,

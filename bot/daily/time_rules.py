@@ -4,13 +4,17 @@ Pure functions of their arguments (no clock, no scheduler, no SDK), so the `/max
 commands, the scheduler and the tests agree on one set of rules:
 
 * a time that occurs twice (clocks going back) means its first occurrence;
-* a time that does not occur (clocks going forward) means the first valid minute after it.
+* a time that does not occur (clocks going forward) means the first valid minute after it;
+* chosen days (a weekday mask, `maxims.weekdays`) are local days in the subscription's zone:
+  ``mon-fri`` in Pacific/Auckland skips Auckland's Saturday, whatever day it is in UTC.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
+
+from maxims.weekdays import EVERY_DAY, is_chosen
 
 UTC = dt.UTC
 
@@ -30,10 +34,26 @@ def scheduled_instant(day: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
     raise ValueError(f"no valid time near {at} on {day} in {zone.key}")
 
 
-def next_instant(now: dt.datetime, at: dt.time, zone: ZoneInfo) -> dt.datetime:
-    """The first scheduled instant strictly after `now`."""
+def posts_on(day: dt.date, days: int) -> bool:
+    """Whether local date `day` is one of the chosen `days` (a weekday mask)."""
+    return is_chosen(day.weekday(), days)
+
+
+def next_post_day(day: dt.date, days: int) -> dt.date:
+    """The first chosen local date on or after `day` (at most six days on)."""
+    for offset in range(7):
+        if posts_on(candidate := day + dt.timedelta(days=offset), days):
+            return candidate
+    return day  # no day chosen: storage never holds that, read it as every day
+
+
+def next_instant(
+    now: dt.datetime, at: dt.time, zone: ZoneInfo, days: int = EVERY_DAY
+) -> dt.datetime:
+    """The first scheduled instant strictly after `now`, on a chosen local day."""
     day = now.astimezone(zone).date() - dt.timedelta(days=1)
     while True:
+        day = next_post_day(day, days)
         instant = scheduled_instant(day, at, zone)
         if instant > now:
             return instant

@@ -28,6 +28,7 @@ class Subscription:
     source: str = "command"  # "command" (set in chat) or "config" (a [[daily]] entry)
     failing: str | None = None  # why posting keeps failing (channel gone...), None when healthy
     style: str = "text"  # "text" (the maxim as a message) or "card" (as a picture)
+    days: int = 0b1111111  # the local weekdays it posts on: bit 0 Monday ... bit 6 Sunday
 
 
 @dataclass(frozen=True)

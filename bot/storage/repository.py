@@ -161,9 +161,9 @@ class Storage(PostQueries, ProcessQueries, StatsQueries):
 
         Every element is stored with ``source="config"`` whatever its own `source` says.
         A channel already subscribed in chat keeps its command row: config never overrides
-        chat. A config row whose entry is unchanged (workspace, time, timezone, set_by, style) is
-        left alone, so its `set_at` and `failing` survive restarts; a changed one is replaced
-        whole. Config rows of channels no longer in `subs` are deleted. Safe to run from
+        chat. A config row whose entry is unchanged (workspace, time, timezone, set_by, style,
+        days) is left alone, so its `set_at` and `failing` survive restarts; a changed one is
+        replaced whole. Config rows of channels no longer in `subs` are deleted. Safe to run from
         several processes at once. Raises ValueError if two entries name the same channel.
         """
         wanted: dict[tuple[str, str], Subscription] = {}
@@ -184,6 +184,7 @@ class Storage(PostQueries, ProcessQueries, StatsQueries):
                     c.timezone != sub.timezone,
                     c.set_by != sub.set_by,
                     c.style != sub.style,
+                    c.days != sub.days,
                 )
                 await conn.execute(
                     sa.update(subscriptions)

@@ -74,6 +74,8 @@ subscriptions = sa.Table(
     sa.Column("source", sa.String(), nullable=False, server_default="command"),
     sa.Column("failing", sa.Text(), nullable=True),
     sa.Column("style", sa.String(), nullable=False, server_default="text"),
+    # The local weekdays it posts on, a mask: bit 0 Monday ... bit 6 Sunday (127: every day).
+    sa.Column("days", sa.SmallInteger(), nullable=False, server_default="127"),
 )
 
 daily_posts = sa.Table(
@@ -180,6 +182,7 @@ def subscription_from_row(row: sa.Row[Any]) -> Subscription:
         source=row.source,
         failing=row.failing,
         style=row.style,
+        days=row.days,
     )
 
 
@@ -215,6 +218,7 @@ def subscription_values(sub: Subscription) -> dict[str, Any]:
         "source": sub.source,
         "failing": sub.failing,
         "style": sub.style,
+        "days": sub.days,
     }
 
 

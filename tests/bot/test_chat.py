@@ -87,6 +87,17 @@ async def test_today_follows_the_channels_daily_post_zone(service, clock):
     assert await service.today(HERE) == dt.date(2026, 11, 29)
 
 
+@pytest.mark.parametrize("text", ["today", "card today"])
+async def test_today_on_a_day_without_a_post_is_the_next_posts_maxim(service, clock, text):
+    clock.now = dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC)  # a Saturday
+    await service.command(HERE, "daily 09:00 Europe/Berlin mon-fri", admin)
+    monday = CORPUS.for_day(dt.date(2026, 12, 7), HERE.channel_key, 0b0011111)
+    saturday_every_day = CORPUS.for_day(dt.date(2026, 12, 5), HERE.channel_key)
+    assert monday != saturday_every_day  # else this test could not tell them apart
+    reply = await service.command(HERE, text, admin)
+    assert isinstance(reply, MaximReply) and reply.maxims == (monday,)
+
+
 def test_shuffle_moves_to_the_next_search_result_and_stale_buttons_are_none(service):
     words = ("overfitting",)
     results = CORPUS.search(words)

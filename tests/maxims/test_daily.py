@@ -106,3 +106,53 @@ def test_the_order_cache_is_bounded():
         cycle_order(cycle, "bounded", 5)
         sizes.add(len(daily._cache))
     assert max(sizes) == 4096
+
+
+WEEKDAYS_MASK = 0b0011111
+
+
+@pytest.mark.parametrize("mask", [WEEKDAYS_MASK, 0b10101, 0b1100000, 0b1000000])
+def test_with_chosen_days_each_maxim_once_per_seventy_posts(mask):
+    start = dt.date.fromordinal(EPOCH_ORDINAL)
+    posts = [
+        number_for_day(day, "slack:C1", SIZE, mask)
+        for i in range(7 * 400)
+        if mask >> (day := start + dt.timedelta(days=i)).weekday() & 1
+    ]
+    for first in range(0, len(posts) - SIZE, SIZE):
+        assert sorted(posts[first : first + SIZE]) == list(range(1, SIZE + 1))
+    assert [i for i in range(1, len(posts)) if posts[i] == posts[i - 1]] == []
+
+
+def test_a_day_without_a_post_shows_the_next_posts_maxim():
+    saturday, sunday, monday = (dt.date(2026, 12, 5) + dt.timedelta(days=i) for i in range(3))
+    friday = saturday - dt.timedelta(days=1)
+    key = "slack:C1"
+    assert number_for_day(saturday, key, SIZE, WEEKDAYS_MASK) == number_for_day(
+        monday, key, SIZE, WEEKDAYS_MASK
+    )
+    assert number_for_day(sunday, key, SIZE, WEEKDAYS_MASK) == number_for_day(
+        monday, key, SIZE, WEEKDAYS_MASK
+    )
+    assert number_for_day(friday, key, SIZE, WEEKDAYS_MASK) != number_for_day(
+        monday, key, SIZE, WEEKDAYS_MASK
+    )
+
+
+def test_posting_index_counts_chosen_days_and_every_day_is_the_day_count():
+    monday = dt.date.fromordinal(EPOCH_ORDINAL)
+    assert monday.weekday() == 0  # the count relies on the epoch being a Monday
+    for i in range(-20, 40):
+        day = monday + dt.timedelta(days=i)
+        assert daily.posting_index(day) == i
+        assert daily.posting_index(day, 0) == i  # no day at all reads as every day
+    assert daily.posting_index(monday + dt.timedelta(days=7), WEEKDAYS_MASK) == 5
+    assert daily.posting_index(monday + dt.timedelta(days=5), WEEKDAYS_MASK) == 5  # Saturday
+    assert daily.posting_index(monday + dt.timedelta(days=4), WEEKDAYS_MASK) == 4  # Friday
+
+
+def test_every_day_is_what_it_was_before_days():
+    day = dt.date(2026, 12, 5)
+    assert number_for_day(day, "slack:C1", SIZE, 0b1111111) == number_for_day(day, "slack:C1", SIZE)
+    corpus = load_corpus()
+    assert corpus.for_day(day, "k", 0b1111111) == corpus.for_day(day, "k")

@@ -272,15 +272,51 @@ def test_messages_name_the_command_they_were_given():
     )
 
 
-def test_daily_takes_a_time_and_a_zone_and_no_more():
+def test_daily_takes_a_time_a_zone_days_and_a_style_and_no_more():
     more = Invalid(
-        "That’s more than a time, a zone and `card`. Use `/maxim daily HH:MM Area/City` "
+        "That’s more than a time, a zone, days and `card`. Use `/maxim daily HH:MM Area/City` "
         "(24-hour clock, e.g. `09:00 Europe/Berlin`), or `/maxim daily off`."
     )
     assert parse_query("daily 09:00 Europe/Berlin extra") == more
     assert parse_query("daily 09:00 Europe/Berlin card extra") == more
-    assert parse_query("daily 09:00 card Europe/Berlin") == more  # the style comes last
+    assert parse_query("daily 09:00 card Europe/Berlin") == DailySet(9, 0, "Europe/Berlin", "card")
     assert isinstance(parse_query("daily 09:00 Europe/Ber<lin"), Invalid)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("daily 09:00 Europe/Berlin mon-fri", DailySet(9, 0, "Europe/Berlin", None, 0b11111)),
+        ("daily 09:00 mon-fri Europe/Berlin card", DailySet(9, 0, "Europe/Berlin", "card", 31)),
+        ("daily 09:00 card mon-fri Europe/Berlin", DailySet(9, 0, "Europe/Berlin", "card", 31)),
+        ("daily 09:00 mon,wed,fri", DailySet(9, 0, None, None, 0b10101)),
+        ("daily 09:00 mon, wed, fri", DailySet(9, 0, None, None, 0b10101)),
+        ("daily 09:00 sat,sun", DailySet(9, 0, None, None, 0b1100000)),
+        ("daily 09:00 tue-thu,sat UTC", DailySet(9, 0, "UTC", None, 0b0101110)),
+        ("daily 09:00 WEEKDAYS", DailySet(9, 0, None, None, 31)),
+        ("daily 09:00 every day", DailySet(9, 0, None, None, 127)),
+        ("daily 09:00 Every  Day card", DailySet(9, 0, None, "card", 127)),
+        ("daily 09:00 daily", DailySet(9, 0, None, None, 127)),
+    ],
+)
+def test_daily_days_in_any_order(text, expected):
+    assert parse_query(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("daily 09:00 funday", "funday"),
+        ("daily 09:00 Europe/Berlin mon-fry", "fry"),
+        ("daily 09:00 mon,xyz", "xyz"),
+        ("daily 09:00 mon- UTC", "mon-"),
+        ("daily 09:00 <!channel>day", "channelday"),
+    ],
+)
+def test_bad_days_get_one_line_that_says_what_works(text, word):
+    assert parse_query(text) == Invalid(
+        f"‘{word}’ is not a day: use mon–sun, ranges like mon-fri, or weekdays."
+    )
 
 
 def test_clock_hours_have_one_or_two_digits():
@@ -430,8 +466,8 @@ def test_help_is_the_whole_usage_text():
         "  /maxim card 42       maxim 42 as a picture; also `card`, `card today`, "
         "`card search WORDS`\n"
         "  /maxim list          every maxim, numbered\n"
-        "  /maxim daily         this channel’s daily post; `daily HH:MM Area/City [card]` or "
-        "`daily off` (admins)\n"
+        "  /maxim daily         this channel’s daily post; "
+        "`daily HH:MM Area/City [mon-fri] [card]` or `daily off` (admins)\n"
         "  /maxim stats         what this workspace asked for, shared and got daily (counts only)\n"
         "  /maxim help          this help"
     )

@@ -24,7 +24,11 @@ def test_keywords_and_their_wording_come_from_the_help_table():
         ("today", "today’s maxim of the day"),
         ("card", "maxim 42 as a picture; also card, card today, card search WORDS"),
         ("list", "every maxim, numbered"),
-        ("daily", "this channel’s daily post; daily HH:MM Area/City [card] or daily off (admins)"),
+        (
+            "daily",
+            "this channel’s daily post; daily HH:MM Area/City [mon-fri] [card] or "
+            "daily off (admins)",
+        ),
         ("stats", "what this workspace asked for, shared and got daily (counts only)"),
         ("help", "this help"),
     )
@@ -56,7 +60,8 @@ def test_a_limit_below_the_keywords_cuts_them_too():
 def test_typed_keywords_come_first_and_daily_is_offered_once_typed():
     assert suggest_queries(load_corpus(), "DA") == [
         (
-            "daily · this channel’s daily post; daily HH:MM Area/City [card] or daily off (admins)",
+            "daily · this channel’s daily post; daily HH:MM Area/City [mon-fri] [card] or "
+            "daily off (admins)",
             "daily",
         )
     ]

@@ -23,6 +23,7 @@ from bot.preview import (
     preview_of,
 )
 from maxims import ListReply, Maxim, MaximReply, Reply, TextReply, render_help
+from maxims.weekdays import EVERY_DAY, describe_days
 
 if TYPE_CHECKING:
     from bot.storage.records import Subscription
@@ -251,6 +252,7 @@ def _post_lines(posts: list[Subscription] | None) -> list[str]:
         ]
     lines = [
         f"{channel_link(post.channel)} · daily at {post.time:%H:%M} {escape(post.timezone)}"
+        + ("" if post.days == EVERY_DAY else f" · {describe_days(post.days)}")
         + (" · :warning: posting is failing" if post.failing else "")
         for post in posts[:HOME_POSTS_SHOWN]
     ]

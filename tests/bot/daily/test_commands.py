@@ -216,6 +216,53 @@ async def test_off_on_a_channel_set_in_the_config_says_where_it_is_set(daily, st
     assert await storage.list_subscriptions() == [subscription(dt.time(10), "UTC")]
 
 
+# -- days --------------------------------------------------------------------------------------
+
+
+async def test_set_on_weekdays_names_the_days_and_the_next_posting_day(daily, storage):
+    reply = await daily.say(DailySet(9, 0, "Europe/Berlin", None, 0b0011111))
+    assert reply == TextReply(  # a Saturday: the next post is Monday's
+        "Done: a maxim of the day will be posted here at 09:00 Europe/Berlin on weekdays. "
+        "Next: Mon 30 Nov 09:00 CET (in 48 h 0 min).",
+        "notice",
+    )
+    assert await storage.list_subscriptions() == [subscription(days=0b0011111)]
+    assert await daily.say(DailyShow()) == TextReply(
+        "Daily post here at 09:00 Europe/Berlin on weekdays. "
+        "Next: Mon 30 Nov 09:00 CET (in 48 h 0 min).",
+        "notice",
+    )
+
+
+async def test_a_new_time_keeps_the_days_and_new_days_replace_them(daily, storage):
+    await daily.say(DailySet(9, 0, "Europe/Berlin", None, 0b10101))
+    await daily.say(DailySet(10, 0, None))
+    assert (await storage.get_subscription("slack", "C1")).days == 0b10101
+    reply = await daily.say(DailySet(10, 0, None, "card", 0b1100000))
+    assert reply.text == (
+        "Done: a maxim of the day will be posted here at 10:00 Europe/Berlin on sat,sun, as a "
+        "card. Next: Sat 28 Nov 10:00 CET (in 1 h 0 min)."
+    )
+    reply = await daily.say(DailySet(10, 0, None, None, 0b1111111))
+    assert reply.text.startswith("Done: a maxim of the day will be posted here daily at 10:00 ")
+
+
+async def test_config_days_become_the_subscriptions_days(storage):
+    entry = DailyConfig(platform="slack", channel="C1", workspace="T1", days="tue-thu,sat")
+    await storage.sync_config_subscriptions(config_subscriptions([entry], NOW))
+    (stored,) = await storage.list_subscriptions()
+    assert stored.days == 0b0101110
+    changed = DailyConfig(platform="slack", channel="C1", workspace="T1", days="weekdays")
+    await storage.sync_config_subscriptions(config_subscriptions([changed], NOW))
+    (stored,) = await storage.list_subscriptions()
+    assert stored.days == 0b0011111  # a changed entry replaces the row
+
+
+def test_config_refuses_a_bad_day_and_says_what_works():
+    with pytest.raises(ValueError, match="'funday' is not a day: use mon–sun"):
+        DailyConfig(platform="slack", channel="C1", days="funday")
+
+
 # -- admins only -------------------------------------------------------------------------------
 
 

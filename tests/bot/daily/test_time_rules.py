@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.daily.time_rules import describe_next, next_instant, scheduled_instant
+from bot.daily.time_rules import (
+    describe_next,
+    next_instant,
+    next_post_day,
+    posts_on,
+    scheduled_instant,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -119,3 +125,24 @@ def test_next_instant_across_the_spring_gap():
 )
 def test_describe_next_says_when_in_the_channels_zone(instant, zone, now, expected):
     assert describe_next(instant, zone, now) == expected
+
+
+def test_next_instant_skips_days_not_chosen_in_the_local_zone():
+    friday_evening = berlin(2026, 12, 4, 10, 0)
+    weekdays = 0b0011111
+    assert next_instant(friday_evening, dt.time(9), BERLIN, weekdays) == berlin(2026, 12, 7, 9, 0)
+    assert next_instant(friday_evening, dt.time(9), BERLIN) == berlin(2026, 12, 5, 9, 0)
+    # Auckland's Monday 09:00 is Sunday 20:00 in UTC.
+    auckland = ZoneInfo("Pacific/Auckland")
+    assert next_instant(
+        dt.datetime(2026, 12, 5, 0, 0, tzinfo=UTC), dt.time(9), auckland, weekdays
+    ) == dt.datetime(2026, 12, 6, 20, 0, tzinfo=UTC)
+
+
+def test_next_post_day_and_posts_on():
+    saturday = dt.date(2026, 12, 5)
+    assert not posts_on(saturday, 0b0011111)
+    assert posts_on(saturday, 0b0100000)
+    assert next_post_day(saturday, 0b0011111) == dt.date(2026, 12, 7)
+    assert next_post_day(saturday, 0b1111111) == saturday
+    assert next_post_day(saturday, 0) == saturday  # nothing chosen reads as every day

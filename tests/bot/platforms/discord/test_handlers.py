@@ -178,7 +178,7 @@ class BrokenDaily:
     async def handle(self, origin, query, is_admin):
         raise RuntimeError("the database is on fire")
 
-    async def timezone_of(self, origin):
+    async def schedule_of(self, origin):
         raise RuntimeError("the database is on fire")
 
 
@@ -210,7 +210,7 @@ class SlowDaily:
     async def handle(self, origin, query, is_admin):
         raise NotImplementedError
 
-    async def timezone_of(self, origin):
+    async def schedule_of(self, origin):
         await self.release.wait()
         return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -145,7 +146,8 @@ async def test_home_lists_the_daily_posts_of_the_users_channels_only(make_bot, f
     fake.channel_members.update({"C1": {"U1"}, "C2": {"U2"}, "CPRIV": {"U1"}, "CGONE": {"U1"}})
     await storage.save_subscription(subscription("C1", dt.time(9, 0), "Europe/Berlin"))
     await storage.save_subscription(subscription("C2", dt.time(10, 0), "UTC"))  # not U1's
-    await storage.save_subscription(subscription("CPRIV", dt.time(7, 30), "Asia/Tokyo"))
+    tokyo = subscription("CPRIV", dt.time(7, 30), "Asia/Tokyo")
+    await storage.save_subscription(replace(tokyo, days=0b0011111))
     await storage.save_subscription(subscription("CGONE", dt.time(8, 0), "UTC", "not_in_channel"))
 
     view = await open_home(make_bot())
@@ -159,7 +161,7 @@ async def test_home_lists_the_daily_posts_of_the_users_channels_only(make_bot, f
     assert posts.splitlines() == [
         "<#C1> · daily at 09:00 Europe/Berlin",
         "<#CGONE> · daily at 08:00 UTC · :warning: posting is failing",
-        "<#CPRIV> · daily at 07:30 Asia/Tokyo",
+        "<#CPRIV> · daily at 07:30 Asia/Tokyo · weekdays",
     ]
     [listing] = fake.calls_to("users.conversations")
     assert listing.body["user"] == "U1"
