@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.chat import Clock, IsAdmin, Origin, utc_now
 from bot.config import DailyConfig, valid_timezone
-from bot.daily.time_rules import describe_next, next_instant
+from bot.daily.time_rules import describe_next, describe_when, next_instant
 from bot.storage import Subscription
 from maxims import Reply, TextReply
 from maxims.query import DailyOff, DailySet, DailyShow, Query, safe_echo
@@ -53,10 +53,17 @@ class DailySubscriptions:
         self.clock = clock
         self.command = command
 
-    async def schedule_of(self, origin: Origin) -> tuple[str, int] | None:
-        """The channel's daily-post time zone and days (a weekday mask), if it has one."""
+    async def schedule_of(self, origin: Origin) -> tuple[str, int, str] | None:
+        """The channel's daily-post zone, days (a weekday mask) and next post, if it has one.
+
+        The next post reads ``Mon 07 Dec 09:00 Europe/Berlin``: `/maxim today` on a day
+        without a post says when the maxim it shows will be posted.
+        """
         sub = await self.storage.get_subscription(origin.platform, origin.channel)
-        return (sub.timezone, sub.days) if sub else None
+        if sub is None:
+            return None
+        upcoming = next_instant(self.clock(), sub.time, ZoneInfo(sub.timezone), sub.days)
+        return sub.timezone, sub.days, describe_when(upcoming, sub.timezone)
 
     async def handle(self, origin: Origin, query: Query, is_admin: IsAdmin) -> Reply:
         """Answer `/maxim daily`, `/maxim daily off` or `/maxim daily HH:MM [Area/City]`."""
