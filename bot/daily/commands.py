@@ -88,6 +88,7 @@ class DailySubscriptions:
         zone = query.timezone or (current.timezone if current else DEFAULT_TIMEZONE)
         style = query.style or (current.style if current else DEFAULT_STYLE)
         days = query.days or (current.days if current else EVERY_DAY)
+        thread = query.thread if query.thread is not None else bool(current and current.thread)
         if not valid_timezone(zone):
             return TextReply(
                 f"I don’t know the time zone “{safe_echo(zone)}”. Use an IANA name like "
@@ -108,6 +109,7 @@ class DailySubscriptions:
                 set_at=now,
                 style=style,
                 days=days,
+                thread=thread,
             )
         )
         await self.on_change()
@@ -123,7 +125,7 @@ class DailySubscriptions:
         upcoming = describe_next(next_instant(now, at, ZoneInfo(zone), days), zone, now)
         return TextReply(
             f"Done: a maxim of the day will be posted here {'daily ' if days == EVERY_DAY else ''}"
-            f"at {at:%H:%M} {zone}{_on(days)}{_as(style)}. Next: {upcoming}.",
+            f"at {at:%H:%M} {zone}{_on(days)}{_as(style)}{_thread(thread)}. Next: {upcoming}.",
             "notice",
         )
 
@@ -141,7 +143,7 @@ class DailySubscriptions:
         )
         text = (
             f"Daily post here at {sub.time:%H:%M} {sub.timezone}{_on(sub.days)}"
-            f"{_as(sub.style)}. Next: {upcoming}."
+            f"{_as(sub.style)}{_thread(sub.thread)}. Next: {upcoming}."
         )
         if sub.failing:
             text += (
@@ -161,6 +163,11 @@ def _as(style: str) -> str:
     return ", as a card" if style == "card" else ""
 
 
+def _thread(thread: bool) -> str:
+    """The thread, for the status line: nothing without one (the usual)."""
+    return ", with a thread to talk in" if thread else ""
+
+
 def config_subscriptions(entries: Sequence[DailyConfig], now: dt.datetime) -> list[Subscription]:
     """The ``[[daily]]`` entries of the config as subscriptions (source "config")."""
     return [
@@ -175,6 +182,7 @@ def config_subscriptions(entries: Sequence[DailyConfig], now: dt.datetime) -> li
             source="config",
             style=e.style,
             days=parse_days(e.days),
+            thread=e.thread,
         )
         for e in entries
     ]

@@ -162,6 +162,18 @@ async def test_set_as_a_card_saves_the_style_and_says_so(daily, storage):
     )
 
 
+async def test_thread_is_stored_shown_and_kept_until_turned_off(daily, storage):
+    reply = await daily.say(DailySet(9, 0, "Europe/Berlin", None, None, True))
+    assert ", with a thread to talk in. Next:" in reply.text
+    assert await storage.get_subscription("slack", "C1") == subscription(thread=True)
+    assert ", with a thread to talk in. Next:" in (await daily.say(DailyShow())).text
+    await daily.say(DailySet(10, 0, None))  # a new time keeps the thread
+    assert (await storage.get_subscription("slack", "C1")).thread is True
+    await daily.say(DailySet(10, 0, None, None, None, False))  # and `no-thread` ends it
+    assert (await storage.get_subscription("slack", "C1")).thread is False
+    assert "thread" not in (await daily.say(DailyShow())).text
+
+
 async def test_set_without_a_style_keeps_the_channels_style_else_text(daily, storage):
     await daily.say(DailySet(9, 0, "Europe/Berlin"))
     assert (await storage.get_subscription("slack", "C1")).style == "text"
@@ -186,6 +198,17 @@ async def test_a_config_entry_may_choose_cards(storage):
     assert (text.style, card.style) == ("text", "card")
     with pytest.raises(ValueError, match="style"):
         DailyConfig(platform="slack", channel="C3", style="picture")
+
+
+async def test_a_config_entry_may_open_a_thread(storage):
+    plain, threaded = config_subscriptions(
+        [
+            DailyConfig(platform="discord", channel="1"),
+            DailyConfig.model_validate({"platform": "discord", "channel": "2", "thread": True}),
+        ],
+        NOW,
+    )
+    assert (plain.thread, threaded.thread) == (False, True)
 
 
 # -- off ---------------------------------------------------------------------------------------
