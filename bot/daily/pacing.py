@@ -46,6 +46,7 @@ class Pacing:
         *,
         workspace: str = "",
         style: str = "text",
+        thread: bool = False,
     ) -> str:
         """Post, waiting out rate limits; one limit pauses every post to that platform.
 
@@ -63,7 +64,9 @@ class Pacing:
                     await asyncio.wait_for(self.stopping.wait(), wait)
                 continue  # another post may have met a new limit meanwhile: look again
             try:
-                return await poster.post(channel, maxim, key=key, workspace=workspace, style=style)
+                return await poster.post(
+                    channel, maxim, key=key, workspace=workspace, style=style, thread=thread
+                )
             except asyncio.CancelledError:
                 self.cut_off.add(key)
                 raise

@@ -367,7 +367,13 @@ class DailyScheduler:
                     ops.record_daily_post(sub.platform, "duplicate_avoided")
                     return False
             message_id = await self.pacing.post(
-                poster, sub.channel, maxim, key, workspace=sub.workspace, style=sub.style
+                poster,
+                sub.channel,
+                maxim,
+                key,
+                workspace=sub.workspace,
+                style=sub.style,
+                thread=sub.thread,
             )
         except Stopping:
             await self._release(sub, day, attempted=False)
