@@ -106,8 +106,8 @@ HELP = (
     HelpLine("list", "every maxim, numbered", "list"),
     HelpLine(
         "daily",
-        "this channel’s daily post; `daily HH:MM Area/City [mon-fri] [card]` or "
-        "`daily off` (admins)",
+        # within Discord's 100 characters for an autocomplete choice, "daily · " included
+        "daily post here; `daily HH:MM Area/City [mon-fri] [card] [thread]`, `daily off` (admins)",
         "daily",
     ),
     HelpLine("stats", "what this workspace asked for, shared and got daily (counts only)", "stats"),

@@ -474,8 +474,8 @@ def test_help_is_the_whole_usage_text():
         "  /maxim card 42       maxim 42 as a picture; also `card`, `card today`, "
         "`card search WORDS`\n"
         "  /maxim list          every maxim, numbered\n"
-        "  /maxim daily         this channel’s daily post; "
-        "`daily HH:MM Area/City [mon-fri] [card]` or `daily off` (admins)\n"
+        "  /maxim daily         daily post here; "
+        "`daily HH:MM Area/City [mon-fri] [card] [thread]`, `daily off` (admins)\n"
         "  /maxim stats         what this workspace asked for, shared and got daily (counts only)\n"
         "  /maxim help          this help"
     )
