@@ -63,7 +63,14 @@ class LimitedPlatform:
         self.limited = 0
 
     async def post(
-        self, channel: str, maxim: Maxim, *, key: str, workspace: str = "", style: str = "text"
+        self,
+        channel: str,
+        maxim: Maxim,
+        *,
+        key: str,
+        workspace: str = "",
+        style: str = "text",
+        thread: bool = False,
     ) -> str:
         now = time.monotonic()
         if now < self.next_allowed:

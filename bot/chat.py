@@ -26,7 +26,7 @@ from maxims import Corpus, Maxim, MaximReply, Reply, TextReply, answer, parse_qu
 from maxims.query import Card, DailyOff, DailySet, DailyShow, Query, Stats, Today
 from maxims.suggest import suggest_queries
 from maxims.triggers import NAN_RULE, Rule, TriggerEngine, pattern_rule
-from maxims.weekdays import EVERY_DAY
+from maxims.weekdays import EVERY_DAY, is_chosen
 
 if TYPE_CHECKING:
     from bot.config import TriggersConfig
@@ -51,6 +51,7 @@ REFUSED_HOLD_SECONDS = 2.0  # after storage refused (cooldown taken elsewhere), 
 REMEMBERED_CHANNELS = 10_000
 LAST_ANSWER_SECONDS = 86_400.0  # avoiding a repeat matters within the day, not after it
 IsAdmin = Callable[[], Awaitable[bool]]
+NEXT_POST_NOTE = "the next daily post here: "  # on a day without a post, beside `today`'s maxim
 _DAILY_QUERIES = (DailyShow, DailyOff, DailySet)  # a tuple: `A | B` is built on every call
 
 
@@ -124,8 +125,8 @@ class DailyCommands(Protocol):
         """Answer one daily-post query."""
         ...
 
-    async def schedule_of(self, origin: Origin) -> tuple[str, int] | None:
-        """The channel's daily-post time zone and days (a weekday mask), if it has one."""
+    async def schedule_of(self, origin: Origin) -> tuple[str, int, str] | None:
+        """The channel's daily-post zone, days (a weekday mask) and next post, if it has one."""
         ...
 
 
@@ -187,8 +188,11 @@ class ChatService:
         """The channel's local date: its daily-post zone if it has one, else UTC."""
         return (await self.today_and_days(origin))[0]
 
-    async def today_and_days(self, origin: Origin) -> tuple[dt.date, int]:
-        """The channel's local date and its posting days (every day without a daily post).
+    async def today_and_days(self, origin: Origin) -> tuple[dt.date, int, str]:
+        """The channel's local date, its posting days (every day without a daily post), and a note.
+
+        The note is empty, except on a day without a post: "the next daily post here: Mon 07
+        Dec 09:00 Europe/Berlin", since `today` then shows that post's maxim.
 
         The date is in the channel's daily-post zone if it has one, else UTC.
 
@@ -200,12 +204,14 @@ class ChatService:
         schedule = await self._schedule_of(self.daily, origin) if self.daily else None
         now = self.clock()
         if schedule is None:
-            return now.date(), EVERY_DAY
-        zone, days = schedule
-        return now.astimezone(ZoneInfo(zone)).date(), days
+            return now.date(), EVERY_DAY, ""
+        zone, days, upcoming = schedule
+        today = now.astimezone(ZoneInfo(zone)).date()
+        note = "" if is_chosen(today.weekday(), days) else f"{NEXT_POST_NOTE}{upcoming}"
+        return today, days, note
 
     @staticmethod
-    async def _schedule_of(daily: DailyCommands, origin: Origin) -> tuple[str, int] | None:
+    async def _schedule_of(daily: DailyCommands, origin: Origin) -> tuple[str, int, str] | None:
         future, done = await in_time(daily.schedule_of(origin), ZONE_DEADLINE)
         if not done:
             # Left to finish by itself (its own timeouts end it): cancelling it mid-query would
@@ -278,10 +284,10 @@ class ChatService:
                 return TextReply("Stats are not available here.", "error")
             return TextReply(summary, "stats")
         # Only `today` needs the channel's zone and days: other answers skip the storage read.
-        today, days = (
+        today, days, note = (
             await self.today_and_days(origin)
             if isinstance(query, Today) or (isinstance(query, Card) and query.query == Today())
-            else (self.clock().date(), EVERY_DAY)
+            else (self.clock().date(), EVERY_DAY, "")
         )
         reply = answer(
             query,
@@ -292,6 +298,8 @@ class ChatService:
             command=command,
             days=days,
         )
+        if note and isinstance(reply, MaximReply):
+            reply = MaximReply(reply.maxims, reply.kind, reply.words, reply.card, note)
         if self.stats is not None and isinstance(reply, MaximReply):
             self.stats.count(origin.platform, origin.stats_key, "asked", reply.maxims[0].number)
         # DEBUG, not INFO: a line per command cost a busy bot more CPU than the answer itself,

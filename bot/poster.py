@@ -44,7 +44,14 @@ class Poster(Protocol):
     platform: str
 
     async def post(
-        self, channel: str, maxim: Maxim, *, key: str, workspace: str = "", style: str = "text"
+        self,
+        channel: str,
+        maxim: Maxim,
+        *,
+        key: str,
+        workspace: str = "",
+        style: str = "text",
+        thread: bool = False,
     ) -> str:
         """Post `maxim` to `channel` and return the platform's message id.
 
@@ -53,7 +60,8 @@ class Poster(Protocol):
         `workspace` is the subscription's (Slack team id, Discord guild id; "" when unknown):
         a Slack app installed in many workspaces holds one token per workspace and must post
         with that channel's. `style` is the subscription's: ``text``, or ``card`` for the maxim
-        as a picture.
+        as a picture. `thread` asks for a thread to talk in: opened only after the post went
+        out, and a thread that cannot be opened never fails (nor repeats) the post.
         """
         ...
 

@@ -124,6 +124,8 @@ def answer_notes(reply: MaximReply, number: Callable[[int], str] = str) -> list[
         others = ", ".join(number(m.number) for m in reply.maxims[1 : MORE_MATCHES_SHOWN + 1])
         more = "…" if len(reply.maxims) > MORE_MATCHES_SHOWN + 1 else ""
         return [f"more matches: {others}{more}"]
+    if reply.note:  # `today` on a day without a post: when its maxim will be posted
+        return [reply.note]
     if reply.kind == "today":
         return [TODAY_NOTE]
     return []

@@ -15,6 +15,8 @@ from maxims.weekdays import DAYS_HINT, EVERY_DAY, DaysError, looks_like_days, pa
 MAX_QUERY_LENGTH = 200
 _NUMBERISH = frozenset("0123456789.,_eE+-/")
 _ECHO_OK = frozenset(":/_-+. '’")
+# A thread to talk in: `thread` turns it on, `no-thread` off; neither keeps the channel's choice.
+DAILY_THREADS = {"thread": True, "no-thread": False, "nothread": False}
 DAILY_STYLES = ("text", "card")  # how a daily post looks: the maxim as text, or as a card
 
 
@@ -94,12 +96,13 @@ class DailySet(Query):
     (`maxims.weekdays`); None keeps the channel's days (every day for a new daily post).
     """
 
-    __slots__ = ("hour", "minute", "timezone", "style", "days")
+    __slots__ = ("hour", "minute", "timezone", "style", "days", "thread")
     hour: int
     minute: int
     timezone: str | None
     style: str | None
     days: int | None
+    thread: bool | None
 
     def __init__(
         self,
@@ -108,8 +111,9 @@ class DailySet(Query):
         timezone: str | None,
         style: str | None = None,
         days: int | None = None,
+        thread: bool | None = None,
     ) -> None:
-        super().__init__(hour, minute, timezone, style, days)
+        super().__init__(hour, minute, timezone, style, days, thread)
 
 
 class Card(Query):
@@ -173,19 +177,20 @@ def _parse_daily(args: list[str], command: str) -> Query:
         return Invalid(extras)  # a bad day: one line that says what works
     if extras is None:
         return Invalid(
-            f"That’s more than a time, a zone, days and `card`. {usage}, or `{command} daily off`."
+            f"That’s more than a time, a zone, days, `card` and `thread`. {usage}, "
+            f"or `{command} daily off`."
         )
     if isinstance(extras, Invalid):
         return Invalid(f"{extras.message} {usage}.")
-    zone, style, days = extras
-    return DailySet(clock[0], clock[1], zone, style, days)
+    zone, style, days, thread = extras
+    return DailySet(clock[0], clock[1], zone, style, days, thread)
 
 
-_Extras = tuple[str | None, str | None, int | None]
+_Extras = tuple[str | None, str | None, int | None, bool | None]
 
 
 def _daily_extras(words_: list[str]) -> _Extras | Invalid | str | None:
-    """The words after the time, in any order: a zone, days, and a style (each at most once).
+    """The words after the time, in any order: a zone, days, a style, ``thread`` (each once).
 
     Days may come in several words (``mon, wed``). A bad day is a `str` (the whole answer),
     a second zone None (too many words), a zone with odd characters `Invalid`.
@@ -193,6 +198,7 @@ def _daily_extras(words_: list[str]) -> _Extras | Invalid | str | None:
     zone: str | None = None
     style: str | None = None
     days: int | None = None
+    thread: bool | None = None
     rest = list(words_)
     while rest:
         word = rest.pop(0)
@@ -202,6 +208,9 @@ def _daily_extras(words_: list[str]) -> _Extras | Invalid | str | None:
             lowered = "daily"
         if lowered in DAILY_STYLES and style is None:
             style = lowered
+            continue
+        if lowered in DAILY_THREADS and thread is None:
+            thread = DAILY_THREADS[lowered]
             continue
         try:
             mask = parse_days(lowered)
@@ -216,7 +225,7 @@ def _daily_extras(words_: list[str]) -> _Extras | Invalid | str | None:
         if not all(ch.isalnum() or ch in "/_-+" for ch in word):
             return Invalid(f"“{safe_echo(word)}” isn’t a time zone name.")
         zone = word
-    return zone, style, days
+    return zone, style, days, thread
 
 
 def _parse_card(rest: str, command: str) -> Query:

@@ -42,14 +42,16 @@ class MaximReply(Reply):
     For a search, `maxims` holds every match, best first: adapters show the first and offer
     the next one on "Shuffle" / "Another". `card` asks for the first as a card (a picture)
     rather than text: adapters that cannot draw one yet show the text, which is still the
-    right answer.
+    right answer. `note` is said beside the maxim when set: the chat layer tells `today` on a
+    day without a post when that maxim will be posted.
     """
 
-    __slots__ = ("maxims", "kind", "words", "card")
+    __slots__ = ("maxims", "kind", "words", "card", "note")
     maxims: tuple[Maxim, ...]
     kind: str
     words: tuple[str, ...]  # the search words (normalised), to re-run the search later
     card: bool
+    note: str
 
     def __init__(
         self,
@@ -57,8 +59,9 @@ class MaximReply(Reply):
         kind: str,
         words: tuple[str, ...] = (),
         card: bool = False,
+        note: str = "",
     ) -> None:
-        super().__init__(tuple(maxims), kind, tuple(words), card)
+        super().__init__(tuple(maxims), kind, tuple(words), card, note)
 
 
 class ListReply(Reply):
@@ -103,8 +106,8 @@ HELP = (
     HelpLine("list", "every maxim, numbered", "list"),
     HelpLine(
         "daily",
-        "this channel’s daily post; `daily HH:MM Area/City [mon-fri] [card]` or "
-        "`daily off` (admins)",
+        # within Discord's 100 characters for an autocomplete choice, "daily · " included
+        "daily post here; `daily HH:MM Area/City [mon-fri] [card] [thread]`, `daily off` (admins)",
         "daily",
     ),
     HelpLine("stats", "what this workspace asked for, shared and got daily (counts only)", "stats"),

@@ -140,6 +140,7 @@ class DailyConfig(Section):
     workspace: str = ""
     style: Literal["text", "card"] = "text"  # the maxim as a message, or as a card (a picture)
     days: Days = "every day"  # the local days it posts on: "mon-fri", "mon,wed,fri", "weekdays"
+    thread: bool = False  # open a thread on each post to talk about it (Discord) / invite replies
 
 
 class ScheduleConfig(Section):

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.chat import Clock, IsAdmin, Origin, utc_now
 from bot.config import DailyConfig, valid_timezone
-from bot.daily.time_rules import describe_next, next_instant
+from bot.daily.time_rules import describe_next, describe_when, next_instant
 from bot.storage import Subscription
 from maxims import Reply, TextReply
 from maxims.query import DailyOff, DailySet, DailyShow, Query, safe_echo
@@ -53,10 +53,17 @@ class DailySubscriptions:
         self.clock = clock
         self.command = command
 
-    async def schedule_of(self, origin: Origin) -> tuple[str, int] | None:
-        """The channel's daily-post time zone and days (a weekday mask), if it has one."""
+    async def schedule_of(self, origin: Origin) -> tuple[str, int, str] | None:
+        """The channel's daily-post zone, days (a weekday mask) and next post, if it has one.
+
+        The next post reads ``Mon 07 Dec 09:00 Europe/Berlin``: `/maxim today` on a day
+        without a post says when the maxim it shows will be posted.
+        """
         sub = await self.storage.get_subscription(origin.platform, origin.channel)
-        return (sub.timezone, sub.days) if sub else None
+        if sub is None:
+            return None
+        upcoming = next_instant(self.clock(), sub.time, ZoneInfo(sub.timezone), sub.days)
+        return sub.timezone, sub.days, describe_when(upcoming, sub.timezone)
 
     async def handle(self, origin: Origin, query: Query, is_admin: IsAdmin) -> Reply:
         """Answer `/maxim daily`, `/maxim daily off` or `/maxim daily HH:MM [Area/City]`."""
@@ -81,6 +88,7 @@ class DailySubscriptions:
         zone = query.timezone or (current.timezone if current else DEFAULT_TIMEZONE)
         style = query.style or (current.style if current else DEFAULT_STYLE)
         days = query.days or (current.days if current else EVERY_DAY)
+        thread = query.thread if query.thread is not None else bool(current and current.thread)
         if not valid_timezone(zone):
             return TextReply(
                 f"I don’t know the time zone “{safe_echo(zone)}”. Use an IANA name like "
@@ -101,6 +109,7 @@ class DailySubscriptions:
                 set_at=now,
                 style=style,
                 days=days,
+                thread=thread,
             )
         )
         await self.on_change()
@@ -116,7 +125,7 @@ class DailySubscriptions:
         upcoming = describe_next(next_instant(now, at, ZoneInfo(zone), days), zone, now)
         return TextReply(
             f"Done: a maxim of the day will be posted here {'daily ' if days == EVERY_DAY else ''}"
-            f"at {at:%H:%M} {zone}{_on(days)}{_as(style)}. Next: {upcoming}.",
+            f"at {at:%H:%M} {zone}{_on(days)}{_as(style)}{_thread(thread)}. Next: {upcoming}.",
             "notice",
         )
 
@@ -134,7 +143,7 @@ class DailySubscriptions:
         )
         text = (
             f"Daily post here at {sub.time:%H:%M} {sub.timezone}{_on(sub.days)}"
-            f"{_as(sub.style)}. Next: {upcoming}."
+            f"{_as(sub.style)}{_thread(sub.thread)}. Next: {upcoming}."
         )
         if sub.failing:
             text += (
@@ -154,6 +163,11 @@ def _as(style: str) -> str:
     return ", as a card" if style == "card" else ""
 
 
+def _thread(thread: bool) -> str:
+    """The thread, for the status line: nothing without one (the usual)."""
+    return ", with a thread to talk in" if thread else ""
+
+
 def config_subscriptions(entries: Sequence[DailyConfig], now: dt.datetime) -> list[Subscription]:
     """The ``[[daily]]`` entries of the config as subscriptions (source "config")."""
     return [
@@ -168,6 +182,7 @@ def config_subscriptions(entries: Sequence[DailyConfig], now: dt.datetime) -> li
             source="config",
             style=e.style,
             days=parse_days(e.days),
+            thread=e.thread,
         )
         for e in entries
     ]

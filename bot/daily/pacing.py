@@ -19,6 +19,7 @@ from bot.poster import PostError, RateLimited
 
 if TYPE_CHECKING:
     from bot.poster import Poster
+    from bot.storage import Subscription
     from maxims import Maxim
 
 log = logging.getLogger(__name__)
@@ -37,17 +38,8 @@ class Pacing:
         self._not_before: dict[str, float] = {}  # platform -> monotonic time of its limit
         self.cut_off: set[str] = set()  # keys whose post was cancelled while on its way
 
-    async def post(
-        self,
-        poster: Poster,
-        channel: str,
-        maxim: Maxim,
-        key: str,
-        *,
-        workspace: str = "",
-        style: str = "text",
-    ) -> str:
-        """Post, waiting out rate limits; one limit pauses every post to that platform.
+    async def post(self, poster: Poster, sub: Subscription, maxim: Maxim, key: str) -> str:
+        """Post `sub`'s maxim, waiting out rate limits; one limit pauses every post to a platform.
 
         Waiting is not failing: limits are waited out for up to half the claim's lease, so a
         busy minute never turns into failed posts (the lease must outlive the wait). A stop
@@ -63,7 +55,14 @@ class Pacing:
                     await asyncio.wait_for(self.stopping.wait(), wait)
                 continue  # another post may have met a new limit meanwhile: look again
             try:
-                return await poster.post(channel, maxim, key=key, workspace=workspace, style=style)
+                return await poster.post(
+                    sub.channel,
+                    maxim,
+                    key=key,
+                    workspace=sub.workspace,
+                    style=sub.style,
+                    thread=sub.thread,
+                )
             except asyncio.CancelledError:
                 self.cut_off.add(key)
                 raise

@@ -366,9 +366,7 @@ class DailyScheduler:
                     log.info("daily post to %s %s was already there", sub.platform, sub.channel)
                     ops.record_daily_post(sub.platform, "duplicate_avoided")
                     return False
-            message_id = await self.pacing.post(
-                poster, sub.channel, maxim, key, workspace=sub.workspace, style=sub.style
-            )
+            message_id = await self.pacing.post(poster, sub, maxim, key)
         except Stopping:
             await self._release(sub, day, attempted=False)
             return False

@@ -61,9 +61,17 @@ def next_instant(
 
 
 def describe_next(instant: dt.datetime, zone: str, now: dt.datetime) -> str:
-    """``Mon 30 Nov 09:00 CET (in 14 h 5 min)``: when the next post comes, in the channel's zone."""
-    local = instant.astimezone(ZoneInfo(zone))
+    """``Mon 30 Nov 09:00 Europe/Berlin (in 14 h 5 min)``: when the next post comes, and its wait.
+
+    The zone is named as the user typed it (IANA), not abbreviated: "CET" or "IST" are ambiguous
+    and do not match what `/maxim daily` was given.
+    """
     minutes = max(int((instant - now).total_seconds() // 60), 0)
     hours, mins = divmod(minutes, 60)
     delta = f"{hours} h {mins} min" if hours else f"{mins} min"
-    return f"{local:%a %d %b %H:%M} {local.tzname()} (in {delta})"
+    return f"{describe_when(instant, zone)} (in {delta})"
+
+
+def describe_when(instant: dt.datetime, zone: str) -> str:
+    """``Mon 07 Dec 09:00 Europe/Berlin``: an instant in the channel's zone, named as given."""
+    return f"{instant.astimezone(ZoneInfo(zone)):%a %d %b %H:%M} {zone}"

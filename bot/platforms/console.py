@@ -95,9 +95,19 @@ class ConsolePoster:
         self._ids = itertools.count(1)
 
     async def post(
-        self, channel: str, maxim: Maxim, *, key: str, workspace: str = "", style: str = "text"
+        self,
+        channel: str,
+        maxim: Maxim,
+        *,
+        key: str,
+        workspace: str = "",
+        style: str = "text",
+        thread: bool = False,
     ) -> str:
-        """Print the maxim of the day; a card is saved as a file, and its path printed."""
+        """Print the maxim of the day; a card is saved as a file, and its path printed.
+
+        The console has no threads: `thread` is ignored.
+        """
         if style == "card":
             text = await self.files.describe(maxim, "Maxim of the day, as a card:")
         else:

@@ -185,6 +185,7 @@ class Storage(PostQueries, ProcessQueries, StatsQueries):
                     c.set_by != sub.set_by,
                     c.style != sub.style,
                     c.days != sub.days,
+                    c.thread != sub.thread,
                 )
                 await conn.execute(
                     sa.update(subscriptions)

@@ -76,6 +76,8 @@ subscriptions = sa.Table(
     sa.Column("style", sa.String(), nullable=False, server_default="text"),
     # The local weekdays it posts on, a mask: bit 0 Monday ... bit 6 Sunday (127: every day).
     sa.Column("days", sa.SmallInteger(), nullable=False, server_default="127"),
+    # The post opens a thread to talk in (Discord) or invites replies in its thread (Slack).
+    sa.Column("thread", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 daily_posts = sa.Table(
@@ -183,6 +185,7 @@ def subscription_from_row(row: sa.Row[Any]) -> Subscription:
         failing=row.failing,
         style=row.style,
         days=row.days,
+        thread=bool(row.thread),
     )
 
 
@@ -219,6 +222,7 @@ def subscription_values(sub: Subscription) -> dict[str, Any]:
         "failing": sub.failing,
         "style": sub.style,
         "days": sub.days,
+        "thread": sub.thread,
     }
 
 

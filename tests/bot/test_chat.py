@@ -17,7 +17,7 @@ import bot.chat
 from bot.bootstrap import build_service
 from bot.chat import LAST_ANSWER_SECONDS, REMEMBERED_CHANNELS, ChatService, Origin, in_time
 from bot.config import Settings, TriggersConfig
-from bot.preview import Preview
+from bot.preview import Preview, answer_notes
 from maxims import MaximReply, TextReply, load_corpus
 from tests.helpers import Clock
 
@@ -96,6 +96,17 @@ async def test_today_on_a_day_without_a_post_is_the_next_posts_maxim(service, cl
     assert monday != saturday_every_day  # else this test could not tell them apart
     reply = await service.command(HERE, text, admin)
     assert isinstance(reply, MaximReply) and reply.maxims == (monday,)
+    # ... and says when it comes, in the channel's zone, named as given
+    assert reply.note == "the next daily post here: Mon 07 Dec 09:00 Europe/Berlin"
+    assert answer_notes(reply) == [reply.note]
+
+
+async def test_today_on_a_posting_day_has_no_next_post_note(service, clock):
+    clock.now = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)  # a Monday, after the post
+    await service.command(HERE, "daily 09:00 Europe/Berlin mon-fri", admin)
+    reply = await service.command(HERE, "today", admin)
+    assert isinstance(reply, MaximReply) and reply.note == ""
+    assert answer_notes(reply) == ["today’s maxim"]
 
 
 def test_shuffle_moves_to_the_next_search_result_and_stale_buttons_are_none(service):

@@ -42,12 +42,21 @@ class RecordingPoster:
     # ("post" or "find_post", channel, workspace) for every call: what the platform was told
     asked: list[tuple[str, str, str]] = field(default_factory=list)
     styles: dict[str, str] = field(default_factory=dict)  # key -> the style it was posted in
+    threads: dict[str, bool] = field(default_factory=dict)  # key -> whether it asked for a thread
 
     async def post(
-        self, channel: str, maxim: Maxim, *, key: str, workspace: str = "", style: str = "text"
+        self,
+        channel: str,
+        maxim: Maxim,
+        *,
+        key: str,
+        workspace: str = "",
+        style: str = "text",
+        thread: bool = False,
     ) -> str:
         self.calls += 1
         self.styles[key] = style
+        self.threads[key] = thread
         self.asked.append(("post", channel, workspace))
         limited = bool(self.rate_limit_every) and self.calls % self.rate_limit_every == 0
         self.attempts[channel] = self.attempts.get(channel, 0) + 1

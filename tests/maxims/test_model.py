@@ -46,7 +46,7 @@ def test_maxims_hash_by_number_and_still_compare_by_every_field():
 
 def test_values_repr_names_every_field():
     assert repr(DailySet(9, 5, "Europe/Berlin", "card")) == (
-        "DailySet(hour=9, minute=5, timezone='Europe/Berlin', style='card', days=None)"
+        "DailySet(hour=9, minute=5, timezone='Europe/Berlin', style='card', days=None, thread=None)"
     )
     assert repr(Today()) == "Today()"
 

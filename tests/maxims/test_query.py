@@ -64,6 +64,13 @@ def ask(text, **kwargs):
         ("daily 09:00 Europe/Berlin card", DailySet(9, 0, "Europe/Berlin", "card")),
         ("daily 9:05 Europe/Berlin Text", DailySet(9, 5, "Europe/Berlin", "text")),
         ("daily 09:00 CARD", DailySet(9, 0, None, "card")),
+        ("daily 09:00 mon-fri thread", DailySet(9, 0, None, None, 0b0011111, True)),
+        (
+            "daily 09:00 thread Europe/Berlin card",
+            DailySet(9, 0, "Europe/Berlin", "card", None, True),
+        ),
+        ("daily 09:00 Thread", DailySet(9, 0, None, None, None, True)),
+        ("daily 09:00 no-thread", DailySet(9, 0, None, None, None, False)),
         ("card", Card(RandomMaxim())),
         ("card random", Card(RandomMaxim())),
         ("card 34", Card(ByNumber(34))),
@@ -274,7 +281,8 @@ def test_messages_name_the_command_they_were_given():
 
 def test_daily_takes_a_time_a_zone_days_and_a_style_and_no_more():
     more = Invalid(
-        "That’s more than a time, a zone, days and `card`. Use `/maxim daily HH:MM Area/City` "
+        "That’s more than a time, a zone, days, `card` and `thread`. "
+        "Use `/maxim daily HH:MM Area/City` "
         "(24-hour clock, e.g. `09:00 Europe/Berlin`), or `/maxim daily off`."
     )
     assert parse_query("daily 09:00 Europe/Berlin extra") == more
@@ -466,8 +474,8 @@ def test_help_is_the_whole_usage_text():
         "  /maxim card 42       maxim 42 as a picture; also `card`, `card today`, "
         "`card search WORDS`\n"
         "  /maxim list          every maxim, numbered\n"
-        "  /maxim daily         this channel’s daily post; "
-        "`daily HH:MM Area/City [mon-fri] [card]` or `daily off` (admins)\n"
+        "  /maxim daily         daily post here; "
+        "`daily HH:MM Area/City [mon-fri] [card] [thread]`, `daily off` (admins)\n"
         "  /maxim stats         what this workspace asked for, shared and got daily (counts only)\n"
         "  /maxim help          this help"
     )

@@ -26,8 +26,7 @@ def test_keywords_and_their_wording_come_from_the_help_table():
         ("list", "every maxim, numbered"),
         (
             "daily",
-            "this channel’s daily post; daily HH:MM Area/City [mon-fri] [card] or "
-            "daily off (admins)",
+            "daily post here; daily HH:MM Area/City [mon-fri] [card] [thread], daily off (admins)",
         ),
         ("stats", "what this workspace asked for, shared and got daily (counts only)"),
         ("help", "this help"),
@@ -60,7 +59,7 @@ def test_a_limit_below_the_keywords_cuts_them_too():
 def test_typed_keywords_come_first_and_daily_is_offered_once_typed():
     assert suggest_queries(load_corpus(), "DA") == [
         (
-            "daily · this channel’s daily post; daily HH:MM Area/City [mon-fri] [card] or "
+            "daily · daily post here; daily HH:MM Area/City [mon-fri] [card] [thread], "
             "daily off (admins)",
             "daily",
         )
@@ -123,7 +122,7 @@ def test_names_show_number_and_preview_cut_to_the_name_length():
 
 
 def test_keyword_names_are_cut_to_the_name_length_too():
-    assert suggest_queries(load_corpus(), "da", name_length=12) == [("daily · this", "daily")]
+    assert suggest_queries(load_corpus(), "da", name_length=12) == [("daily · dail", "daily")]
 
 
 def test_maxim_choice_fits_exactly():

@@ -29,6 +29,7 @@ PERMISSIONS_USED = {
     "embed_links": "maxims are embeds",
     "attach_files": "maxim cards are PNG files, shown by their embed",
     "read_message_history": "reply to a message; find a daily post after a crash",
+    "create_public_threads": "open a thread on a daily post to talk about it (thread = true)",
 }
 REACTION_PERMISSION = {"add_reactions": "react to NaN (discord.reaction)"}
 OAUTH_AUTHORIZE = "https://discord.com/oauth2/authorize"

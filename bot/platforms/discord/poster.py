@@ -8,23 +8,33 @@ A card-style post is the same message with the card attached and shown as the em
 (`with_card`): the same nonce, and the same footer naming the day, so both guards recognise a
 card as they do text. Where Discord refuses the file (no Attach Files, too large), the text
 form goes out once instead, with that same nonce (`send_card`).
+
+With ``thread = true`` the posted message then opens a public thread named after the maxim
+(`open_thread`): only after the post went through, so a thread that cannot be opened (no
+Create Public Threads, an outage) costs one log line and never a second post.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
+from typing import Literal
 
 import aiohttp
 import discord
 
 from bot.cards import CardCache
 from bot.platforms.discord import PLATFORM
-from bot.platforms.discord.render import is_daily_post, render_daily, with_card
+from bot.platforms.discord.render import is_daily_post, render_daily, thread_name, with_card
 from bot.platforms.discord.uploads import send_card
 from bot.poster import ChannelUnavailable, PostError, RateLimited
 from maxims import Maxim
 
+log = logging.getLogger(__name__)
+THREAD_ARCHIVE_MINUTES: Literal[1440] = (
+    1440  # a day: the thread tidies itself away before the next post
+)
 HISTORY_LIMIT = 50  # find_post runs minutes after a crash: the post is among the newest
 NONCE_LENGTH = 25  # Discord's limit for a message nonce
 
@@ -61,6 +71,10 @@ def post_error(err: discord.HTTPException | discord.RateLimited) -> PostError:
     return PostError(f"HTTP {err.status} ({err.code})")
 
 
+def _forbidden(err: discord.HTTPException | discord.RateLimited) -> bool:
+    return isinstance(err, discord.Forbidden)
+
+
 class DiscordPoster:
     """Posts the maxim of the day with ``channel.send`` and a nonce Discord de-duplicates."""
 
@@ -80,12 +94,20 @@ class DiscordPoster:
         return self.client.get_partial_messageable(int(channel))
 
     async def post(
-        self, channel: str, maxim: Maxim, *, key: str, workspace: str = "", style: str = "text"
+        self,
+        channel: str,
+        maxim: Maxim,
+        *,
+        key: str,
+        workspace: str = "",
+        style: str = "text",
+        thread: bool = False,
     ) -> str:
         """Post and return the message id; Discord errors become `PostError`s.
 
         `workspace` (the guild) is not needed: one bot token reaches every guild's channels.
         `style` ``card`` attaches the card, or falls back to the text (one WARNING line).
+        `thread` then opens a thread on the message (`open_thread`), which never raises.
         """
         target = self._channel(channel)
         text = render_daily(maxim, _day_of(key))
@@ -105,7 +127,41 @@ class DiscordPoster:
             raise post_error(err) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as err:
             raise PostError(f"cannot reach Discord ({type(err).__name__})") from None
+        if thread:
+            await self.open_thread(channel, message.id, maxim)
         return str(message.id)
+
+    async def open_thread(self, channel: str, message_id: int, maxim: Maxim) -> bool:
+        """Open a public thread on the posted message; False (and one log line) if Discord says no.
+
+        discord.py's ``Message.create_thread`` needs the guild cached, which a REST-only
+        poster has not: its HTTP call (the same route, rate limits and retries) is used instead.
+        """
+        if self.client is None:
+            return False
+        try:
+            await self.client.http.start_thread_with_message(
+                channel,
+                message_id,
+                name=thread_name(maxim),
+                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+            )
+        except (discord.HTTPException, discord.RateLimited) as err:
+            log.warning(
+                "daily post to %s went out without its thread: %s%s",
+                channel,
+                post_error(err).reason,
+                " (the bot needs Create Public Threads)" if _forbidden(err) else "",
+            )
+            return False
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+            log.warning(
+                "daily post to %s went out without its thread: cannot reach Discord (%s)",
+                channel,
+                type(err).__name__,
+            )
+            return False
+        return True
 
     async def find_post(
         self, channel: str, key: str, *, since: dt.datetime, workspace: str = ""

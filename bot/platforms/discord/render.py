@@ -79,6 +79,9 @@ def render_shared(maxim: Maxim, user_id: int) -> Message:
     }
 
 
+THREAD_NAME_LIMIT = 100  # Discord's limit for a channel (and thread) name
+
+
 def render_daily(maxim: Maxim, day: str = "") -> Message:
     """The maxim of the day; `day` (ISO date) in the footer lets `find_post` recognise it."""
     note = f"{DAILY_NOTE} · {day}" if day else DAILY_NOTE
@@ -86,6 +89,12 @@ def render_daily(maxim: Maxim, day: str = "") -> Message:
         "embed": maxim_embed(maxim, note, title="Maxim of the day"),
         "allowed_mentions": NO_MENTIONS,
     }
+
+
+def thread_name(maxim: Maxim) -> str:
+    """A daily post's thread name: ``Maxim 34: If you’re seeing NaN…``, within Discord's 100."""
+    name = f"Maxim {maxim.number}: {' '.join(maxim.text.split())}"
+    return name if len(name) <= THREAD_NAME_LIMIT else name[: THREAD_NAME_LIMIT - 1] + "…"
 
 
 def with_card(message: Message, maxim: Maxim, png: bytes) -> Message:

@@ -37,7 +37,7 @@ from bot.platforms.slack.cards import (
     shared_ts,
     upload_card,
 )
-from bot.platforms.slack.render import DAILY_HEADING, render_daily
+from bot.platforms.slack.render import daily_card_comment, render_daily
 from bot.platforms.slack.web import PLATFORM, ClientFor, post_error, without_rate_limit_retry
 from bot.poster import ChannelUnavailable, PostError, RateLimited
 from maxims import Maxim
@@ -99,16 +99,24 @@ class SlackPoster:
         return client
 
     async def post(
-        self, channel: str, maxim: Maxim, *, key: str, workspace: str = "", style: str = "text"
+        self,
+        channel: str,
+        maxim: Maxim,
+        *,
+        key: str,
+        workspace: str = "",
+        style: str = "text",
+        thread: bool = False,
     ) -> str:
         """Post and return the message ts; Slack errors become `PostError`s.
 
         A card-style post uploads the card (`_post_card`); where the installation lacks
-        ``files:write`` it goes out as text, with one log line.
+        ``files:write`` it goes out as text, with one log line. `thread` adds a line inviting
+        replies in the post's thread (Slack threads need no setup).
         """
         client = await self._client(workspace)
         if style == "card":
-            posted = await self._post_card(client, channel, maxim, key)
+            posted = await self._post_card(client, channel, maxim, key, thread=thread)
             if posted is not None:
                 return posted
         try:
@@ -117,7 +125,7 @@ class SlackPoster:
                 metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key}},
                 unfurl_links=False,
                 unfurl_media=False,
-                **render_daily(maxim),
+                **render_daily(maxim, thread=thread),
             )
         except SlackApiError as err:
             raise self._error(err) from None
@@ -132,7 +140,7 @@ class SlackPoster:
         return error
 
     async def _post_card(
-        self, client: AsyncWebClient, channel: str, maxim: Maxim, key: str
+        self, client: AsyncWebClient, channel: str, maxim: Maxim, key: str, *, thread: bool
     ) -> str | None:
         """Upload the day's card, named after `key` (`daily_card_name`), so `find_post` sees it.
 
@@ -146,7 +154,7 @@ class SlackPoster:
                 channel,
                 maxim,
                 filename=daily_card_name(maxim, key),
-                comment=DAILY_HEADING,
+                comment=daily_card_comment(thread=thread),
             )
         except CardRefused as refused:
             if refused.missing_scope:

@@ -37,6 +37,7 @@ _USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{1,20}")
 ACTION_HOME_SHUFFLE = "maxim_home_shuffle"  # not the preview's Shuffle: no response_url here
 HOME_POSTS_SHOWN = 20  # daily posts listed on the Home tab; the rest are counted
+THREAD_INVITE = ":speech_balloon: Reply in the thread to talk about it"  # thread = true
 DAILY_HEADING = ":calendar: *Maxim of the day*"  # a daily post's heading, or a card's comment
 CARD_ON_SEND = ":frame_with_picture: Send shares this maxim as an image card"
 DM_HINT = "Send me any of these in Messages, with or without `/maxim`, and I answer there."
@@ -94,12 +95,22 @@ def render_shared(maxim: Maxim, user_id: str) -> Message:
     }
 
 
-def render_daily(maxim: Maxim) -> Message:
-    """The maxim of the day."""
+def render_daily(maxim: Maxim, *, thread: bool = False) -> Message:
+    """The maxim of the day; with `thread`, a context line inviting replies in its thread.
+
+    Slack threads need no setup: every message has one, so the invitation is the whole
+    feature (the bot posts nothing else there).
+    """
+    notes = (THREAD_INVITE,) if thread else ()
     return {
         "text": fallback(maxim, "Maxim of the day. "),
-        "blocks": maxim_blocks(maxim, heading=DAILY_HEADING),
+        "blocks": maxim_blocks(maxim, *notes, heading=DAILY_HEADING),
     }
+
+
+def daily_card_comment(*, thread: bool = False) -> str:
+    """The comment a daily card is shared with: the heading, and the invitation if asked."""
+    return f"{DAILY_HEADING} · {THREAD_INVITE}" if thread else DAILY_HEADING
 
 
 def render_preview(preview: Preview) -> Message:

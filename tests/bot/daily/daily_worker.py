@@ -31,7 +31,14 @@ class HttpPoster:
         self.url = url
 
     async def post(
-        self, channel: str, maxim: Maxim, *, key: str, workspace: str = "", style: str = "text"
+        self,
+        channel: str,
+        maxim: Maxim,
+        *,
+        key: str,
+        workspace: str = "",
+        style: str = "text",
+        thread: bool = False,
     ) -> str:
         body = {"channel": channel, "number": maxim.number, "key": key}
         async with self.session.post(f"{self.url}/post", json=body) as response:

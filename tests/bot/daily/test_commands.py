@@ -72,7 +72,8 @@ async def test_show_is_for_everyone_and_never_asks_who_is_admin(daily, storage):
 
     reply = await daily.commands.handle(HERE, DailyShow(), must_not_ask)
     assert reply == TextReply(
-        "Daily post here at 09:00 Europe/Berlin. Next: Sun 29 Nov 09:00 CET (in 24 h 0 min).",
+        "Daily post here at 09:00 Europe/Berlin. "
+        "Next: Sun 29 Nov 09:00 Europe/Berlin (in 24 h 0 min).",
         "notice",
     )
 
@@ -80,7 +81,8 @@ async def test_show_is_for_everyone_and_never_asks_who_is_admin(daily, storage):
 async def test_show_says_when_posting_keeps_failing(daily, storage):
     await storage.save_subscription(subscription(failing="not_in_channel <!channel>"))
     assert await daily.say(DailyShow()) == TextReply(
-        "Daily post here at 09:00 Europe/Berlin. Next: Sun 29 Nov 09:00 CET (in 24 h 0 min). "
+        "Daily post here at 09:00 Europe/Berlin. "
+        "Next: Sun 29 Nov 09:00 Europe/Berlin (in 24 h 0 min). "
         "But posting is failing (not_in_channel channel): check that I’m in this channel and "
         "may post, then set the time again to resume.",  # the reason can mention nobody
         "notice",
@@ -94,7 +96,7 @@ async def test_set_saves_the_subscription_and_says_when_the_next_post_comes(dail
     reply = await daily.say(DailySet(9, 0, "Europe/Berlin"))
     assert reply == TextReply(
         "Done: a maxim of the day will be posted here daily at 09:00 Europe/Berlin. "
-        "Next: Sun 29 Nov 09:00 CET (in 24 h 0 min).",  # 09:00 today is now: not "next"
+        "Next: Sun 29 Nov 09:00 Europe/Berlin (in 24 h 0 min).",  # 09:00 today is now: not "next"
         "notice",
     )
     assert await storage.list_subscriptions() == [subscription()]
@@ -149,15 +151,27 @@ async def test_set_as_a_card_saves_the_style_and_says_so(daily, storage):
     reply = await daily.say(DailySet(9, 0, "Europe/Berlin", "card"))
     assert reply == TextReply(
         "Done: a maxim of the day will be posted here daily at 09:00 Europe/Berlin, as a card. "
-        "Next: Sun 29 Nov 09:00 CET (in 24 h 0 min).",
+        "Next: Sun 29 Nov 09:00 Europe/Berlin (in 24 h 0 min).",
         "notice",
     )
     assert await storage.list_subscriptions() == [subscription(style="card")]
     assert await daily.say(DailyShow()) == TextReply(
         "Daily post here at 09:00 Europe/Berlin, as a card. "
-        "Next: Sun 29 Nov 09:00 CET (in 24 h 0 min).",
+        "Next: Sun 29 Nov 09:00 Europe/Berlin (in 24 h 0 min).",
         "notice",
     )
+
+
+async def test_thread_is_stored_shown_and_kept_until_turned_off(daily, storage):
+    reply = await daily.say(DailySet(9, 0, "Europe/Berlin", None, None, True))
+    assert ", with a thread to talk in. Next:" in reply.text
+    assert await storage.get_subscription("slack", "C1") == subscription(thread=True)
+    assert ", with a thread to talk in. Next:" in (await daily.say(DailyShow())).text
+    await daily.say(DailySet(10, 0, None))  # a new time keeps the thread
+    assert (await storage.get_subscription("slack", "C1")).thread is True
+    await daily.say(DailySet(10, 0, None, None, None, False))  # and `no-thread` ends it
+    assert (await storage.get_subscription("slack", "C1")).thread is False
+    assert "thread" not in (await daily.say(DailyShow())).text
 
 
 async def test_set_without_a_style_keeps_the_channels_style_else_text(daily, storage):
@@ -184,6 +198,17 @@ async def test_a_config_entry_may_choose_cards(storage):
     assert (text.style, card.style) == ("text", "card")
     with pytest.raises(ValueError, match="style"):
         DailyConfig(platform="slack", channel="C3", style="picture")
+
+
+async def test_a_config_entry_may_open_a_thread(storage):
+    plain, threaded = config_subscriptions(
+        [
+            DailyConfig(platform="discord", channel="1"),
+            DailyConfig.model_validate({"platform": "discord", "channel": "2", "thread": True}),
+        ],
+        NOW,
+    )
+    assert (plain.thread, threaded.thread) == (False, True)
 
 
 # -- off ---------------------------------------------------------------------------------------
@@ -223,13 +248,13 @@ async def test_set_on_weekdays_names_the_days_and_the_next_posting_day(daily, st
     reply = await daily.say(DailySet(9, 0, "Europe/Berlin", None, 0b0011111))
     assert reply == TextReply(  # a Saturday: the next post is Monday's
         "Done: a maxim of the day will be posted here at 09:00 Europe/Berlin on weekdays. "
-        "Next: Mon 30 Nov 09:00 CET (in 48 h 0 min).",
+        "Next: Mon 30 Nov 09:00 Europe/Berlin (in 48 h 0 min).",
         "notice",
     )
     assert await storage.list_subscriptions() == [subscription(days=0b0011111)]
     assert await daily.say(DailyShow()) == TextReply(
         "Daily post here at 09:00 Europe/Berlin on weekdays. "
-        "Next: Mon 30 Nov 09:00 CET (in 48 h 0 min).",
+        "Next: Mon 30 Nov 09:00 Europe/Berlin (in 48 h 0 min).",
         "notice",
     )
 
@@ -241,7 +266,7 @@ async def test_a_new_time_keeps_the_days_and_new_days_replace_them(daily, storag
     reply = await daily.say(DailySet(10, 0, None, "card", 0b1100000))
     assert reply.text == (
         "Done: a maxim of the day will be posted here at 10:00 Europe/Berlin on sat,sun, as a "
-        "card. Next: Sat 28 Nov 10:00 CET (in 1 h 0 min)."
+        "card. Next: Sat 28 Nov 10:00 Europe/Berlin (in 1 h 0 min)."
     )
     reply = await daily.say(DailySet(10, 0, None, None, 0b1111111))
     assert reply.text.startswith("Done: a maxim of the day will be posted here daily at 10:00 ")

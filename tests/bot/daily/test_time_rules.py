@@ -95,31 +95,31 @@ def test_next_instant_across_the_spring_gap():
             berlin(2026, 11, 29, 9, 0),
             "Europe/Berlin",
             berlin(2026, 11, 28, 9, 0),
-            "Sun 29 Nov 09:00 CET (in 24 h 0 min)",
+            "Sun 29 Nov 09:00 Europe/Berlin (in 24 h 0 min)",
         ),
         (
             berlin(2026, 11, 28, 9, 0),
             "Europe/Berlin",
             berlin(2026, 11, 28, 7, 55),
-            "Sat 28 Nov 09:00 CET (in 1 h 5 min)",
+            "Sat 28 Nov 09:00 Europe/Berlin (in 1 h 5 min)",
         ),
         (
             berlin(2026, 7, 15, 9, 0),
             "Europe/Berlin",
             berlin(2026, 7, 15, 8, 20, 30),
-            "Wed 15 Jul 09:00 CEST (in 39 min)",  # seconds are dropped, not rounded up
+            "Wed 15 Jul 09:00 Europe/Berlin (in 39 min)",  # seconds are dropped, not rounded up
         ),
         (
             dt.datetime(2026, 11, 29, 0, 0, tzinfo=UTC),
             "Asia/Tokyo",
             dt.datetime(2026, 11, 28, 23, 30, tzinfo=UTC),
-            "Sun 29 Nov 09:00 JST (in 30 min)",
+            "Sun 29 Nov 09:00 Asia/Tokyo (in 30 min)",
         ),
         (
             berlin(2026, 11, 28, 9, 0),
             "Europe/Berlin",
             berlin(2026, 11, 28, 9, 1),
-            "Sat 28 Nov 09:00 CET (in 0 min)",  # never a negative wait
+            "Sat 28 Nov 09:00 Europe/Berlin (in 0 min)",  # never a negative wait
         ),
     ],
 )

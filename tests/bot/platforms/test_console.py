@@ -80,9 +80,9 @@ async def test_daily_subscription_round_trip(service, storage):
         "/maxim daily 09:00 Europe/Berlin.",
         # 08:00 UTC is 09:00 CET: today's 09:00 has come, so the next one is tomorrow's
         "maxim-bot: Done: a maxim of the day will be posted here daily at 09:00 Europe/Berlin. "
-        "Next: Sun 29 Nov 09:00 CET (in 24 h 0 min).",
+        "Next: Sun 29 Nov 09:00 Europe/Berlin (in 24 h 0 min).",
         "maxim-bot: Daily post here at 09:00 Europe/Berlin. "
-        "Next: Sun 29 Nov 09:00 CET (in 24 h 0 min).",
+        "Next: Sun 29 Nov 09:00 Europe/Berlin (in 24 h 0 min).",
         "maxim-bot: Stopped: no more daily posts in this channel.",
     ]
     assert await storage.list_subscriptions() == []
@@ -110,6 +110,17 @@ async def test_today_follows_the_channels_zone(service, clock):
     lines = await chat(service, "/maxim today\n")
     expected = load_corpus().for_day(dt.date(2026, 11, 29), "console:console")
     assert lines == [f"maxim-bot: #{expected.number} {expected.text}", "   (today’s maxim)"]
+
+
+async def test_today_on_a_day_without_a_post_says_when_it_comes(service, clock):
+    clock.now = dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC)  # a Saturday
+    await chat(service, "/maxim daily 09:00 Europe/Berlin mon-fri\n")
+    lines = await chat(service, "/maxim today\n")
+    monday = load_corpus().for_day(dt.date(2026, 12, 7), "console:console", 0b0011111)
+    assert lines == [
+        f"maxim-bot: #{monday.number} {monday.text}",
+        "   (the next daily post here: Mon 07 Dec 09:00 Europe/Berlin)",
+    ]
 
 
 async def test_a_failing_handler_apologises_with_a_reference(service, caplog):

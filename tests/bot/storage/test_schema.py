@@ -28,7 +28,7 @@ from tests.helpers import ROOT, python_env, race, subscription
 
 T0 = dt.datetime(2024, 3, 1, 7, 0, tzinfo=dt.UTC)
 DAY = dt.date(2024, 3, 1)
-HEAD = "0007"
+HEAD = "0008"
 
 
 @pytest.fixture
@@ -100,6 +100,7 @@ async def test_upgrade_from_first_revision_keeps_data(
             failing=None,
             style="text",  # and every one before 0005 posted text
             days=127,  # and every one before 0007 posted every day
+            thread=False,  # and every one before 0008 opened no thread
         )
         assert await s.get_post("slack", "C1", DAY) == PostRecord(
             platform="slack",

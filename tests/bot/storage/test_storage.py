@@ -207,6 +207,22 @@ async def test_a_subscriptions_style_is_kept_and_a_config_change_of_style_is_app
     assert await storage.get_subscription("slack", "C2") == cfg("C2", style="card", set_at=later)
 
 
+async def test_a_subscriptions_thread_is_kept_and_a_config_change_of_thread_is_applied(
+    storage: Storage,
+) -> None:
+    await storage.save_subscription(sub("C1", thread=True))
+    assert await storage.get_subscription("slack", "C1") == sub("C1", thread=True)
+    assert sub("C2").thread is False  # the default
+
+    def cfg(channel: str, **changes: object) -> Subscription:
+        return sub(channel, source="config", set_by="config", **changes)
+
+    await storage.sync_config_subscriptions([cfg("C2")])
+    later = T0 + dt.timedelta(days=1)
+    await storage.sync_config_subscriptions([cfg("C2", thread=True, set_at=later)])
+    assert await storage.get_subscription("slack", "C2") == cfg("C2", thread=True, set_at=later)
+
+
 async def test_sync_config_subscriptions_concurrently(
     storage: Storage, open_many: OpenMany
 ) -> None:

@@ -88,6 +88,7 @@ from tests.fakes.discord.records import (
 )
 from tests.fakes.discord.rest import Handler, Rest
 from tests.fakes.discord.state import State
+from tests.fakes.discord.threads import RecordedThread, Threads
 from tests.fakes.discord.uploads import UPLOAD_LIMIT, Uploads
 from tests.fakes.discord.waiters import Waiters
 from tests.fakes.discord.wire import (
@@ -167,7 +168,7 @@ class DiscordPatch:
         self.__exit__(exc_type, exc, tb)
 
 
-class FakeDiscord(State, Messages, Rest, Interactions, Callbacks, Uploads, Waiters):
+class FakeDiscord(State, Messages, Rest, Interactions, Callbacks, Uploads, Threads, Waiters):
     """A Discord REST + gateway emulator on 127.0.0.1 for driving real discord.py.
 
     Use as ``async with FakeDiscord() as fake, fake.patch_discord(): ...``.
@@ -236,6 +237,8 @@ class FakeDiscord(State, Messages, Rest, Interactions, Callbacks, Uploads, Waite
         self._interactions: dict[int, _Interaction] = {}
         self._denied_channels: set[int] = set()
         self._no_attach_channels: set[int] = set()
+        self._no_thread_channels: set[int] = set()
+        self.threads: list[RecordedThread] = []
         self.attachments: dict[int, RecordedAttachment] = {}
         self.max_request_bytes: int | None = UPLOAD_LIMIT
         self._injections: list[_Injection] = []
@@ -438,5 +441,6 @@ __all__ = [
     "RecordedMessage",
     "RecordedReaction",
     "RecordedRequest",
+    "RecordedThread",
     "RecordedWebhookMessage",
 ]

@@ -131,6 +131,7 @@ class Rest:
             ("GET", message, self._get_messages, True),
             ("POST", message, self._post_message, True),
             ("PUT", rf"{message}/{_ID}/reactions/{_TOKEN}/@me", self._add_reaction, True),
+            ("POST", rf"{message}/{_ID}/threads", self._start_thread, True),
         ]
         self._routes = [(m, re.compile(p), h, auth) for m, p, h, auth in routes]
 

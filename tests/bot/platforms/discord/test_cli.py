@@ -24,7 +24,7 @@ USER_INSTALL = (
 )
 # View Channels, Send Messages, Embed Links, Read Message History, Send Messages in Threads
 # (274877991936), and Attach Files (1 << 15 = 32768) for cards.
-PERMISSIONS = 274_878_024_704
+PERMISSIONS = 274_878_024_704 | 1 << 35  # ... and Create Public Threads (thread = true)
 
 
 def test_invite_prints_the_url_with_exactly_the_permissions_used(capsys, monkeypatch, tmp_path):
