@@ -3,7 +3,7 @@
 import datetime as dt
 import random
 
-from maxims import answer, load_corpus, parse_query
+from maxims import MaximReply, answer, load_corpus, parse_query
 from maxims.query import DailySet, Invalid
 from maxims.weekdays import WEEKDAYS, DaysError, looks_like_days
 
@@ -53,3 +53,11 @@ def test_today_and_its_card_follow_the_channels_days():
             days=WEEKDAYS,
         )
         assert reply.maxims == (monday,), query
+
+
+def test_a_reply_carries_its_note_and_none_by_default():
+    maxim = load_corpus().get(34)
+    assert MaximReply((maxim,), "number").note == ""
+    assert MaximReply((maxim,), "today", note="the next daily post here: Mon").note == (
+        "the next daily post here: Mon"
+    )
