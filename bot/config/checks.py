@@ -39,6 +39,7 @@ def cross_check(settings: Settings, *, needs_platform: bool = True) -> str | Non
         _oauth_problem,
         _slack_mode_problem,
         _port_clash,
+        _web_problem,
         _storage_key,
     ]
     if needs_platform:
@@ -152,6 +153,16 @@ def _port_clash(settings: Settings) -> str | None:
         return (
             f"server.port: {server.port} is slack.http_port too, on the same address: give "
             "the probe server a port of its own"
+        )
+    return None
+
+
+def _web_problem(settings: Settings) -> str | None:
+    """The pages need the address people reach them at: every absolute link is built on it."""
+    if settings.web.enabled and settings.web.public_url is None:
+        return (
+            "web.public_url: the pages need the https address people reach them at, "
+            "like 'https://maxims.example.org'"
         )
     return None
 

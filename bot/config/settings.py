@@ -265,6 +265,30 @@ class ServerConfig(Section):
     body_timeout_seconds: float = Field(default=10, gt=0, le=300)
 
 
+def _check_public_url(url: str) -> str:
+    """The address people reach the pages at: https, or http on loopback; no query or fragment.
+
+    Every absolute link, ``og:url`` and ``og:image`` is built on it, so it is kept without a
+    trailing slash.
+    """
+    _secure_url("https")(url)
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        raise ValueError(f"{url!r} must be a plain address, without ?query or #fragment")
+    return url.rstrip("/")
+
+
+class WebConfig(Section):
+    """``[web]``: the public pages: landing, a page per maxim, its card, privacy and support."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    public_url: Annotated[str, AfterValidator(_check_public_url)] | None = None
+    support_url: Annotated[str, AfterValidator(_secure_url("https"))] | None = None
+    contact: str | None = Field(default=None, min_length=1, max_length=200)
+
+
 class LogConfig(Section):
     """``[log]``: `format` is ``text`` for people, ``json`` (one object a line) for collectors."""
 
@@ -319,6 +343,7 @@ class Settings(Section):
     discord: DiscordConfig = DiscordConfig()
     log: LogConfig = LogConfig()
     server: ServerConfig = ServerConfig()
+    web: WebConfig = WebConfig()
     secrets: Secrets = Secrets()
     source: str = "defaults"
 
