@@ -20,9 +20,11 @@ from tests.fakes.recording_poster import RecordingPoster
 from tests.helpers import Clock
 
 UTC = dt.UTC
+FRI = dt.date(2026, 12, 4)
 SAT = dt.date(2026, 12, 5)
 MON = dt.date(2026, 12, 7)
 WEEKEND = 0b1100000
+KEY = "maxim-daily:console:work:"
 
 
 @pytest.fixture
@@ -127,3 +129,46 @@ async def test_the_job_fires_on_the_days_of_any_channel_in_its_slot(storage):
     assert scheduler._slot_days == {(dt.time(9), "Europe/Berlin"): WEEKDAYS | WEEKEND}
     job = scheduler.scheduler.get_job("daily 09:00 Europe/Berlin")
     assert job.trigger.days == WEEKDAYS | WEEKEND
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Pacific/Auckland"])
+async def test_downtime_across_a_weekend_posts_nothing_until_mondays_one_post(storage, zone):
+    """Down from Friday evening to Monday noon, restarted every half hour on the way.
+
+    With a catch-up window of a whole day, the first restart still catches Friday's post up;
+    then nothing on Saturday or Sunday, and Monday's maxim once, after its post time.
+    """
+    work = replace(sub("work", zone=zone), days=WEEKDAYS)
+    await storage.save_subscription(work)
+    tz = ZoneInfo(zone)
+    friday = dt.datetime(2026, 12, 4, 20, 0, tzinfo=tz).astimezone(UTC)
+    poster = RecordingPoster()
+    clock = Clock(friday)
+    while clock.now < dt.datetime(2026, 12, 7, 12, 0, tzinfo=tz):
+        clock.advance(minutes=30)
+        await make_scheduler(storage, poster, clock, catch_up_minutes=24 * 60).sweep()
+        if clock.now.astimezone(tz).date() < MON:
+            assert [key for _, _, key in poster.sent] == [f"{KEY}2026-12-04"], clock.now
+    expected = [
+        ("work", load_corpus().for_day(day, channel_key("console", "work"), WEEKDAYS).number)
+        for day in (FRI, MON)
+    ]
+    assert [(c, n) for c, n, _ in poster.sent] == expected
+    posts = await storage.list_posts("console")
+    assert sorted((p.local_date, p.state) for p in posts) == [(FRI, "posted"), (MON, "posted")]
+
+
+async def test_a_dead_owners_claim_is_never_taken_over_on_a_day_that_is_not_chosen(storage):
+    """A claim left on Saturday by a process that died, before its channel moved to mon-fri."""
+    await storage.save_subscription(sub("work"))
+    clock = Clock(berlin(2026, 12, 5, 9, 0))
+    await storage.claim_post(
+        "console", "work", SAT, 1, owner="gone", now=clock.now, lease=dt.timedelta(minutes=5)
+    )
+    await storage.save_subscription(replace(sub("work"), days=WEEKDAYS))
+    clock.advance(hours=1)  # the lease is long gone, and the owner never beat
+    poster = RecordingPoster()
+    await make_scheduler(storage, poster, clock).sweep()
+    assert poster.asked == []  # not even looked for: Saturday is no longer a posting day
+    record = await storage.get_post("console", "work", SAT)
+    assert (record.state, record.owner) == ("claimed", "gone")

@@ -22,7 +22,15 @@ from bot.chat import Origin, utc_now
 from bot.config import Settings
 from bot.storage import Storage
 from maxims.reply import MaximReply
-from tests.bot.daily.test_scheduler import berlin, make_scheduler, sub
+from maxims.weekdays import EVERY_DAY
+from tests.bot.daily.test_scheduler import (
+    WITH_DAYS,
+    berlin,
+    chosen_on,
+    make_scheduler,
+    mixed_days,
+    sub,
+)
 from tests.fakes.recording_poster import RecordingPoster
 from tests.helpers import Clock, age_beat, recent_post_time
 
@@ -37,11 +45,15 @@ async def storage(db_url):
     await store.close()
 
 
-async def subscribe(storage: Storage, n: int) -> list[str]:
-    channels = [f"c{i:02d}" for i in range(n)]
-    for channel in channels:
-        await storage.save_subscription(sub(channel))
-    return channels
+async def subscribe(storage: Storage, n: int, *, mixed: bool = False) -> list[str]:
+    """`n` channels at 09:00 Berlin; the ones posting on `DAY` (with `mixed`, two in three)."""
+    subs = [sub(f"c{i:02d}", days=mixed_days(i) if mixed else EVERY_DAY) for i in range(n)]
+    for each in subs:
+        await storage.save_subscription(each)
+    return chosen_on(DAY, subs)
+
+
+MIXED = pytest.mark.parametrize("mixed", [False, True], ids=["every-day", "mixed-days"])
 
 
 async def until(predicate, timeout: float = 30) -> None:
@@ -155,8 +167,11 @@ async def test_a_failing_channel_is_shown_logged_once_and_cleared_by_setting_it_
 # -- stopping in the middle of a fan-out -------------------------------------------------------
 
 
-async def test_a_stop_lets_sent_posts_finish_and_gives_back_every_other_claim(storage, caplog):
-    channels = await subscribe(storage, 30)
+@MIXED
+async def test_a_stop_lets_sent_posts_finish_and_gives_back_every_other_claim(
+    storage, caplog, mixed
+):
+    channels = await subscribe(storage, 30, mixed=mixed)
     clock = Clock(berlin(2026, 11, 28, 9, 1))
     poster = RecordingPoster(gate=asyncio.Event())
     first = make_scheduler(storage, poster, clock, max_concurrent_posts=4)
@@ -175,13 +190,16 @@ async def test_a_stop_lets_sent_posts_finish_and_gives_back_every_other_claim(st
     second = make_scheduler(storage, poster, clock)  # the restart
     await second.sweep()
     assert Counter(poster.channels()) == Counter(channels)  # every channel exactly once
-    assert {p.state for p in await storage.list_posts("console")} == {"posted"}
+    records = await storage.list_posts("console")
+    assert {p.state for p in records} == {"posted"}
+    assert len(records) == len(channels)  # nothing claimed for a channel whose day is off
 
 
+@MIXED
 async def test_a_post_slower_than_the_grace_is_cut_off_and_looked_for_after_the_restart(
-    storage,
+    storage, mixed
 ):
-    channels = await subscribe(storage, 6)
+    channels = await subscribe(storage, 6, mixed=mixed)
     clock = Clock(berlin(2026, 11, 28, 9, 1))
     stuck = RecordingPoster(gate=asyncio.Event())  # the platform never answers
     first = make_scheduler(storage, stuck, clock, max_concurrent_posts=2, stop_grace_seconds=0.1)
@@ -197,6 +215,7 @@ async def test_a_post_slower_than_the_grace_is_cut_off_and_looked_for_after_the_
     second = make_scheduler(storage, poster, clock)
     await second.sweep()
     assert Counter(poster.channels()) == Counter(channels)
+    assert len(await storage.list_posts("console")) == len(channels)
 
 
 async def test_a_stop_during_a_rate_limit_pause_does_not_wait_for_it(storage):
@@ -216,13 +235,15 @@ async def test_a_stop_during_a_rate_limit_pause_does_not_wait_for_it(storage):
 # -- a process that dies, and one that is only slow --------------------------------------------
 
 
-async def test_a_dead_processes_claim_is_taken_over_within_a_minute(storage):
-    await storage.save_subscription(sub("general"))
+@WITH_DAYS
+async def test_a_dead_processes_claim_is_taken_over_within_a_minute(storage, days):
+    general = sub("general", days=days)
+    await storage.save_subscription(general)
     clock = Clock(berlin(2026, 11, 28, 9, 0))
     hung = RecordingPoster(gate=asyncio.Event())
     dead = make_scheduler(storage, hung, clock, claim_timeout_seconds=300)
     await dead.heartbeat()
-    dying = asyncio.ensure_future(dead.deliver(sub("general"), DAY))
+    dying = asyncio.ensure_future(dead.deliver(general, DAY))
     await until(lambda: hung.in_flight == 1)  # claimed and on its way, then the process dies
     died = clock.now
 
@@ -239,14 +260,16 @@ async def test_a_dead_processes_claim_is_taken_over_within_a_minute(storage):
     dying.cancel()
 
 
-async def test_a_replica_whose_clock_runs_15_s_ahead_never_robs_a_live_peer(storage):
+@pytest.mark.parametrize("today_only", [False, True], ids=["every-day", "today's-weekday"])
+async def test_a_replica_whose_clock_runs_15_s_ahead_never_robs_a_live_peer(storage, today_only):
     """Three beats ahead by its own clock, the peer still beats by the database's (2.6).
 
     Real time here (the database's clock cannot be moved by hand): the peer's clock is the
     true one, the replica's runs `dead_after` ahead.
     """
     at, zone, day = recent_post_time(minutes_ago=1)
-    general = replace(sub("general"), time=at, timezone=zone)
+    days = 1 << day.weekday() if today_only else EVERY_DAY  # the real local day, chosen alone
+    general = replace(sub("general", days=days), time=at, timezone=zone)
     await storage.save_subscription(general)
     slow = RecordingPoster(gate=asyncio.Event())
     peer = make_scheduler(storage, slow, utc_now, claim_timeout_seconds=300)

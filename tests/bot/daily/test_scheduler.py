@@ -26,12 +26,17 @@ from bot.daily.time_rules import scheduled_instant
 from bot.storage import Storage
 from maxims import load_corpus
 from maxims.query import DailySet
+from maxims.weekdays import EVERY_DAY, WEEKDAYS, parse_days
 from tests.fakes.recording_poster import RecordingPoster
 from tests.helpers import Clock, subscription
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 UTC = dt.UTC
+SATURDAY = dt.date(2026, 11, 28)  # the day most tests here post on
+TUE_SAT = parse_days("tue,sat")  # chosen days that include it; WEEKDAYS leave it out
+# Every fault guarantee holds on chosen days too (issue 19): the key tests run with each.
+WITH_DAYS = pytest.mark.parametrize("days", [EVERY_DAY, TUE_SAT], ids=["every-day", "tue,sat"])
 
 
 @pytest.fixture
@@ -42,7 +47,13 @@ async def storage(db_url):
     await store.close()
 
 
-def sub(channel: str, at: str = "09:00", zone: str = "Europe/Berlin", platform: str = "console"):
+def sub(
+    channel: str,
+    at: str = "09:00",
+    zone: str = "Europe/Berlin",
+    platform: str = "console",
+    days: int = EVERY_DAY,
+):
     return subscription(
         channel,
         platform=platform,
@@ -50,7 +61,18 @@ def sub(channel: str, at: str = "09:00", zone: str = "Europe/Berlin", platform: 
         time=dt.time.fromisoformat(at),
         timezone=zone,
         set_at=dt.datetime(2026, 1, 1, tzinfo=UTC),
+        days=days,
     )
+
+
+def mixed_days(i: int) -> int:
+    """Channel `i`'s days in a mixed fan-out: every day, tue,sat, or mon-fri (not Saturday)."""
+    return (EVERY_DAY, TUE_SAT, WEEKDAYS)[i % 3]
+
+
+def chosen_on(day: dt.date, subs) -> list[str]:
+    """The channels of `subs` whose days include local date `day`."""
+    return [s.channel for s in subs if s.days >> day.weekday() & 1]
 
 
 def make_scheduler(storage, poster, clock, **config):
@@ -115,19 +137,25 @@ def test_daily_trigger_fires_at_nine_berlin():
 
 
 @pytest.mark.parametrize(
+    "days", [EVERY_DAY, TUE_SAT, WEEKDAYS], ids=["every-day", "tue,sat", "mon-fri"]
+)
+@pytest.mark.parametrize(
     ("restart", "posts"),
     [((9, 30), 1), ((10, 59), 1), ((12, 0), 0), ((8, 59), 0)],
 )
-async def test_catch_up_posts_today_only_within_the_grace_period(storage, restart, posts):
-    await storage.save_subscription(sub("general"))
+async def test_catch_up_posts_today_only_within_the_grace_period(storage, restart, posts, days):
+    await storage.save_subscription(sub("general", days=days))
     poster = RecordingPoster()
     clock = Clock(berlin(2026, 11, 28, *restart))
     scheduler = make_scheduler(storage, poster, clock, catch_up_minutes=120)
     await scheduler.sweep()
     await scheduler.sweep()  # a second sweep (or a second restart) never posts again
+    if days == WEEKDAYS:
+        posts = 0  # Saturday is not a chosen day: no catch-up either
     assert len(poster.sent) == posts
+    assert (await storage.get_post("console", "general", SATURDAY) is None) == (posts == 0)
     if posts:
-        expected = load_corpus().for_day(dt.date(2026, 11, 28), channel_key("console", "general"))
+        expected = load_corpus().for_day(SATURDAY, channel_key("console", "general"), days)
         assert poster.sent[0][:2] == ("general", expected.number)
         record = await storage.get_post("console", "general", dt.date(2026, 11, 28))
         assert (record.state, record.maxim_number) == ("posted", expected.number)
@@ -222,11 +250,16 @@ async def test_subscriptions_share_one_job_per_time_and_zone(storage):
 # -- exactly once ------------------------------------------------------------------------------
 
 
-async def test_two_schedulers_racing_post_each_channel_once(storage, db_url):
-    """Two schedulers with their own connection pools, as two processes would have."""
-    channels = [f"c{i}" for i in range(60)]
-    for channel in channels:
-        await storage.save_subscription(sub(channel))
+@pytest.mark.parametrize("mixed", [False, True], ids=["every-day", "mixed-days"])
+async def test_two_schedulers_racing_post_each_channel_once(storage, db_url, mixed):
+    """Two schedulers with their own connection pools, as two processes would have.
+
+    With mixed days, a third of the channels (mon-fri) must get nothing on this Saturday.
+    """
+    subs = [sub(f"c{i}", days=mixed_days(i) if mixed else EVERY_DAY) for i in range(60)]
+    for each in subs:
+        await storage.save_subscription(each)
+    channels = chosen_on(SATURDAY, subs)
     other = await Storage.open(db_url)
     try:
         poster = RecordingPoster(delay=0.001)
@@ -239,6 +272,7 @@ async def test_two_schedulers_racing_post_each_channel_once(storage, db_url):
             first.sweep(),
         )
         assert Counter(poster.channels()) == Counter(channels)
+        assert len(await storage.list_posts("console")) == len(channels)  # no claim on a day off
     finally:
         await other.close()
 
@@ -294,12 +328,13 @@ async def test_a_gone_channel_marks_the_subscription_failing(storage):
     assert (record.state, record.error, record.attempts) == ("abandoned", "channel_not_found", 1)
 
 
-async def test_a_crashed_owners_claim_is_taken_over_without_a_second_post(storage):
-    await storage.save_subscription(sub("general"))
+@WITH_DAYS
+async def test_a_crashed_owners_claim_is_taken_over_without_a_second_post(storage, days):
+    await storage.save_subscription(sub("general", days=days))
     poster = RecordingPoster()
     clock = Clock(berlin(2026, 11, 28, 9, 0))
-    day = dt.date(2026, 11, 28)
-    number = load_corpus().for_day(day, channel_key("console", "general")).number
+    day = SATURDAY
+    number = load_corpus().for_day(day, channel_key("console", "general"), days).number
     # A process claimed the post, reached the platform, and died before recording it.
     claim = await storage.claim_post(
         "console",
