@@ -62,8 +62,7 @@ class DailySubscriptions:
         sub = await self.storage.get_subscription(origin.platform, origin.channel)
         if sub is None:
             return None
-        upcoming = next_instant(self.clock(), sub.time, ZoneInfo(sub.timezone), sub.days)
-        return sub.timezone, sub.days, describe_when(upcoming, sub.timezone)
+        return sub.timezone, sub.days, describe_next_post(sub, self.clock())
 
     async def handle(self, origin: Origin, query: Query, is_admin: IsAdmin) -> Reply:
         """Answer `/maxim daily`, `/maxim daily off` or `/maxim daily HH:MM [Area/City]`."""
@@ -138,9 +137,7 @@ class DailySubscriptions:
                 "notice",
             )
         now = self.clock()
-        upcoming = describe_next(
-            next_instant(now, sub.time, ZoneInfo(sub.timezone), sub.days), sub.timezone, now
-        )
+        upcoming = describe_next(next_post(sub, now), sub.timezone, now)
         text = (
             f"Daily post here at {sub.time:%H:%M} {sub.timezone}{_on(sub.days)}"
             f"{_as(sub.style)}{_thread(sub.thread)}. Next: {upcoming}."
@@ -151,6 +148,19 @@ class DailySubscriptions:
                 f"channel and may post, then set the time again to resume."
             )
         return TextReply(text, "notice")
+
+
+def next_post(sub: Subscription, now: dt.datetime) -> dt.datetime:
+    """When `sub`'s next daily post is due: strictly after `now`, on one of its local days."""
+    return next_instant(now, sub.time, ZoneInfo(sub.timezone), sub.days)
+
+
+def describe_next_post(sub: Subscription, now: dt.datetime) -> str:
+    """``Mon 07 Dec 09:00 Europe/Berlin``: the next post, in the one wording people see.
+
+    `/maxim daily`, `/maxim today` and the Slack Home tab all name it so.
+    """
+    return describe_when(next_post(sub, now), sub.timezone)
 
 
 def _on(days: int) -> str:

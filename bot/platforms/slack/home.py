@@ -141,7 +141,9 @@ class SlackHome:
         today, posts = await self.service.home(origin, zone, channels)
         preview = shown or Preview(today, "today")
         stats = await self.service.stats_text(origin)  # the workspace's, as `/maxim stats`
-        view = render_home(preview, zone_name, None if unlisted else posts, stats)
+        view = render_home(
+            preview, zone_name, None if unlisted else posts, stats, now=self.service.clock()
+        )
         await client.views_publish(user_id=origin.user, view=view)
         log.info("published Home of %s with maxim %d", origin.user, preview.maxim.number)
 

@@ -10,9 +10,11 @@ the id looks like a Slack user id.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
+from bot.daily.commands import describe_next_post
 from bot.preview import (
     ACTION_CANCEL,
     ACTION_POST,
@@ -213,13 +215,21 @@ def channel_link(channel_id: str) -> str:
 
 
 def render_home(
-    preview: Preview, zone: str, posts: list[Subscription] | None, stats: str | None = None
+    preview: Preview,
+    zone: str,
+    posts: list[Subscription] | None,
+    stats: str | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> Message:
     """The Home tab: a maxim with Shuffle, the person's daily posts, stats, the commands.
 
     `stats` is the workspace's `/maxim stats` text (None where nothing is counted).
     `preview` is today's maxim (kind ``today``) or a shuffled one; the Shuffle button carries
     it, so the next click needs no state. `posts` is None when the channels could not be listed.
+    With `now`, each post that is not failing names its next post as `/maxim daily` does
+    (``next: Sat 05 Dec 09:00 Europe/Berlin``): with chosen days, "daily at 09:00" alone
+    does not say whether tomorrow has one.
     """
     if preview.kind == "today":
         heading = f":calendar: *Your maxim of the day* · your time zone: {escape(zone)}"
@@ -235,7 +245,7 @@ def render_home(
         },
         {"type": "divider"},
         _mrkdwn("*Daily posts in your channels*"),
-        *_sections(_post_lines(posts)),
+        *_sections(_post_lines(posts, now)),
         *(
             [{"type": "divider"}, *render_text(TextReply(stats, "stats"))["blocks"]]
             if stats
@@ -253,7 +263,7 @@ def _mrkdwn(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def _post_lines(posts: list[Subscription] | None) -> list[str]:
+def _post_lines(posts: list[Subscription] | None, now: dt.datetime | None) -> list[str]:
     if posts is None:
         return ["I couldn’t list your channels just now: open Home again in a minute."]
     if not posts:
@@ -264,9 +274,13 @@ def _post_lines(posts: list[Subscription] | None) -> list[str]:
     lines = [
         f"{channel_link(post.channel)} · daily at {post.time:%H:%M} {escape(post.timezone)}"
         + ("" if post.days == EVERY_DAY else f" · {describe_days(post.days)}")
-        + (" · :warning: posting is failing" if post.failing else "")
+        + (" · :warning: posting is failing" if post.failing else _next(post, now))
         for post in posts[:HOME_POSTS_SHOWN]
     ]
     if len(posts) > HOME_POSTS_SHOWN:
         lines.append(f"…and {len(posts) - HOME_POSTS_SHOWN} more")
     return lines
+
+
+def _next(post: Subscription, now: dt.datetime | None) -> str:
+    return "" if now is None else f" · next: {escape(describe_next_post(post, now))}"

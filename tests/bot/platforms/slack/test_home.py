@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 
 from bot.bootstrap import build_service
+from bot.chat import Origin
 from bot.config import Settings, TriggersConfig
 from bot.platforms.slack.home import direct_command
 from bot.platforms.slack.render import ACTION_HOME_SHUFFLE, render_home
 from bot.preview import Preview
-from maxims import load_corpus, render_help
+from maxims import TextReply, load_corpus, render_help
+from maxims.weekdays import parse_days
 from tests.bot.platforms.slack.helpers import CORPUS, NOW, Bot, make_service, settings_for
 from tests.fakes.slack.blockkit import view_problem
 from tests.fakes.slack.payloads import (
@@ -158,13 +160,47 @@ async def test_home_lists_the_daily_posts_of_the_users_channels_only(make_bot, f
         for b in view["blocks"]
         if b["type"] == "section" and "daily at" in b["text"]["text"]
     ]
-    assert posts.splitlines() == [
-        "<#C1> · daily at 09:00 Europe/Berlin",
+    assert posts.splitlines() == [  # NOW is Saturday 28 Nov, 09:00 in Berlin: today's is due
+        "<#C1> · daily at 09:00 Europe/Berlin · next: Sun 29 Nov 09:00 Europe/Berlin",
         "<#CGONE> · daily at 08:00 UTC · :warning: posting is failing",
-        "<#CPRIV> · daily at 07:30 Asia/Tokyo · weekdays",
+        "<#CPRIV> · daily at 07:30 Asia/Tokyo · weekdays · next: Mon 30 Nov 07:30 Asia/Tokyo",
     ]
     [listing] = fake.calls_to("users.conversations")
     assert listing.body["user"] == "U1"
+
+
+async def test_home_names_the_next_post_on_chosen_days_as_maxim_daily_does(fake, storage):
+    # Seen on Friday 4 Dec: a sat,sun post comes tomorrow, a mon-fri one in an hour (10:00
+    # Berlin), a tue-thu one next Tuesday; `/maxim daily` in each channel says the same.
+    friday = dt.datetime(2026, 12, 4, 8, 0, tzinfo=dt.UTC)
+    service = build_service(Settings(), storage, clock=lambda: friday, corpus=CORPUS)
+    fake.users["U1"] = {"tz": "Europe/Berlin"}
+    days = {"CWEEKEND": "sat,sun", "CWORK": "weekdays", "CMID": "tue-thu"}
+    fake.member_of |= set(days)
+    fake.channel_members.update({c: {"U1"} for c in days})
+    for channel, chosen in days.items():
+        post = subscription(channel, dt.time(10, 0), "Europe/Berlin")
+        await storage.save_subscription(replace(post, days=parse_days(chosen)))
+
+    view = await open_home(Bot(fake, settings_for(fake), service))
+
+    assert view is not None
+    expected = {
+        "CWEEKEND": "Sat 05 Dec 10:00 Europe/Berlin",
+        "CWORK": "Fri 04 Dec 10:00 Europe/Berlin",
+        "CMID": "Tue 08 Dec 10:00 Europe/Berlin",
+    }
+    for channel, upcoming in expected.items():
+        line = f"<#{channel}> · daily at 10:00 Europe/Berlin · {days[channel]} · next: {upcoming}"
+        assert line in texts(view)
+        status = await service.command(Origin("slack", channel, "U1", "T1"), "daily", admin)
+        assert isinstance(status, TextReply)
+        assert f"Next: {upcoming} (in " in status.text
+    assert view_problem(view) is None
+
+
+async def admin() -> bool:
+    return True
 
 
 async def test_home_asks_slack_for_no_channels_when_there_are_no_daily_posts(make_bot, fake):
