@@ -16,6 +16,7 @@ from collections import Counter
 import pytest
 
 from bot.storage import Storage
+from maxims.weekdays import DAY_NAMES
 from tests.bot.bot_process import BotProcess, clean_env, starts_bot_process, write_config
 from tests.fakes.slack.api import FakeSlack
 from tests.helpers import recent_post_time
@@ -23,6 +24,7 @@ from tests.helpers import recent_post_time
 BOT_TOKEN = "xoxb-test"
 SECRET = "test-signing-secret"
 CHANNELS = [f"C{i:03d}" for i in range(30)]
+DAYS_OFF = [f"D{i:03d}" for i in range(6)]  # channels whose chosen days leave today out
 IN_FLIGHT = 4  # max_concurrent_posts: the posts on their way when SIGTERM comes
 GRACE = 2  # stop_grace_seconds: one post in flight is left unanswered for longer
 
@@ -30,7 +32,7 @@ GRACE = 2  # stop_grace_seconds: one post in flight is left unanswered for longe
 @pytest.fixture
 async def fake():
     async with FakeSlack(bot_token=BOT_TOKEN) as server:
-        server.member_of.update(CHANNELS)  # the bot was invited to every channel it posts in
+        server.member_of.update(CHANNELS + DAYS_OFF)  # invited to every channel it posts in
         yield server
 
 
@@ -54,10 +56,15 @@ async def until(predicate, timeout: float = 60) -> None:
 @pytest.mark.slow
 async def test_sigterm_mid_fan_out_then_a_restart_posts_every_channel_once(fake, tmp_path):
     at, zone, day = recent_post_time(minutes_ago=1)  # due: the start's catch-up posts it
+    # Chosen days too (issue 19): every other channel posts today and two days on only, and
+    # DAYS_OFF on every day but today, so nothing may reach them, before or after the restart.
+    today, later = DAY_NAMES[day.weekday()], DAY_NAMES[(day.weekday() + 2) % 7]
+    days = {c: "every day" if i % 2 else f"{later},{today}" for i, c in enumerate(CHANNELS)}
+    days |= {c: ",".join(d for d in DAY_NAMES if d != today) for c in DAYS_OFF}
     daily = "".join(
         f'[[daily]]\nplatform = "slack"\nchannel = "{c}"\ntime = "{at:%H:%M}"\n'
-        f'timezone = "{zone}"\n'
-        for c in CHANNELS
+        f'timezone = "{zone}"\ndays = "{d}"\n'
+        for c, d in days.items()
     )
     write_config(
         tmp_path,

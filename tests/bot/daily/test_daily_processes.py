@@ -20,6 +20,7 @@ import pytest
 from aiohttp import web
 
 from bot.storage import Storage
+from maxims.weekdays import EVERY_DAY
 from tests.fakes.loopback import LoopbackServer
 from tests.helpers import ROOT, python_env, recent_post_time, subscription
 
@@ -117,9 +118,18 @@ async def test_two_processes_and_a_kill_post_each_channel_exactly_once(postgres_
     assert [w.returncode for w in workers[1:]] == [0, 0]
 
 
-async def subscribe_all(storage: Storage, channels: list[str]) -> None:
-    at, zone, _ = recent_post_time(minutes_ago=1)
-    for channel in channels:
+async def subscribe_all(storage: Storage, channels: list[str], *, mixed: bool = False) -> list[str]:
+    """Subscribe `channels`, due a minute ago; returns those that post today.
+
+    With `mixed` days, a third post every day, a third today and two days on, and a third on
+    every day but today: those must get nothing, from any process, killed or not.
+    """
+    at, zone, day = recent_post_time(minutes_ago=1)
+    today = 1 << day.weekday()
+    choices = (EVERY_DAY, today | 1 << (day.weekday() + 2) % 7, EVERY_DAY & ~today)
+    due = []
+    for i, channel in enumerate(channels):
+        days = choices[i % 3] if mixed else EVERY_DAY
         await storage.save_subscription(
             subscription(
                 channel,
@@ -129,16 +139,24 @@ async def subscribe_all(storage: Storage, channels: list[str]) -> None:
                 timezone=zone,
                 set_by="test",
                 set_at=dt.datetime.now(dt.UTC),
+                days=days,
             )
         )
+        if days & today:
+            due.append(channel)
+    return due
 
 
 async def wait_all_posted(storage: Storage, channels: list[str], timeout: float) -> list:
-    """The post records once every channel's is "posted" (fails after `timeout` s)."""
+    """The post records once every channel's is "posted" (fails after `timeout` s).
+
+    More records than channels (a post on a day that is not chosen) end the wait too, for
+    the caller's count of posts to fail on, at once rather than at the timeout.
+    """
     async with asyncio.timeout(timeout):
         while True:
             posts = await storage.list_posts("test")
-            if len(posts) == len(channels) and all(p.state == "posted" for p in posts):
+            if len(posts) >= len(channels) and all(p.state == "posted" for p in posts):
                 return posts
             await asyncio.sleep(0.2)
 
@@ -201,15 +219,16 @@ async def holding_claims(storage: Storage, workers: list[subprocess.Popen]) -> s
             await asyncio.sleep(0.01)
 
 
+@pytest.mark.parametrize("mixed", [False, True], ids=["every-day", "mixed-days"])
 async def test_one_process_on_sqlite_killed_and_restarted_posts_each_channel_once(
-    sqlite_url, tmp_path
+    sqlite_url, tmp_path, mixed
 ):
-    channels = CHANNELS[:100]
     storage = await Storage.open(sqlite_url)
     platform = FakePlatform(delay=0.05)
     workers: list[subprocess.Popen] = []
     try:
-        await subscribe_all(storage, channels)
+        # 100 channels due today either way; mixed adds 50 whose days leave today out
+        channels = await subscribe_all(storage, CHANNELS[: 150 if mixed else 100], mixed=mixed)
         url = await platform.start()
         workers.append(
             start_worker(sqlite_url, url, tmp_path / "w0.log", *LEASE_ONLY_AS_LAST_RESORT)

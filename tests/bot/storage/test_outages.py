@@ -20,6 +20,7 @@ import psutil
 import pytest
 
 from maxims import load_corpus
+from maxims.weekdays import DAY_NAMES, parse_days
 from tests.bot.bot_process import starts_bot_process
 from tests.bot.console_bot import ConsoleBot, write_storage_config
 
@@ -64,7 +65,10 @@ async def test_an_outage_under_a_running_bot(tmp_path, stoppable_postgres):
         # The post time is set once the bot runs (its start-up takes seconds on a busy
         # machine), so it need only be far enough ahead to stop the database before it.
         at, zone, day = next_post_time(lead_seconds=10)
-        answer, _ = await bot.ask(f"/maxim daily {at:%H:%M} {zone}")
+        # On chosen days (issue 19): today and two days on, typed after the zone.
+        today, later = day.weekday(), (day.weekday() + 2) % 7
+        days = f"{DAY_NAMES[later]},{DAY_NAMES[today]}"
+        answer, _ = await bot.ask(f"/maxim daily {at:%H:%M} {zone} {days}")
         assert answer.startswith("maxim-bot: Done: "), answer
         stoppable_postgres.stop()
         due = dt.datetime.combine(day, at, ZoneInfo(zone))
@@ -89,7 +93,7 @@ async def test_an_outage_under_a_running_bot(tmp_path, stoppable_postgres):
         await bot.wait_for_line(f"daily slot {at:%H:%M} {zone} failed (ref", timeout=150)
         stoppable_postgres.start()
         back = time.monotonic()
-        expected = CORPUS.for_day(day, "console:console")
+        expected = CORPUS.for_day(day, "console:console", parse_days(days))
         post = await bot.read_line(timeout=60)  # the next sweep
         caught_up = time.monotonic() - back
         assert post == f"maxim-bot [#console] Maxim of the day: #{expected.number} {expected.text}"
