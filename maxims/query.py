@@ -216,7 +216,7 @@ def _daily_extras(words_: list[str]) -> _Extras | Invalid | str | None:
             mask = parse_days(lowered)
         except DaysError as err:
             if looks_like_days(word):
-                return f"‘{safe_echo(err.word)}’ is not a day: {DAYS_HINT}."
+                return not_a_day(err)
             if zone is not None:
                 return None
         else:
@@ -226,6 +226,11 @@ def _daily_extras(words_: list[str]) -> _Extras | Invalid | str | None:
             return Invalid(f"“{safe_echo(word)}” isn’t a time zone name.")
         zone = word
     return zone, style, days, thread
+
+
+def not_a_day(err: DaysError) -> str:
+    """The one line a bad day gets, on every platform: the word as typed, and what works."""
+    return f"‘{safe_echo(err.word)}’ is not a day: {DAYS_HINT}."
 
 
 def _parse_card(rest: str, command: str) -> Query:

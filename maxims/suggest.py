@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from maxims.query import Search, parse_query
 from maxims.reply import HELP
+from maxims.weekdays import DAY_NAMES, DaysError, describe_days, parse_days
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,6 +49,17 @@ COMMON_ZONES = (
     "Australia/Sydney",
 )
 _zones: tuple[str, ...] | None = None
+# The days teams ask for most (issue 19), each as the name shown and the value it becomes.
+COMMON_DAYS = (
+    ("every day", "every day"),
+    ("weekdays (mon-fri)", "weekdays"),
+    ("mon-fri", "mon-fri"),
+    ("mon,wed,fri", "mon,wed,fri"),
+    ("tue,thu", "tue,thu"),
+    ("sat,sun (the weekend)", "sat,sun"),
+    ("mon-thu", "mon-thu"),
+    ("sun-thu", "sun-thu"),
+)
 
 
 def maxim_choice(maxim: Maxim, name_length: int = NAME_LENGTH) -> tuple[str, str]:
@@ -138,3 +150,30 @@ def suggest_zones(
     ranked += [z for z in names if z.rsplit("/", 1)[-1].lower().startswith(wanted)]
     ranked += [z for z in names if wanted in z.lower()]
     return [(zone, zone) for zone in list(dict.fromkeys(ranked))[:limit]]
+
+
+def suggest_days(current: str, *, limit: int = CHOICES_LIMIT) -> list[tuple[str, str]]:
+    """Days for what was typed: its own reading, the day being typed completed, common days.
+
+    ``mon,w`` offers ``mon,wed``; ``tue-t`` offers ``tue-thu``; nothing typed offers
+    `COMMON_DAYS`. Every value reads back as days, most in their canonical form.
+    """
+    typed = ",".join(current.lower().replace(",", " ").split())
+    found = [(value, value) for value in _days_of(" ".join(current.lower().split()))]
+    head, _, tail = typed.rpartition(",")
+    start, dash, end = tail.rpartition("-")
+    for name in DAY_NAMES if end else ():
+        if name.startswith(end) and name not in (end, start):
+            whole = ",".join(p for p in (head, f"{start}{dash}{name}") if p)
+            found += [(whole, value) for value in _days_of(whole)]
+    found += [(name, value) for name, value in COMMON_DAYS if value.startswith(typed)]
+    found += [(name, value) for name, value in COMMON_DAYS if typed in name]
+    return [(name[:NAME_LENGTH], value) for name, value in dict.fromkeys(found)][:limit]
+
+
+def _days_of(text: str) -> list[str]:
+    """``[canonical form]`` of `text` when it reads as days, else nothing."""
+    try:
+        return [describe_days(parse_days(text))] if text else []
+    except DaysError:
+        return []

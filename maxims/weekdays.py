@@ -33,15 +33,15 @@ def _day(name: str) -> int:
 def parse_days(text: str) -> int:
     """The mask of `text` (case-insensitive), or `DaysError` naming the first bad part.
 
+    Parts are separated by commas, spaces or both.
     A range wraps past Sunday (``fri-mon`` is Friday to Monday), as a team would mean it.
     """
     lowered = text.strip().lower()
     if " ".join(lowered.split()) == "every day" or lowered in _WORDS:
         return _WORDS.get(lowered, EVERY_DAY)
     mask = 0
-    for part in lowered.split(","):
-        if not part:
-            continue  # ``mon,`` then ``wed``: a list typed with spaces after its commas
+    # ``mon, wed`` and ``mon wed`` are lists too (typed in one box, or ``mon,`` then ``wed``).
+    for part in lowered.replace(",", " ").split():
         first, dash, last = part.partition("-")
         if dash and not last:
             raise DaysError(part)

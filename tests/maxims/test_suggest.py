@@ -5,13 +5,16 @@ import pytest
 from maxims import load_corpus, render_help
 from maxims.reply import HELP
 from maxims.suggest import (
+    COMMON_DAYS,
     COMMON_ZONES,
     KEYWORDS,
     available_zones,
     maxim_choice,
+    suggest_days,
     suggest_queries,
     suggest_zones,
 )
+from maxims.weekdays import parse_days
 
 
 def values(current, **kwargs):
@@ -212,3 +215,44 @@ def test_card_offers_only_the_keywords_that_choose_one_maxim():
     assert values("card d") == []
     assert values("car") == ["card"]
     assert values("card") == ["card"]
+
+
+def days(current):
+    return [value for _, value in suggest_days(current)]
+
+
+def test_days_offers_the_common_days_when_nothing_is_typed():
+    assert suggest_days("") == list(COMMON_DAYS)
+    assert suggest_days("  ") == list(COMMON_DAYS)
+
+
+@pytest.mark.parametrize(
+    ("typed", "first"),
+    [
+        ("mon", "mon"),  # what was typed reads as days: it comes first
+        ("Mon, Wed", "mon,wed"),  # in its canonical form
+        ("fri-mon", "mon,fri-sun"),
+        ("every day", "every day"),
+        ("mon,w", "mon,wed"),  # the day being typed, completed
+        ("tue-t", "tue-thu"),  # a range's end too
+        ("mon,wed,f", "mon,wed,fri"),
+        ("week", "weekdays"),
+        ("every", "every day"),
+    ],
+)
+def test_days_reads_and_completes_what_was_typed(typed, first):
+    assert days(typed)[0] == first
+
+
+def test_days_never_offers_what_does_not_read_back():
+    for typed in ("funday", "xyz", "mon,zz", "x" * 300, "-", ",", "tue-tue"):
+        for name, value in suggest_days(typed):
+            assert parse_days(value)
+            assert 1 <= len(name) <= 100
+    assert days("funday") == []
+    assert days("tue-t").count("tue") == 0  # no "tue-tue" range offered
+
+
+def test_days_offers_at_most_the_limit():
+    assert len(suggest_days("", limit=3)) == 3
+    assert len(suggest_days("s")) <= 25

@@ -35,6 +35,9 @@ from maxims.weekdays import (
         ("fri-mon", 0b1110001),  # a range wraps past Sunday
         ("wed-wed", 0b100),
         ("mon,,wed,", 0b101),
+        ("mon, wed", 0b101),  # typed in one box (Discord's days option, a config value)
+        ("Mon Wed  Fri", 0b10101),
+        ("tue-thu , sat", 0b0101110),
     ],
 )
 def test_parse_days(text, mask):

@@ -14,6 +14,7 @@ from discord import app_commands
 
 from bot.platforms.discord import compat
 from bot.platforms.discord.connection import build_intents
+from bot.platforms.discord.daily_options import Style
 from bot.platforms.discord.handlers import DiscordHandlers
 from bot.platforms.discord.render import NO_MENTIONS, PreviewButton
 
@@ -103,7 +104,7 @@ def build_discord_client(
 def build_command_tree(
     client: MaximClient, handlers: DiscordHandlers
 ) -> app_commands.CommandTree[MaximClient]:
-    """`/maxim [query]` and `/maxim-daily [time] [zone]`, registered globally.
+    """`/maxim [query]` and `/maxim-daily [time] [zone] [days] [style] [thread]`, globally.
 
     Syncing to a guild copies them there first (`bot.platforms.discord.sync`); interactions of
     guild commands find them through discord.py's fallback to global commands. `/maxim` may
@@ -136,20 +137,34 @@ def build_command_tree(
     @app_commands.describe(
         time="HH:MM on a 24-hour clock (09:00), or off; leave empty to see the setting",
         zone="Time zone, like Europe/Berlin (default: the channel’s, else UTC)",
+        days="Days to post on: every day, weekdays, mon,wed,fri, sat,sun… (default: the channel’s)",
+        style="The maxim as text or as a card, a picture (default: the channel’s, else text)",
+        thread="Open a thread to talk in under each post (default: the channel’s, else no)",
     )
     @app_commands.default_permissions(manage_channels=True)
     @app_commands.guild_install()
     @app_commands.guild_only()
     async def maxim_daily_command(
-        interaction: discord.Interaction, time: str | None = None, zone: str | None = None
+        interaction: discord.Interaction,
+        time: str | None = None,
+        zone: str | None = None,
+        days: str | None = None,
+        style: Style | None = None,
+        thread: bool | None = None,
     ) -> None:
-        await handlers.on_daily_command(interaction, time, zone)
+        await handlers.on_daily_command(interaction, time, zone, days, style, thread)
 
     @maxim_daily_command.autocomplete("zone")
     async def maxim_zone_choices(
         interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         return handlers.zone_choices(current)
+
+    @maxim_daily_command.autocomplete("days")
+    async def maxim_days_choices(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return handlers.days_choices(current)
 
     tree.error(handlers.on_tree_error)
     return tree

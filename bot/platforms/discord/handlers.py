@@ -25,6 +25,7 @@ from bot import ops
 from bot.chat import ACK_DEADLINE, ChatService, Origin, in_time
 from bot.log import report_failure
 from bot.platforms.discord import PLATFORM, compat
+from bot.platforms.discord.daily_options import Style, daily_query
 from bot.platforms.discord.render import (
     Message,
     as_edit,
@@ -34,6 +35,7 @@ from bot.platforms.discord.render import (
     render_preview,
     render_reply,
     render_shared,
+    render_text,
     with_card,
     with_note,
 )
@@ -46,9 +48,10 @@ from bot.preview import (
     STALE_PREVIEW,
     is_private,
 )
-from maxims import MaximReply, parse_query
-from maxims.query import changes_daily
-from maxims.suggest import NAME_LENGTH, suggest_zones
+from maxims import MaximReply, TextReply, parse_query
+from maxims.query import changes_daily, not_a_day
+from maxims.suggest import NAME_LENGTH, suggest_days, suggest_zones
+from maxims.weekdays import DaysError
 
 if TYPE_CHECKING:
     from bot.config import DiscordConfig
@@ -154,10 +157,22 @@ class DiscordHandlers:
         await self._answer(interaction, query)
 
     async def on_daily_command(
-        self, interaction: discord.Interaction[Any], time: str | None, zone: str | None
+        self,
+        interaction: discord.Interaction[Any],
+        time: str | None,
+        zone: str | None,
+        days: str | None = None,
+        style: Style | None = None,
+        thread: bool | None = None,
     ) -> None:
-        """`/maxim-daily [time] [zone]`: the same as `/maxim daily [time] [zone]`."""
-        await self._answer(interaction, " ".join(["daily", *(p for p in (time, zone) if p)]))
+        """`/maxim-daily` and its options, read as `/maxim daily 09:00 Area/City mon-fri card`."""
+        try:
+            text = daily_query(time, zone, days, style, thread)
+        except DaysError as err:  # nothing changes; the one line that says what works
+            error = render_text(TextReply(not_a_day(err), "error"))
+            await interaction.response.send_message(**error, ephemeral=True)
+            return
+        await self._answer(interaction, text)
 
     async def _answer(self, interaction: discord.Interaction[Any], text: str) -> None:
         since = ops.started()
@@ -241,6 +256,10 @@ class DiscordHandlers:
     def zone_choices(self, current: str) -> list[app_commands.Choice[str]]:
         """Autocomplete of `/maxim-daily zone` (see `suggest_zones`)."""
         return self._choices(lambda: suggest_zones(current))
+
+    def days_choices(self, current: str) -> list[app_commands.Choice[str]]:
+        """Autocomplete of `/maxim-daily days` (see `suggest_days`)."""
+        return self._choices(lambda: suggest_days(current))
 
     def _choices(
         self, suggest: Callable[[], list[tuple[str, str]]]
