@@ -280,6 +280,8 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
         #: HTTP requests the bot answered with a status other than 2xx, and that status.
         self.failed_deliveries: list[tuple[SlackRequestBody, int]] = []
         self.history_pages: list[tuple[str, int, int]] = []  # (channel, offset, messages) read
+        #: Whether each chat.postMessage asked Slack to unfurl its text links, by message ts.
+        self.unfurl_links: dict[str, bool] = {}
         self._response_urls: dict[str, tuple[str, float]] = {}  # token -> (name, issued at)
         self._response_uses: dict[str, int] = {}
         self._watchers: set[asyncio.Task[None]] = set()

@@ -34,6 +34,7 @@ class WebApiMethods:
     home_views: dict[str, dict[str, Any]]
     history_pages: list[tuple[str, int, int]]
     history_limit: HistoryRateLimit | None
+    unfurl_links: dict[str, bool]
     _channels: dict[str, list[dict[str, Any]]]
     _tickets: set[str]
     _ts_counter: int
@@ -100,6 +101,8 @@ class WebApiMethods:
         ts = self._next_ts()
         message = self._new_bot_message(req.team, body, ts)
         self._channels.setdefault(channel, []).append(message)
+        # An app's text links unfurl only when it asks (Slack's default for apps is false).
+        self.unfurl_links[ts] = _truthy(body.get("unfurl_links", False))
         return {"channel": channel, "ts": ts, "message": copy.deepcopy(message)}
 
     def _chat_post_ephemeral(self, req: ApiRequest) -> dict[str, Any]:
