@@ -1,6 +1,12 @@
 """Send: sharing a previewed maxim, or its card, in the channel for the person who asked.
 
 Split from `bot.platforms.slack.listeners`, which registers the button and spawns `send`.
+
+With the public pages (``web.public_url``, `PublicPages`) a card goes out as one message whose
+``image`` block Slack fetches from ``/cards/N.png``: no upload, no ``files:write``. A shared
+maxim then carries its page's link. Where no image shows the card, that link unfurls
+(``unfurl_links``) into the page's card; where an image block does, it does not, so the card
+never shows twice. Without public pages, cards are uploaded (`bot.platforms.slack.cards`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.cards import CardCache
 from bot.chat import ChatService, Origin
 from bot.platforms.slack.cards import UNSURE_NOTE, Unsure, share_card
+from bot.platforms.slack.links import PublicPages
 from bot.platforms.slack.render import Message, mention, render_answer, render_shared
 from bot.platforms.slack.web import CHANNEL_GONE, PLATFORM, error_code
 from bot.preview import STALE_PREVIEW, answer_notes
@@ -50,13 +57,24 @@ async def post_card_answer(
     *,
     thread: str | None,
     scopes: Sequence[str] | None = None,
+    pages: PublicPages | None = None,
 ) -> None:
     """A card asked for where the answer goes out at once: a mention's thread, a direct message.
 
-    The card, with the answer's notes ("more matches: 5, 8") as its comment. Where Slack
-    refuses it, the text form with the reason as a note, once; cut off mid-upload, nothing
-    more (the card may be there).
+    With `pages`, one message with the card's image and the answer's notes. Otherwise the
+    card is uploaded, the notes ("more matches: 5, 8") its comment; where Slack refuses it,
+    the text form with the reason as a note, once; cut off mid-upload, nothing more (the card
+    may be there).
     """
+    if pages is not None:
+        await client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread,
+            unfurl_links=False,  # the image is the card: its page's link must not add another
+            unfurl_media=False,
+            **render_answer(reply, pages=pages),
+        )
+        return
     comment = " · ".join(answer_notes(reply))
     try:
         note = await share_card(
@@ -74,9 +92,12 @@ async def post_card_answer(
 class Sharing:
     """The Send button's work, after Bolt's acknowledgement."""
 
-    def __init__(self, service: ChatService, respond: Respond) -> None:
+    def __init__(
+        self, service: ChatService, respond: Respond, pages: PublicPages | None = None
+    ) -> None:
         self.service = service
         self.respond = respond
+        self.pages = pages
 
     async def send(
         self,
@@ -92,16 +113,19 @@ class Sharing:
 
         A share is counted for `workspace`'s stats once the maxim is out.
 
-        A card is uploaded (`share_card`); where Slack refuses it, the text goes out instead
-        and the preview becomes a one-line note saying why. Cut off mid-upload, nothing else
-        is posted: the card may be in the channel already.
+        With public pages a card is an image block and a text share links to the maxim's page,
+        unfurled (see the module docstring). Without, a card is uploaded (`share_card`); where
+        Slack refuses it, the text goes out instead and the preview becomes a one-line note
+        saying why. Cut off mid-upload, nothing else is posted: the card may be in the channel
+        already.
         """
         preview = self.service.preview(value)
         if preview is None:
             await self.respond(respond, **private(STALE_PREVIEW, replace=True))
             return
         note: str | None = None
-        if preview.card:
+        pages = self.pages
+        if preview.card and pages is None:
             try:
                 note = await share_card(
                     client,
@@ -115,8 +139,11 @@ class Sharing:
                 log.warning("Slack: card upload to %s cut off (%s)", channel, unsure.reason)
                 await self.respond(respond, **private(UNSURE_NOTE, replace=True))
                 return
-        if not preview.card or note is not None:
-            await self._post_shared(client, channel, render_shared(preview.maxim, user), respond)
+        if pages is not None or not preview.card or note is not None:
+            card = preview.card and pages is not None
+            message = render_shared(preview.maxim, user, pages=pages, card=card)
+            unfurl = pages is not None and not card  # the link's unfurl is the only card
+            await self._post_shared(client, channel, message, respond, unfurl=unfurl)
         log.info("maxim %d shared on %s by %s", preview.maxim.number, PLATFORM, user)
         self.service.shared(Origin(PLATFORM, channel, user, workspace), preview.maxim)
         if note is not None:
@@ -125,12 +152,17 @@ class Sharing:
             await self.respond(respond, delete_original=True)
 
     async def _post_shared(
-        self, client: AsyncWebClient, channel: str, message: Message, respond: AsyncRespond
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        message: Message,
+        respond: AsyncRespond,
+        *,
+        unfurl: bool,
     ) -> None:
+        links: dict[str, Any] = {"unfurl_links": unfurl, "unfurl_media": False}
         try:
-            await client.chat_postMessage(
-                channel=channel, unfurl_links=False, unfurl_media=False, **message
-            )
+            await client.chat_postMessage(channel=channel, **links, **message)
         except SlackApiError as err:
             if error_code(err) not in CHANNEL_GONE:
                 raise
@@ -138,7 +170,7 @@ class Sharing:
             # command's response_url may still post to the channel, at the user's request.
             log.info("Send: %s in %s; posting through the response_url", error_code(err), channel)
             await self.respond(
-                respond, response_type="in_channel", replace_original=False, **message
+                respond, response_type="in_channel", replace_original=False, **links, **message
             )
 
     async def card_now(
@@ -149,7 +181,7 @@ class Sharing:
         respond: AsyncRespond,
         scopes: Sequence[str] | None,
     ) -> None:
-        """`/maxim card` without a preview: the card in the channel, "asked for by @user".
+        """`/maxim card` without a preview or public pages: the card uploaded, "asked for by @user".
 
         Where Slack refuses the card, the text goes out through the command's response_url
         (it posts where the asker may, even where the bot is no member), with the reason.
