@@ -7,6 +7,10 @@ With the public pages (``web.public_url``, `PublicPages`) a card goes out as one
 maxim then carries its page's link. Where no image shows the card, that link unfurls
 (``unfurl_links``) into the page's card; where an image block does, it does not, so the card
 never shows twice. Without public pages, cards are uploaded (`bot.platforms.slack.cards`).
+
+Slack downloads an image block's picture as the message is posted; where it cannot (the pages
+are down, or unreachable from Slack) it refuses the whole message (``invalid_blocks``). The
+card is then uploaded as without the pages, with one WARNING line: nobody is left without it.
 """
 
 from __future__ import annotations
@@ -25,12 +29,31 @@ from bot.platforms.slack.cards import UNSURE_NOTE, Unsure, share_card
 from bot.platforms.slack.links import PublicPages
 from bot.platforms.slack.render import Message, mention, render_answer, render_shared
 from bot.platforms.slack.web import CHANNEL_GONE, PLATFORM, error_code
-from bot.preview import STALE_PREVIEW, answer_notes
+from bot.preview import STALE_PREVIEW, Preview, answer_notes
 from maxims import MaximReply
 
 log = logging.getLogger(__name__)
 
 Respond = Callable[..., Awaitable[None]]  # SlackListeners._respond: (respond, **message)
+IMAGE_REFUSED = "invalid_blocks"  # Slack's answer when it cannot download an image block's URL
+
+
+def has_image(message: Message) -> bool:
+    """Whether `message` shows a card as an image block."""
+    return any(block.get("type") == "image" for block in message.get("blocks") or ())
+
+
+def image_refused(err: SlackApiError, message: Message, channel: str) -> bool:
+    """Whether Slack refused `message` for its card image; logged once, as a WARNING."""
+    if error_code(err) != IMAGE_REFUSED or not has_image(message):
+        return False
+    log.warning(
+        "Slack: refused the card image of web.public_url in %s (%s: is the web server "
+        "reachable from Slack?): uploading the card instead",
+        channel,
+        IMAGE_REFUSED,
+    )
+    return True
 
 
 def private(text: str, *, replace: bool = False) -> dict[str, Any]:
@@ -61,20 +84,25 @@ async def post_card_answer(
 ) -> None:
     """A card asked for where the answer goes out at once: a mention's thread, a direct message.
 
-    With `pages`, one message with the card's image and the answer's notes. Otherwise the
-    card is uploaded, the notes ("more matches: 5, 8") its comment; where Slack refuses it,
-    the text form with the reason as a note, once; cut off mid-upload, nothing more (the card
-    may be there).
+    With `pages`, one message with the card's image and the answer's notes. Otherwise (or
+    where Slack cannot fetch the image) the card is uploaded, the notes ("more matches: 5, 8")
+    its comment; where Slack refuses it, the text form with the reason as a note, once; cut
+    off mid-upload, nothing more (the card may be there).
     """
     if pages is not None:
-        await client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread,
-            unfurl_links=False,  # the image is the card: its page's link must not add another
-            unfurl_media=False,
-            **render_answer(reply, pages=pages),
-        )
-        return
+        message = render_answer(reply, pages=pages)
+        try:
+            await client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread,
+                unfurl_links=False,  # the image is the card: its page's link must not add another
+                unfurl_media=False,
+                **message,
+            )
+            return
+        except SlackApiError as err:
+            if not image_refused(err, message, channel):
+                raise
     comment = " · ".join(answer_notes(reply))
     try:
         note = await share_card(
@@ -123,9 +151,15 @@ class Sharing:
         if preview is None:
             await self.respond(respond, **private(STALE_PREVIEW, replace=True))
             return
-        note: str | None = None
         pages = self.pages
-        if preview.card and pages is None:
+        if preview.card and pages is not None:
+            message = render_shared(preview.maxim, user, pages=pages, card=True)
+            if await self._post_shared(client, channel, message, respond, unfurl=False):
+                await self._done(preview, user, channel, workspace, respond, None)
+                return
+            pages = None  # Slack could not fetch the image: upload the card instead
+        note: str | None = None
+        if preview.card:
             try:
                 note = await share_card(
                     client,
@@ -139,11 +173,22 @@ class Sharing:
                 log.warning("Slack: card upload to %s cut off (%s)", channel, unsure.reason)
                 await self.respond(respond, **private(UNSURE_NOTE, replace=True))
                 return
-        if pages is not None or not preview.card or note is not None:
-            card = preview.card and pages is not None
-            message = render_shared(preview.maxim, user, pages=pages, card=card)
-            unfurl = pages is not None and not card  # the link's unfurl is the only card
-            await self._post_shared(client, channel, message, respond, unfurl=unfurl)
+        if not preview.card or note is not None:
+            message = render_shared(preview.maxim, user, pages=pages)
+            # The link's unfurl is the only card here (after a refused image, no link at all).
+            await self._post_shared(client, channel, message, respond, unfurl=pages is not None)
+        await self._done(preview, user, channel, workspace, respond, note)
+
+    async def _done(
+        self,
+        preview: Preview,
+        user: str,
+        channel: str,
+        workspace: str,
+        respond: AsyncRespond,
+        note: str | None,
+    ) -> None:
+        """The maxim is out: count it, and drop the preview (or leave `note` in its place)."""
         log.info("maxim %d shared on %s by %s", preview.maxim.number, PLATFORM, user)
         self.service.shared(Origin(PLATFORM, channel, user, workspace), preview.maxim)
         if note is not None:
@@ -159,11 +204,14 @@ class Sharing:
         respond: AsyncRespond,
         *,
         unfurl: bool,
-    ) -> None:
+    ) -> bool:
+        """Post `message`; False (nothing posted) where Slack could not fetch its card image."""
         links: dict[str, Any] = {"unfurl_links": unfurl, "unfurl_media": False}
         try:
             await client.chat_postMessage(channel=channel, **links, **message)
         except SlackApiError as err:
+            if image_refused(err, message, channel):
+                return False
             if error_code(err) not in CHANNEL_GONE:
                 raise
             # The bot is not a member here (a DM, a channel nobody invited it to): the
@@ -172,6 +220,7 @@ class Sharing:
             await self.respond(
                 respond, response_type="in_channel", replace_original=False, **links, **message
             )
+        return True
 
     async def card_now(
         self,

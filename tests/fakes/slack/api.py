@@ -282,6 +282,8 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
         self.history_pages: list[tuple[str, int, int]] = []  # (channel, offset, messages) read
         #: Whether each chat.postMessage asked Slack to unfurl its text links, by message ts.
         self.unfurl_links: dict[str, bool] = {}
+        #: Slack cannot download image blocks' pictures (the public pages are down).
+        self.images_unreachable = False
         self._response_urls: dict[str, tuple[str, float]] = {}  # token -> (name, issued at)
         self._response_uses: dict[str, int] = {}
         self._watchers: set[asyncio.Task[None]] = set()

@@ -677,6 +677,20 @@ async def test_block_kit_limits_are_enforced_like_slack(fake, message, error):
     assert fake.channel_messages("C1") == []
 
 
+async def test_an_image_slack_cannot_download_fails_the_message(fake):
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
+    fake.images_unreachable = True
+
+    with pytest.raises(SlackApiError) as caught:
+        await client.chat_postMessage(
+            channel="C1", text="x", blocks=[image(image_url=CARD, alt_text="a card")]
+        )
+    await client.chat_postMessage(channel="C1", text="no image, no download")
+
+    assert caught.value.response["error"] == "invalid_blocks"
+    assert [m["text"] for m in fake.channel_messages("C1")] == ["no image, no download"]
+
+
 async def test_whether_a_message_asked_for_unfurls_is_recorded(fake):
     client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 import random
 from typing import Any
 
 import pytest
 
 from bot.bootstrap import build_platforms, build_service
-from bot.cards import alt_text
+from bot.cards import alt_text, render_card
 from bot.config import Settings, TriggersConfig
+from bot.platforms.slack.cards import NO_SCOPE_NOTE
 from bot.platforms.slack.lifecycle import SlackPlatform
 from bot.platforms.slack.links import PublicPages
 from bot.platforms.slack.render import CARD_ON_SEND, page_link
@@ -241,6 +243,55 @@ async def test_a_card_of_a_maxim_near_the_length_limit_keeps_its_alt_text_within
     assert len(image["alt_text"]) == 2000
     assert image["alt_text"].startswith("Maxim 6: word word")
     assert image["alt_text"].endswith("…")
+
+
+async def test_where_slack_cannot_fetch_the_image_the_card_is_uploaded_once(make_bot, caplog):
+    # The public pages are down (or unreachable from Slack): Slack refuses the message.
+    bot = make_bot()
+    bot.fake.images_unreachable = True
+    value = send_value(await bot.command("card 3"))
+    caplog.clear()
+
+    await bot.click(ACTION_POST, value, user="U7")
+
+    [message] = bot.fake.channel_messages("C1")  # the upload's message, and nothing else
+    [file] = message["files"]
+    assert bot.fake.uploaded_bytes(file["id"]) == render_card(CORPUS.get(3))
+    assert message["text"] == "shared by <@U7>"
+    [(_, done)] = bot.fake.responses
+    assert done["delete_original"] is True
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.name for r in warnings] == ["bot.platforms.slack.sharing"]
+    assert "web.public_url" in warnings[0].getMessage()
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+async def test_where_slack_can_neither_fetch_nor_take_the_card_the_text_goes_once(make_bot):
+    bot = make_bot()
+    bot.fake.images_unreachable = True
+    bot.fake.deny_scope(FILES_SCOPE)
+    value = send_value(await bot.command("card 3"))
+
+    await bot.click(ACTION_POST, value, user="U7")
+
+    [message] = bot.fake.channel_messages("C1")
+    assert message["text"] == f"Maxim 3: {CORPUS.get(3).text}"
+    assert "maxims/3" not in texts(message)  # the page is as unreachable as its card
+    assert bot.fake.unfurl_links[message["ts"]] is False
+    [(_, note)] = bot.fake.responses
+    assert note["text"] == NO_SCOPE_NOTE
+
+
+async def test_a_mention_whose_image_slack_cannot_fetch_gets_the_uploaded_card(make_bot):
+    bot = make_bot()
+    bot.fake.images_unreachable = True
+
+    await bot.dispatch(event_body(app_mention_event("card 3", ts="111.1")))
+    await bot.settle()
+
+    [message] = bot.fake.channel_messages("C1")
+    assert message["thread_ts"] == "111.1"
+    assert bot.fake.uploaded_bytes(message["files"][0]["id"]) == render_card(CORPUS.get(3))
 
 
 # ------------------------------------------------------------------------------ answered at once
