@@ -111,7 +111,7 @@ class SlackListeners:
         """
         self.oauth = oauth
         self.pages = pages
-        self.sharing = Sharing(service, self._respond, pages)
+        self.sharing = Sharing(service, self._post_response, pages)
         self.home = SlackHome(service, background, pages)
         self.service = service
         self.config = config
@@ -132,14 +132,20 @@ class SlackListeners:
 
     async def _respond(self, respond: AsyncRespond, **message: Any) -> None:
         """POST to the interaction's response_url if it is Slack's; a refusal is logged."""
+        await self._post_response(respond, **message)
+
+    async def _post_response(self, respond: AsyncRespond, **message: Any) -> bool:
+        """`_respond`, saying whether Slack took the message (Send falls back when not)."""
         url = respond.response_url or ""
         if not is_slack_url(url, self.config.api_url):
             host = urlsplit(url).hostname if "://" in url else None
             log.warning("refused to post to a response_url that is not Slack's (host %s)", host)
-            return
+            return False
         response = await respond(**message)
         if response.status_code != 200:
             log.warning("response_url refused the message (HTTP %d)", response.status_code)
+            return False
+        return True
 
     # ---------------------------------------------------------------- /maxim
 
@@ -165,8 +171,7 @@ class SlackListeners:
             # Only local work (the corpus, one small read): answer in the acknowledgement.
             reply = await self.service.command(origin, text, is_admin, command=name)
             ops.record_reply(PLATFORM, reply, since)
-            uploads = self.pages is None  # else the card is an image: the acknowledgement has it
-            if isinstance(reply, MaximReply) and reply.card and not self.config.preview and uploads:
+            if isinstance(reply, MaximReply) and reply.card and not self.config.preview:
                 # No preview: the card goes to the channel now, after an empty acknowledgement.
                 scopes = stored_scopes(context) if self.oauth else None
                 share = self.sharing.card_now(context.client, origin, reply, respond, scopes)

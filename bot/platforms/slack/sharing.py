@@ -27,14 +27,21 @@ from bot.cards import CardCache
 from bot.chat import ChatService, Origin
 from bot.platforms.slack.cards import UNSURE_NOTE, Unsure, share_card
 from bot.platforms.slack.links import PublicPages
-from bot.platforms.slack.render import Message, mention, render_answer, render_shared
+from bot.platforms.slack.render import (
+    Message,
+    mention,
+    render_answer,
+    render_maxim,
+    render_shared,
+)
 from bot.platforms.slack.web import CHANNEL_GONE, PLATFORM, error_code
 from bot.preview import STALE_PREVIEW, Preview, answer_notes
 from maxims import MaximReply
 
 log = logging.getLogger(__name__)
 
-Respond = Callable[..., Awaitable[None]]  # SlackListeners._respond: (respond, **message)
+# SlackListeners._post_response: (respond, **message) -> whether Slack took the message
+Respond = Callable[..., Awaitable[bool]]
 IMAGE_REFUSED = "invalid_blocks"  # Slack's answer when it cannot download an image block's URL
 
 
@@ -205,7 +212,10 @@ class Sharing:
         *,
         unfurl: bool,
     ) -> bool:
-        """Post `message`; False (nothing posted) where Slack could not fetch its card image."""
+        """Post `message`; False (nothing posted) where Slack refused it with its card image.
+
+        Where the bot is no member of `channel`, through the command's response_url.
+        """
         links: dict[str, Any] = {"unfurl_links": unfurl, "unfurl_media": False}
         try:
             await client.chat_postMessage(channel=channel, **links, **message)
@@ -217,9 +227,11 @@ class Sharing:
             # The bot is not a member here (a DM, a channel nobody invited it to): the
             # command's response_url may still post to the channel, at the user's request.
             log.info("Send: %s in %s; posting through the response_url", error_code(err), channel)
-            await self.respond(
+            sent = await self.respond(
                 respond, response_type="in_channel", replace_original=False, **links, **message
             )
+            # Refused with its image (Slack could not fetch it): the upload, or the text, next.
+            return sent or not has_image(message)
         return True
 
     async def card_now(
@@ -230,12 +242,19 @@ class Sharing:
         respond: AsyncRespond,
         scopes: Sequence[str] | None,
     ) -> None:
-        """`/maxim card` without a preview or public pages: the card uploaded, "asked for by @user".
+        """`/maxim card` without a preview: the card in the channel, "asked for by @user".
 
-        Where Slack refuses the card, the text goes out through the command's response_url
-        (it posts where the asker may, even where the bot is no member), with the reason.
+        With public pages, the card's image (where the bot is no member, through the command's
+        response_url); where Slack cannot fetch it, or without pages, the card is uploaded.
+        Where Slack refuses the upload, the text goes out through the response_url (it posts
+        where the asker may, even where the bot is no member), with the reason.
         """
-        comment = " · ".join([f"asked for by {mention(origin.user)}", *answer_notes(reply)])
+        notes = [f"asked for by {mention(origin.user)}", *answer_notes(reply)]
+        if self.pages is not None:
+            image = render_maxim(reply.maxims[0], *notes, pages=self.pages, card=True)
+            if await self._post_shared(client, origin.channel, image, respond, unfurl=False):
+                return
+        comment = " · ".join(notes)
         try:
             note = await share_card(
                 client,

@@ -1004,6 +1004,9 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
         if isinstance(body.get("payload"), dict):  # form-encoded payload=<json>
             body = body["payload"]
         problem = None if body.get("delete_original") else message_problem(body)
+        if problem is None and self.images_unreachable:
+            blocks = body.get("blocks") or []
+            problem = "invalid_blocks" if any(b.get("type") == "image" for b in blocks) else None
         if problem is not None:
             return web.Response(status=400, text=problem)
         self._response_uses[token] = self._response_uses.get(token, 0) + 1

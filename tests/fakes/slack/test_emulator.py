@@ -689,6 +689,11 @@ async def test_an_image_slack_cannot_download_fails_the_message(fake):
 
     assert caught.value.response["error"] == "invalid_blocks"
     assert [m["text"] for m in fake.channel_messages("C1")] == ["no image, no download"]
+    async with aiohttp.ClientSession() as session:
+        message = {"text": "x", "blocks": [image(image_url=CARD, alt_text="a card")]}
+        response = await session.post(fake.response_url(), json=message)
+        assert (response.status, await response.text()) == (400, "invalid_blocks")
+    assert fake.responses == []
 
 
 async def test_whether_a_message_asked_for_unfurls_is_recorded(fake):

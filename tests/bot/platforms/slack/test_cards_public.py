@@ -20,7 +20,7 @@ import pytest
 from bot.bootstrap import build_platforms, build_service
 from bot.cards import alt_text, render_card
 from bot.config import Settings, TriggersConfig
-from bot.platforms.slack.cards import NO_SCOPE_NOTE
+from bot.platforms.slack.cards import NO_SCOPE_NOTE, NOT_HERE_NOTE
 from bot.platforms.slack.lifecycle import SlackPlatform
 from bot.platforms.slack.links import PublicPages
 from bot.platforms.slack.render import CARD_ON_SEND, page_link
@@ -183,6 +183,22 @@ async def test_send_shares_the_card_as_an_image_block_without_an_upload(make_bot
     assert done["delete_original"] is True
 
 
+async def test_a_card_of_a_maxim_full_of_control_characters_pings_nobody(make_bot):
+    # Maxim 1 holds <!channel>, <@U999> and a link: plain text in the alt text (no mrkdwn
+    # there), escaped wherever mrkdwn is read.
+    bot = make_bot()
+    value = send_value(await bot.command("card 1"))
+
+    await bot.click(ACTION_POST, value, user="U7")
+
+    [message] = bot.fake.channel_messages("C1")
+    [image] = images(message)
+    assert image["alt_text"] == alt_text(CORPUS.get(1))
+    mrkdwn = texts({"text": message["text"], "context": context(message)})
+    assert "<!channel>" not in mrkdwn and "<@U999>" not in mrkdwn
+    assert "&lt;!channel&gt;" in message["text"]
+
+
 async def test_send_of_a_text_maxim_links_its_page_and_lets_it_unfurl(make_bot):
     bot = make_bot()
     value = send_value(await bot.command("3"))
@@ -225,6 +241,23 @@ async def test_where_the_bot_is_no_member_the_share_goes_through_the_response_ur
     assert shared["unfurl_links"] is unfurl
     assert done["delete_original"] is True
     assert no_upload(bot)
+
+
+async def test_where_neither_the_bot_is_a_member_nor_the_image_reachable_the_text_goes(make_bot):
+    bot = make_bot()
+    bot.fake.channel_members["C9"] = {"U7"}
+    bot.fake.images_unreachable = True
+    value = send_value(await bot.command("card 3", channel_id="C9"))
+
+    url = bot.fake.response_url("btn")
+    await bot.dispatch(block_actions_body(ACTION_POST, value, "U7", "C9", url))
+    await bot.settle()
+
+    [(_, shared), (_, note)] = bot.fake.responses  # the refused image left no message
+    assert shared["response_type"] == "in_channel"
+    assert shared["text"] == f"Maxim 3: {CORPUS.get(3).text}"
+    assert images(shared) == []
+    assert note["text"] == NOT_HERE_NOTE
 
 
 async def test_a_card_of_a_maxim_near_the_length_limit_keeps_its_alt_text_within_slacks(
@@ -297,17 +330,55 @@ async def test_a_mention_whose_image_slack_cannot_fetch_gets_the_uploaded_card(m
 # ------------------------------------------------------------------------------ answered at once
 
 
-async def test_without_a_preview_the_card_is_the_acknowledgement_itself(make_bot):
+async def test_without_a_preview_the_card_goes_to_the_channel_as_an_image(make_bot):
     bot = make_bot(preview=False)
 
-    answer = await bot.command("card 3")
+    url = bot.fake.response_url("cmd")
+    response = await bot.dispatch(slash_command_body("card 3", user_id="U7", response_url=url))
     await bot.settle()
 
-    assert answer["response_type"] == "in_channel"
-    assert images(answer) == [CARD_3]
-    assert message_problem(answer) is None
+    assert (response.status, response.body) == (200, "")  # nothing but the card
+    [message] = bot.fake.channel_messages("C1")
+    assert images(message) == [CARD_3]
+    assert context(message) == f"*Maxim 3* · dropout · asked for by <@U7> · {LINK_3}"
+    assert bot.fake.unfurl_links[message["ts"]] is False
+    assert bot.fake.responses == []
     assert no_upload(bot)
-    assert bot.fake.channel_messages("C1") == []  # nothing else: the answer is the card
+
+
+@pytest.mark.parametrize("reachable", [True, False])
+async def test_without_a_preview_or_the_bot_in_the_channel_the_card_goes_by_response_url(
+    make_bot, reachable
+):
+    bot = make_bot(preview=False)
+    bot.fake.channel_members["C9"] = {"U7"}  # the bot was never invited
+    bot.fake.images_unreachable = not reachable
+
+    url = bot.fake.response_url("cmd")
+    built = slash_command_body("card 3", user_id="U7", channel_id="C9", response_url=url)
+    await bot.dispatch(built)
+    await bot.settle()
+
+    assert bot.fake.channel_messages("C9") == []
+    [(_, answer)] = bot.fake.responses
+    assert answer["response_type"] == "in_channel"
+    if reachable:
+        assert images(answer) == [CARD_3]
+    else:  # Slack could fetch no image: the upload, refused here, leaves the text
+        assert answer["text"] == f"Maxim 3: {CORPUS.get(3).text}"
+        assert NOT_HERE_NOTE in texts(answer)
+
+
+async def test_without_a_preview_an_unreachable_image_is_uploaded_instead(make_bot):
+    bot = make_bot(preview=False)
+    bot.fake.images_unreachable = True
+
+    await bot.dispatch(slash_command_body("card 3", user_id="U7"))
+    await bot.settle()
+
+    [message] = bot.fake.channel_messages("C1")
+    assert message["text"] == "asked for by <@U7>"
+    assert bot.fake.uploaded_bytes(message["files"][0]["id"]) == render_card(CORPUS.get(3))
 
 
 async def test_a_mention_asking_for_a_card_gets_the_image_in_its_thread(make_bot):
