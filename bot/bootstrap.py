@@ -129,6 +129,7 @@ def build_platforms(
                 healthy=healthy,
                 installs=installs,
                 limits=settings.server,
+                public_url=settings.web.public_url,
             )
         )
     if settings.discord_enabled:

@@ -26,6 +26,7 @@ from bot.platforms.slack.installs import (
     WorkspaceAuthorize,
     ignore_uninstalled,
 )
+from bot.platforms.slack.links import PublicPages
 from bot.platforms.slack.listeners import SlackListeners
 from bot.platforms.slack.render import ACTION_HOME_SHUFFLE
 from bot.platforms.slack.web import build_web_client
@@ -64,6 +65,7 @@ def build_slack_app(
     admins: SlackAdmins | None = None,
     ack_deadline: float = ACK_DEADLINE,
     installs: SlackInstalls | None = None,
+    pages: PublicPages | None = None,
 ) -> AsyncApp:
     """A Bolt app answering `/maxim`, its buttons, mentions, messages and the App Home.
 
@@ -76,6 +78,8 @@ def build_slack_app(
         admins: the daily-post admin check (default: ``slack.admins`` plus users.info).
         ack_deadline: seconds a command may take before it is acknowledged with "working".
         installs: OAuth's installations (many workspaces); None for one workspace's token.
+        pages: the public pages (``web.public_url``): cards as image blocks, maxims linked;
+            None: cards are uploaded and nothing links to a page.
 
     """
     client = client or build_web_client(config, secrets)
@@ -106,6 +110,7 @@ def build_slack_app(
         admins or SlackAdmins(config.admins),
         ack_deadline,
         oauth=installs is not None,
+        pages=pages,
     )
     if installs is not None:
         app.use(ignore_uninstalled)

@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import Background
 from bot.chat import ChatService, IsAdmin, Origin
+from bot.platforms.slack.links import PublicPages
 from bot.platforms.slack.render import render_home, render_reply
 from bot.platforms.slack.sharing import post_card_answer
 from bot.platforms.slack.web import PLATFORM, error_code
@@ -90,9 +91,13 @@ async def _no_channels() -> list[str]:
 class SlackHome:
     """The Home tab's listeners, and the answers to commands sent as direct messages."""
 
-    def __init__(self, service: ChatService, background: Background) -> None:
+    def __init__(
+        self, service: ChatService, background: Background, pages: PublicPages | None = None
+    ) -> None:
+        """`pages`: the public pages (``web.public_url``) a direct answer links to."""
         self.service = service
         self.background = background
+        self.pages = pages
 
     # ---------------------------------------------------------------- Home tab
 
@@ -177,13 +182,15 @@ class SlackHome:
         if reply is None:
             return  # another delivery of this event was answered
         if isinstance(reply, MaximReply) and reply.card:
-            await post_card_answer(client, self.service.cards, origin.channel, reply, thread=thread)
+            cards = self.service.cards
+            pages = self.pages
+            await post_card_answer(client, cards, origin.channel, reply, thread=thread, pages=pages)
             return
         await client.chat_postMessage(
             channel=origin.channel,
             thread_ts=thread,
             unfurl_links=False,
-            **render_reply(reply, preview=False),
+            **render_reply(reply, preview=False, pages=self.pages),
         )
 
 

@@ -147,7 +147,8 @@ class SlackInstalls:
     def oauth_flow(self, redirect_uri: str | None) -> InstallFlow:
         """Bolt's OAuth flow at ``/slack/install`` and ``/slack/oauth_redirect``.
 
-        Bolt's own flow, with the safer pages, URL and cookie of `bot.platforms.slack.oauth_pages`.
+        Bolt's own flow, with the safer pages, URL and cookie of `bot.platforms.slack.oauth_pages`;
+        ``/slack/install`` redirects straight to Slack (no "Add to Slack" page of its own).
         """
         oauth_log = logging.getLogger("slack_bolt.oauth")
         settings = AsyncOAuthSettings(
@@ -162,6 +163,7 @@ class SlackInstalls:
             token_rotation_expiration_minutes=0,
             state_expiration_seconds=self.states.expiration_seconds,
             logger=oauth_log,
+            install_page_rendering_enabled=False,
         )
         # Read by the flow when it is built, for the cookie it sets and the one it deletes.
         settings.state_utils = LaxStateCookie(

@@ -24,6 +24,7 @@ from bot.listen import listen
 from bot.platforms import HealthCheck, StartupError, no_scheduler
 from bot.platforms.slack.app import build_slack_app
 from bot.platforms.slack.compat import use_socket_url
+from bot.platforms.slack.links import public_pages
 from bot.platforms.slack.poster import SlackPoster
 from bot.platforms.slack.server import build_http_app
 from bot.platforms.slack.web import PLATFORM, build_web_client, error_code
@@ -125,8 +126,11 @@ class SlackPlatform:
         background: Background | None = None,
         installs: SlackInstalls | None = None,
         limits: ServerConfig | None = None,
+        public_url: str | None = None,
     ) -> None:
+        """`public_url`: ``web.public_url``, where cards are shown from and maxims link to."""
         self.service = service
+        self.pages = public_pages(public_url)
         self.limits = limits or ServerConfig()  # the HTTP server's connection cap and timeouts
         self.installs = installs
         self.config = config
@@ -177,6 +181,7 @@ class SlackPlatform:
             client=self.client,
             background=self.background,
             installs=self.installs,
+            pages=self.pages,
         )
         if self.mode == "socket":
             await self._start_socket(self.app, _required(self.secrets.slack_app_token))

@@ -34,6 +34,7 @@ from bot.chat import ChatService, IsAdmin, Origin, in_time
 from bot.log import report_failure
 from bot.platforms.slack.admins import SlackAdmins
 from bot.platforms.slack.home import SlackHome, direct_command
+from bot.platforms.slack.links import PublicPages
 from bot.platforms.slack.render import (
     Message,
     render_maxim,
@@ -102,11 +103,16 @@ class SlackListeners:
         ack_deadline: float,
         *,
         oauth: bool = False,
+        pages: PublicPages | None = None,
     ) -> None:
-        """`oauth`: installed through OAuth, so each request carries its stored bot scopes."""
+        """`oauth`: installed through OAuth, so each request carries its stored bot scopes.
+
+        `pages`: the public pages (``web.public_url``): cards as image blocks, maxims linked.
+        """
         self.oauth = oauth
-        self.sharing = Sharing(service, self._respond)
-        self.home = SlackHome(service, background)
+        self.pages = pages
+        self.sharing = Sharing(service, self._post_response, pages)
+        self.home = SlackHome(service, background, pages)
         self.service = service
         self.config = config
         self.background = background
@@ -126,14 +132,20 @@ class SlackListeners:
 
     async def _respond(self, respond: AsyncRespond, **message: Any) -> None:
         """POST to the interaction's response_url if it is Slack's; a refusal is logged."""
+        await self._post_response(respond, **message)
+
+    async def _post_response(self, respond: AsyncRespond, **message: Any) -> bool:
+        """`_respond`, saying whether Slack took the message (Send falls back when not)."""
         url = respond.response_url or ""
         if not is_slack_url(url, self.config.api_url):
             host = urlsplit(url).hostname if "://" in url else None
             log.warning("refused to post to a response_url that is not Slack's (host %s)", host)
-            return
+            return False
         response = await respond(**message)
         if response.status_code != 200:
             log.warning("response_url refused the message (HTTP %d)", response.status_code)
+            return False
+        return True
 
     # ---------------------------------------------------------------- /maxim
 
@@ -194,7 +206,7 @@ class SlackListeners:
         known = self._acknowledgements.get(reply)
         if known is None:
             private = is_private(reply, preview=self.config.preview)
-            rendered = render_reply(reply, preview=self.config.preview)
+            rendered = render_reply(reply, preview=self.config.preview, pages=self.pages)
             message = {**rendered, "response_type": "ephemeral" if private else "in_channel"}
             known = Acknowledgement(message, json.dumps(message))
             if len(self._acknowledgements) >= RENDERED_MESSAGES:
@@ -236,9 +248,8 @@ class SlackListeners:
         if following is None:
             await self._respond(respond, **private(STALE_PREVIEW, replace=True))
             return
-        await self._respond(
-            respond, response_type="ephemeral", replace_original=True, **render_preview(following)
-        )
+        message = render_preview(following, self.pages)
+        await self._respond(respond, response_type="ephemeral", replace_original=True, **message)
 
     async def on_cancel(self, ack: AsyncAck, respond: AsyncRespond) -> None:
         """Cancel: remove the preview."""
@@ -298,15 +309,17 @@ class SlackListeners:
         if isinstance(reply, MaximReply) and reply.card:
             cards = self.service.cards
             channel = origin.channel
-            await post_card_answer(client, cards, channel, reply, thread=thread, scopes=scopes)
+            await post_card_answer(
+                client, cards, channel, reply, thread=thread, scopes=scopes, pages=self.pages
+            )
             ops.record_reply(PLATFORM, reply, since)
             return
         if not is_private(reply, preview=False):
             await client.chat_postMessage(
                 channel=origin.channel,
                 thread_ts=thread,
-                unfurl_links=False,
-                **render_reply(reply, preview=False),
+                unfurl_links=False,  # an answer in a thread: the link is there, the card is not
+                **render_reply(reply, preview=False, pages=self.pages),
             )
             ops.record_reply(PLATFORM, reply, since)
             return

@@ -1,16 +1,20 @@
 """Bolt's OAuth pages (``/slack/install``, ``/slack/oauth_redirect``), made safe to serve.
 
-Bolt's `AsyncOAuthFlow` runs the install; `InstallFlow` changes only what it sends:
+Bolt's `AsyncOAuthFlow` runs the install; `InstallFlow` changes only what it sends.
+``/slack/install`` is no page of its own: it redirects at once (302) to Slack's authorize page,
+setting the state cookie on the way (Bolt's ``install_page_rendering_enabled = False``), so a
+link or "Add to Slack" button anywhere (the landing page's) starts the install, and the Slack
+Marketplace's direct-install URL answers as Slack asks. What changes:
 
-* the link to Slack's authorize page: Bolt pastes the ``team`` query parameter into it as it
-  came, so a crafted link (``?team=T1%26scope%3Dadmin``...) could add ``scope``,
-  ``user_scope``, ``redirect_uri`` or ``client_id``. A ``team`` must look like a Slack id
-  (a page refuses anything else, naming no input), and every parameter is URL-encoded;
+* the authorize URL (the redirect's ``Location``): Bolt pastes the ``team`` query parameter
+  into it as it came, so a crafted link (``?team=T1%26scope%3Dadmin``...) could add
+  ``scope``, ``user_scope``, ``redirect_uri`` or ``client_id``. A ``team`` must look like a
+  Slack id (a page refuses anything else, naming no input), and every parameter is encoded;
 * the state cookie: ``SameSite=Lax`` besides Bolt's ``Secure; HttpOnly`` (Slack's redirect
   back is a top-level GET, which Lax cookies accompany; a cross-site subrequest carries none);
-* every page: a restrictive ``Content-Security-Policy`` (no script at all; only the inline
-  style each page holds, by its hash, and Slack's "Add to Slack" image), no referrer (the
-  redirect's URL holds the code and state), no caching, no framing.
+* every answer: a restrictive ``Content-Security-Policy`` (no script, no image, nothing but
+  the inline style each page holds, by its hash), no referrer (the redirect's URL holds the
+  code and state), no caching, no framing.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from slack_sdk.oauth.state_utils import OAuthStateUtils
 
 # Slack's workspace (T...) and organisation (E...) ids: capitals and digits.
 TEAM_ID: Final = re.compile(r"[TE][A-Z0-9]{1,31}")
-ADD_TO_SLACK_IMAGES: Final = "https://platform.slack-edge.com"  # the install page's button
 _STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 BAD_TEAM_PAGE: Final = """<!DOCTYPE html>
 <html><head><title>Not a Slack workspace</title></head>
@@ -55,7 +58,10 @@ class InstallFlow(AsyncOAuthFlow):
     """Bolt's OAuth flow with a checked ``team``, an encoded URL and secure page headers."""
 
     async def handle_installation(self, request: AsyncBoltRequest) -> BoltResponse:
-        """The "Add to Slack" page, or a 400 page when ``team`` is not a Slack id."""
+        """A redirect to Slack's authorize page, or a 400 page when ``team`` is not a Slack id.
+
+        The redirect has an empty body and carries the state cookie; the 400 page names no input.
+        """
         teams = request.query.get("team")
         if teams is not None and (len(teams) != 1 or not TEAM_ID.fullmatch(teams[0])):
             page = BAD_TEAM_PAGE.format(install_path=self.install_path)
@@ -85,7 +91,7 @@ class InstallFlow(AsyncOAuthFlow):
 
 
 def content_security_policy(page: str) -> str:
-    """A policy allowing `page` only its own inline styles and Slack's button image."""
+    """A policy allowing `page` only its own inline styles: no script, image or form."""
     hashes = [
         "'sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() + "'"
         for style in _STYLE.findall(page)
@@ -95,7 +101,6 @@ def content_security_policy(page: str) -> str:
         (
             "default-src 'none'",
             f"style-src {styles}",
-            f"img-src {ADD_TO_SLACK_IMAGES}",
             "base-uri 'none'",
             "form-action 'none'",
             "frame-ancestors 'none'",

@@ -6,6 +6,9 @@ words, anything echoed from a user) goes through `escape`: Slack's mrkdwn turns 
 links and mentions, so an unescaped ``<!channel>`` in user text would ping a whole channel.
 The only mention we ever write is ``<@USER>`` for the person who pressed Send, and only when
 the id looks like a Slack user id.
+
+With the public pages (`PublicPages`, ``web.public_url``) a card is an ``image`` block of
+``/cards/N.png`` rather than an upload, and a maxim's context line links to its page.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
+from bot.cards import alt_text
 from bot.daily.commands import describe_next_post
 from bot.preview import (
     ACTION_CANCEL,
@@ -28,6 +32,7 @@ from maxims import ListReply, Maxim, MaximReply, Reply, TextReply, render_help
 from maxims.weekdays import EVERY_DAY, describe_days
 
 if TYPE_CHECKING:
+    from bot.platforms.slack.links import PublicPages
     from bot.storage.records import Subscription
 
 Block = dict[str, Any]
@@ -35,6 +40,7 @@ Message = dict[str, Any]  # keyword arguments for chat.postMessage, ack() or res
 
 SECTION_LIMIT = 3000  # Slack rejects a section whose text is longer
 FALLBACK_LIMIT = 3000  # notifications show far less; keep the fallback short
+ALT_TEXT_LIMIT = 2000  # Slack refuses an image block whose alt_text is longer
 _USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{1,20}")
 ACTION_HOME_SHUFFLE = "maxim_home_shuffle"  # not the preview's Shuffle: no response_url here
@@ -74,26 +80,67 @@ def fallback(maxim: Maxim, prefix: str = "") -> str:
     return escape(f"{prefix}Maxim {maxim.number}: {maxim.text}")[:FALLBACK_LIMIT]
 
 
-def maxim_blocks(maxim: Maxim, *notes: str, heading: str = "") -> list[Block]:
-    """A maxim as a quote, then its number, tags and any `notes` (mrkdwn, ours) in context."""
+def card_block(maxim: Maxim, pages: PublicPages) -> Block:
+    """The card as an image Slack fetches from the public pages, the maxim's words its alt text.
+
+    Plain text, so nothing in it is a mention; cut to Slack's limit, whatever the maxim.
+    """
+    alt = alt_text(maxim)
+    if len(alt) > ALT_TEXT_LIMIT:
+        alt = alt[: ALT_TEXT_LIMIT - 1] + "…"
+    return {"type": "image", "image_url": pages.card(maxim), "alt_text": alt}
+
+
+def page_link(maxim: Maxim, pages: PublicPages) -> str:
+    """``<https://…/maxims/34|maxims.example.org/maxims/34>``: the maxim's page, as mrkdwn.
+
+    The address is shown without its scheme; ``|`` and Slack's control characters in it
+    (the operator's ``public_url``) cannot end the link early.
+    """
+    url = escape(pages.page(maxim)).replace("|", "%7C")
+    shown = url.split("://", 1)[-1]
+    return f"<{url}|{shown}>"
+
+
+def maxim_blocks(
+    maxim: Maxim,
+    *notes: str,
+    heading: str = "",
+    pages: PublicPages | None = None,
+    card: bool = False,
+) -> list[Block]:
+    """A maxim as a quote, then its number, tags and any `notes` (mrkdwn, ours) in context.
+
+    With `pages`, the context ends with the maxim's link, and a `card` is shown as its image
+    instead of the quote.
+    """
     blocks: list[Block] = []
     if heading:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": heading}})
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _quote(maxim.text)}})
-    blocks.append(_context(describe(maxim), *notes))
+    if card and pages is not None:
+        blocks.append(card_block(maxim, pages))
+    else:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _quote(maxim.text)}})
+    links = (page_link(maxim, pages),) if pages is not None else ()
+    blocks.append(_context(describe(maxim), *notes, *links))
     return blocks
 
 
-def render_maxim(maxim: Maxim, *notes: str) -> Message:
-    """A maxim as a public message (a mention's answer, a NaN answer)."""
-    return {"text": fallback(maxim), "blocks": maxim_blocks(maxim, *notes)}
+def render_maxim(
+    maxim: Maxim, *notes: str, pages: PublicPages | None = None, card: bool = False
+) -> Message:
+    """A maxim as a public message (a mention's answer, a NaN answer); see `maxim_blocks`."""
+    return {"text": fallback(maxim), "blocks": maxim_blocks(maxim, *notes, pages=pages, card=card)}
 
 
-def render_shared(maxim: Maxim, user_id: str) -> Message:
-    """A maxim someone chose to post from their preview: "shared by @user"."""
+def render_shared(
+    maxim: Maxim, user_id: str, *, pages: PublicPages | None = None, card: bool = False
+) -> Message:
+    """A maxim someone chose to post from their preview: "shared by @user"; see `maxim_blocks`."""
+    notes = f"shared by {mention(user_id)}"
     return {
         "text": fallback(maxim),
-        "blocks": maxim_blocks(maxim, f"shared by {mention(user_id)}"),
+        "blocks": maxim_blocks(maxim, notes, pages=pages, card=card),
     }
 
 
@@ -115,8 +162,11 @@ def daily_card_comment(*, thread: bool = False) -> str:
     return f"{DAILY_HEADING} · {THREAD_INVITE}" if thread else DAILY_HEADING
 
 
-def render_preview(preview: Preview) -> Message:
-    """The private preview: the maxim and Send / Shuffle / Cancel buttons carrying its state."""
+def render_preview(preview: Preview, pages: PublicPages | None = None) -> Message:
+    """The private preview: the maxim and Send / Shuffle / Cancel buttons carrying its state.
+
+    With `pages` a card preview shows the card itself, as Send will share it.
+    """
     notes = [*preview_notes(preview, escape), "only you can see this"]
     if preview.card:
         notes.insert(0, CARD_ON_SEND)
@@ -125,7 +175,7 @@ def render_preview(preview: Preview) -> Message:
     if preview.can_shuffle:
         buttons.append(_button("Shuffle", ACTION_SHUFFLE, value))
     buttons.append(_button("Cancel", ACTION_CANCEL, value))
-    blocks = maxim_blocks(preview.maxim, *notes)
+    blocks = maxim_blocks(preview.maxim, *notes, pages=pages, card=preview.card)
     blocks.append({"type": "actions", "block_id": "maxim_preview", "elements": buttons})
     return {"text": fallback(preview.maxim, "Preview. "), "blocks": blocks}
 
@@ -186,12 +236,15 @@ def render_text(reply: TextReply) -> Message:
     }
 
 
-def render_reply(reply: Reply, *, preview: bool) -> Message:
-    """Any reply to `/maxim`; maxims become a preview when `preview` is set."""
+def render_reply(reply: Reply, *, preview: bool, pages: PublicPages | None = None) -> Message:
+    """Any reply to `/maxim`; maxims become a preview when `preview` is set.
+
+    `pages`: the public pages, for a card's image and a maxim's link (`maxim_blocks`).
+    """
     if isinstance(reply, MaximReply):
         if preview:
-            return render_preview(preview_of(reply))
-        return render_answer(reply)
+            return render_preview(preview_of(reply), pages)
+        return render_answer(reply, pages=pages)
     if isinstance(reply, ListReply):
         return render_list(reply)
     if isinstance(reply, TextReply):
@@ -199,14 +252,17 @@ def render_reply(reply: Reply, *, preview: bool) -> Message:
     raise TypeError(f"cannot render {type(reply).__name__}")
 
 
-def render_answer(reply: MaximReply, card_note: str = "") -> Message:
+def render_answer(
+    reply: MaximReply, card_note: str = "", *, pages: PublicPages | None = None
+) -> Message:
     """A maxim answer posted at once (no preview): the first match, with a hint for searches.
 
-    `card_note` says why a card asked for went out as this text instead.
+    `card_note` says why a card asked for went out as this text instead; with `pages` a card
+    is its image (`maxim_blocks`).
     """
-    if card_note:
-        return render_maxim(reply.maxims[0], *answer_notes(reply), card_note)
-    return render_maxim(reply.maxims[0], *answer_notes(reply))
+    notes = [*answer_notes(reply), card_note] if card_note else answer_notes(reply)
+    card = reply.card and not card_note
+    return render_maxim(reply.maxims[0], *notes, pages=pages, card=card)
 
 
 def channel_link(channel_id: str) -> str:

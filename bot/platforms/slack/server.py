@@ -202,7 +202,7 @@ class ReplayGuard:
 def add_oauth_routes(web_app: web.Application, flow: AsyncOAuthFlow) -> None:
     """Bolt's OAuth flow, as its own aiohttp adapter runs it, but with every header kept.
 
-    ``GET /slack/install`` is the "Add to Slack" page (it sets the state cookie);
+    ``GET /slack/install`` redirects to Slack's authorize page (and sets the state cookie);
     ``GET /slack/oauth_redirect`` is where Slack sends the browser back with a code to exchange.
     Bolt's adapter rebuilds cookies from ``Secure`` and ``HttpOnly`` alone, dropping
     ``SameSite``: each header goes out here as the flow wrote it.

@@ -280,6 +280,10 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
         #: HTTP requests the bot answered with a status other than 2xx, and that status.
         self.failed_deliveries: list[tuple[SlackRequestBody, int]] = []
         self.history_pages: list[tuple[str, int, int]] = []  # (channel, offset, messages) read
+        #: Whether each chat.postMessage asked Slack to unfurl its text links, by message ts.
+        self.unfurl_links: dict[str, bool] = {}
+        #: Slack cannot download image blocks' pictures (the public pages are down).
+        self.images_unreachable = False
         self._response_urls: dict[str, tuple[str, float]] = {}  # token -> (name, issued at)
         self._response_uses: dict[str, int] = {}
         self._watchers: set[asyncio.Task[None]] = set()
@@ -1000,6 +1004,9 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
         if isinstance(body.get("payload"), dict):  # form-encoded payload=<json>
             body = body["payload"]
         problem = None if body.get("delete_original") else message_problem(body)
+        if problem is None and self.images_unreachable:
+            blocks = body.get("blocks") or []
+            problem = "invalid_blocks" if any(b.get("type") == "image" for b in blocks) else None
         if problem is not None:
             return web.Response(status=400, text=problem)
         self._response_uses[token] = self._response_uses.get(token, 0) + 1

@@ -2,12 +2,16 @@
 
 Slack refuses a message that breaks a Block Kit limit with ``invalid_blocks`` and one whose
 ``text`` is too long with ``msg_too_long``; the bot's renderer must stay inside them, so the
-emulator answers exactly like Slack rather than accepting anything.
+emulator answers exactly like Slack rather than accepting anything. An image (an ``image``
+block, or an image element of a context block) needs an absolute ``http(s)`` ``image_url``
+(Slack fetches it: a relative or ``data:`` URL is refused) and a non-empty ``alt_text`` of
+at most 2,000 characters. The emulator does not fetch the image itself.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 MAX_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100  # a Home tab or modal holds twice a message's blocks
@@ -16,6 +20,8 @@ MAX_SECTION_TEXT = 3000
 MAX_BUTTON_VALUE = 2000
 MAX_ID = 255  # action_id and block_id
 MAX_TEXT = 40_000
+MAX_IMAGE_URL = 3000
+MAX_ALT_TEXT = 2000
 
 
 def message_problem(message: dict[str, Any]) -> str | None:
@@ -58,14 +64,30 @@ def _block_problem(block: dict[str, Any]) -> bool:
         text = block.get("text") or {}
         if len(str(text.get("text") or "")) > MAX_SECTION_TEXT:
             return True
+    if block.get("type") == "image" and image_problem(block):
+        return True
     elements = block.get("elements") or []
     if block.get("accessory"):
         elements = [*elements, block["accessory"]]
     return any(_element_problem(element) for element in elements if isinstance(element, dict))
 
 
+def image_problem(image: dict[str, Any]) -> bool:
+    """Whether Slack refuses an image block or element: its URL, or its alt text."""
+    url = image.get("image_url")
+    if not isinstance(url, str) or not url or len(url) > MAX_IMAGE_URL:
+        return True
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return True
+    alt = image.get("alt_text")
+    return not isinstance(alt, str) or not alt.strip() or len(alt) > MAX_ALT_TEXT
+
+
 def _element_problem(element: dict[str, Any]) -> bool:
     if len(str(element.get("action_id") or "")) > MAX_ID:
+        return True
+    if element.get("type") == "image" and image_problem(element):
         return True
     return (
         element.get("type") == "button" and len(str(element.get("value") or "")) > MAX_BUTTON_VALUE

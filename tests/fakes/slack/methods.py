@@ -34,6 +34,8 @@ class WebApiMethods:
     home_views: dict[str, dict[str, Any]]
     history_pages: list[tuple[str, int, int]]
     history_limit: HistoryRateLimit | None
+    unfurl_links: dict[str, bool]
+    images_unreachable: bool
     _channels: dict[str, list[dict[str, Any]]]
     _tickets: set[str]
     _ts_counter: int
@@ -97,10 +99,24 @@ class WebApiMethods:
         if channel not in req.team.channels and not channel.startswith("D"):
             raise SlackError("not_in_channel")
         _check_message(body)
+        self._fetch_images(body)
         ts = self._next_ts()
         message = self._new_bot_message(req.team, body, ts)
         self._channels.setdefault(channel, []).append(message)
+        # An app's text links unfurl only when it asks (Slack's default for apps is false).
+        self.unfurl_links[ts] = _truthy(body.get("unfurl_links", False))
         return {"channel": channel, "ts": ts, "message": copy.deepcopy(message)}
+
+    def _fetch_images(self, body: dict[str, Any]) -> None:
+        """Slack downloads each image block's picture as it posts; `images_unreachable` fails it."""
+        blocks = body.get("blocks") or []
+        if self.images_unreachable and any(b.get("type") == "image" for b in blocks):
+            raise SlackError(
+                "invalid_blocks",
+                response_metadata={
+                    "messages": ["[ERROR] Downloading image failed [json-pointer:/blocks/0]"]
+                },
+            )
 
     def _chat_post_ephemeral(self, req: ApiRequest) -> dict[str, Any]:
         body = req.body

@@ -587,6 +587,17 @@ def button(**fields: str) -> dict[str, Any]:
     return {"type": "actions", "elements": [element]}
 
 
+CARD = "https://maxims.example.org/cards/3.png"
+
+
+def image(**fields: Any) -> dict[str, Any]:
+    return {"type": "image", **fields}
+
+
+def context_image(**fields: Any) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "image", **fields}]}
+
+
 @pytest.mark.parametrize(
     ("message", "error"),
     [
@@ -599,6 +610,29 @@ def button(**fields: str) -> dict[str, Any]:
         ({"text": "x" * 40_000}, None),
         ({"text": "x", "blocks": [section("y" * 3000)] * 50}, None),
         ({"text": "x", "blocks": [button(action_id="a" * 255, value="v" * 2000)]}, None),
+        ({"text": "x", "blocks": [image(alt_text="a card")]}, "invalid_blocks"),
+        (
+            {"text": "x", "blocks": [image(image_url="/cards/3.png", alt_text="a")]},
+            "invalid_blocks",
+        ),
+        (
+            {"text": "x", "blocks": [image(image_url="data:image/png;base64,AA", alt_text="a")]},
+            "invalid_blocks",
+        ),
+        (
+            {"text": "x", "blocks": [image(image_url="ftp://x.test/3.png", alt_text="a")]},
+            "invalid_blocks",
+        ),
+        ({"text": "x", "blocks": [image(image_url=CARD)]}, "invalid_blocks"),
+        ({"text": "x", "blocks": [image(image_url=CARD, alt_text="")]}, "invalid_blocks"),
+        ({"text": "x", "blocks": [image(image_url=CARD, alt_text="a" * 2001)]}, "invalid_blocks"),
+        ({"text": "x", "blocks": [context_image(image_url=CARD)]}, "invalid_blocks"),
+        ({"text": "x", "blocks": [image(image_url=CARD, alt_text="a" * 2000)]}, None),
+        (
+            {"text": "x", "blocks": [image(image_url="http://127.0.0.1:8/c.png", alt_text="a")]},
+            None,
+        ),
+        ({"text": "x", "blocks": [context_image(image_url=CARD, alt_text="a")]}, None),
     ],
     ids=[
         "text",
@@ -610,6 +644,17 @@ def button(**fields: str) -> dict[str, Any]:
         "text at limit",
         "blocks at limit",
         "ids at limit",
+        "image without a URL",
+        "image with a relative URL",
+        "image with a data URL",
+        "image over ftp",
+        "image without alt text",
+        "image with empty alt text",
+        "image with overlong alt text",
+        "context image without alt text",
+        "image alt text at limit",
+        "image over http",
+        "context image",
     ],
 )
 async def test_block_kit_limits_are_enforced_like_slack(fake, message, error):
@@ -630,6 +675,35 @@ async def test_block_kit_limits_are_enforced_like_slack(fake, message, error):
         response = await session.post(fake.response_url(), json=message)
         assert (response.status, await response.text()) == (400, error)
     assert fake.channel_messages("C1") == []
+
+
+async def test_an_image_slack_cannot_download_fails_the_message(fake):
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
+    fake.images_unreachable = True
+
+    with pytest.raises(SlackApiError) as caught:
+        await client.chat_postMessage(
+            channel="C1", text="x", blocks=[image(image_url=CARD, alt_text="a card")]
+        )
+    await client.chat_postMessage(channel="C1", text="no image, no download")
+
+    assert caught.value.response["error"] == "invalid_blocks"
+    assert [m["text"] for m in fake.channel_messages("C1")] == ["no image, no download"]
+    async with aiohttp.ClientSession() as session:
+        message = {"text": "x", "blocks": [image(image_url=CARD, alt_text="a card")]}
+        response = await session.post(fake.response_url(), json=message)
+        assert (response.status, await response.text()) == (400, "invalid_blocks")
+    assert fake.responses == []
+
+
+async def test_whether_a_message_asked_for_unfurls_is_recorded(fake):
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.url)
+
+    asked = await client.chat_postMessage(channel="C1", text="<https://x.test>", unfurl_links=True)
+    refused = await client.chat_postMessage(channel="C1", text="y", unfurl_links=False)
+    silent = await client.chat_postMessage(channel="C1", text="z")
+
+    assert fake.unfurl_links == {asked["ts"]: True, refused["ts"]: False, silent["ts"]: False}
 
 
 async def test_posting_where_the_bot_is_no_member_is_not_in_channel(fake):

@@ -38,7 +38,7 @@ class SlackError(Exception):
     (``missing_scope`` names the ``needed`` and the ``provided`` scopes).
     """
 
-    def __init__(self, error: str, **fields: str) -> None:
+    def __init__(self, error: str, **fields: Any) -> None:
         super().__init__(error)
         self.error = error
         self.fields = fields

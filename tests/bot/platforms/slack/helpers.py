@@ -20,6 +20,7 @@ from bot.chat import ChatService
 from bot.config import Settings, TriggersConfig
 from bot.platforms.slack.app import build_slack_app
 from bot.platforms.slack.lifecycle import SlackPlatform
+from bot.platforms.slack.links import public_pages
 from bot.platforms.slack.web import build_web_client
 from bot.storage import Storage, Subscription
 from maxims import Corpus, Maxim
@@ -59,11 +60,19 @@ def make_service(storage: Storage, seed: int = 1, corpus: Corpus = CORPUS) -> Ch
 
 
 def settings_for(
-    fake: FakeSlack, *, secrets: dict[str, str] | None = None, **slack: Any
+    fake: FakeSlack,
+    *,
+    secrets: dict[str, str] | None = None,
+    public_url: str | None = None,
+    **slack: Any,
 ) -> Settings:
-    """Settings pointing at the emulator: HTTP mode on a free port unless `slack` says otherwise."""
+    """Settings pointing at the emulator: HTTP mode on a free port unless `slack` says otherwise.
+
+    `public_url` is ``web.public_url``: cards shown as images from there, maxims linked.
+    """
     return Settings.model_validate(
         {
+            "web": {"public_url": public_url},
             "slack": {"api_url": fake.url, "mode": "http", "http_port": 0, **slack},
             "secrets": secrets
             if secrets is not None
@@ -78,6 +87,7 @@ def settings_for(
 
 def platform_for(settings: Settings, storage: Storage, **options: Any) -> SlackPlatform:
     """The Slack platform as the composition root builds it, over the test service."""
+    options.setdefault("public_url", settings.web.public_url)
     return SlackPlatform(make_service(storage), settings.slack, settings.secrets, **options)
 
 
@@ -129,6 +139,7 @@ class Bot:
             client=build_web_client(self.settings.slack, self.settings.secrets),
             background=self.background,
             ack_deadline=self.ack_deadline,
+            pages=public_pages(self.settings.web.public_url),
         )
 
     async def dispatch(self, built) -> BoltResponse:

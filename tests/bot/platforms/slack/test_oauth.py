@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import html
 import json
 import logging
 import re
@@ -97,22 +96,23 @@ def oauth_bot(fake: FakeSlack, storage: Storage) -> SlackPlatform:
 
 
 async def authorize(bot: SlackPlatform, fake: FakeSlack, team: str) -> tuple[str, dict[str, str]]:
-    """A person opens the install page and clicks "Allow" for `team` on Slack's page.
+    """A person opens the install link, is sent on to Slack and clicks "Allow" for `team`.
 
     Returns the redirect back to the bot (with its code and state) and the cookie headers the
-    browser would send with it. The state cookie is carried by hand: Bolt marks it
-    ``Secure``, which browsers send to ``http://127.0.0.1`` (a secure context) but aiohttp's
-    cookie jar does not.
+    browser would send with it. The browser follows the bot's redirect as any browser does;
+    the state cookie is carried by hand: Bolt marks it ``Secure``, which browsers send to
+    ``http://127.0.0.1`` (a secure context) but aiohttp's cookie jar does not.
     """
     async with aiohttp.ClientSession() as browser:
-        async with browser.get(f"http://127.0.0.1:{bot.port}/slack/install") as page:
-            assert page.status == 200
-            found = re.search(r'href="([^"]*/oauth/v2/authorize\?[^"]*)"', await page.text())
-            cookies = {name: morsel.value for name, morsel in page.cookies.items()}
-        assert found is not None
+        install_link = f"http://127.0.0.1:{bot.port}/slack/install"
+        async with browser.get(install_link, allow_redirects=False) as bot_page:
+            assert bot_page.status == 302
+            to_slack = bot_page.headers["Location"]
+            cookies = {name: morsel.value for name, morsel in bot_page.cookies.items()}
+        assert to_slack.startswith(authorization_url(fake.url) + "?")
         assert list(cookies) == ["slack-app-oauth-state"]
         fake.next_install_team = team
-        async with browser.get(html.unescape(found[1]), allow_redirects=False) as slack:
+        async with browser.get(to_slack, allow_redirects=False) as slack:
             assert slack.status == 302
             back = slack.headers["Location"]
     return back, {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
@@ -219,8 +219,9 @@ async def test_visits_to_the_install_page_write_nothing(bot, storage):
     async with aiohttp.ClientSession() as browser:
         for _ in range(20):
             for visit in (browser.get, browser.head):
-                async with visit(f"http://127.0.0.1:{bot.port}/slack/install") as page:
-                    assert page.status == 200
+                link = f"http://127.0.0.1:{bot.port}/slack/install"
+                async with visit(link, allow_redirects=False) as page:
+                    assert page.status == 302
                     assert "slack-app-oauth-state" in page.cookies
 
     assert await count_rows(storage, slack_oauth_states) == 0
@@ -325,18 +326,48 @@ def test_the_oauth_manifest_is_the_single_workspace_one_plus_what_sharing_needs(
 
 
 async def get(url: str, **headers: str) -> tuple[int, str, aiohttp.typedefs.LooseHeaders]:
-    async with aiohttp.ClientSession() as browser, browser.get(url, headers=headers) as page:
+    """A browser's GET of `url`, stopping at the first answer (a redirect is not followed)."""
+    async with (
+        aiohttp.ClientSession() as browser,
+        browser.get(url, headers=headers, allow_redirects=False) as page,
+    ):
         return page.status, await page.text(), page.headers
 
 
+def query_of(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query, keep_blank_values=True)
+
+
+@pytest.mark.parametrize("team", [None, "T2"])
+async def test_the_install_link_redirects_at_once_to_slack_with_the_state_cookie(bot, fake, team):
+    link = f"http://127.0.0.1:{bot.port}/slack/install" + (f"?team={team}" if team else "")
+
+    status, body, headers = await get(link)
+
+    assert status == 302
+    assert body == ""  # nothing rendered, nothing of the request echoed
+    location = headers["Location"]
+    assert location.startswith(authorization_url(fake.url) + "?")
+    query = query_of(location)
+    expected = {"client_id", "redirect_uri", "scope", "state", "user_scope"} | (
+        {"team"} if team else set()
+    )
+    assert set(query) == expected
+    assert all(len(values) == 1 for values in query.values())
+    assert query["client_id"] == [CLIENT_ID]
+    assert query["scope"] == [",".join(BOT_SCOPES)]
+    assert query["redirect_uri"] == [f"http://127.0.0.1:{bot.port}/slack/oauth_redirect"]
+    assert query.get("team") == ([team] if team else None)
+    [cookie] = headers.getall("Set-Cookie")
+    assert cookie.startswith(f"slack-app-oauth-state={query['state'][0]};")  # the same state
+
+
 async def test_the_team_of_an_install_link_goes_to_slack_encoded_and_alone(bot, fake):
-    status, page, _ = await get(f"http://127.0.0.1:{bot.port}/slack/install?team=T2")
-    assert status == 200
-    found = re.search(r'href="([^"]*/oauth/v2/authorize\?[^"]*)"', page)
-    assert found is not None
-    link = html.unescape(found[1])
-    query = parse_qs(urlsplit(link).query, keep_blank_values=True)
-    assert "redirect_uri=http%3A%2F%2F127.0.0.1" in link  # Bolt's page used our URL builder
+    status, _, headers = await get(f"http://127.0.0.1:{bot.port}/slack/install?team=T2")
+    assert status == 302
+    link = headers["Location"]
+    query = query_of(link)
+    assert "redirect_uri=http%3A%2F%2F127.0.0.1" in link  # Bolt's redirect used our URL builder
 
     assert sorted(query) == ["client_id", "redirect_uri", "scope", "state", "team", "user_scope"]
     assert all(len(values) == 1 for values in query.values())
@@ -367,6 +398,7 @@ async def test_an_install_link_whose_team_is_no_slack_id_is_refused(bot, fake, t
     assert status == 400
     assert "names no Slack workspace" in page
     assert "authorize" not in page
+    assert "Location" not in headers
     assert "Set-Cookie" not in headers
     assert "admin" not in page
     assert "default-src 'none'" in headers["Content-Security-Policy"]
@@ -390,12 +422,12 @@ def style_hashes(page: str) -> list[str]:
 
 
 def check_page_headers(page: str, headers) -> None:
-    """No script, no framing, no referrer, no cache: only the page's own style and image."""
+    """No script, no image, no framing, no referrer, no cache: only the page's own style."""
     rules = policy(headers)
     assert rules["default-src"] == ["'none'"]
     assert "script-src" not in rules
-    assert rules["style-src"] == style_hashes(page)
-    assert rules["img-src"] == ["https://platform.slack-edge.com"]
+    assert rules["style-src"] == (style_hashes(page) or ["'none'"])
+    assert "img-src" not in rules  # default-src 'none': the redirect left no button image
     assert rules["frame-ancestors"] == ["'none'"]
     assert rules["base-uri"] == ["'none'"]
     assert rules["form-action"] == ["'none'"]
@@ -412,8 +444,8 @@ def cookie_attributes(headers) -> set[str]:
 
 async def test_the_oauth_pages_allow_no_script_and_the_state_cookie_is_lax(bot, fake):
     status, page, headers = await get(f"http://127.0.0.1:{bot.port}/slack/install")
-    assert status == 200
-    assert style_hashes(page)  # Bolt's page has a style, and only it is allowed
+    assert status == 302
+    assert policy(headers)["style-src"] == ["'none'"]  # the redirect has no page at all
     check_page_headers(page, headers)
     assert {"secure", "httponly", "samesite", "path", "max-age"} <= cookie_attributes(headers)
     assert "SameSite=Lax" in headers["Set-Cookie"]
