@@ -106,7 +106,7 @@ class SlackListeners:
         """`oauth`: installed through OAuth, so each request carries its stored bot scopes."""
         self.oauth = oauth
         self.sharing = Sharing(service, self._respond)
-        self.home = SlackHome(service, background)
+        self.home = SlackHome(service, background, admins.users)
         self.service = service
         self.config = config
         self.background = background
