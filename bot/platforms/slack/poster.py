@@ -54,7 +54,11 @@ UNINSTALLED = "app_uninstalled"  # the reason when the subscription's workspace 
 # With OAuth, one workspace's token refused for good (its uninstall event missed, say): that
 # workspace's daily posts stop as failing instead of retrying every day. With one bot token
 # these stay retryable: every channel would fail alike until the operator fixes the token.
-WORKSPACE_GONE = frozenset({"token_revoked", "account_inactive", "invalid_auth"})
+# ``team_access_not_granted``: an Enterprise Grid org-wide installation that an org admin took
+# out of the channel's workspace.
+WORKSPACE_GONE = frozenset(
+    {"token_revoked", "account_inactive", "invalid_auth", "team_access_not_granted"}
+)
 log = logging.getLogger(__name__)
 METADATA_TYPE = "maxim_daily"
 

@@ -406,6 +406,13 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
         self.enterprises[enterprise_id] = org
         return org
 
+    def revoke_team_access(self, enterprise_id: str, team_id: str) -> None:
+        """An org admin takes the org-wide installation out of workspace ``team_id``.
+
+        Calls with the org's token there answer ``team_access_not_granted`` from then on.
+        """
+        self.enterprises[enterprise_id].not_granted.add(self._workspace(team_id).team_id)
+
     def deny_scope(self, scope: str, team_id: str | None = None) -> None:
         """Take ``scope`` from every token of ``team_id`` (default: the default workspace).
 
@@ -1011,6 +1018,9 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
         if issued.kind not in wanted:
             raise _SlackError("not_allowed_token_type")
         workspace = self._workspace_of(issued, req.body)
+        org = self.enterprises.get(issued.enterprise_id or "") if issued.team_id is None else None
+        if org is not None and workspace is not None and workspace.team_id in org.not_granted:
+            raise _SlackError("team_access_not_granted")
         return ApiRequest(req.body, req.headers, req.token, workspace, issued)
 
     def _check_scope(self, method: str, req: ApiRequest) -> None:

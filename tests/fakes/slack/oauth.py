@@ -325,7 +325,7 @@ class OAuthMixin:
                 "bot_user_id": org.bot_user_id,
                 "app_id": self.app_id,
                 "team": None,
-                "enterprise": org.field(),
+                "enterprise": org.enterprise_field(),
                 "is_enterprise_install": True,
                 "authed_user": {"id": installer},
             }
@@ -348,7 +348,7 @@ class OAuthMixin:
         return answer
 
     def _org_field(self, enterprise_id: str | None) -> dict[str, str] | None:
-        return None if enterprise_id is None else self.enterprises[enterprise_id].field()
+        return None if enterprise_id is None else self.enterprises[enterprise_id].enterprise_field()
 
     def _client_app(self, headers: Mapping[str, str], body: Mapping[str, Any]) -> OAuthApp:
         """The app whose credentials came in HTTP Basic auth, or else in form fields."""
@@ -377,7 +377,11 @@ class OAuthMixin:
             org = self.enterprises[str(spent.enterprise_id)]
             self.refreshes[org.enterprise_id] += 1
             who: Workspace | Enterprise = org
-            names = {"team": None, "enterprise": org.field(), "is_enterprise_install": True}
+            names = {
+                "team": None,
+                "enterprise": org.enterprise_field(),
+                "is_enterprise_install": True,
+            }
         else:
             team = who = self.workspaces[spent.team_id]
             self.refreshes[team.team_id] += 1

@@ -584,3 +584,17 @@ async def test_uninstalling_the_org_revokes_its_token_and_no_teams(
     assert authorization["is_enterprise_install"] is True
     assert authorization["enterprise_id"] == grid
     assert authorization["team_id"] is None
+
+
+async def test_an_org_token_is_refused_in_a_workspace_taken_out_of_the_org_install(
+    fake: FakeSlack, grid: str
+) -> None:
+    fake.oauth_app(CLIENT_ID, CLIENT_SECRET)
+    org = client(fake, (await install(fake, None, enterprise_id=grid))["access_token"])
+
+    fake.revoke_team_access(grid, OTHER_TEAM)
+
+    assert await slack_error(org.chat_postMessage(channel="C2", text="x")) == (
+        "team_access_not_granted"
+    )
+    assert (await org.chat_postMessage(channel="C1", text="y"))["ok"]

@@ -86,8 +86,10 @@ class Enterprise:
     bot_user_id: str
     bot_id: str
     installer_user_id: str = DEFAULT_INSTALLER_ID
+    #: Workspaces of the org an org admin took the app out of: the org token is refused there.
+    not_granted: set[str] = field(default_factory=set)
 
-    def field(self) -> dict[str, str]:
+    def enterprise_field(self) -> dict[str, str]:
         """``{"id", "name"}``: how oauth.v2.access names the org."""
         return {"id": self.enterprise_id, "name": self.name}
 

@@ -156,3 +156,24 @@ async def test_commands_and_events_of_an_org_install_are_answered_with_the_org_t
     [reply] = fake.calls_to("chat.postMessage")
     assert (reply.body["channel"], reply.team, reply.ok) == ("C2", "T2", True)
     assert reply.token in fake.org_tokens(ORG)
+
+
+async def test_a_workspace_taken_out_of_the_org_install_stops_its_post_once(
+    bot, fake, storage, caplog
+):
+    await install_org(bot, fake)
+    await command(bot, fake, "daily 09:00", "T1", "C1", enterprise_id=ORG, enterprise_install=True)
+    fake.revoke_team_access(ORG, "T1")  # an org admin removed the app from T1 alone
+
+    assert await post_due(bot, storage, DAY) == [False]
+
+    [refused] = fake.calls_to("chat.postMessage")
+    assert refused.error == "team_access_not_granted"
+    sub = await storage.get_subscription("slack", "C1")
+    assert sub is not None
+    assert sub.failing == "team_access_not_granted"  # failing for good, not retried daily
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        "daily post to slack C1 failed for good (team_access_not_granted); "
+        "marking the subscription failing"
+    ]
