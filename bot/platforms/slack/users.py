@@ -19,10 +19,10 @@ from cachetools import TTLCache
 from slack_sdk.web.async_client import AsyncWebClient
 
 USER_CACHE_SECONDS = 60.0  # a demoted admin keeps the right, a moved person the zone, this long
-USER_CACHE_SIZE = 10_000  # people remembered (some 300 bytes each); the least recent go first
+USER_CACHE_SIZE = 10_000  # people remembered (about 500 bytes each); the least recent go first
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SlackUser:
     """What the bot reads of a ``users.info`` user."""
 
