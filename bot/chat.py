@@ -68,6 +68,7 @@ class Origin:
     channel: str
     user: str
     workspace: str = ""
+    enterprise: str = ""  # the Slack Enterprise Grid org of the workspace, "" outside one
 
     @property
     def stats_key(self) -> str:
@@ -340,10 +341,6 @@ class ChatService:
         if self.stats is None:
             return None
         return await self.stats.summary(origin.platform, origin.stats_key, self.corpus)
-
-    async def forget_workspace(self, platform: str, workspace: str) -> int:
-        """A workspace removed the app: drop its daily posts (how many) so none is posted."""
-        return await self.storage.delete_workspace_subscriptions(platform, workspace)
 
     async def first_request(self, platform: str, key: str) -> bool:
         """Whether a request (a signature) is seen for the first time, across processes.

@@ -101,6 +101,7 @@ class DailySubscriptions:
             Subscription(
                 platform=origin.platform,
                 workspace=origin.workspace,
+                enterprise=origin.enterprise,
                 channel=origin.channel,
                 time=at,
                 timezone=zone,

@@ -30,6 +30,7 @@ class Subscription:
     style: str = "text"  # "text" (the maxim as a message) or "card" (as a picture)
     days: int = 0b1111111  # the local weekdays it posts on: bit 0 Monday ... bit 6 Sunday
     thread: bool = False  # the post opens a thread to talk about it (Discord) / invites replies
+    enterprise: str = ""  # the Slack Enterprise Grid org it was set in; "" outside one
 
 
 @dataclass(frozen=True)

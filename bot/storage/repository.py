@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from types import TracebackType
 from typing import Final, Self
 
@@ -127,6 +127,21 @@ class Storage(PostQueries, ProcessQueries, StatsQueries):
         async with self._engine.begin() as conn:
             return len((await conn.execute(stmt)).all())
 
+    async def delete_enterprise_subscriptions(
+        self, platform: str, enterprise: str, *, keep: Collection[str] = ()
+    ) -> int:
+        """Remove the subscriptions set in Grid org `enterprise`, but in workspaces `keep`.
+
+        An org-wide installation went: its workspaces' daily posts go, except where a
+        workspace has an installation of its own (`keep`), which posts them. How many.
+        """
+        c = subscriptions.c
+        stmt = sa.delete(subscriptions).where(c.platform == platform, c.enterprise == enterprise)
+        if keep:
+            stmt = stmt.where(c.workspace.not_in(sorted(keep)))
+        async with self._engine.begin() as conn:
+            return len((await conn.execute(stmt.returning(c.channel))).all())
+
     async def get_subscription(self, platform: str, channel: str) -> Subscription | None:
         """Return the channel's subscription, or None."""
         stmt = sa.select(subscriptions).where(
@@ -186,6 +201,7 @@ class Storage(PostQueries, ProcessQueries, StatsQueries):
                     c.style != sub.style,
                     c.days != sub.days,
                     c.thread != sub.thread,
+                    c.enterprise != sub.enterprise,
                 )
                 await conn.execute(
                     sa.update(subscriptions)

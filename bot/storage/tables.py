@@ -78,6 +78,8 @@ subscriptions = sa.Table(
     sa.Column("days", sa.SmallInteger(), nullable=False, server_default="127"),
     # The post opens a thread to talk in (Discord) or invites replies in its thread (Slack).
     sa.Column("thread", sa.Boolean(), nullable=False, server_default=sa.false()),
+    # The Slack Enterprise Grid org it was set in (its org-wide installation may post it).
+    sa.Column("enterprise", sa.String(), nullable=False, server_default=""),
 )
 
 daily_posts = sa.Table(
@@ -186,6 +188,7 @@ def subscription_from_row(row: sa.Row[Any]) -> Subscription:
         style=row.style,
         days=row.days,
         thread=bool(row.thread),
+        enterprise=row.enterprise,
     )
 
 
@@ -223,6 +226,7 @@ def subscription_values(sub: Subscription) -> dict[str, Any]:
         "style": sub.style,
         "days": sub.days,
         "thread": sub.thread,
+        "enterprise": sub.enterprise,
     }
 
 

@@ -75,7 +75,8 @@ def build_slack_app(
         secrets: the tokens; nothing is read from the environment.
         client: the Web API client (default: `build_web_client(config, secrets)`).
         background: where slow work runs (tests pass one to wait for it).
-        admins: the daily-post admin check (default: ``slack.admins`` plus users.info).
+        admins: the daily-post admin check (default: ``slack.admins`` plus users.info); its
+            users.info cache is the Home tab's too.
         ack_deadline: seconds a command may take before it is acknowledged with "working".
         installs: OAuth's installations (many workspaces); None for one workspace's token.
         pages: the public pages (``web.public_url``): cards as image blocks, maxims linked;

@@ -1,11 +1,12 @@
 """The App Home of the maxim bot: its Home tab, and commands sent in its Messages tab.
 
 Home tab: each person sees their own maxim of the day (key ``home:USER``) on the date of their
-own time zone (``users.info``'s ``tz``), a Shuffle button, the daily posts of the channels they
-share with the bot, and the commands. Shuffle carries the maxim shown in its value, as the
-preview's buttons do, so it needs no state. The channels come from one ``users.conversations``
-call for the person (Slack lists someone else's private channels only where the bot is a member
-too), made only when the workspace has daily posts at all and bounded at `MAX_CHANNEL_PAGES`.
+own time zone (``users.info``'s ``tz``, remembered a minute by `SlackUsers`), a Shuffle
+button, the daily posts of the channels they share with the bot, and the commands. Shuffle
+carries the maxim shown in its value, as the preview's buttons do, so it needs no state. The
+channels come from one ``users.conversations`` call for the person (Slack lists someone else's
+private channels only where the bot is a member too), made only when the workspace has daily
+posts at all and bounded at `MAX_CHANNEL_PAGES`.
 
 Messages tab: a direct message that reads as a command (``34``, ``search dropout``, ``help``,
 also after ``/maxim``) is answered there; anything else goes to the triggers, as in a channel.
@@ -27,6 +28,7 @@ from bot.chat import ChatService, IsAdmin, Origin
 from bot.platforms.slack.links import PublicPages
 from bot.platforms.slack.render import render_home, render_reply
 from bot.platforms.slack.sharing import post_card_answer
+from bot.platforms.slack.users import SlackUsers
 from bot.platforms.slack.web import PLATFORM, error_code
 from bot.preview import Preview
 from maxims import MaximReply, Reply, parse_query
@@ -74,9 +76,8 @@ def direct_command(text: str) -> str | None:
     return None
 
 
-def zone_of(user: dict[str, Any]) -> tuple[dt.tzinfo, str]:
-    """A ``users.info`` user's time zone and its name; UTC when it is missing or unknown."""
-    name = str(user.get("tz") or "")
+def zone_of(name: str) -> tuple[dt.tzinfo, str]:
+    """A ``users.info`` time zone name's zone and name; UTC when it is missing or unknown."""
     try:
         return ZoneInfo(name), name
     except (ZoneInfoNotFoundError, ValueError):
@@ -92,11 +93,19 @@ class SlackHome:
     """The Home tab's listeners, and the answers to commands sent as direct messages."""
 
     def __init__(
-        self, service: ChatService, background: Background, pages: PublicPages | None = None
+        self,
+        service: ChatService,
+        background: Background,
+        users: SlackUsers,
+        pages: PublicPages | None = None,
     ) -> None:
-        """`pages`: the public pages (``web.public_url``) a direct answer links to."""
+        """`users`: the app's one cache of ``users.info`` (the admin check's too).
+
+        `pages`: the public pages (``web.public_url``) a direct answer links to.
+        """
         self.service = service
         self.background = background
+        self.users = users
         self.pages = pages
 
     # ---------------------------------------------------------------- Home tab
@@ -129,7 +138,7 @@ class SlackHome:
 
         `client` carries the person's workspace's token (Bolt's client of the request).
         """
-        zone, zone_name = await _zone(client, origin.user)
+        zone, zone_name = await self._zone(client, origin)
         unlisted = False
 
         async def channels() -> list[str]:
@@ -174,7 +183,7 @@ class SlackHome:
                 PLATFORM, origin.event(event_id)
             ):
                 return  # another delivery of this event was answered
-            zone, _ = await _zone(client, origin.user)
+            zone, _ = await self._zone(client, origin)
             maxim, _ = await self.service.home(origin, zone, _no_channels)
             reply = MaximReply((maxim,), "today")
         else:
@@ -193,14 +202,14 @@ class SlackHome:
             **render_reply(reply, preview=False, pages=self.pages),
         )
 
-
-async def _zone(client: AsyncWebClient, user: str) -> tuple[dt.tzinfo, str]:
-    try:
-        response = await client.users_info(user=user)
-    except SlackApiError as err:
-        log.warning("users.info failed (%s): Home in UTC", error_code(err))
-        return dt.UTC, "UTC"
-    return zone_of(response.get("user") or {})
+    async def _zone(self, client: AsyncWebClient, origin: Origin) -> tuple[dt.tzinfo, str]:
+        """The person's time zone (cached a minute), or UTC when Slack does not say."""
+        try:
+            user = await self.users.info(client, origin.user, origin.workspace)
+        except SlackApiError as err:
+            log.warning("users.info failed (%s): Home in UTC", error_code(err))
+            return dt.UTC, "UTC"
+        return zone_of(user.tz)
 
 
 async def _channels_of(client: AsyncWebClient, user: str) -> list[str]:

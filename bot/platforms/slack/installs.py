@@ -7,11 +7,18 @@ workspace through ``/slack/install``; Bolt's OAuth flow (with the safer pages of
 and saves the installation in the bot's own database
 (`bot.storage.SqlInstallationStore`, which also refreshes rotating tokens, once across
 processes). Each request is then authorised with its workspace's bot token by
-`WorkspaceAuthorize`, and each daily post by `SlackInstalls.client_for`.
+`WorkspaceAuthorize`, and each daily post by `DailyPostClients`.
 
 Cooldowns and event de-duplication are keyed by workspace and channel (`bot.chat.Origin`); a
 daily post stays keyed by its channel (Slack channel ids are unique across workspaces) and
 records the workspace whose token posts it and whose uninstall removes it.
+
+Enterprise Grid: an org-wide installation is stored with the org's id and no team, and serves
+every workspace of the org it was granted. A request from one of them says so
+(``is_enterprise_install``), and `WorkspaceAuthorize` finds the org's bot. A daily post records
+the org it was set in (`Subscription.enterprise`): it goes out with its workspace's own
+installation when there is one, else with the org's. The org's uninstall removes the daily
+posts of every workspace it covered, except those with an installation of their own.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from bot.chat import ChatService
 from bot.platforms import StartupError
 from bot.platforms.slack.oauth_pages import InstallFlow, LaxStateCookie
 from bot.platforms.slack.web import PLATFORM, error_code, web_client
+from bot.storage import Storage
 from bot.storage.slack.installations import SqlInstallationStore
 from bot.storage.slack.oauth_states import SqlOAuthStateStore, state_key
 from bot.storage.slack.sealed_tokens import check_stored_tokens
@@ -172,9 +180,17 @@ class SlackInstalls:
         )
         return InstallFlow(settings=settings, logger=oauth_log)
 
-    async def client_for(self, workspace: str) -> AsyncWebClient | None:
-        """A Web API client with `workspace`'s bot token, or None if it is not installed."""
-        bot = await self.store.async_find_bot(enterprise_id=None, team_id=workspace)
+    async def client_for(self, workspace: str, enterprise: str = "") -> AsyncWebClient | None:
+        """A Web API client with the bot token that serves `workspace`, or None if none does.
+
+        The workspace's own installation (in whatever Grid org), else the org-wide one of
+        `enterprise` (the Grid org the workspace belongs to, when known).
+        """
+        bot = await self.store.async_find_team_bot(workspace)
+        if bot is None and enterprise:
+            bot = await self.store.async_find_bot(
+                enterprise_id=enterprise, team_id=None, is_enterprise_install=True
+            )
         if bot is None or not bot.bot_token:
             return None
         return web_client(self.api_url, bot.bot_token)
@@ -182,6 +198,29 @@ class SlackInstalls:
     async def forget(self, enterprise_id: str | None, team_id: str | None) -> None:
         """Delete a workspace's installation and bot (uninstalled, or its tokens revoked)."""
         await self.store.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
+
+
+class DailyPostClients:
+    """The client a channel's daily post goes out with (the poster's `ClientFor`).
+
+    Its workspace's own installation when there is one (one read, as before Grid); only
+    without one is the subscription read for its Grid org, whose org-wide installation then
+    posts. A channel of a workspace no installation serves gets None: `ChannelUnavailable`.
+    """
+
+    def __init__(self, installs: SlackInstalls, storage: Storage) -> None:
+        self.installs = installs
+        self.storage = storage
+
+    async def __call__(self, workspace: str, channel: str) -> AsyncWebClient | None:
+        """The client for `channel`'s daily post in `workspace`, or None."""
+        client = await self.installs.client_for(workspace)
+        if client is not None:
+            return client
+        sub = await self.storage.get_subscription(PLATFORM, channel)
+        if sub is None or not sub.enterprise or sub.workspace != workspace:
+            return None
+        return await self.installs.client_for(workspace, sub.enterprise)
 
 
 class WorkspaceAuthorize(AsyncAuthorize):
@@ -239,35 +278,52 @@ async def ignore_uninstalled(context: AsyncBoltContext, next: Any) -> BoltRespon
 
 
 class Uninstalls:
-    """``app_uninstalled`` and ``tokens_revoked``: forget the workspace and its daily posts."""
+    """``app_uninstalled`` and ``tokens_revoked``: forget the installation and its daily posts.
+
+    A workspace's: its installation and the daily posts of that workspace. An Enterprise Grid
+    org-wide installation's (``is_enterprise_install``, read by Bolt from the event's
+    authorizations): the org's installation, and the daily posts set in the org, except in
+    workspaces that have an installation of their own (those post with it).
+    """
 
     def __init__(self, installs: SlackInstalls, service: ChatService) -> None:
         self.installs = installs
         self.service = service
 
-    async def on_app_uninstalled(self, body: dict[str, Any]) -> None:
-        """The app was removed from a workspace: its installation and subscriptions go."""
-        await self._forget(body, "uninstalled")
+    async def on_app_uninstalled(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        """The app was removed from a workspace (or org): its installation and posts go."""
+        await self._forget(body, context, "uninstalled")
 
-    async def on_tokens_revoked(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+    async def on_tokens_revoked(
+        self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         """The bot's tokens were revoked (user tokens alone change nothing: none are used)."""
         if (event.get("tokens") or {}).get("bot"):
-            await self._forget(body, "bot token revoked")
+            await self._forget(body, context, "bot token revoked")
 
-    async def _forget(self, body: dict[str, Any], why: str) -> None:
-        enterprise = body.get("enterprise_id") or None
-        team = str(body.get("team_id") or "")
-        event_id = str(body.get("event_id") or "")
+    async def _forget(self, body: dict[str, Any], context: AsyncBoltContext, why: str) -> None:
+        enterprise = str(context.enterprise_id or body.get("enterprise_id") or "")
+        org_wide = bool(context.is_enterprise_install) and bool(enterprise)
+        team = "" if org_wide else str(body.get("team_id") or "")
+        whose, event_id = team or enterprise, str(body.get("event_id") or "")
         # Once per event id across processes: a retry, or a captured delivery replayed to
         # another process after the workspace installed the app again, changes nothing.
-        if event_id and not await self.service.first_request(PLATFORM, f"{team}:{event_id}"):
-            log.info("Slack: %s for %s already handled (event %s)", why, team, event_id)
+        if event_id and not await self.service.first_request(PLATFORM, f"{whose}:{event_id}"):
+            log.info("Slack: %s for %s already handled (event %s)", why, whose, event_id)
             return
-        await self.installs.forget(enterprise, team or None)
-        dropped = await self.service.forget_workspace(PLATFORM, team) if team else 0
-        log.info(
-            "Slack: forgot workspace %s (%s) and its %d daily post(s)",
-            team or enterprise,
-            why,
-            dropped,
-        )
+        storage = self.service.storage
+        await self.installs.forget(enterprise or None, team or None)
+        if org_wide:
+            keep = await self.installs.store.async_installed_teams(enterprise)
+            dropped = await storage.delete_enterprise_subscriptions(PLATFORM, enterprise, keep=keep)
+            log.info(
+                "Slack: forgot the org-wide installation of %s (%s) and %d daily post(s) in its "
+                "workspaces (%d workspace(s) keep theirs: installed on their own)",
+                enterprise,
+                why,
+                dropped,
+                len(keep),
+            )
+            return
+        dropped = await storage.delete_workspace_subscriptions(PLATFORM, team) if team else 0
+        log.info("Slack: forgot workspace %s (%s) and its %d daily post(s)", whose, why, dropped)

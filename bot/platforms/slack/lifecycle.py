@@ -24,6 +24,7 @@ from bot.listen import listen
 from bot.platforms import HealthCheck, StartupError, no_scheduler
 from bot.platforms.slack.app import build_slack_app
 from bot.platforms.slack.compat import use_socket_url
+from bot.platforms.slack.installs import DailyPostClients, SlackInstalls
 from bot.platforms.slack.links import public_pages
 from bot.platforms.slack.poster import SlackPoster
 from bot.platforms.slack.server import build_http_app
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.config import Secrets, SlackConfig
-    from bot.platforms.slack.installs import SlackInstalls
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class SlackPlatform:
         self.background = background or Background("Slack")
         self.poster = SlackPoster(
             self.client,
-            clients=installs.client_for if installs is not None else None,
+            clients=DailyPostClients(installs, service.storage) if installs is not None else None,
             cards=service.cards,
         )
         self.app: AsyncApp | None = None

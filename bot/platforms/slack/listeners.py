@@ -75,6 +75,20 @@ def strip_mention(text: str, bot_user_id: str | None) -> str:
     return " ".join(text.split())
 
 
+def _origin(
+    channel: object, user: object, body: dict[str, Any], context: AsyncBoltContext
+) -> Origin:
+    """Where a request came from: its channel, person, workspace and Enterprise Grid org.
+
+    The workspace is the payload's ``team_id`` (an org-wide installation's requests carry it
+    too); the org is Bolt's reading of the payload (the command's ``enterprise_id``, or the
+    event's installation), which `/maxim daily` stores so that an org-wide installation's
+    token can post there.
+    """
+    team = str(body.get("team_id") or "")
+    return Origin(PLATFORM, str(channel or ""), str(user or ""), team, context.enterprise_id or "")
+
+
 class Acknowledgement(NamedTuple):
     """A `/maxim` answer rendered once: the message, and the same message as JSON."""
 
@@ -112,7 +126,7 @@ class SlackListeners:
         self.oauth = oauth
         self.pages = pages
         self.sharing = Sharing(service, self._post_response, pages)
-        self.home = SlackHome(service, background, pages)
+        self.home = SlackHome(service, background, admins.users, pages)
         self.service = service
         self.config = config
         self.background = background
@@ -127,7 +141,7 @@ class SlackListeners:
             context.client,
             origin.user,
             origin.workspace,
-            context.enterprise_id or "",
+            origin.enterprise,
         )
 
     async def _respond(self, respond: AsyncRespond, **message: Any) -> None:
@@ -158,12 +172,7 @@ class SlackListeners:
     ) -> BoltResponse | None:
         """`/maxim ...`: answer in the acknowledgement, or say so and answer a bit later."""
         since = ops.started()
-        origin = Origin(
-            PLATFORM,
-            str(command.get("channel_id", "")),
-            str(command.get("user_id", "")),
-            str(command.get("team_id", "")),
-        )
+        origin = _origin(command.get("channel_id"), command.get("user_id"), command, context)
         text = str(command.get("text") or "")
         name = str(command.get("command") or "/maxim")
         is_admin = self._admin_check(origin, context)
@@ -271,12 +280,7 @@ class SlackListeners:
     ) -> None:
         """``@maxim 42``: the same answer as `/maxim 42`, in the thread."""
         text = strip_mention(str(event.get("text") or ""), context.bot_user_id)
-        origin = Origin(
-            PLATFORM,
-            str(event.get("channel", "")),
-            str(event.get("user", "")),
-            str(body.get("team_id", "")),
-        )
+        origin = _origin(event.get("channel"), event.get("user"), body, context)
         thread = str(event.get("thread_ts") or event.get("ts") or "")
         is_admin = self._admin_check(origin, context)
         self.background.spawn(
@@ -343,7 +347,7 @@ class SlackListeners:
         bot_user = context.bot_user_id or ""
         if not user or user == bot_user or not text:
             return
-        origin = Origin(PLATFORM, str(event.get("channel", "")), user, str(body.get("team_id", "")))
+        origin = _origin(event.get("channel"), user, body, context)
         if event.get("channel_type") == "im":
             # Slack sends no app_mention in direct messages: a mention here is just a name.
             query = direct_command(strip_mention(text, bot_user))

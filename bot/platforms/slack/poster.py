@@ -6,7 +6,8 @@ uploaded file, whose message has no metadata: the card's file name ends in a dig
 key instead (`bot.platforms.slack.cards.daily_card_name`), and `find_post` looks for both.
 
 Installed through OAuth the app holds one bot token per workspace: `clients` then gives the
-client of the subscription's workspace, and a workspace the app left is `ChannelUnavailable`.
+client of the subscription's workspace (or of its Enterprise Grid org's org-wide installation),
+and a workspace the app left is `ChannelUnavailable`.
 
 Since 2025-05-29 Slack lets a commercially distributed app that is not in the Slack
 Marketplace call ``conversations.history`` once a minute per workspace, 15 messages a page.
@@ -53,7 +54,11 @@ UNINSTALLED = "app_uninstalled"  # the reason when the subscription's workspace 
 # With OAuth, one workspace's token refused for good (its uninstall event missed, say): that
 # workspace's daily posts stop as failing instead of retrying every day. With one bot token
 # these stay retryable: every channel would fail alike until the operator fixes the token.
-WORKSPACE_GONE = frozenset({"token_revoked", "account_inactive", "invalid_auth"})
+# ``team_access_not_granted``: an Enterprise Grid org-wide installation that an org admin took
+# out of the channel's workspace.
+WORKSPACE_GONE = frozenset(
+    {"token_revoked", "account_inactive", "invalid_auth", "team_access_not_granted"}
+)
 log = logging.getLogger(__name__)
 METADATA_TYPE = "maxim_daily"
 
@@ -73,7 +78,7 @@ class SlackPoster:
         history_wait_budget: float = HISTORY_WAIT_BUDGET,
         cards: CardCache | None = None,
     ) -> None:
-        """`client` posts when `clients` is None (one workspace); else `clients(workspace)`.
+        """`client` posts when `clients` is None (one workspace); else the post's `clients(...)`.
 
         `sleep` and `clock` are how `find_post` waits out rate limits (tests move time);
         `cards` draws card-style posts (the chat service's, so each card is drawn once).
@@ -85,15 +90,15 @@ class SlackPoster:
         self.clock = clock
         self.history_wait_budget = history_wait_budget
 
-    async def _client(self, workspace: str) -> AsyncWebClient:
-        """The client with `workspace`'s token; `ChannelUnavailable` where it is not installed.
+    async def _client(self, workspace: str, channel: str) -> AsyncWebClient:
+        """The client that posts to `channel` of `workspace`; `ChannelUnavailable` if none does.
 
         Permanent on purpose: the scheduler marks the subscription failing, and setting the
         daily post again (after reinstalling) clears that.
         """
         if self.clients is None:
             return self.client
-        client = await self.clients(workspace)
+        client = await self.clients(workspace, channel)
         if client is None:
             raise ChannelUnavailable(UNINSTALLED)
         return client
@@ -114,7 +119,7 @@ class SlackPoster:
         ``files:write`` it goes out as text, with one log line. `thread` adds a line inviting
         replies in the post's thread (Slack threads need no setup).
         """
-        client = await self._client(workspace)
+        client = await self._client(workspace, channel)
         if style == "card":
             posted = await self._post_card(client, channel, maxim, key, thread=thread)
             if posted is not None:
@@ -182,7 +187,7 @@ class SlackPoster:
         window was read to its end (or to the `MAX_PAGES` bound): a rate limit longer than
         the wait budget raises `RateLimited`, so the scheduler retries the post later.
         """
-        client = without_rate_limit_retry(await self._client(workspace))
+        client = without_rate_limit_retry(await self._client(workspace, channel))
         deadline = self.clock() + self.history_wait_budget
         cursor: str | None = None
         read = 0

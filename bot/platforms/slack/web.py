@@ -26,9 +26,9 @@ if TYPE_CHECKING:
     from bot.config import Secrets, SlackConfig
 
 PLATFORM = "slack"
-# With Slack OAuth the app holds one bot token per workspace: this gives the client carrying
-# the token of a workspace (a team id), or None when the app is not installed there.
-ClientFor: TypeAlias = Callable[[str], Awaitable[AsyncWebClient | None]]
+# With Slack OAuth the app holds one bot token per workspace (or Grid org): this gives the
+# client carrying the token that serves a (workspace, channel), or None where none does.
+ClientFor: TypeAlias = Callable[[str, str], Awaitable[AsyncWebClient | None]]
 # Errors that mean the bot cannot post in this channel at all: retrying will not help.
 CHANNEL_GONE = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "channel_is_archived"}

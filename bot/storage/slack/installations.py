@@ -55,6 +55,7 @@ __all__ = ["SqlInstallationStore", "SqlOAuthStateStore"]
 REFRESH_BEFORE: Final = datetime.timedelta(hours=2)
 TOKEN_LOCK_NAMESPACE: Final = 0x736C6B  # "slk": first key of pg_advisory_xact_lock(int, int)
 _ROTATION_FAILURES: Final = (SlackClientError, aiohttp.ClientError, TimeoutError)
+_ANY_ENTERPRISE: Final = object()  # `_latest_bot`: the team's bot, whatever its Grid org
 
 
 class SqlInstallationStore(StorageBase, AsyncInstallationStore):
@@ -140,8 +141,37 @@ class SqlInstallationStore(StorageBase, AsyncInstallationStore):
         team_id = None if is_enterprise_install or team_id is None else team_id
         async with self._reading() as conn:
             bot = await self._latest_bot(conn, enterprise_id, team_id)
+        return await self._refreshed(bot)
+
+    async def async_find_team_bot(self, team_id: str) -> Bot | None:
+        """The latest bot installed in workspace `team_id` itself, in whatever Grid org.
+
+        A daily post knows its workspace; a team installation inside an Enterprise Grid org is
+        stored with the org's id too, and team ids are unique across Slack, so the team alone
+        finds it. Refreshed as in `async_find_bot`.
+        """
+        async with self._reading() as conn:
+            bot = await self._latest_bot(conn, _ANY_ENTERPRISE, team_id)
+        return await self._refreshed(bot)
+
+    async def async_installed_teams(self, enterprise_id: str) -> set[str]:
+        """The workspaces of Grid org `enterprise_id` with an installation (a bot) of their own."""
+        c = slack_bots.c
+        stmt = sa.select(c.team_id).distinct()
+        stmt = stmt.where(
+            c.client_id == self.client_id,
+            c.enterprise_id == enterprise_id,
+            c.team_id.is_not(None),
+            c.bot_token.is_not(None),
+        )
+        async with self._reading() as conn:
+            return {str(team) for team in (await conn.scalars(stmt))}
+
+    async def _refreshed(self, bot: Bot | None) -> Bot | None:
+        """`bot`, its token refreshed first when near expiry; as it is if that fails."""
         if bot is None or not self._bot_due(bot):
             return bot
+        enterprise_id, team_id = bot.enterprise_id, bot.team_id
         try:
             async with self._token_lock(enterprise_id, team_id) as conn:
                 # Re-read: another process may have refreshed it while we waited for the lock.
@@ -192,22 +222,17 @@ class SqlInstallationStore(StorageBase, AsyncInstallationStore):
             return found
 
     async def _latest_bot(
-        self, conn: AsyncConnection, enterprise_id: str | None, team_id: str | None
+        self, conn: AsyncConnection, enterprise_id: str | object | None, team_id: str | None
     ) -> Bot | None:
+        """The latest bot with a token of (`enterprise_id` or `_ANY_ENTERPRISE`, `team_id`)."""
         c = slack_bots.c
-        row = (
-            await conn.execute(
-                sa.select(slack_bots)
-                .where(
-                    c.client_id == self.client_id,
-                    c.enterprise_id == enterprise_id,
-                    c.team_id == team_id,
-                    c.bot_token.is_not(None),
-                )
-                .order_by(c.installed_at.desc(), c.id.desc())
-                .limit(1)
-            )
-        ).first()
+        stmt = sa.select(slack_bots).where(
+            c.client_id == self.client_id, c.team_id == team_id, c.bot_token.is_not(None)
+        )
+        if enterprise_id is not _ANY_ENTERPRISE:
+            stmt = stmt.where(c.enterprise_id == enterprise_id)
+        stmt = stmt.order_by(c.installed_at.desc(), c.id.desc()).limit(1)
+        row = (await conn.execute(stmt)).first()
         return None if row is None else _bot_from_row(row, self.cipher)
 
     async def _latest_installation(

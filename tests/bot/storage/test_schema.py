@@ -28,7 +28,7 @@ from tests.helpers import ROOT, python_env, race, subscription
 
 T0 = dt.datetime(2024, 3, 1, 7, 0, tzinfo=dt.UTC)
 DAY = dt.date(2024, 3, 1)
-HEAD = "0008"
+HEAD = "0009"
 
 
 @pytest.fixture
@@ -101,6 +101,7 @@ async def test_upgrade_from_first_revision_keeps_data(
             style="text",  # and every one before 0005 posted text
             days=127,  # and every one before 0007 posted every day
             thread=False,  # and every one before 0008 opened no thread
+            enterprise="",  # and every one before 0009 was set outside a Grid org
         )
         assert await s.get_post("slack", "C1", DAY) == PostRecord(
             platform="slack",

@@ -225,6 +225,31 @@ async def test_an_org_wide_installation_is_found_from_any_team(
     assert await store.async_find_bot(enterprise_id="E1", team_id="T7") is None
 
 
+async def test_a_workspace_finds_its_own_bot_in_whatever_org_and_never_the_orgs(
+    store: SqlInstallationStore, new_engine: Callable[[], AsyncEngine]
+) -> None:
+    await store.async_save_bot(bot("T1", enterprise_id="E1", bot_token="xoxb-own"))
+    await store.async_save_bot(bot("T2"))  # no org
+    await store.async_save_bot(
+        bot(None, enterprise_id="E1", is_enterprise_install=True, bot_token="xoxb-org")
+    )
+    await store.async_save_bot(bot("T3", enterprise_id="E1", bot_token=None))  # no token
+    other = SqlInstallationStore(new_engine(), client_id="999.999")
+    await other.async_save_bot(bot("T4", enterprise_id="E1"))
+
+    own = await store.async_find_team_bot("T1")
+    lone = await store.async_find_team_bot("T2")
+
+    assert own is not None
+    assert (own.enterprise_id, own.bot_token) == ("E1", "xoxb-own")
+    assert lone is not None
+    assert lone.team_id == "T2"
+    assert await store.async_find_team_bot("T7") is None  # the org's bot is no team's own
+    assert await store.async_find_team_bot("T3") is None
+    assert await store.async_installed_teams("E1") == {"T1"}  # not T3 (no token), not T4
+    assert await store.async_installed_teams("E9") == set()
+
+
 async def test_another_app_sees_nothing(
     store: SqlInstallationStore, new_engine: Callable[[], AsyncEngine]
 ) -> None:
@@ -468,9 +493,10 @@ async def test_two_processes_refresh_a_token_once(
         a.async_find_bot(enterprise_id="E1", team_id="T1"),
         b.async_find_bot(enterprise_id="E1", team_id="T1"),
         b.async_find_installation(enterprise_id="E1", team_id="T1"),
+        a.async_find_team_bot("T1"),  # a daily post's lookup
     )
     [call] = refreshes(slack)
-    assert [f.bot_token if f else None for f in found] == [issued(call)[0]] * 3
+    assert [f.bot_token if f else None for f in found] == [issued(call)[0]] * 4
 
 
 async def test_a_failed_refresh_logs_one_line_and_returns_the_stored_token(

@@ -223,6 +223,33 @@ async def test_a_subscriptions_thread_is_kept_and_a_config_change_of_thread_is_a
     assert await storage.get_subscription("slack", "C2") == cfg("C2", thread=True, set_at=later)
 
 
+async def test_a_grid_orgs_subscriptions_go_but_in_workspaces_installed_on_their_own(
+    storage: Storage,
+) -> None:
+    subs = [
+        sub("C1", workspace="T1", enterprise="E1"),
+        sub("C2", workspace="T2", enterprise="E1"),  # T2 has an installation of its own
+        sub("C3", workspace="T3", enterprise="E1"),
+        sub("C4", workspace="T4", enterprise="E2"),  # another org
+        sub("C5", workspace="T5"),  # no org
+        sub("D1", platform="discord", workspace="G1", enterprise="E1"),
+    ]
+    for each in subs:
+        await storage.save_subscription(each)
+    assert await storage.get_subscription("slack", "C1") == subs[0]  # the org is stored
+
+    assert await storage.delete_enterprise_subscriptions("slack", "E1", keep={"T2"}) == 2
+    left = await storage.list_subscriptions()
+    assert [(s.platform, s.channel) for s in left] == [
+        ("discord", "D1"),
+        ("slack", "C2"),
+        ("slack", "C4"),
+        ("slack", "C5"),
+    ]
+    assert await storage.delete_enterprise_subscriptions("slack", "E1") == 1  # keep nothing
+    assert await storage.delete_enterprise_subscriptions("slack", "E9") == 0
+
+
 async def test_sync_config_subscriptions_concurrently(
     storage: Storage, open_many: OpenMany
 ) -> None:

@@ -64,6 +64,7 @@ from tests.fakes.slack.workspaces import (
     DEFAULT_BOT_NAME,
     DEFAULT_INSTALLER_ID,
     ApiRequest,
+    Enterprise,
     IssuedToken,
     TokenRegistry,
     Workspace,
@@ -77,6 +78,7 @@ __all__ = [
     "SIZE_MISMATCH",
     "UPLOAD",
     "Call",
+    "Enterprise",
     "FakeSlack",
     "HistoryRateLimit",
     "OAuthApp",
@@ -246,6 +248,8 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
             team_id, team_name, team_domain, bot_user_id, bot_id, bot_name, channels=set(channels)
         )
         self.workspaces: dict[str, Workspace] = {team_id: self.default_workspace}
+        #: Enterprise Grid organisations by enterprise id (`add_enterprise`).
+        self.enterprises: dict[str, Enterprise] = {}
         self.app_id = app_id
         self.scopes = scopes
         self._tokens = TokenRegistry()
@@ -381,6 +385,37 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
         if bot_token is not None:
             self._tokens.add(IssuedToken(bot_token, "bot", team_id, scopes))
         return workspace
+
+    def add_enterprise(
+        self, enterprise_id: str, *, teams: Iterable[str], name: str | None = None
+    ) -> Enterprise:
+        """An Enterprise Grid organisation over the existing workspaces ``teams``.
+
+        OAuth can then install the app org-wide (`issue_code(enterprise_id=...)`, or
+        ``next_install_enterprise`` for the authorize page): one token for the org, which
+        answers in whichever of its workspaces a call names (by ``channel``, else
+        ``team_id``, else the first of them). Installing into one of its workspaces alone
+        still works, and oauth.v2.access names the org then too.
+        """
+        if enterprise_id in self.enterprises:
+            raise ValueError(f"enterprise {enterprise_id} already exists")
+        org = Enterprise(
+            enterprise_id,
+            name or f"Org {enterprise_id}",
+            f"UBOT{enterprise_id}",
+            f"BBOT{enterprise_id}",
+        )
+        for team in teams:
+            self._workspace(team).enterprise_id = enterprise_id
+        self.enterprises[enterprise_id] = org
+        return org
+
+    def revoke_team_access(self, enterprise_id: str, team_id: str) -> None:
+        """An org admin takes the org-wide installation out of workspace ``team_id``.
+
+        Calls with the org's token there answer ``team_access_not_granted`` from then on.
+        """
+        self.enterprises[enterprise_id].not_granted.add(self._workspace(team_id).team_id)
 
     def deny_scope(self, scope: str, team_id: str | None = None) -> None:
         """Take ``scope`` from every token of ``team_id`` (default: the default workspace).
@@ -905,7 +940,7 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
             status=reply.status,
             response=reply.body,
             token=token,
-            team=self._team_of(token),
+            team=self._team_of(token, body),
         )
         await self._notify(lambda: self.calls.append(call))
         if drop:
@@ -914,12 +949,30 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
             return web.Response(status=500)  # never reaches the caller
         return web.json_response(reply.body, status=reply.status, headers=reply.headers)
 
-    def _team_of(self, token: str | None) -> str | None:
-        """The team id a token authenticates as now, or None."""
+    def _team_of(self, token: str | None, body: Mapping[str, Any]) -> str | None:
+        """The team id a token authenticates as now (an org's: the call's workspace), or None."""
         issued = self._tokens.get(token) if token else None
         if issued is None or issued.problem(self.clock()) is not None:
             return None
-        return issued.team_id
+        workspace = self._workspace_of(issued, body)
+        return None if workspace is None else workspace.team_id
+
+    def _workspace_of(self, issued: IssuedToken, body: Mapping[str, Any]) -> Workspace | None:
+        """The workspace a call with ``issued`` acts in; an org-wide token's: the one it names.
+
+        An org-wide token serves every workspace of its org: the channel's (channel ids are
+        unique across Slack), else the ``team_id`` argument's, else the org's first.
+        """
+        if issued.team_id is not None:
+            return self.workspaces.get(issued.team_id)
+        if issued.enterprise_id is None:
+            return None  # an app-level token
+        org = [w for w in self.workspaces.values() if w.enterprise_id == issued.enterprise_id]
+        channel = str(body.get("channel") or "")
+        named = [w for w in org if channel in w.channels] or [
+            w for w in org if w.team_id == body.get("team_id")
+        ]
+        return (named or org or [None])[0]
 
     def _dispatch(self, method: str, body: dict[str, Any], headers: Mapping[str, str]) -> _Reply:
         queue = self._faults.get(method)
@@ -968,7 +1021,10 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
         wanted = {"bot", "user"} if kind == "workspace" else {kind}
         if issued.kind not in wanted:
             raise _SlackError("not_allowed_token_type")
-        workspace = self.workspaces.get(issued.team_id) if issued.team_id else None
+        workspace = self._workspace_of(issued, req.body)
+        org = self.enterprises.get(issued.enterprise_id or "") if issued.team_id is None else None
+        if org is not None and workspace is not None and workspace.team_id in org.not_granted:
+            raise _SlackError("team_access_not_granted")
         return ApiRequest(req.body, req.headers, req.token, workspace, issued)
 
     def _check_scope(self, method: str, req: ApiRequest) -> None:

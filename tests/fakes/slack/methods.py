@@ -15,7 +15,7 @@ from typing import Any
 
 from tests.fakes.slack.blockkit import message_problem, view_problem
 from tests.fakes.slack.limits import HistoryRateLimit
-from tests.fakes.slack.workspaces import ApiRequest, SlackError, Workspace
+from tests.fakes.slack.workspaces import ApiRequest, Enterprise, SlackError, Workspace
 
 __all__ = ["WebApiMethods"]
 
@@ -27,6 +27,7 @@ class WebApiMethods:
     """Handlers of the Web API methods: ``ApiRequest`` in, the ``ok: true`` fields out."""
 
     app_id: str
+    enterprises: dict[str, Enterprise]
     users: dict[str, dict[str, Any]]
     channel_members: dict[str, set[str]]
     private_channels: set[str]
@@ -57,6 +58,18 @@ class WebApiMethods:
         raise SlackError("message_not_found")
 
     def _auth_test(self, req: ApiRequest) -> dict[str, Any]:
+        if req.issued is not None and req.issued.team_id is None and req.issued.enterprise_id:
+            org = self.enterprises[req.issued.enterprise_id]  # an org-wide installation's bot
+            return {
+                "url": f"https://{org.enterprise_id.lower()}.enterprise.slack.com/",
+                "team": org.name,
+                "user": "maxim",
+                "team_id": org.enterprise_id,
+                "user_id": org.bot_user_id,
+                "bot_id": org.bot_id,
+                "enterprise_id": org.enterprise_id,
+                "is_enterprise_install": True,
+            }
         ws = req.team
         answer: dict[str, Any] = {
             "url": ws.url,

@@ -12,7 +12,12 @@ Slack's OAuth v2 flow and, with token rotation on, must refresh it before it exp
   form fields; a single-use code (10 minutes) for a new bot token, or a single-use refresh
   token for a new access + refresh token pair.  The old access token keeps working until it
   expires, as on Slack.
-* `uninstall` — revokes the workspace's tokens and returns the ``app_uninstalled`` callback.
+* `uninstall` — revokes the workspace's tokens and returns the ``app_uninstalled`` callback;
+  `uninstall_org` does the same for an Enterprise Grid org-wide installation.
+* Enterprise Grid (`add_enterprise`): ``issue_code(enterprise_id=...)`` or
+  ``next_install_enterprise`` install the app org-wide: oauth.v2.access answers with
+  ``is_enterprise_install: true``, the ``enterprise`` and ``team: null``, and one token for the
+  org (`org_tokens`); installing into one workspace of an org names the org too.
 * `accept_refresh_token` — a refresh token issued before the test began (any value), so that
   an installation store's own rows can be refreshed; one the fake does not know is refused
   (``invalid_refresh_token``), as Slack refuses a spent or revoked one.  ``calls_to(
@@ -35,6 +40,7 @@ from aiohttp import web
 from tests.fakes.slack.payloads import app_uninstalled_payload
 from tests.fakes.slack.workspaces import (
     ApiRequest,
+    Enterprise,
     IssuedToken,
     SlackError,
     TokenKind,
@@ -66,14 +72,15 @@ class OAuthApp:
 
 @dataclass(frozen=True)
 class _Grant:
-    """An authorization code: what the user agreed to, for which workspace and app."""
+    """An authorization code: what the user agreed to, for which workspace (or org) and app."""
 
-    team_id: str
+    team_id: str | None  # None: an org-wide installation of `enterprise_id`
     client_id: str | None  # None: issue_code without an app, any registered app may use it
     scope: str | None
     user_scope: str
     redirect_uri: str | None
     issued_at: float
+    enterprise_id: str | None = None  # set with no team: the whole org
 
 
 class OAuthMixin:
@@ -83,6 +90,7 @@ class OAuthMixin:
     app_id: str
     scopes: str
     workspaces: dict[str, Workspace]
+    enterprises: dict[str, Enterprise]
     _tokens: TokenRegistry
 
     @property
@@ -96,13 +104,17 @@ class OAuthMixin:
         #: The workspace the next visit to the authorize page installs into (then reset);
         #: None: the default workspace.  A ``team`` query parameter takes precedence.
         self.next_install_team: str | None = None
+        #: The Grid org the next visit to the authorize page installs into org-wide (then
+        #: reset); takes precedence over the team.
+        self.next_install_enterprise: str | None = None
         #: The next visit to the authorize page is refused by the user (``access_denied``).
         self.next_install_denied = False
         #: Query parameters of every visit to the authorize page (scopes, state, ...).
         self.authorize_requests: list[dict[str, str]] = []
         #: Successful refresh_token exchanges per team id (0 for any other).
         self.refreshes: Counter[str] = Counter()
-        #: Team ids in the order oauth.v2.access installed into them (code exchanges).
+        #: Team ids (an org-wide install: the enterprise id) in the order oauth.v2.access
+        #: installed into them (code exchanges).
         self.installs: list[str] = []
         #: Every code, access token and refresh token OAuth handed out, in order: none of
         #: them may ever show in the bot's log.
@@ -140,16 +152,23 @@ class OAuthMixin:
         scope: str | None = None,
         user_scope: str = "",
         redirect_uri: str | None = None,
+        enterprise_id: str | None = None,
     ) -> str:
         """An authorization code for ``team_id``, as if its user had clicked "Allow".
 
         For tests that skip the browser step.  ``redirect_uri`` given: oauth.v2.access must
         send the same one (Slack's rule); ``scope`` None grants the fake's ``scopes``.
+        ``enterprise_id`` (no ``team_id``): an org-wide installation of that Grid org.
         """
-        team = self._workspace(team_id)
-        code = f"{team.team_id}.{uuid.uuid4().hex}"
+        if enterprise_id is not None:
+            if team_id is not None or enterprise_id not in self.enterprises:
+                raise ValueError("an org-wide install names a known enterprise and no team")
+            grant_team, owner = None, enterprise_id
+        else:
+            grant_team = owner = self._workspace(team_id).team_id
+        code = f"{owner}.{uuid.uuid4().hex}"
         self._codes[code] = _Grant(
-            team.team_id, client_id, scope, user_scope, redirect_uri, self.clock()
+            grant_team, client_id, scope, user_scope, redirect_uri, self.clock(), enterprise_id
         )
         self.issued.append(code)
         return code
@@ -190,6 +209,36 @@ class OAuthMixin:
             if t.team_id == team_id and t.kind == kind and t.problem(now) is None
         ]
 
+    def org_tokens(self, enterprise_id: str) -> list[str]:
+        """The usable bot tokens of ``enterprise_id``'s org-wide installation, oldest first."""
+        now = self.clock()
+        return [
+            t.value
+            for t in self._tokens
+            if t.team_id is None
+            and t.enterprise_id == enterprise_id
+            and t.kind == "bot"
+            and t.problem(now) is None
+        ]
+
+    def uninstall_org(self, enterprise_id: str) -> dict[str, Any]:
+        """Remove the org-wide installation of ``enterprise_id``; return ``app_uninstalled``.
+
+        Its org tokens are revoked (``token_revoked`` from then on); installations of its
+        workspaces' own stay. The callback names the org and no team, with an authorization
+        saying ``is_enterprise_install``, as Slack sends for an org-wide app.
+        """
+        org = self.enterprises[enterprise_id]
+        self._tokens.revoke_enterprise(enterprise_id)
+        self._codes = {
+            c: g
+            for c, g in self._codes.items()
+            if not (g.team_id is None and g.enterprise_id == enterprise_id)
+        }
+        return app_uninstalled_payload(
+            None, api_app_id=self.app_id, bot_user_id=org.bot_user_id, enterprise_id=enterprise_id
+        )
+
     def uninstall(self, team_id: str) -> dict[str, Any]:
         """Remove the app from ``team_id``: revoke its tokens; return ``app_uninstalled``.
 
@@ -224,7 +273,10 @@ class OAuthMixin:
         if not redirect_uri or (app.redirect_uri and redirect_uri != app.redirect_uri):
             return web.Response(status=400, text="bad_redirect_uri")
         team_id = query.get("team") or self.next_install_team
+        enterprise_id, self.next_install_enterprise = self.next_install_enterprise, None
         self.next_install_team = None
+        if enterprise_id is not None:
+            team_id = None  # the person picked the whole org on Slack's page
         if team_id is not None and team_id not in self.workspaces:
             return web.Response(status=400, text="invalid_team")
         answer: dict[str, str]
@@ -238,6 +290,7 @@ class OAuthMixin:
                 scope=query.get("scope") or None,
                 user_scope=query.get("user_scope", ""),
                 redirect_uri=query.get("redirect_uri"),
+                enterprise_id=enterprise_id,
             )
             answer = {"code": code}
         if "state" in query:
@@ -263,22 +316,39 @@ class OAuthMixin:
             raise SlackError("invalid_code")
         if grant.redirect_uri is not None and req.body.get("redirect_uri") != grant.redirect_uri:
             raise SlackError("bad_redirect_uri")
-        team = self.workspaces[grant.team_id]
         bot_scopes = self.scopes if grant.scope is None else grant.scope
-        answer = {
-            **self._token_fields(app, "bot", team, bot_scopes),
-            "bot_user_id": team.bot_user_id,
-            "app_id": self.app_id,
-            "team": team.team_field(),
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "authed_user": {"id": team.installer_user_id},
-        }
+        if grant.team_id is None:  # org-wide: one token for the org, no team
+            org = self.enterprises[str(grant.enterprise_id)]
+            installer, owner = org.installer_user_id, (None, org.enterprise_id)
+            answer = {
+                **self._token_fields(app, "bot", owner, bot_scopes),
+                "bot_user_id": org.bot_user_id,
+                "app_id": self.app_id,
+                "team": None,
+                "enterprise": org.enterprise_field(),
+                "is_enterprise_install": True,
+                "authed_user": {"id": installer},
+            }
+        else:
+            team = self.workspaces[grant.team_id]
+            installer, owner = team.installer_user_id, (team.team_id, team.enterprise_id)
+            answer = {
+                **self._token_fields(app, "bot", owner, bot_scopes),
+                "bot_user_id": team.bot_user_id,
+                "app_id": self.app_id,
+                "team": team.team_field(),
+                "enterprise": self._org_field(team.enterprise_id),
+                "is_enterprise_install": False,
+                "authed_user": {"id": installer},
+            }
         if grant.user_scope:
-            user_fields = self._token_fields(app, "user", team, grant.user_scope)
-            answer["authed_user"] = {"id": team.installer_user_id, **user_fields}
-        self.installs.append(team.team_id)
+            user_fields = self._token_fields(app, "user", owner, grant.user_scope)
+            answer["authed_user"] = {"id": installer, **user_fields}
+        self.installs.append(owner[0] or str(owner[1]))
         return answer
+
+    def _org_field(self, enterprise_id: str | None) -> dict[str, str] | None:
+        return None if enterprise_id is None else self.enterprises[enterprise_id].enterprise_field()
 
     def _client_app(self, headers: Mapping[str, str], body: Mapping[str, Any]) -> OAuthApp:
         """The app whose credentials came in HTTP Basic auth, or else in form fields."""
@@ -302,34 +372,54 @@ class OAuthMixin:
         spent = self._tokens.use_refresh(refresh_token, app.client_id)
         if spent is None:
             raise SlackError("invalid_refresh_token")
-        team = self.workspaces[spent.team_id]
-        self.refreshes[team.team_id] += 1
+        owner = (spent.team_id, spent.enterprise_id)
+        if spent.team_id is None:  # an org-wide installation's token
+            org = self.enterprises[str(spent.enterprise_id)]
+            self.refreshes[org.enterprise_id] += 1
+            who: Workspace | Enterprise = org
+            names = {
+                "team": None,
+                "enterprise": org.enterprise_field(),
+                "is_enterprise_install": True,
+            }
+        else:
+            team = who = self.workspaces[spent.team_id]
+            self.refreshes[team.team_id] += 1
+            names = {
+                "team": team.team_field(),
+                "enterprise": self._org_field(team.enterprise_id),
+                "is_enterprise_install": False,
+            }
         answer = {
-            **self._token_fields(app, spent.kind, team, spent.scopes, rotate=True),
+            **self._token_fields(app, spent.kind, owner, spent.scopes, rotate=True),
             "app_id": self.app_id,
-            "team": team.team_field(),
-            "enterprise": None,
-            "is_enterprise_install": False,
+            **names,
         }
         if spent.kind == "bot":
-            answer["bot_user_id"] = team.bot_user_id
+            answer["bot_user_id"] = who.bot_user_id
         else:
-            answer["user_id"] = team.installer_user_id
+            answer["user_id"] = who.installer_user_id
         return answer
 
     def _token_fields(
         self,
         app: OAuthApp,
         kind: TokenKind,
-        team: Workspace,
+        owner: tuple[str | None, str | None],
         scopes: str,
         *,
         rotate: bool = False,
     ) -> dict[str, Any]:
-        """A new access token (plus refresh token and expires_in when rotating)."""
+        """A new access token (plus refresh token and expires_in when rotating).
+
+        ``owner`` is (team id, enterprise id): a team's token (in its org, if any), or with no
+        team an org-wide installation's.
+        """
+        team_id, enterprise_id = owner
         rotating = rotate or app.token_rotation
         expires_at = self.clock() + app.expires_in if rotating else None
-        token: IssuedToken = self._tokens.issue(kind, team.team_id, scopes, expires_at)
+        org_wide = enterprise_id if team_id is None else None
+        token: IssuedToken = self._tokens.issue(kind, team_id, scopes, expires_at, org_wide)
         self.issued.append(token.value)
         fields: dict[str, Any] = {
             "access_token": token.value,
@@ -338,7 +428,7 @@ class OAuthMixin:
         }
         if rotating:
             fields["refresh_token"] = self._tokens.issue_refresh(
-                kind, team.team_id, app.client_id, scopes
+                kind, team_id, app.client_id, scopes, org_wide
             )
             self.issued.append(fields["refresh_token"])
             fields["expires_in"] = app.expires_in

@@ -75,11 +75,13 @@ def slash_command_payload(
     channel_name: str = "general",
     enterprise_id: str = "",
     team_domain: str = DEFAULT_TEAM_DOMAIN,
+    enterprise_install: bool = False,
 ) -> dict[str, str]:
     """The fields of a slash command, as Slack sends them (Socket Mode payload; all str).
 
     ``enterprise_id`` set makes it a command from an Enterprise Grid workspace; ``team_id``
     and ``team_domain`` pick the workspace it comes from (the emulator serves several).
+    ``enterprise_install``: the app serves it through its org-wide installation.
     """
     grid = {"enterprise_id": enterprise_id, "enterprise_name": "Grid"} if enterprise_id else {}
     return {
@@ -94,7 +96,7 @@ def slash_command_payload(
         "command": command,
         "text": text,
         "api_app_id": api_app_id,
-        "is_enterprise_install": "false",
+        "is_enterprise_install": "true" if enterprise_install else "false",
         "response_url": response_url,
         "trigger_id": trigger_id,
     }
@@ -203,28 +205,36 @@ def block_actions_body(
 def event_payload(
     event: dict[str, Any],
     event_id: str = "Ev1",
-    team_id: str = DEFAULT_TEAM_ID,
+    team_id: str | None = DEFAULT_TEAM_ID,
     api_app_id: str = DEFAULT_APP_ID,
     authorizations: Iterable[dict[str, Any]] | None = None,
     *,
     bot_user_id: str = DEFAULT_BOT_USER_ID,
     event_time: int | None = None,
+    enterprise_id: str | None = None,
 ) -> dict[str, Any]:
-    """An Events API ``event_callback`` wrapper around ``event``, with bot authorizations."""
+    """An Events API ``event_callback`` wrapper around ``event``, with bot authorizations.
+
+    ``enterprise_id`` set: an event of an Enterprise Grid org; the app's authorization is
+    its org-wide installation's (no team, ``is_enterprise_install``) unless ``authorizations``
+    says otherwise. ``team_id`` None: an event of the org itself (its uninstall).
+    """
     auths = (
         list(authorizations)
         if authorizations is not None
         else [
             {
-                "enterprise_id": None,
-                "team_id": team_id,
+                "enterprise_id": enterprise_id,
+                "team_id": None if enterprise_id else team_id,
                 "user_id": bot_user_id,
                 "is_bot": True,
-                "is_enterprise_install": False,
+                "is_enterprise_install": enterprise_id is not None,
             }
         ]
     )
+    grid = {} if enterprise_id is None else {"enterprise_id": enterprise_id}
     return {
+        **grid,
         "token": "verification-token",
         "team_id": team_id,
         "api_app_id": api_app_id,
@@ -234,7 +244,7 @@ def event_payload(
         "event_time": int(time.time()) if event_time is None else event_time,
         "authorizations": auths,
         "is_ext_shared_channel": False,
-        "event_context": f"4-fake-{team_id}-{event_id}",
+        "event_context": f"4-fake-{team_id or enterprise_id}-{event_id}",
     }
 
 
@@ -396,17 +406,20 @@ def app_mention_event(
 
 
 def app_uninstalled_payload(
-    team_id: str = DEFAULT_TEAM_ID,
+    team_id: str | None = DEFAULT_TEAM_ID,
     *,
     api_app_id: str = DEFAULT_APP_ID,
     event_id: str = "EvUninstall",
     bot_user_id: str = DEFAULT_BOT_USER_ID,
     event_time: int | None = None,
+    enterprise_id: str | None = None,
 ) -> dict[str, Any]:
     """The ``app_uninstalled`` callback Slack sends once the app is removed from a workspace.
 
     Bolt skips authorization for it (the workspace's tokens are already revoked), so a bot
     can drop that installation: `FakeSlack.uninstall` returns this for the test to deliver.
+    An org-wide installation's (`FakeSlack.uninstall_org`): ``team_id`` None and the
+    ``enterprise_id``, its authorization ``is_enterprise_install``.
     """
     return event_payload(
         {"type": "app_uninstalled"},
@@ -415,6 +428,7 @@ def app_uninstalled_payload(
         api_app_id,
         bot_user_id=bot_user_id,
         event_time=event_time,
+        enterprise_id=enterprise_id,
     )
 
 

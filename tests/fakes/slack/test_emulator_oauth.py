@@ -49,7 +49,7 @@ def client(fake: FakeSlack, token: str | None = None) -> AsyncWebClient:
     return AsyncWebClient(token=token, base_url=fake.url)
 
 
-async def install(fake: FakeSlack, team_id: str, **kwargs: Any) -> dict[str, Any]:
+async def install(fake: FakeSlack, team_id: str | None, **kwargs: Any) -> dict[str, Any]:
     """Exchange a fresh code for ``team_id`` the way bolt's OAuth flow does."""
     response = await client(fake).oauth_v2_access(
         client_id=CLIENT_ID, client_secret=CLIENT_SECRET, code=fake.issue_code(team_id, **kwargs)
@@ -495,3 +495,106 @@ async def test_the_history_limit_counts_per_workspace(fake: FakeSlack, clock: Se
     await client(fake, "xoxb-t2").conversations_history(channel="C2", limit=50)
 
     assert [c.status for c in fake.calls_to("conversations.history")] == [200, 200, 200]
+
+
+# ------------------------------------------------------------------------------ Enterprise Grid
+
+
+@pytest.fixture
+def grid(fake: FakeSlack, other: str) -> str:
+    """Org E1 over the default workspace (C1) and T2 (C2); T3 (C3) stands alone."""
+    fake.add_workspace("T3", channels=["C3"])
+    fake.add_enterprise("E1", teams=[DEFAULT_TEAM_ID, other], name="Grid Org")
+    return "E1"
+
+
+async def test_an_org_wide_install_gets_one_token_for_the_org_and_no_team(
+    fake: FakeSlack, grid: str
+) -> None:
+    fake.oauth_app(CLIENT_ID, CLIENT_SECRET, token_rotation=True)
+
+    answer = await install(fake, None, enterprise_id=grid)
+
+    token = answer["access_token"]
+    assert token.startswith(f"xoxb-{grid}-")
+    assert answer["is_enterprise_install"] is True
+    assert answer["team"] is None
+    assert answer["enterprise"] == {"id": grid, "name": "Grid Org"}
+    assert answer["bot_user_id"] == f"UBOT{grid}"
+    assert fake.org_tokens(grid) == [token]
+    assert fake.tokens_for(DEFAULT_TEAM_ID) == [fake.bot_token]  # no team token was issued
+    identity = await client(fake, token).auth_test()
+    assert identity["is_enterprise_install"] is True
+    assert identity["enterprise_id"] == grid
+    assert identity["bot_id"] == f"BBOT{grid}"
+    refreshed = await client(fake).oauth_v2_access(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        grant_type="refresh_token",
+        refresh_token=answer["refresh_token"],
+    )
+    assert refreshed["is_enterprise_install"] is True
+    assert refreshed["access_token"] in fake.org_tokens(grid)
+
+
+async def test_an_org_token_posts_in_each_workspace_of_its_org_and_nowhere_else(
+    fake: FakeSlack, grid: str
+) -> None:
+    fake.oauth_app(CLIENT_ID, CLIENT_SECRET)
+    org = client(fake, (await install(fake, None, enterprise_id=grid))["access_token"])
+
+    await org.chat_postMessage(channel="C1", text="one")
+    await org.chat_postMessage(channel="C2", text="two")
+    assert await slack_error(org.chat_postMessage(channel="C3", text="three")) == ("not_in_channel")
+
+    posted = fake.calls_to("chat.postMessage")
+    assert [(c.body["channel"], c.team, c.ok) for c in posted] == [
+        ("C1", DEFAULT_TEAM_ID, True),
+        ("C2", OTHER_TEAM, True),
+        ("C3", DEFAULT_TEAM_ID, False),  # outside the org: its first workspace answers
+    ]
+
+
+async def test_a_team_install_in_an_org_names_the_org(fake: FakeSlack, grid: str) -> None:
+    fake.oauth_app(CLIENT_ID, CLIENT_SECRET)
+
+    answer = await install(fake, OTHER_TEAM)
+
+    assert answer["is_enterprise_install"] is False
+    assert answer["team"] == {"id": OTHER_TEAM, "name": "Other Team"}
+    assert answer["enterprise"] == {"id": grid, "name": "Grid Org"}
+    assert answer["access_token"] in fake.tokens_for(OTHER_TEAM)
+
+
+async def test_uninstalling_the_org_revokes_its_token_and_no_teams(
+    fake: FakeSlack, grid: str
+) -> None:
+    fake.oauth_app(CLIENT_ID, CLIENT_SECRET)
+    org_token = (await install(fake, None, enterprise_id=grid))["access_token"]
+    team_token = (await install(fake, OTHER_TEAM))["access_token"]
+
+    callback = fake.uninstall_org(grid)
+
+    assert await slack_error(client(fake, org_token).auth_test()) == "token_revoked"
+    assert (await client(fake, team_token).auth_test())["team_id"] == OTHER_TEAM
+    assert callback["enterprise_id"] == grid
+    assert callback["team_id"] is None
+    assert callback["event"] == {"type": "app_uninstalled"}
+    [authorization] = callback["authorizations"]
+    assert authorization["is_enterprise_install"] is True
+    assert authorization["enterprise_id"] == grid
+    assert authorization["team_id"] is None
+
+
+async def test_an_org_token_is_refused_in_a_workspace_taken_out_of_the_org_install(
+    fake: FakeSlack, grid: str
+) -> None:
+    fake.oauth_app(CLIENT_ID, CLIENT_SECRET)
+    org = client(fake, (await install(fake, None, enterprise_id=grid))["access_token"])
+
+    fake.revoke_team_access(grid, OTHER_TEAM)
+
+    assert await slack_error(org.chat_postMessage(channel="C2", text="x")) == (
+        "team_access_not_granted"
+    )
+    assert (await org.chat_postMessage(channel="C1", text="y"))["ok"]

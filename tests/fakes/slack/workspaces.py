@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_BOT_NAME",
     "DEFAULT_INSTALLER_ID",
     "ApiRequest",
+    "Enterprise",
     "IssuedToken",
     "SlackError",
     "TokenKind",
@@ -60,6 +61,7 @@ class Workspace:
     bot_name: str = DEFAULT_BOT_NAME
     installer_user_id: str = DEFAULT_INSTALLER_ID
     channels: set[str] = field(default_factory=set)
+    enterprise_id: str | None = None  # the Enterprise Grid org it belongs to, if any
 
     @property
     def url(self) -> str:
@@ -72,15 +74,37 @@ class Workspace:
 
 
 @dataclass(eq=False)
+class Enterprise:
+    """An Enterprise Grid organisation: workspaces (``Workspace.enterprise_id``) under one org.
+
+    An org-wide installation gets one bot token for the org (no team): it serves every
+    workspace of the org, and the app's bot user there is the org's (``bot_user_id``).
+    """
+
+    enterprise_id: str
+    name: str
+    bot_user_id: str
+    bot_id: str
+    installer_user_id: str = DEFAULT_INSTALLER_ID
+    #: Workspaces of the org an org admin took the app out of: the org token is refused there.
+    not_granted: set[str] = field(default_factory=set)
+
+    def enterprise_field(self) -> dict[str, str]:
+        """``{"id", "name"}``: how oauth.v2.access names the org."""
+        return {"id": self.enterprise_id, "name": self.name}
+
+
+@dataclass(eq=False)
 class IssuedToken:
     """A token the fake issued. ``scopes`` None means "the fake's scopes now"."""
 
     value: str
     kind: TokenKind
-    team_id: str | None  # None for an app-level token: it belongs to no workspace
+    team_id: str | None  # None for an app-level token, or an org-wide one (`enterprise_id`)
     scopes: str | None = None
     expires_at: float | None = None  # by the fake's clock; None never expires
     revoked: bool = False
+    enterprise_id: str | None = None  # set, with no team: an org-wide installation's token
 
     def problem(self, now: float) -> str | None:
         """The Slack error a call with this token gets, if it is no longer usable."""
@@ -95,9 +119,10 @@ class IssuedToken:
 class _RefreshToken:
     value: str
     kind: TokenKind
-    team_id: str
+    team_id: str | None  # None: an org-wide installation's (`enterprise_id`)
     client_id: str
     scopes: str
+    enterprise_id: str | None = None
 
 
 class TokenRegistry:
@@ -123,26 +148,46 @@ class TokenRegistry:
         return token
 
     def issue(
-        self, kind: TokenKind, team_id: str, scopes: str, expires_at: float | None
+        self,
+        kind: TokenKind,
+        team_id: str | None,
+        scopes: str,
+        expires_at: float | None,
+        enterprise_id: str | None = None,
     ) -> IssuedToken:
-        """A new ``xoxb-<team>-<n>`` (or ``xoxp-`` for a user) token for ``team_id``."""
+        """A new ``xoxb-<team>-<n>`` (or ``xoxp-`` for a user) token for ``team_id``.
+
+        ``team_id`` None with ``enterprise_id``: an org-wide token, ``xoxb-<org>-<n>``.
+        """
         self._serial += 1
         prefix = "xoxb" if kind == "bot" else "xoxp"
-        value = f"{prefix}-{team_id}-{self._serial}"
-        return self.add(IssuedToken(value, kind, team_id, scopes, expires_at))
+        value = f"{prefix}-{team_id or enterprise_id}-{self._serial}"
+        return self.add(IssuedToken(value, kind, team_id, scopes, expires_at, False, enterprise_id))
 
-    def issue_refresh(self, kind: TokenKind, team_id: str, client_id: str, scopes: str) -> str:
+    def issue_refresh(
+        self,
+        kind: TokenKind,
+        team_id: str | None,
+        client_id: str,
+        scopes: str,
+        enterprise_id: str | None = None,
+    ) -> str:
         """A new single-use ``xoxe-1-…`` refresh token for a ``kind`` token of ``team_id``."""
         self._serial += 1
-        return self.add_refresh(
-            f"xoxe-1-{team_id}-{self._serial}", kind, team_id, client_id, scopes
-        )
+        value = f"xoxe-1-{team_id or enterprise_id}-{self._serial}"
+        return self.add_refresh(value, kind, team_id, client_id, scopes, enterprise_id)
 
     def add_refresh(
-        self, value: str, kind: TokenKind, team_id: str, client_id: str, scopes: str
+        self,
+        value: str,
+        kind: TokenKind,
+        team_id: str | None,
+        client_id: str,
+        scopes: str,
+        enterprise_id: str | None = None,
     ) -> str:
         """Accept ``value`` once as a refresh token for a ``kind`` token of ``team_id``."""
-        self._refresh[value] = _RefreshToken(value, kind, team_id, client_id, scopes)
+        self._refresh[value] = _RefreshToken(value, kind, team_id, client_id, scopes, enterprise_id)
         return value
 
     def use_refresh(self, value: str, client_id: str) -> _RefreshToken | None:
@@ -159,6 +204,27 @@ class TokenRegistry:
         for token in revoked:
             token.revoked = True
         for value in [v for v, r in self._refresh.items() if r.team_id == team_id]:
+            del self._refresh[value]
+        return revoked
+
+    def revoke_enterprise(self, enterprise_id: str) -> list[IssuedToken]:
+        """Revoke the org-wide tokens (and refresh tokens) of ``enterprise_id``; those revoked.
+
+        Tokens of the org's workspaces' own installations are not touched.
+        """
+        revoked = [
+            t
+            for t in self._tokens.values()
+            if t.team_id is None and t.enterprise_id == enterprise_id and not t.revoked
+        ]
+        for token in revoked:
+            token.revoked = True
+        org_wide = [
+            v
+            for v, r in self._refresh.items()
+            if r.team_id is None and r.enterprise_id == enterprise_id
+        ]
+        for value in org_wide:
             del self._refresh[value]
         return revoked
 

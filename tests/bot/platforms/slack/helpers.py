@@ -18,6 +18,7 @@ from bot.background import Background
 from bot.bootstrap import build_service
 from bot.chat import ChatService
 from bot.config import Settings, TriggersConfig
+from bot.platforms.slack.admins import SlackAdmins
 from bot.platforms.slack.app import build_slack_app
 from bot.platforms.slack.lifecycle import SlackPlatform
 from bot.platforms.slack.links import public_pages
@@ -130,6 +131,7 @@ class Bot:
     service: ChatService
     background: Background = field(default_factory=lambda: Background("Slack"))
     ack_deadline: float = 2.0
+    admins: SlackAdmins | None = None  # the default: ``slack.admins`` plus users.info
 
     def __post_init__(self) -> None:
         self.app = build_slack_app(
@@ -140,6 +142,7 @@ class Bot:
             background=self.background,
             ack_deadline=self.ack_deadline,
             pages=public_pages(self.settings.web.public_url),
+            admins=self.admins,
         )
 
     async def dispatch(self, built) -> BoltResponse:

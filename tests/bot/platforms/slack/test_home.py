@@ -17,8 +17,10 @@ import pytest
 from bot.bootstrap import build_service
 from bot.chat import Origin
 from bot.config import Settings, TriggersConfig
+from bot.platforms.slack.admins import SlackAdmins
 from bot.platforms.slack.home import direct_command
 from bot.platforms.slack.render import ACTION_HOME_SHUFFLE, render_home
+from bot.platforms.slack.users import SlackUsers
 from bot.preview import Preview
 from maxims import TextReply, load_corpus, render_help
 from maxims.weekdays import parse_days
@@ -104,6 +106,60 @@ async def test_home_without_a_known_time_zone_uses_utc(make_bot, fake):
     assert view is not None
     assert shown_maxim(view) == CORPUS.for_day(dt.date(2026, 11, 28), "slack:home:U1").number
     assert "your time zone: UTC" in texts(view)
+
+
+def cached_bot(fake, storage, now: list[float], **users) -> Bot:
+    """A bot whose users.info cache runs on the clock `now[0]` (no sleeping past its minute)."""
+    admins = SlackAdmins(users=SlackUsers(clock=lambda: now[0], **users))
+    return Bot(fake, settings_for(fake), make_service(storage), admins=admins)
+
+
+async def test_the_home_tab_asks_users_info_once_a_minute_per_person(fake, storage):
+    fake.users["U1"] = {"tz": "Pacific/Honolulu"}
+    now = [0.0]
+    bot = cached_bot(fake, storage, now)
+
+    await open_home(bot)
+    now[0] = 59.0
+    fake.users["U1"] = {"tz": "Asia/Tokyo"}  # moved, but within the minute: not asked yet
+    second = await open_home(bot)
+    assert len(fake.calls_to("users.info")) == 1
+    assert len(fake.calls_to("views.publish")) == 2
+    assert second is not None
+    assert "your time zone: Pacific/Honolulu" in texts(second)
+
+    now[0] = 60.5
+    third = await open_home(bot)
+
+    assert len(fake.calls_to("users.info")) == 2
+    assert third is not None
+    assert "your time zone: Asia/Tokyo" in texts(third)
+
+
+async def test_the_users_info_cache_is_bounded_and_forgets_the_least_recent(fake, storage):
+    for user in ("U1", "U2", "U3"):
+        fake.users[user] = {"tz": "UTC"}
+    bot = cached_bot(fake, storage, [0.0], size=2)
+
+    for user in ("U1", "U2", "U3", "U3"):
+        await open_home(bot, user)
+    assert [c.body["user"] for c in fake.calls_to("users.info")] == ["U1", "U2", "U3"]
+    await open_home(bot, "U1")  # pushed out by U3: asked again
+
+    assert [c.body["user"] for c in fake.calls_to("users.info")] == ["U1", "U2", "U3", "U1"]
+
+
+async def test_the_admin_check_and_the_home_tab_share_one_users_info_answer(fake, storage):
+    fake.users["U1"] = {"is_admin": True, "tz": "Europe/Berlin"}
+    bot = cached_bot(fake, storage, [0.0])
+
+    answer = await bot.command("daily 09:00")
+    view = await open_home(bot)
+
+    assert "09:00" in json.dumps(answer)
+    assert view is not None
+    assert "your time zone: Europe/Berlin" in texts(view)
+    assert len(fake.calls_to("users.info")) == 1
 
 
 async def test_opening_the_messages_tab_publishes_nothing(make_bot, fake):

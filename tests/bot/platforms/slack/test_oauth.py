@@ -95,7 +95,9 @@ def oauth_bot(fake: FakeSlack, storage: Storage) -> SlackPlatform:
     return SlackPlatform(make_service(storage), settings.slack, settings.secrets, installs=installs)
 
 
-async def authorize(bot: SlackPlatform, fake: FakeSlack, team: str) -> tuple[str, dict[str, str]]:
+async def authorize(
+    bot: SlackPlatform, fake: FakeSlack, team: str | None
+) -> tuple[str, dict[str, str]]:
     """A person opens the install link, is sent on to Slack and clicks "Allow" for `team`.
 
     Returns the redirect back to the bot (with its code and state) and the cookie headers the
@@ -124,7 +126,9 @@ async def come_back(url: str, headers: dict[str, str]) -> int:
         return done.status
 
 
-async def install(bot: SlackPlatform, fake: FakeSlack, team: str, *, cookie: bool = True) -> int:
+async def install(
+    bot: SlackPlatform, fake: FakeSlack, team: str | None, *, cookie: bool = True
+) -> int:
     """A person adds the app to `team` in a browser; the status of the page they end on."""
     back, cookies = await authorize(bot, fake, team)
     return await come_back(back, cookies if cookie else {})
@@ -315,6 +319,7 @@ def test_the_oauth_manifest_is_the_single_workspace_one_plus_what_sharing_needs(
         "      - app_uninstalled",
         "      - tokens_revoked",
         "    request_url: https://bot.example.com/slack/events",
+        "  org_deploy_enabled: true",
         "  socket_mode_enabled: false",
         "  token_rotation_enabled: true",
     ]

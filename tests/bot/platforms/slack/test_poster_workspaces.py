@@ -33,7 +33,7 @@ def clients(fake: FakeSlack) -> ClientFor:
     fake.add_workspace("T2", channels=["C2"], bot_token=T2_TOKEN)
     by_team = {"T1": fake.web_client(BOT_TOKEN), "T2": fake.web_client(T2_TOKEN)}
 
-    async def client_for(workspace: str) -> AsyncWebClient | None:
+    async def client_for(workspace: str, channel: str) -> AsyncWebClient | None:
         return by_team.get(workspace)
 
     return client_for
