@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--client-id",
         type=int,
         metavar="ID",
-        help="the application id (default: asked from Discord with DISCORD_TOKEN)",
+        help="the application id (default: discord.client_id, else asked from Discord with "
+        "DISCORD_TOKEN)",
     )
     return parser
 
