@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Mapping
+from typing import ClassVar
 
 from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -26,7 +27,7 @@ class AnonymousRequest(Request):
     goes for headers every response of a listener must carry (the pages' security headers).
     """
 
-    headers_to_add: Mapping[str, str] = {}
+    headers_to_add: ClassVar[Mapping[str, str]] = {}
 
     async def _prepare_hook(self, response: web.StreamResponse) -> None:
         response.headers.popall(hdrs.SERVER, None)
@@ -47,9 +48,12 @@ def make_anonymous(
         raise RuntimeError("set the runner up first")
     request_class = AnonymousRequest
     if headers:
-        request_class = type(
-            "AnonymousRequestWithHeaders", (AnonymousRequest,), {"headers_to_add": dict(headers)}
-        )
+        added = dict(headers)
+
+        class AnonymousRequestWithHeaders(AnonymousRequest):
+            headers_to_add: ClassVar[Mapping[str, str]] = added
+
+        request_class = AnonymousRequestWithHeaders
     server.request_factory = functools.partial(app._make_request, _cls=request_class)
 
 
