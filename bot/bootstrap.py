@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.daily.scheduler import DailyScheduler
     from bot.platforms import HealthCheck, Platform
+    from bot.web.site import Site
+
+SLACK_INSTALL_PATH = "/slack/install"
+"""Bolt's install address on the Slack listener, which the landing page's button opens."""
 
 
 async def open_storage(settings: Settings) -> Storage:
@@ -144,6 +148,34 @@ def build_platforms(
             )
         )
     return platforms
+
+
+def web_site(settings: Settings) -> Site | None:
+    """What the pages show beyond the maxims, or None when ``[web]`` is off.
+
+    "Add to Slack" opens `SLACK_INSTALL_PATH` on the pages' own address (the reverse proxy
+    sends ``/slack/`` to the Slack listener) when Slack OAuth is configured; "Add to Discord"
+    is the invite of ``maxim-bot discord invite`` when ``discord.client_id`` is set, built
+    here because only the platforms may load discord.py.
+    """
+    web = settings.web
+    if not web.enabled or web.public_url is None:
+        return None
+    from bot.web.site import Site
+
+    invite = None
+    if settings.discord.client_id is not None:
+        from bot.platforms.discord.cli import server_invite_url
+
+        invite = server_invite_url(settings.discord, settings.discord.client_id)
+    return Site(
+        public_url=web.public_url,
+        slack_install=SLACK_INSTALL_PATH if settings.secrets.slack_oauth else None,
+        discord_invite=invite,
+        support_url=web.support_url,
+        contact=web.contact,
+        keep_days=settings.storage.keep_days,
+    )
 
 
 def _longest_cooldown(settings: Settings) -> dt.timedelta:
