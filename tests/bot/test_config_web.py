@@ -132,3 +132,15 @@ def test_the_discord_client_id_is_read_and_must_be_positive(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load(tmp_path, "[discord]\nclient_id = 0\n")
     assert "discord.client_id" in str(caught.value)
+
+
+def test_check_config_names_where_the_pages_are(tmp_path, capsys, restore_logging):
+    from bot.__main__ import main
+
+    path = tmp_path / "config.toml"
+    path.write_text(PAGES + "port = 8100\n")
+    assert main(["check-config", "-c", str(path)]) == 0
+    assert (
+        "web pages: https://maxims.example.org (listening on 127.0.0.1:8100)"
+        in capsys.readouterr().out
+    )
