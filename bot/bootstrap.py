@@ -14,6 +14,7 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
+from urllib.parse import urlsplit
 
 from bot.chat import ChatService, Clock, build_trigger_engine, utc_now
 from bot.config.storage_key import storage_keys
@@ -22,7 +23,7 @@ from bot.storage import Storage
 from maxims import Corpus, load_corpus
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.config import Settings, SlackConfig
     from bot.daily.scheduler import DailyScheduler
     from bot.platforms import HealthCheck, Platform
     from bot.web.site import Site
@@ -150,13 +151,30 @@ def build_platforms(
     return platforms
 
 
+def slack_install_url(slack: SlackConfig) -> str:
+    """Where "Add to Slack" goes: the install page beside ``slack.redirect_uri``, if it is set.
+
+    The Slack listener's public address is where Slack sends people back to, so its install
+    page is next to it (``https://bot.example.com/slack/oauth_redirect`` gives
+    ``https://bot.example.com/slack/install``). Without one, `SLACK_INSTALL_PATH` on the
+    pages' own address: the reverse proxy sends ``/slack/`` to the Slack listener.
+    """
+    if slack.redirect_uri is None:
+        return SLACK_INSTALL_PATH
+    base, _, last = slack.redirect_uri.split("?")[0].rpartition("/")
+    if last == "oauth_redirect":
+        return f"{base}/install"
+    parts = urlsplit(slack.redirect_uri)
+    return f"{parts.scheme}://{parts.netloc}{SLACK_INSTALL_PATH}"
+
+
 def web_site(settings: Settings) -> Site | None:
     """What the pages show beyond the maxims, or None when ``[web]`` is off.
 
-    "Add to Slack" opens `SLACK_INSTALL_PATH` on the pages' own address (the reverse proxy
-    sends ``/slack/`` to the Slack listener) when Slack OAuth is configured; "Add to Discord"
-    is the invite of ``maxim-bot discord invite`` when ``discord.client_id`` is set, built
-    here because only the platforms may load discord.py.
+    "Add to Slack" shows when Slack OAuth is configured and opens Bolt's install page on the
+    Slack listener (`slack_install_url`). "Add to Discord" is the invite of ``maxim-bot
+    discord invite`` when ``discord.client_id`` is set, built here because only the platforms
+    may load discord.py.
     """
     web = settings.web
     if not web.enabled or web.public_url is None:
@@ -170,7 +188,7 @@ def web_site(settings: Settings) -> Site | None:
         invite = server_invite_url(settings.discord, settings.discord.client_id)
     return Site(
         public_url=web.public_url,
-        slack_install=SLACK_INSTALL_PATH if settings.secrets.slack_oauth else None,
+        slack_install=slack_install_url(settings.slack) if settings.secrets.slack_oauth else None,
         discord_invite=invite,
         support_url=web.support_url,
         contact=web.contact,

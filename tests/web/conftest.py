@@ -45,6 +45,7 @@ def web_settings(
     slack_oauth: bool = True,
     discord_client_id: int | None = DISCORD_CLIENT_ID,
     keep_days: int = 400,
+    slack: dict[str, Any] | None = None,
     **web: Any,
 ) -> Settings:
     """Settings with the pages on `port` of loopback, public at that very address."""
@@ -58,6 +59,7 @@ def web_settings(
             },
             "discord": {"client_id": discord_client_id},
             "storage": {"keep_days": keep_days},
+            "slack": slack or {},
             "secrets": OAUTH_SECRETS if slack_oauth else {},
         }
     )

@@ -77,6 +77,23 @@ def test_a_button_shows_only_when_its_platform_is_configured(options, shown):
     assert {b for b in ("Add to Slack", "Add to Discord") if b in text} == shown
 
 
+@pytest.mark.parametrize(
+    ("redirect_uri", "install"),
+    [
+        (
+            "https://slack.example.org/slack/oauth_redirect",
+            "https://slack.example.org/slack/install",
+        ),
+        ("https://example.org/bot/slack/oauth_redirect", "https://example.org/bot/slack/install"),
+        ("https://example.org/oauth/done", "https://example.org/slack/install"),
+    ],
+)
+def test_add_to_slack_opens_the_install_page_beside_the_redirect_uri(redirect_uri, install):
+    with running_pages(slack={"redirect_uri": redirect_uri}) as url:
+        hrefs = [attrs["href"] for attrs in page(url, "/").all("a", class_="button")]
+    assert hrefs[0] == install
+
+
 def test_the_list_has_all_seventy_numbered_each_a_link(web_base_url):
     shown = page(web_base_url, "/maxims")
     links = [href for href in shown.links() if href.startswith("/maxims/")]
