@@ -7,6 +7,8 @@ import datetime as dt
 import pytest
 
 from bot.cards import alt_text
+from bot.config import DiscordConfig
+from bot.platforms.discord.cli import server_invite_url
 from maxims import load_corpus
 from tests.web.conftest import DISCORD_CLIENT_ID, running_pages
 from tests.web.reading import ask, page
@@ -58,8 +60,9 @@ def test_both_buttons_show_when_slack_oauth_and_a_discord_client_id_are_set(web_
     buttons = {attrs["href"]: attrs for attrs in shown.all("a", class_="button")}
     assert "/slack/install" in buttons
     [discord] = [href for href in buttons if href != "/slack/install"]
+    # The first line of `maxim-bot discord invite`: exactly the permissions the bot uses.
+    assert discord == server_invite_url(DiscordConfig(), DISCORD_CLIENT_ID)
     assert discord.startswith(f"https://discord.com/oauth2/authorize?client_id={DISCORD_CLIENT_ID}")
-    assert "scope=bot+applications.commands" in discord
     assert "Add to Slack" in shown.text and "Add to Discord" in shown.text
 
 
