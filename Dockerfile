@@ -28,9 +28,10 @@ ENV PATH=/opt/maxim-bot/bin:$PATH \
 USER 10001:10001
 # The default SQLite store (a relative path in the config) lands in the user's home.
 WORKDIR /var/lib/maxim-bot
-# 3000: Slack HTTP mode (/slack/events); 8080: the probe and metrics server ([server] in the
-# config: /healthz, /readyz, /metrics), which must be enabled for the HEALTHCHECK below.
-EXPOSE 3000 8080
+# 3000: Slack HTTP mode (/slack/events); 8000: the public pages ([web]); 8080: the probe and
+# metrics server ([server] in the config: /healthz, /readyz, /metrics), which must be enabled
+# for the HEALTHCHECK below.
+EXPOSE 3000 8000 8080
 # No curl in a slim image: Python's urllib fails (exit 1) on a refused connection or a non-2xx.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]

@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--client-id",
         type=int,
         metavar="ID",
-        help="the application id (default: asked from Discord with DISCORD_TOKEN)",
+        help="the application id (default: discord.client_id, else asked from Discord with "
+        "DISCORD_TOKEN)",
     )
     return parser
 
@@ -229,6 +230,9 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"platforms: {', '.join(settings.platforms) or 'none'}")
         print(f"storage: {settings.storage.url.split('://')[0]}")
         print(f"daily posts from config: {len(settings.daily)}")
+        if settings.web.enabled:
+            web = settings.web
+            print(f"web pages: {web.public_url} (listening on {web.host}:{web.port})")
         return _connect(settings) if args.connect else 0
     if args.command == "migrate":
         return _migrate(settings, rotate_key=args.rotate_key)

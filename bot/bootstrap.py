@@ -14,6 +14,7 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
+from urllib.parse import urlsplit
 
 from bot.chat import ChatService, Clock, build_trigger_engine, utc_now
 from bot.config.storage_key import storage_keys
@@ -22,9 +23,13 @@ from bot.storage import Storage
 from maxims import Corpus, load_corpus
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.config import Settings, SlackConfig
     from bot.daily.scheduler import DailyScheduler
     from bot.platforms import HealthCheck, Platform
+    from bot.web.site import Site
+
+SLACK_INSTALL_PATH = "/slack/install"
+"""Bolt's install address on the Slack listener, which the landing page's button opens."""
 
 
 async def open_storage(settings: Settings) -> Storage:
@@ -145,6 +150,51 @@ def build_platforms(
             )
         )
     return platforms
+
+
+def slack_install_url(slack: SlackConfig) -> str:
+    """Where "Add to Slack" goes: the install page beside ``slack.redirect_uri``, if it is set.
+
+    The Slack listener's public address is where Slack sends people back to, so its install
+    page is next to it (``https://bot.example.com/slack/oauth_redirect`` gives
+    ``https://bot.example.com/slack/install``). Without one, `SLACK_INSTALL_PATH` on the
+    pages' own address: the reverse proxy sends ``/slack/`` to the Slack listener.
+    """
+    if slack.redirect_uri is None:
+        return SLACK_INSTALL_PATH
+    base, _, last = slack.redirect_uri.split("?")[0].rpartition("/")
+    if last == "oauth_redirect":
+        return f"{base}/install"
+    parts = urlsplit(slack.redirect_uri)
+    return f"{parts.scheme}://{parts.netloc}{SLACK_INSTALL_PATH}"
+
+
+def web_site(settings: Settings) -> Site | None:
+    """What the pages show beyond the maxims, or None when ``[web]`` is off.
+
+    "Add to Slack" shows when Slack OAuth is configured and opens Bolt's install page on the
+    Slack listener (`slack_install_url`). "Add to Discord" is the invite of ``maxim-bot
+    discord invite`` when ``discord.client_id`` is set, built here because only the platforms
+    may load discord.py.
+    """
+    web = settings.web
+    if not web.enabled or web.public_url is None:
+        return None
+    from bot.web.site import Site
+
+    invite = None
+    if settings.discord.client_id is not None:
+        from bot.platforms.discord.cli import server_invite_url
+
+        invite = server_invite_url(settings.discord, settings.discord.client_id)
+    return Site(
+        public_url=web.public_url,
+        slack_install=slack_install_url(settings.slack) if settings.secrets.slack_oauth else None,
+        discord_invite=invite,
+        support_url=web.support_url,
+        contact=web.contact,
+        keep_days=settings.storage.keep_days,
+    )
 
 
 def _longest_cooldown(settings: Settings) -> dt.timedelta:

@@ -8,15 +8,17 @@ storage closes. The Slack and Discord SDKs load only when their platform is conf
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gc
 import logging
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from bot.bootstrap import assemble
+from bot.bootstrap import assemble, web_site
 from bot.chat import Clock, utc_now
 from bot.ops.serving import serve_probes
 from bot.platforms import StartupError
+from bot.web.serving import serve_pages
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -42,10 +44,19 @@ async def run_bot(
         serve_probes(
             settings.server, bot.platforms, ping=bot.storage.ping, scheduler_running=bot.healthy
         ) as probes,
+        serve_pages(
+            settings.web,
+            web_site(settings),
+            corpus=bot.service.corpus,
+            cards=bot.service.cards,
+            limits=settings.server,
+            today=lambda: clock().astimezone(dt.UTC).date(),
+        ) as pages,
     ):
-        if probes.problem is not None:
-            log.error("%s", probes.problem)
-            return 2
+        for problem in (probes.problem, pages.problem):
+            if problem is not None:
+                log.error("%s", problem)
+                return 2
         try:
             for platform in bot.platforms:
                 try:
@@ -55,7 +66,8 @@ async def run_bot(
                     return 2
             await bot.scheduler.start()
             settle_heap()
-            log.info("maxim-bot running on %s", ", ".join(p.name for p in bot.platforms))
+            parts = [p.name for p in bot.platforms] + (["web"] if pages.port is not None else [])
+            log.info("maxim-bot running on %s", ", ".join(parts))
             return await _wait(bot.platforms, stopping)
         finally:
             # A signal (a deploy) stops at once; a platform that ended by itself (the console's

@@ -32,6 +32,7 @@ from bot.config.settings import (
     StorageConfig,
     TimeZone,
     TriggersConfig,
+    WebConfig,
     slack_mode,
     valid_timezone,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "StorageConfig",
     "TimeZone",
     "TriggersConfig",
+    "WebConfig",
     "find_config_file",
     "load_settings",
     "slack_mode",

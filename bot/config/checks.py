@@ -142,19 +142,30 @@ def _slack_mode_problem(settings: Settings) -> str | None:
 
 
 def _port_clash(settings: Settings) -> str | None:
-    """The probe server and Slack's HTTP server cannot both listen on one port."""
-    server, slack = settings.server, settings.slack
-    if not (server.enabled and settings.slack_enabled and settings.slack_mode == "http"):
-        return None
-    if server.port == 0 or server.port != slack.http_port:
-        return None
-    hosts = (server.host, slack.http_host)
-    if server.host == slack.http_host or any(h in WILDCARD_HOSTS for h in hosts):
-        return (
-            f"server.port: {server.port} is slack.http_port too, on the same address: give "
-            "the probe server a port of its own"
-        )
+    """The probe server, Slack's HTTP server and the pages each need a port of their own."""
+    server, slack, web = settings.server, settings.slack, settings.web
+    listeners = []  # (key of the port, host, port), in the order a clash names them
+    if web.enabled:
+        listeners.append(("web.port", web.host, web.port))
+    if server.enabled:
+        listeners.append(("server.port", server.host, server.port))
+    if settings.slack_enabled and settings.slack_mode == "http":
+        listeners.append(("slack.http_port", slack.http_host, slack.http_port))
+    for n, (key, host, port) in enumerate(listeners):
+        for other, other_host, other_port in listeners[n + 1 :]:
+            if port != 0 and port == other_port and _same_address(host, other_host):
+                return (
+                    f"{key}: {port} is {other} too, on the same address: give "
+                    f"{_LISTENER[key]} a port of its own"
+                )
     return None
+
+
+_LISTENER = {"web.port": "the pages", "server.port": "the probe server"}
+
+
+def _same_address(host: str, other: str) -> bool:
+    return host == other or host in WILDCARD_HOSTS or other in WILDCARD_HOSTS
 
 
 def _web_problem(settings: Settings) -> str | None:
@@ -168,10 +179,11 @@ def _web_problem(settings: Settings) -> str | None:
 
 
 def _no_platform(settings: Settings) -> str | None:
-    if settings.platforms:
+    # The pages alone are something to run: a landing page before any platform is set up.
+    if settings.platforms or settings.web.enabled:
         return None
     return (
         "console.enabled: the console is off and no platform has a token, so nothing would "
         "run: set SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) or "
-        "DISCORD_TOKEN, or enable [console]"
+        "DISCORD_TOKEN, enable [console], or serve the pages ([web] enabled = true)"
     )

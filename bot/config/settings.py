@@ -235,6 +235,8 @@ class DiscordConfig(Section):
     api_base: Annotated[str, AfterValidator(_secure_url("https"))] = "https://discord.com/api/v10"
     gateway_url: Annotated[str, AfterValidator(_secure_url("wss"))] = "wss://gateway.discord.gg/"
     guild_ids: tuple[int, ...] = ()
+    # The application id (public: it is in every invite link): the pages' "Add to Discord".
+    client_id: int | None = Field(default=None, ge=1)
     preview: bool = True
     reaction: str = ""
     message_content: bool = True

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -65,6 +66,7 @@ async def listen(
     shutdown_timeout: float,
     limits: ServerConfig | None = None,
     logger: logging.Logger | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[web.AppRunner, int]:
     """Start serving `app` on `host:port`; the runner and the port it got (for port 0).
 
@@ -77,6 +79,7 @@ async def listen(
         shutdown_timeout: how long requests under way may take to finish when it stops.
         limits: the ``[server]`` keys: connection cap and timeouts (their defaults if None).
         logger: where the listener's lines go (``bot.listen`` if None).
+        headers: added to every response, aiohttp's own (a 400 to malformed HTTP) included.
 
     Raises `OSError` with one line ("cannot listen on HOST:PORT (why): change `keys`") when
     the address cannot be had; the runner is cleaned up first.
@@ -99,7 +102,7 @@ async def listen(
     runner.guard = guard
     app.middlewares.append(guard.middleware)
     await runner.setup()
-    make_anonymous(runner, app)
+    make_anonymous(runner, app, headers)
     try:
         runner.listening = await loop.create_server(guard.protocol, host, port)
     except OSError as err:

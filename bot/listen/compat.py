@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Mapping
+from typing import ClassVar
 
 from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -16,25 +18,43 @@ from aiohttp.web_request import Request
 
 
 class AnonymousRequest(Request):
-    """A request whose every response leaves out the ``Server`` header.
+    """A request whose every response leaves out the ``Server`` header, and adds `headers`.
 
     aiohttp names itself and Python's version in every response (``Server: Python/3.11
     aiohttp/3.14.5``): tell no one. The app's ``on_response_prepare`` signal would do for the
     app's own answers, but not for aiohttp's ``400`` to malformed HTTP, whose request has no
-    route; the request's prepare hook, which runs the signal, is called for both.
+    route; the request's prepare hook, which runs the signal, is called for both. The same
+    goes for headers every response of a listener must carry (the pages' security headers).
     """
+
+    headers_to_add: ClassVar[Mapping[str, str]] = {}
 
     async def _prepare_hook(self, response: web.StreamResponse) -> None:
         response.headers.popall(hdrs.SERVER, None)
+        if self.headers_to_add:
+            response.headers.update(self.headers_to_add)
         await super()._prepare_hook(response)
 
 
-def make_anonymous(runner: web.AppRunner, app: web.Application) -> None:
-    """Make the set-up `runner` build `AnonymousRequest`s for `app` (its public factory slot)."""
+def make_anonymous(
+    runner: web.AppRunner, app: web.Application, headers: Mapping[str, str] | None = None
+) -> None:
+    """Make the set-up `runner` build `AnonymousRequest`s for `app` (its public factory slot).
+
+    `headers` go on every response, aiohttp's own ``400`` to malformed HTTP included.
+    """
     server = runner.server
     if server is None:
         raise RuntimeError("set the runner up first")
-    server.request_factory = functools.partial(app._make_request, _cls=AnonymousRequest)
+    request_class = AnonymousRequest
+    if headers:
+        added = dict(headers)
+
+        class AnonymousRequestWithHeaders(AnonymousRequest):
+            headers_to_add: ClassVar[Mapping[str, str]] = added
+
+        request_class = AnonymousRequestWithHeaders
+    server.request_factory = functools.partial(app._make_request, _cls=request_class)
 
 
 class ClientFaultsInOneLine(logging.Filter):

@@ -108,6 +108,13 @@ BROKEN = [  # (config, environment, the one line's text)
     ),
     (PORT_OUT_OF_RANGE, {}, "storage.url: port 99999 is out of range"),
     (PORT_NOT_A_NUMBER, {}, "storage.url: its port is not a number"),
+    ("[web]\nenabled = true\n", {}, "web.public_url: the pages need the https address"),
+    (
+        '[web]\nenabled = true\nport = 39518\npublic_url = "https://maxims.example.org"\n'
+        "[server]\nenabled = true\nport = 39518\n",
+        {},
+        "web.port: 39518 is server.port too",
+    ),
 ]
 
 
@@ -124,6 +131,8 @@ BROKEN = [  # (config, environment, the one line's text)
         "probe-server-on-slacks-port",
         "database-port-out-of-range",
         "database-port-not-a-number",
+        "pages-without-public-url",
+        "pages-on-the-probe-port",
     ],
 )
 def test_run_and_check_config_refuse_the_same_start_up_problems(

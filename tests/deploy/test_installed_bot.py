@@ -133,13 +133,14 @@ async def run_health_check(env: dict[str, str], port: int) -> int:
 async def test_the_installed_wheel_runs_the_image_command_and_stops_on_sigterm(
     installed, fake, tmp_path
 ):
-    port, server_port = free_port(), free_port()
+    port, server_port, web_port = free_port(), free_port(), free_port()
     config = tmp_path / "etc" / "config.toml"
     config.parent.mkdir()
     config.write_text(
         f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"\n'
         f'[slack]\nmode = "http"\nhttp_port = {port}\n'
-        f"[server]\nenabled = true\nport = {server_port}\n",
+        f"[server]\nenabled = true\nport = {server_port}\n"
+        f'[web]\nenabled = true\nport = {web_port}\npublic_url = "http://127.0.0.1:{web_port}"\n',
         encoding="utf-8",
     )
     env = container_env(installed, config) | {
@@ -169,6 +170,11 @@ async def test_the_installed_wheel_runs_the_image_command_and_stops_on_sigterm(
             for path in ("/healthz", "/readyz", "/metrics")
         ]
         health_check = await run_health_check(env, server_port)
+        # The pages' templates, stylesheet and fonts come in the wheel too.
+        pages = [
+            await get(f"http://127.0.0.1:{web_port}{path}")
+            for path in ("/maxims/34", "/static/site.css", "/static/fonts/Inter-Bold.otf")
+        ]
         process.send_signal(signal.SIGTERM)
         code, _ = await bot.end()
     finally:
@@ -177,6 +183,7 @@ async def test_the_installed_wheel_runs_the_image_command_and_stops_on_sigterm(
     assert health == 200, bot.text
     assert probes == [200, 200, 200], bot.text
     assert health_check == 0, bot.text
+    assert pages == [200, 200, 200], bot.text
     assert code == 0, bot.text
     assert "Traceback" not in bot.text
     assert "maxim-bot stopped" in bot.text

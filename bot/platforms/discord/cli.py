@@ -73,18 +73,29 @@ def user_install_url(application: int) -> str:
     return f"{OAUTH_AUTHORIZE}?{query}"
 
 
+def server_invite_url(config: DiscordConfig, application: int) -> str:
+    """The URL that adds the bot to a server, with exactly the permissions it uses.
+
+    The first line of ``maxim-bot discord invite``, and the pages' "Add to Discord" button.
+    """
+    return discord.utils.oauth_url(
+        application,
+        permissions=invite_permissions(config),
+        scopes=("bot", "applications.commands"),
+    )
+
+
 async def invite_url(settings: Settings, client_id: int | None = None) -> str:
     """What ``maxim-bot discord invite`` prints: the server invite URL, then the user install.
 
+    The application id is `client_id`, else ``discord.client_id``, else asked from Discord.
     The first line stays the bare server URL it always was, so scripts that read it keep
     working; the user install follows on a labelled line of its own.
     """
-    application = client_id if client_id is not None else await _application_id(settings)
-    server = discord.utils.oauth_url(
-        application,
-        permissions=invite_permissions(settings.discord),
-        scopes=("bot", "applications.commands"),
-    )
+    application = client_id if client_id is not None else settings.discord.client_id
+    if application is None:
+        application = await _application_id(settings)
+    server = server_invite_url(settings.discord, application)
     return f"{server}\nAdd to my apps: {user_install_url(application)}"
 
 

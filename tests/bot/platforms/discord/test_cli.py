@@ -50,6 +50,22 @@ def test_invite_without_token_or_client_id_is_one_line_and_exit_2(capsys, monkey
     assert err.count("\n") == 0 and err.startswith("maxim-bot: Discord: set DISCORD_TOKEN")
 
 
+def test_invite_uses_the_configured_client_id_without_a_token(capsys, monkeypatch, tmp_path):
+    """``discord.client_id`` is also what the pages' "Add to Discord" links with."""
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").write_text("[discord]\nclient_id = 5678\n")
+    assert main(["discord", "invite"]) == 0
+    server, user = capsys.readouterr().out.splitlines()
+    assert server == (
+        "https://discord.com/oauth2/authorize?client_id=5678"
+        f"&scope=bot+applications.commands&permissions={PERMISSIONS}"
+    )
+    assert user == USER_INSTALL.format(5678)
+    assert main(["discord", "invite", "--client-id", "1234"]) == 0  # the option wins
+    assert "client_id=1234" in capsys.readouterr().out.splitlines()[0]
+
+
 async def test_invite_asks_discord_for_the_application_id(fake):
     server, user = (await invite_url(settings_for(fake))).splitlines()
     assert server == (
