@@ -41,7 +41,7 @@ from tests.helpers import missing_program
 HERE = Path(__file__).resolve().parent
 VNU_JAR = HERE / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 CHROMIUM = "/usr/bin/chromium"
-"""Debian's Chromium (``apt-get install chromium``): the one browser the tests and audit use."""
+"""Debian's Chromium (``apt-get install chromium``): the browser the tests and the audit use."""
 
 # What Chromium needs here: root (no sandbox), no display or GPU, and nothing of its own on
 # the network (QUIC, sync, component updates, background fetches) in a machine whose only
@@ -180,8 +180,12 @@ def fetch(url: str, timeout: float = 30.0) -> tuple[int, str]:
 
 
 def find_chromium() -> str | None:
-    """Debian's Chromium, or None where it is not installed."""
-    return CHROMIUM if os.access(CHROMIUM, os.X_OK) else None
+    """Debian's Chromium (or the one CHROME_PATH names), or None where it is not installed.
+
+    CHROME_PATH is Lighthouse's own variable: set, it names the same browser for both.
+    """
+    path = os.environ.get("CHROME_PATH") or CHROMIUM
+    return path if os.access(path, os.X_OK) else None
 
 
 def chromium_path() -> str:
