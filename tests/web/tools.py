@@ -259,11 +259,16 @@ class Visit:
 
 
 # Lazy images load when scrolled to; a screenshot does not scroll. Made eager and decoded,
-# every image has loaded or failed by the time the page is measured.
-LOAD_IMAGES = """() => Promise.all(Array.from(document.images, (image) => {
-    image.loading = "eager";
-    return image.decode().then(() => true, () => false);
-}))"""
+# every image has loaded or failed by the time the page is measured; one that does neither
+# within IMAGE_WAIT_MS is measured as it is (not loaded) rather than hang the test.
+IMAGE_WAIT_MS = 10_000
+LOAD_IMAGES = """(waitMs) => Promise.race([
+    Promise.all(Array.from(document.images, (image) => {
+        image.loading = "eager";
+        return image.decode().then(() => true, () => false);
+    })),
+    new Promise((resolve) => setTimeout(resolve, waitMs)),
+])"""
 MEASURE = """() => ({
     scrollWidth: document.documentElement.scrollWidth,
     innerWidth: window.innerWidth,
@@ -306,7 +311,7 @@ class Chromium:
             page.on("console", on_console)
             page.on("pageerror", lambda error: errors.append(str(error)))
             response = await page.goto(url, wait_until="load")
-            await page.evaluate(LOAD_IMAGES)
+            await page.evaluate(LOAD_IMAGES, IMAGE_WAIT_MS)
             await page.evaluate("() => document.fonts.ready.then(() => true)")
             measured = await page.evaluate(MEASURE)
             text = await page.inner_text("body")
