@@ -14,7 +14,15 @@ import pytest
 from aiohttp import web
 from PIL import Image
 
-from tests.web.tools import Visit, chromium, chromium_path, html_checker, is_blank
+from tests.web.tools import (
+    CheckerError,
+    HtmlChecker,
+    Visit,
+    chromium,
+    chromium_path,
+    html_checker,
+    is_blank,
+)
 
 pytestmark = [pytest.mark.child_process, pytest.mark.xdist_group("browser")]
 
@@ -102,6 +110,13 @@ def test_the_html_checker_reports_each_documents_errors_and_none_in_a_valid_one(
     assert found["unclosed"], "a <div> left open is an error"
     assert all("title" not in error for error in found["unclosed"]), found["unclosed"]
     assert any("“title”" in error for error in found["untitled"]), found["untitled"]
+
+
+def test_a_checker_that_cannot_run_is_an_error_not_a_pass(tmp_path):
+    checker = HtmlChecker(html_checker().java, tmp_path / "no-such-vnu.jar")
+
+    with pytest.raises(CheckerError, match="without a JSON report"):
+        checker.errors({"valid": PAGES["/text"]})
 
 
 def test_the_browser_sees_a_page_wider_than_the_window(visits):
