@@ -21,6 +21,7 @@ from tests.web.tools import (
     chromium,
     chromium_path,
     html_checker,
+    html_errors,
     is_blank,
 )
 
@@ -110,6 +111,10 @@ def test_the_html_checker_reports_each_documents_errors_and_none_in_a_valid_one(
     assert found["unclosed"], "a <div> left open is an error"
     assert all("title" not in error for error in found["unclosed"]), found["unclosed"]
     assert any("“title”" in error for error in found["untitled"]), found["untitled"]
+
+
+def test_html_errors_checks_one_document():
+    assert html_errors(PAGES["/text"].replace('<html lang="en">', "<html><html>")) != []
 
 
 def test_a_checker_that_cannot_run_is_an_error_not_a_pass(tmp_path):
