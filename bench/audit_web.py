@@ -149,14 +149,17 @@ def lighthouse(url: str, chromium: str) -> dict[str, Any]:
         "--quiet",
         f"--chrome-flags={' '.join(CHROMIUM_FLAGS)}",
     ]
-    done = subprocess.run(
-        command,
-        env={**os.environ, "CHROME_PATH": chromium},
-        capture_output=True,
-        text=True,
-        timeout=LIGHTHOUSE_TIMEOUT,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            command,
+            env={**os.environ, "CHROME_PATH": chromium},
+            capture_output=True,
+            text=True,
+            timeout=LIGHTHOUSE_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise SystemExit(f"audit-web: lighthouse ran over {error.timeout:.0f} s on {url}") from None
     if done.returncode != 0:
         raise SystemExit(f"audit-web: lighthouse failed on {url}:\n{done.stderr[-2000:]}")
     report: dict[str, Any] = json.loads(done.stdout)
