@@ -66,11 +66,14 @@ VNU_HINT = (
     f"puts vnu.jar in tests/web/node_modules {INSTALL_HINT}"
 )
 JAVA_HINT = f"java is not installed: `apt-get install default-jre-headless` {INSTALL_HINT}"
-CHROMIUM_HINT = f"Chromium is not installed: `apt-get install chromium` {INSTALL_HINT}"
+CHROMIUM_HINT = (
+    "Chromium is not installed: `apt-get install chromium`, or set CHROME_PATH to another "
+    f"Chromium or Chrome {INSTALL_HINT}"
+)
 # Java's quick start for a short run: the C1 compiler alone (the checker's run is over before
-# C2 pays off) takes a batch from about 3 s to about 1.3 s here. C1's frames are larger, and
-# vnu needs a deep stack to evaluate the HTML schema (it stops with a StackOverflowError and
-# no report at 512k): hence -Xss4m.
+# C2 pays off) takes a batch from about 3 s to about 1.3 s here. vnu evaluates the HTML
+# schema on a deep stack, and with C1 alone Java's default 1 MB stack overflows (vnu then
+# prints no report and exits 1): hence -Xss4m.
 JAVA_OPTIONS = ("-Xss4m", "-XX:TieredStopAtLevel=1")
 VNU_TIMEOUT = 300.0
 """Seconds one batch may take: a JVM start and a few pages take seconds, on a busy machine tens."""
