@@ -16,7 +16,17 @@ import pytest
 
 from tests.helpers import ROOT
 
-VENV_TARGETS = ["install", "run", "lint", "types", "pytest", "bench", "audit", "audit-web", "mutate"]
+VENV_TARGETS = [
+    "install",
+    "run",
+    "lint",
+    "types",
+    "pytest",
+    "bench",
+    "audit",
+    "audit-web",
+    "mutate",
+]
 """Every target that runs something from the venv (`test` is lint, types and pytest)."""
 
 
