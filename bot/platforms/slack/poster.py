@@ -39,7 +39,7 @@ from bot.platforms.slack.cards import (
 )
 from bot.platforms.slack.render import daily_card_comment, render_daily
 from bot.platforms.slack.web import PLATFORM, ClientFor, post_error, without_rate_limit_retry
-from bot.poster import ChannelUnavailable, PostError, RateLimited
+from bot.poster import ChannelUnavailable, PostError, PostLimits, RateLimited
 from maxims import Maxim
 
 PAGE_SIZE = 200  # Slack's recommended page size; it serves 15 to non-Marketplace apps
@@ -62,6 +62,9 @@ class SlackPoster:
     """Posts the maxim of the day with chat.postMessage, tagged with its key in metadata."""
 
     platform = PLATFORM
+    # Slack limits chat.postMessage per workspace (and about one message a second per
+    # channel), not per app: one workspace's 429 must not hold back any other's posts.
+    rate_limits = PostLimits(per_workspace=True, channel_interval=1.0)
 
     def __init__(
         self,
@@ -113,6 +116,10 @@ class SlackPoster:
         A card-style post uploads the card (`_post_card`); where the installation lacks
         ``files:write`` it goes out as text, with one log line. `thread` adds a line inviting
         replies in the post's thread (Slack threads need no setup).
+
+        A 429 of chat.postMessage comes back at once as `RateLimited`, never slept out inside
+        slack_sdk: the scheduler then pauses that workspace's posts, and a post waiting out
+        its workspace's limit must not hold one of the process's posting slots meanwhile.
         """
         client = await self._client(workspace)
         if style == "card":
@@ -120,7 +127,7 @@ class SlackPoster:
             if posted is not None:
                 return posted
         try:
-            response = await client.chat_postMessage(
+            response = await without_rate_limit_retry(client).chat_postMessage(
                 channel=channel,
                 metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key}},
                 unfurl_links=False,
