@@ -132,6 +132,21 @@ class EmulatedTime(Seconds):
 
         return Timer(clock=self, sleep=self.sleep)
 
+    async def run_out(self, task: asyncio.Future[Any], timeout: float = 30) -> None:
+        """Let time pass, from one sleep's end to the next, until `task` is done.
+
+        Each step waits (in real time, up to `timeout`: a hang fails, it is not a timing
+        assertion) until something sleeps or `task` ends, then wakes the first sleeper.
+        """
+        while not task.done():
+            async with asyncio.timeout(timeout):
+                while not (self.sleepers or task.done()):
+                    await asyncio.sleep(0.005)
+            wake = self.next_wake()
+            if wake is not None:
+                self.advance(max(wake - self.now, 0.0))
+        await task
+
 
 ROOT = Path(__file__).resolve().parents[1]
 """The repository root: child processes run from here, with it on PYTHONPATH."""

@@ -185,7 +185,7 @@ class Pacing:
             if wait > 0:
                 await self._pause(wait)
                 continue  # another post may have met a new limit meanwhile: look again
-            self._space_channel(poster, sub)
+            self._space_channel(poster, sub)  # a post to this channel waits for this one
             try:
                 return await poster.post(
                     sub.channel,
@@ -210,6 +210,8 @@ class Pacing:
                     limit.retry_after,
                 )
                 ops.record_rate_limited(poster.platform)
+            finally:
+                self._space_channel(poster, sub)  # again, from the answer: `_space_channel`
 
     @staticmethod
     def _limit_key(poster: Poster, sub: Subscription) -> tuple[str, str]:
@@ -228,7 +230,12 @@ class Pacing:
             self._not_before.put(key, until, self.clock())
 
     def _space_channel(self, poster: Poster, sub: Subscription) -> None:
-        """Keep the channel's next post `channel_interval` after this one (Slack: 1 s)."""
+        """Keep the channel's next post `channel_interval` from now (Slack: 1 s).
+
+        Called as a post starts (a second post to the channel waits at least that long) and
+        again at its answer: counted from the answer, the next post reaches the platform a
+        whole interval after this one did, however long this one took on its way.
+        """
         if poster.rate_limits.channel_interval:
             now = self.clock()
             free = now + poster.rate_limits.channel_interval

@@ -103,16 +103,6 @@ async def until(predicate, what: str, timeout: float = 30) -> None:
         pytest.fail(f"never happened: {what}", pytrace=False)
 
 
-async def run_out(time: EmulatedTime, task: asyncio.Future[None]) -> None:
-    """Let emulated time pass, sleep by sleep, until `task` is done."""
-    while not task.done():
-        await until(lambda: time.sleepers > 0 or task.done(), "a wait or the end of the fan-out")
-        wake = time.next_wake()
-        if wake is not None:
-            time.advance(max(wake - time.now, 0.0))
-    await task
-
-
 def landed_in(poster: WorkspacePoster, workspace: str) -> list[float]:
     return [at for ws, _, at in poster.landed if ws == workspace]
 
@@ -134,7 +124,7 @@ async def test_one_throttled_workspace_with_many_channels_does_not_slow_the_othe
     assert poster.limits >= 1  # T0 was answered 429
     assert set(landed_in(poster, "T1") + landed_in(poster, "T2")) == {start}  # nobody waited
 
-    await run_out(time, fan_out)
+    await time.run_out(fan_out)
     assert Counter(poster.channels()) == Counter(
         [f"T0-{n:02d}" for n in range(20)] + [f"T{w}-{n:02d}" for w in (1, 2) for n in range(10)]
     )
@@ -150,7 +140,7 @@ async def test_a_platform_wide_limit_still_pauses_every_workspace(storage):
     scheduler = scheduler_for(
         storage, poster, time, max_concurrent_posts=1, max_concurrent_per_workspace=1
     )
-    await run_out(time, asyncio.ensure_future(scheduler.run_slot(*NINE)))
+    await time.run_out(asyncio.ensure_future(scheduler.run_slot(*NINE)))
 
     assert len(poster.landed) == 12
     assert poster.limits >= 1
