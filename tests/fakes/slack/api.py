@@ -426,14 +426,17 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
         self.post_limit.channel_interval = channel_interval
         return self.post_limit
 
-    def throttle(self, team_id: str, seconds: float) -> None:
+    def throttle(self, team_id: str, seconds: float, *, retry_after: int | None = None) -> None:
         """Answer every chat.postMessage of ``team_id`` with 429 for ``seconds`` (by ``clock``).
 
         ``Retry-After`` says the whole seconds left, as Slack does for a workspace over its
-        limit; other workspaces post as usual. Turns on `post_rate_limit` if it is off.
+        limit, or always ``retry_after`` if given (a workspace limited all along); other
+        workspaces post as usual. Turns on `post_rate_limit` if it is off.
         """
         limit = self.post_limit or self.post_rate_limit()
         limit.throttled[team_id] = self.clock() + seconds
+        if retry_after is not None:
+            limit.retry_afters[team_id] = retry_after
 
     # ---------------------------------------------------------------- lifecycle
 

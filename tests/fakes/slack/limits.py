@@ -61,6 +61,8 @@ class PostRateLimit:
 
     channel_interval: float = 1.0
     throttled: dict[str, float] = field(default_factory=dict)  # team id -> limited until
+    # team id -> the Retry-After it always answers (else: the seconds left, rounded up)
+    retry_afters: dict[str, int] = field(default_factory=dict)
     _last: dict[str, float] = field(default_factory=dict, repr=False)  # channel -> last post
 
     def retry_after(self, team_id: str, channel: str, now: float) -> int | None:
@@ -70,7 +72,7 @@ class PostRateLimit:
         """
         until = self.throttled.get(team_id)
         if until is not None and now < until:
-            return max(1, math.ceil(until - now))
+            return self.retry_afters.get(team_id) or max(1, math.ceil(until - now))
         last = self._last.get(channel)
         if last is not None and now - last < self.channel_interval:
             return max(1, math.ceil(last + self.channel_interval - now))

@@ -49,3 +49,12 @@ async def test_a_channel_takes_one_post_a_second(fake):
     fake.clock.advance(1)
     assert await status_of(client, "C1") == (200, None)
     assert len(fake.channel_messages("C1")) == 2
+
+
+async def test_a_workspace_throttled_all_along_always_says_the_same_wait(fake):
+    fake.throttle("T2", seconds=3600, retry_after=30)
+    t2 = fake.web_client(T2_TOKEN)
+
+    assert await status_of(t2, "C3") == (429, "30")
+    fake.clock.advance(3000)
+    assert await status_of(t2, "C3") == (429, "30")
