@@ -49,6 +49,9 @@ PAGE_SIZE = 200  # Slack's recommended page size; it serves 15 to non-Marketplac
 MAX_PAGES = 50
 HISTORY_WAIT_BUDGET = 15 * 60  # seconds find_post may wait out history rate limits in all
 MIN_HISTORY_WAIT = 1.0  # seconds: a "Retry-After: 0" must not turn into a busy loop
+# The same for chat.postMessage, whose 429 is no longer slept out in slack_sdk (which adds up
+# to a second of its own): a channel takes about one message a second anyway.
+MIN_POST_WAIT = 1.0
 UNINSTALLED = "app_uninstalled"  # the reason when the subscription's workspace has no token
 # With OAuth, one workspace's token refused for good (its uninstall event missed, say): that
 # workspace's daily posts stop as failing instead of retrying every day. With one bot token
@@ -135,7 +138,10 @@ class SlackPoster:
                 **render_daily(maxim, thread=thread),
             )
         except SlackApiError as err:
-            raise self._error(err) from None
+            error = self._error(err)
+            if isinstance(error, RateLimited) and error.retry_after < MIN_POST_WAIT:
+                error = RateLimited(MIN_POST_WAIT, error.reason)
+            raise error from None
         except (aiohttp.ClientError, TimeoutError) as err:
             raise PostError(f"cannot reach Slack ({type(err).__name__})") from None
         return str(response["ts"])

@@ -161,3 +161,34 @@ async def test_posts_in_flight_to_one_workspace_never_exceed_its_bound(storage):
 
     assert len(poster.landed) == 30
     assert poster.most_busy == {"T0": 2, "T1": 2, "T2": 2}  # the bound, used and never passed
+
+
+async def test_a_stop_ends_every_wait_on_a_workspace_and_gives_its_claims_back(storage):
+    await subscribe(storage, {"T0": 10, "T1": 2})
+    time = EmulatedTime()
+    poster = WorkspacePoster(rate_limits=SLACK_LIKE, clock=time, throttled={"T0": time.now + 100})
+    scheduler = scheduler_for(
+        storage, poster, time, max_concurrent_posts=2, max_concurrent_per_workspace=2
+    )
+    fan_out = asyncio.ensure_future(scheduler.run_slot(*NINE))
+    await until(
+        lambda: len(landed_in(poster, "T1")) == 2 and time.sleepers >= 2,
+        "T1's posts out, and T0's two under way waiting out their limit",
+    )
+
+    await asyncio.wait_for(scheduler.stop(), 30)
+    await asyncio.wait_for(fan_out, 30)  # no emulated time passed: no wait was waited out
+
+    records = [r for r in await storage.list_posts("console") if r.channel.startswith("T0")]
+    assert [(r.state, r.attempts) for r in records] == [("failed", 0)] * 2  # given back
+    assert landed_in(poster, "T0") == []
+
+
+def test_each_platform_keeps_its_limits_where_the_platform_does():
+    from bot.platforms.console import ConsolePoster
+    from bot.platforms.discord.poster import DiscordPoster
+    from bot.platforms.slack.poster import SlackPoster
+
+    assert SlackPoster.rate_limits == PostLimits(per_workspace=True, channel_interval=1.0)
+    assert DiscordPoster.rate_limits == PLATFORM_WIDE  # discord.py keeps the buckets itself
+    assert ConsolePoster.rate_limits == PLATFORM_WIDE

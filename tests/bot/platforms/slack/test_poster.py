@@ -97,6 +97,16 @@ async def test_a_rate_limit_reaches_the_scheduler_at_once_not_slept_out_in_slack
     assert fake.channel_messages("C1") == []
 
 
+async def test_a_rate_limit_saying_wait_0_is_waited_a_second_not_retried_at_once(fake):
+    poster = SlackPoster(production_client(fake))
+    fake.rate_limit_next("chat.postMessage", retry_after=0)
+
+    with pytest.raises(RateLimited) as caught:
+        await poster.post("C1", load_corpus().get(1), key="k")
+
+    assert caught.value.retry_after == 1.0  # a channel's second: never a busy loop
+
+
 async def test_a_rate_limit_left_over_is_rate_limited_with_slacks_wait(fake):
     poster = SlackPoster(fake.web_client())  # no retry handlers: the 429 reaches us at once
     fake.rate_limit_next("chat.postMessage", retry_after=7)
