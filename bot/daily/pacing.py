@@ -11,7 +11,9 @@ Concurrency has two bounds: `max_concurrent_posts` for the process and `per_work
 limit to lift, and only then takes a process-wide slot; a rate limit met on the way gives the
 process-wide slot back for the length of the wait. So a post held back by its own workspace
 (its slots all taken, or a 429) never holds a slot the rest of the process could use: one
-throttled workspace with many channels costs the others nothing.
+throttled workspace with many channels costs the others nothing. Such a post queues for a
+process-wide slot again behind posts that have not started; it holds its claim meanwhile,
+which is safe (a process that beats is never robbed of a claim) and only makes it later.
 """
 
 from __future__ import annotations
