@@ -24,11 +24,15 @@ The emulator takes about 0.8 ms of CPU a post (client and server together, measu
 2-core machine the figures come from), well under the 3.75 ms a post the floor allows at
 ``max_concurrent_posts = 8``, and in its own process it does not take the scheduler's core.
 
-``--quick`` runs 2,000 subscriptions in 200 workspaces, four times each, in turns (the
-throttled run first, then the healthy one first, ...), and gives the medians: on a busy
-machine the cost figure of one full-size round moves by some 20 % between runs.
+The runs take turns (throttled then healthy, then healthy then throttled, ...) and the figures
+are medians: whichever run comes first is slower (by 10-20 % at full size, even after an
+unmeasured warm-up minute), which one round would charge to the throttled workspace. Two
+rounds at full size take about ten minutes; ``--quick`` runs 2,000 subscriptions in 200
+workspaces, four rounds, in about three.
+
 The bot process's CPU time a post is printed too: where it exceeds what the floor leaves
 (30 ms / 8 = 3.75 ms), storage and the client, not waiting, set the pace.
+
 Run it as ``python bench/bench_fanout.py`` from the repository root (``make bench`` does).
 """
 
@@ -276,12 +280,12 @@ async def main(workspaces: int, rounds: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="2,000 posts in 200 workspaces")
-    parser.add_argument("--rounds", type=int, help="runs of each (default: 1, 3 with --quick)")
+    parser.add_argument("--rounds", type=int, help="runs of each (default: 2, 4 with --quick)")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--throttle", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve(args.serve, bool(args.throttle)))
     else:
-        rounds = args.rounds or (4 if args.quick else 1)
+        rounds = args.rounds or (4 if args.quick else 2)
         asyncio.run(main(200 if args.quick else 2000, rounds))
