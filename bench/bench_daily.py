@@ -31,7 +31,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import ScheduleConfig
 from bot.daily.scheduler import DailyScheduler
-from bot.poster import RateLimited
+from bot.poster import PLATFORM_WIDE, RateLimited
 from bot.storage import Storage, Subscription
 from bot.storage.tables import daily_posts
 from maxims import Maxim, load_corpus
@@ -55,6 +55,7 @@ class LimitedPlatform:
     """A leaky bucket: posts at least 1/RATE s apart; earlier ones are told when to retry."""
 
     platform = "bench"
+    rate_limits = PLATFORM_WIDE  # its bucket is one for the whole platform
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate

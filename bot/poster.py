@@ -6,6 +6,7 @@ sees this protocol and the three errors below, so the exactly-once logic lives i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -38,10 +39,29 @@ class ChannelUnavailable(PostError):
     permanent = True
 
 
+@dataclass(frozen=True)
+class PostLimits:
+    """Where a platform keeps its posting rate limits, so that the scheduler honours them there.
+
+    `per_workspace`: a rate-limit answer pauses only the posts to the workspace it came from
+    (Slack limits ``chat.postMessage`` per workspace and channel, not per app); otherwise it
+    pauses every post to the platform. `channel_interval`: seconds between two posts to one
+    channel (Slack: about one message a second per channel); 0 where the platform's own
+    library spaces them (discord.py keeps Discord's per-route buckets and its global limit).
+    """
+
+    per_workspace: bool = False
+    channel_interval: float = 0.0
+
+
+PLATFORM_WIDE = PostLimits()  # a limit pauses every post to the platform; no channel spacing
+
+
 class Poster(Protocol):
     """Posts a maxim to a channel of one platform."""
 
     platform: str
+    rate_limits: PostLimits  # where the platform keeps its rate limits (`bot.daily.pacing`)
 
     async def post(
         self,

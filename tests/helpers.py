@@ -90,6 +90,64 @@ class Seconds:
         self.now += seconds
 
 
+class EmulatedTime(Seconds):
+    """`Seconds` with a `sleep` that wakes only when the test moves the clock past its end.
+
+    For the daily posts' rate-limit waits (`bot.daily.pacing.Timer`): a 45 s limit passes
+    when the test says so, not in 45 real seconds, and the test knows what waited.
+    """
+
+    def __init__(self, now: float = 1000.0) -> None:
+        super().__init__(now)
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = 0
+
+    @property
+    def sleepers(self) -> int:
+        """How many sleeps are waiting for the clock."""
+        return sum(1 for _, _, woken in self._sleepers if not woken.done())
+
+    def next_wake(self) -> float | None:
+        """When the first sleeper wakes, or None if nothing sleeps."""
+        waiting = [at for at, _, woken in self._sleepers if not woken.done()]
+        return min(waiting, default=None)
+
+    async def sleep(self, seconds: float) -> None:
+        self._order += 1
+        woken = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + seconds, self._order, woken))
+        await woken
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by `seconds`, waking every sleep that ends by then."""
+        self.now += seconds
+        for at, _, woken in self._sleepers:
+            if at <= self.now and not woken.done():
+                woken.set_result(None)
+        self._sleepers = [s for s in self._sleepers if not s[2].done()]
+
+    def timer(self) -> Any:
+        """A `bot.daily.pacing.Timer` on this time."""
+        from bot.daily.pacing import Timer
+
+        return Timer(clock=self, sleep=self.sleep)
+
+    async def run_out(self, task: asyncio.Future[Any], timeout: float = 30) -> None:
+        """Let time pass, from one sleep's end to the next, until `task` is done.
+
+        Each step waits (in real time, up to `timeout`: a hang fails, it is not a timing
+        assertion) until something sleeps or `task` ends, then wakes the first sleeper.
+        """
+        while not task.done():
+            async with asyncio.timeout(timeout):
+                while not (self.sleepers or task.done()):
+                    await asyncio.sleep(0.005)
+            wake = self.next_wake()
+            if wake is not None:
+                self.advance(max(wake - self.now, 0.0))
+        await task
+
+
 ROOT = Path(__file__).resolve().parents[1]
 """The repository root: child processes run from here, with it on PYTHONPATH."""
 

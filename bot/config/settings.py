@@ -148,6 +148,10 @@ class ScheduleConfig(Section):
 
     catch_up_minutes: float = Field(default=120, ge=0)
     max_concurrent_posts: int = Field(default=8, ge=1, le=256)
+    # Slack takes about one message a second per channel and a few a second per workspace:
+    # more posts in flight to one workspace only buy 429s, and at half the process's posts a
+    # big workspace's minute always leaves slots for the others (`bot.daily.pacing`).
+    max_concurrent_per_workspace: int = Field(default=4, ge=1, le=256)
     claim_timeout_seconds: float = Field(default=300, gt=0)
     retry_limit: int = Field(default=5, ge=0)
     # Deploys stop the bot mid fan-out: posts already sent get this long to finish.

@@ -1,9 +1,19 @@
-"""Rate limits while posting daily: one limit pauses every post to that platform.
+"""Rate limits and concurrency while posting daily: each limit kept where the platform keeps it.
 
 Kept apart from the scheduler because it is the one piece that waits: how long (the platform's
-`retry_after`, at most a `budget` well inside the claim's lease), for whom (every post to that
-platform), and what a stop does to a wait (ends it at once; nothing was sent, so the scheduler
-gives the claim back).
+`retry_after`, at most a `budget` well inside the claim's lease), for whom (the poster's
+`PostLimits` say: Slack pauses only the workspace that was limited, and spaces two posts to
+one channel a second apart; Discord and the console pause the whole platform), and what a stop
+does to a wait (ends it at once; nothing was sent, so the scheduler gives the claim back).
+
+Concurrency has two bounds: `max_concurrent_posts` for the process and `per_workspace` for each
+(platform, workspace). A post takes its workspace's slot first, waits there for its workspace's
+limit to lift, and only then takes a process-wide slot; a rate limit met on the way gives the
+process-wide slot back for the length of the wait. So a post held back by its own workspace
+(its slots all taken, or a 429) never holds a slot the rest of the process could use: one
+throttled workspace with many channels costs the others nothing. Such a post queues for a
+process-wide slot again behind posts that have not started; it holds its claim meanwhile,
+which is safe (a process that beats is never robbed of a claim) and only makes it later.
 """
 
 from __future__ import annotations
@@ -12,48 +22,172 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from bot import ops
 from bot.poster import PostError, RateLimited
 
 if TYPE_CHECKING:
+    from bot.config import ScheduleConfig
     from bot.poster import Poster
     from bot.storage import Subscription
     from maxims import Maxim
 
 log = logging.getLogger(__name__)
+PRUNE_ABOVE = 1024  # entries of a time table before the ones in the past are dropped
 
 
 class Stopping(Exception):
     """The process is stopping: give the claim back rather than post."""
 
 
-class Pacing:
-    """Posts through a `Poster`, waiting out rate limits shared by every post to a platform."""
+@dataclass(frozen=True)
+class Timer:
+    """How pacing's waits pass: real time, or the emulated time of a test."""
 
-    def __init__(self, stopping: asyncio.Event, *, budget: float) -> None:
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
+
+
+class _Until(dict[tuple[str, str], float]):
+    """Times keyed by (platform, workspace or channel); those past are dropped now and then.
+
+    Pruned when it has doubled since the last pruning, so memory stays bounded and a busy
+    minute (a few hundred channels a second) costs no more than O(1) per entry.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prune_at = PRUNE_ABOVE
+
+    def put(self, key: tuple[str, str], until: float, now: float) -> None:
+        self[key] = until
+        if len(self) > self.prune_at:
+            for past in [k for k, t in self.items() if t <= now]:
+                del self[past]
+            self.prune_at = max(PRUNE_ABOVE, 2 * len(self))
+
+
+class _Slot:
+    """The process-wide slot one post holds, given back while it waits out a limit."""
+
+    def __init__(self, pool: asyncio.Semaphore) -> None:
+        self.pool = pool
+        self.held = False
+
+    async def take(self) -> None:
+        await self.pool.acquire()
+        self.held = True
+
+    def give_back(self) -> None:
+        if self.held:
+            self.held = False
+            self.pool.release()
+
+
+@dataclass
+class _Lane:
+    """A workspace's own slots, kept only while one of its posts is under way."""
+
+    slots: asyncio.Semaphore
+    users: int = field(default=0)
+
+
+# The slot held by the task delivering a post: `Pacing.post` finds it here to give it back
+# during a wait, so `deliver` (also called on its own, holding no slot) needs no new argument.
+_held: ContextVar[_Slot | None] = ContextVar("daily_post_slot", default=None)
+
+
+class Pacing:
+    """Posts through a `Poster`, keeping each rate limit where the platform keeps it."""
+
+    def __init__(
+        self,
+        stopping: asyncio.Event,
+        *,
+        budget: float,
+        max_concurrent_posts: int = 8,
+        per_workspace: int = 4,
+        timer: Timer | None = None,
+    ) -> None:
+        """`timer` is how waits pass (default: real time; tests move an emulated one)."""
         self.stopping = stopping  # set when the process stops: waits end at once
         self.budget = budget  # seconds a post may spend waiting out limits (< the lease)
-        self._not_before: dict[str, float] = {}  # platform -> monotonic time of its limit
+        self.per_workspace = per_workspace
+        timer = timer or Timer()
+        self.clock = timer.clock
+        self.sleep = timer.sleep
+        self._pool = asyncio.Semaphore(max_concurrent_posts)  # the process-wide ceiling
+        self._lanes: dict[tuple[str, str], _Lane] = {}  # (platform, workspace) -> its slots
+        # (platform, workspace) of a Slack-like poster, else (platform, "") -> `clock` time
+        # before which no post may go there (the last rate limit's end)
+        self._not_before = _Until()
+        self._channel_free = _Until()  # (platform, channel) -> time its next post may go
         self.cut_off: set[str] = set()  # keys whose post was cancelled while on its way
 
+    @classmethod
+    def for_config(
+        cls, config: ScheduleConfig, stopping: asyncio.Event, timer: Timer | None = None
+    ) -> Pacing:
+        """Pacing as ``[schedule]`` sets it; a wait may use half the claim's lease."""
+        return cls(
+            stopping,
+            budget=config.claim_timeout_seconds / 2,
+            max_concurrent_posts=config.max_concurrent_posts,
+            per_workspace=config.max_concurrent_per_workspace,
+            timer=timer,
+        )
+
+    @contextlib.asynccontextmanager
+    async def slot(self, poster: Poster, sub: Subscription) -> AsyncIterator[None]:
+        """Hold a slot to deliver `sub`'s post: its workspace's first, then the process's.
+
+        In between, the post waits for its workspace's (or channel's) rate limit to lift,
+        holding no claim and no process-wide slot. At a stop it yields at once, holding no
+        process-wide slot: the caller looks at `stopping` before claiming anything.
+        """
+        key = (sub.platform, sub.workspace)
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = _Lane(asyncio.Semaphore(self.per_workspace))
+        lane.users += 1
+        try:
+            async with lane.slots:
+                while not self.stopping.is_set() and (wait := self._wait_for(poster, sub)) > 0:
+                    await self._nap(wait)
+                held = _Slot(self._pool)
+                if not self.stopping.is_set():
+                    await held.take()
+                token = _held.set(held)
+                try:
+                    yield
+                finally:
+                    _held.reset(token)
+                    held.give_back()
+        finally:
+            lane.users -= 1
+            if not lane.users:
+                del self._lanes[key]
+
     async def post(self, poster: Poster, sub: Subscription, maxim: Maxim, key: str) -> str:
-        """Post `sub`'s maxim, waiting out rate limits; one limit pauses every post to a platform.
+        """Post `sub`'s maxim, waiting out rate limits where the platform keeps them.
 
         Waiting is not failing: limits are waited out for up to half the claim's lease, so a
         busy minute never turns into failed posts (the lease must outlive the wait). A stop
         ends the wait at once: nothing was sent, so the claim is given back (`Stopping`).
         """
-        budget = time.monotonic() + self.budget
+        budget = self.clock() + self.budget
         while True:
-            wait = self._not_before.get(poster.platform, 0.0) - time.monotonic()
             if self.stopping.is_set():
                 raise Stopping
+            wait = self._wait_for(poster, sub)
             if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stopping.wait(), wait)
+                await self._pause(wait)
                 continue  # another post may have met a new limit meanwhile: look again
+            self._space_channel(poster, sub)  # a post to this channel waits for this one
             try:
                 return await poster.post(
                     sub.channel,
@@ -67,10 +201,63 @@ class Pacing:
                 self.cut_off.add(key)
                 raise
             except RateLimited as limit:
-                until = time.monotonic() + limit.retry_after
+                until = self.clock() + limit.retry_after
                 if until > budget:
                     raise PostError("rate limited for too long") from None
-                if until > self._not_before.get(poster.platform, 0.0):
-                    self._not_before[poster.platform] = until
-                log.debug("rate limited on %s; waiting %.2fs", poster.platform, limit.retry_after)
+                self._limit(self._limit_key(poster, sub), until)
+                log.debug(
+                    "rate limited on %s %s; waiting %.2fs",
+                    poster.platform,
+                    sub.workspace if poster.rate_limits.per_workspace else "(all workspaces)",
+                    limit.retry_after,
+                )
                 ops.record_rate_limited(poster.platform)
+            finally:
+                self._space_channel(poster, sub)  # again, from the answer: `_space_channel`
+
+    @staticmethod
+    def _limit_key(poster: Poster, sub: Subscription) -> tuple[str, str]:
+        """What one rate-limit answer pauses: the workspace (Slack) or the whole platform."""
+        return (poster.platform, sub.workspace if poster.rate_limits.per_workspace else "")
+
+    def _wait_for(self, poster: Poster, sub: Subscription) -> float:
+        """Seconds before a post to `sub`'s channel may go: its limit, then its channel's."""
+        until = self._not_before.get(self._limit_key(poster, sub), 0.0)
+        if poster.rate_limits.channel_interval:
+            until = max(until, self._channel_free.get((poster.platform, sub.channel), 0.0))
+        return until - self.clock()
+
+    def _limit(self, key: tuple[str, str], until: float) -> None:
+        if until > self._not_before.get(key, 0.0):
+            self._not_before.put(key, until, self.clock())
+
+    def _space_channel(self, poster: Poster, sub: Subscription) -> None:
+        """Keep the channel's next post `channel_interval` from now (Slack: 1 s).
+
+        Called as a post starts (a second post to the channel waits at least that long) and
+        again at its answer: counted from the answer, the next post reaches the platform a
+        whole interval after this one did, however long this one took on its way.
+        """
+        if poster.rate_limits.channel_interval:
+            now = self.clock()
+            free = now + poster.rate_limits.channel_interval
+            self._channel_free.put((poster.platform, sub.channel), free, now)
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait out a limit without the process-wide slot, then take one again (no stop)."""
+        held = _held.get()
+        if held is not None:
+            held.give_back()
+        await self._nap(seconds)
+        if held is not None and not self.stopping.is_set():
+            await held.take()
+
+    async def _nap(self, seconds: float) -> None:
+        """Sleep `seconds`, or less if the process stops meanwhile."""
+        stop = asyncio.ensure_future(self.stopping.wait())
+        nap = asyncio.ensure_future(self.sleep(seconds))
+        try:
+            await asyncio.wait((stop, nap), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            nap.cancel()

@@ -33,7 +33,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot import ops
 from bot.background import Background
 from bot.chat import Clock, channel_key, utc_now
-from bot.daily.pacing import Pacing, Stopping
+from bot.daily.pacing import Pacing, Stopping, Timer
 from bot.daily.post_schedule import (
     DailyTrigger,
     claimable,
@@ -74,11 +74,12 @@ class DailyScheduler:
         keep_days: int = 400,
         cooldowns_older_than: dt.timedelta = dt.timedelta(days=1),
         stats: StatsCounter | None = None,
+        timer: Timer | None = None,
     ) -> None:
         """`keep_days` and `cooldowns_older_than` say what the daily pruning keeps.
 
         `sweep_seconds` overrides ``config.sweep_seconds``, below the 1 s the config allows
-        (the scheduler's own tests sweep every 50 ms).
+        (the scheduler's own tests sweep every 50 ms). `timer`: how rate-limit waits pass.
         """
         self.storage = storage
         self.sweep_seconds = config.sweep_seconds if sweep_seconds is None else sweep_seconds
@@ -90,7 +91,6 @@ class DailyScheduler:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._slots: set[tuple[dt.time, str]] = set()
         self._slot_days: dict[tuple[dt.time, str], int] = {}  # the days a slot's job fires on
-        self._semaphore = asyncio.Semaphore(config.max_concurrent_posts)
         self.background = Background("scheduler")
         self._reload_lock = asyncio.Lock()
         self.keep_days = keep_days
@@ -98,7 +98,7 @@ class DailyScheduler:
         self.stats = stats  # counts each post sent (`bot.stats`), beside the post
         self.dead_after = dt.timedelta(seconds=config.heartbeat_seconds * MISSED_BEATS)
         self._stopping = asyncio.Event()
-        self.pacing = Pacing(self._stopping, budget=config.claim_timeout_seconds / 2)
+        self.pacing = Pacing.for_config(config, self._stopping, timer)
         self._sweep_lock = asyncio.Lock()
         self._sweep_wanted = False
         self._dead_seen: set[str] = set()
@@ -324,7 +324,8 @@ class DailyScheduler:
                 group.create_task(self._deliver_bounded(sub, day))
 
     async def _deliver_bounded(self, sub: Subscription, day: dt.date) -> None:
-        async with self._semaphore:
+        # Per workspace first, process-wide last (`Pacing.slot`), and only then the claim.
+        async with self.pacing.slot(self.posters[sub.platform], sub):
             if self._stopping.is_set():
                 return
             try:

@@ -25,6 +25,7 @@ from bot import ops
 from bot.cards import CardCache, alt_text, card_filename
 from bot.chat import ChatService, Origin
 from bot.log import report_failure
+from bot.poster import PLATFORM_WIDE
 from bot.preview import answer_notes
 from maxims import ListReply, Maxim, MaximReply, Reply, TextReply, safe_echo
 
@@ -88,6 +89,7 @@ class ConsolePoster:
     """Posts daily posts to the terminal (the `Poster` of the console platform)."""
 
     platform = PLATFORM
+    rate_limits = PLATFORM_WIDE  # a terminal has no rate limit to keep
 
     def __init__(self, stdout: TextIO, files: CardFiles) -> None:
         self.stdout = stdout

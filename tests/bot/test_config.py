@@ -23,6 +23,14 @@ def test_the_example_config_is_valid_and_means_the_defaults():
     assert settings.triggers.rules[0].enabled is False
     assert settings.storage.url == "sqlite+aiosqlite:///maxim-bot.db"
     assert settings.platforms == ("console",)
+    assert settings.schedule.max_concurrent_posts == 8
+    assert settings.schedule.max_concurrent_per_workspace == 4
+
+
+def test_the_per_workspace_bound_is_read(tmp_path):
+    text = "[schedule]\nmax_concurrent_posts = 32\nmax_concurrent_per_workspace = 2\n"
+    schedule = load_settings(write(tmp_path, text), env={}).schedule
+    assert (schedule.max_concurrent_posts, schedule.max_concurrent_per_workspace) == (32, 2)
 
 
 @pytest.mark.parametrize(
@@ -37,6 +45,8 @@ def test_the_example_config_is_valid_and_means_the_defaults():
         ('[[triggers.rules]]\nname = "x"\npattern = "("\ntags = ["nan"]\n', "not a pattern the"),
         ("[discord]\nshard_ids = [0]\n", "shard_ids needs shard_count"),
         ('[log]\nlevel = "LOUD"\n', "log.level:"),
+        ("[schedule]\nmax_concurrent_per_workspace = 0\n", "max_concurrent_per_workspace:"),
+        ("[schedule]\nmax_concurrent_per_workspace = 2.5\n", "max_concurrent_per_workspace:"),
         ("[log\n", "not valid TOML"),
     ],
 )

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.poster import ChannelUnavailable, PostError, RateLimited
+from bot.poster import PLATFORM_WIDE, ChannelUnavailable, PostError, PostLimits, RateLimited
 from maxims import Maxim
 
 EARLY_TOLERANCE = 0.001  # seconds: asyncio may wake a timer this much early (clock resolution)
@@ -24,6 +24,7 @@ class RecordingPoster:
     """Records posts as (channel, maxim number, key); `find_post` looks them up by key."""
 
     platform: str = "console"
+    rate_limits: PostLimits = PLATFORM_WIDE  # where it keeps them (Slack's: per workspace)
     sent: list[tuple[str, int, str]] = field(default_factory=list)
     rate_limit_every: int = 0  # every Nth call answers "wait a moment" instead
     retry_after: float = 0.01

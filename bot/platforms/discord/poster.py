@@ -28,7 +28,7 @@ from bot.cards import CardCache
 from bot.platforms.discord import PLATFORM
 from bot.platforms.discord.render import is_daily_post, render_daily, thread_name, with_card
 from bot.platforms.discord.uploads import send_card
-from bot.poster import ChannelUnavailable, PostError, RateLimited
+from bot.poster import PLATFORM_WIDE, ChannelUnavailable, PostError, RateLimited
 from maxims import Maxim
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,11 @@ class DiscordPoster:
     """Posts the maxim of the day with ``channel.send`` and a nonce Discord de-duplicates."""
 
     platform = PLATFORM
+    # discord.py keeps Discord's per-route buckets (a channel's messages among them) and the
+    # global limit itself, waiting out every 429 up to `MAX_RATE_LIMIT_WAIT`; only a longer
+    # one (or five 429s in a row) reaches the scheduler, and `discord.RateLimited` does not say
+    # whether it was global: such a limit pauses every post to Discord, as before.
+    rate_limits = PLATFORM_WIDE
 
     def __init__(
         self, client: discord.Client | None = None, cards: CardCache | None = None

@@ -40,7 +40,7 @@ from bot.platforms.slack.cards import (
 )
 from bot.platforms.slack.render import daily_card_comment, render_daily
 from bot.platforms.slack.web import PLATFORM, ClientFor, post_error, without_rate_limit_retry
-from bot.poster import ChannelUnavailable, PostError, RateLimited
+from bot.poster import ChannelUnavailable, PostError, PostLimits, RateLimited
 from maxims import Maxim
 
 PAGE_SIZE = 200  # Slack's recommended page size; it serves 15 to non-Marketplace apps
@@ -50,6 +50,9 @@ PAGE_SIZE = 200  # Slack's recommended page size; it serves 15 to non-Marketplac
 MAX_PAGES = 50
 HISTORY_WAIT_BUDGET = 15 * 60  # seconds find_post may wait out history rate limits in all
 MIN_HISTORY_WAIT = 1.0  # seconds: a "Retry-After: 0" must not turn into a busy loop
+# The same for chat.postMessage, whose 429 is no longer slept out in slack_sdk (which adds up
+# to a second of its own): a channel takes about one message a second anyway.
+MIN_POST_WAIT = 1.0
 UNINSTALLED = "app_uninstalled"  # the reason when the subscription's workspace has no token
 # With OAuth, one workspace's token refused for good (its uninstall event missed, say): that
 # workspace's daily posts stop as failing instead of retrying every day. With one bot token
@@ -67,6 +70,9 @@ class SlackPoster:
     """Posts the maxim of the day with chat.postMessage, tagged with its key in metadata."""
 
     platform = PLATFORM
+    # Slack limits chat.postMessage per workspace (and about one message a second per
+    # channel), not per app: one workspace's 429 must not hold back any other's posts.
+    rate_limits = PostLimits(per_workspace=True, channel_interval=1.0)
 
     def __init__(
         self,
@@ -118,6 +124,10 @@ class SlackPoster:
         A card-style post uploads the card (`_post_card`); where the installation lacks
         ``files:write`` it goes out as text, with one log line. `thread` adds a line inviting
         replies in the post's thread (Slack threads need no setup).
+
+        A 429 of chat.postMessage comes back at once as `RateLimited`, never slept out inside
+        slack_sdk: the scheduler then pauses that workspace's posts, and a post waiting out
+        its workspace's limit must not hold one of the process's posting slots meanwhile.
         """
         client = await self._client(workspace, channel)
         if style == "card":
@@ -125,7 +135,7 @@ class SlackPoster:
             if posted is not None:
                 return posted
         try:
-            response = await client.chat_postMessage(
+            response = await without_rate_limit_retry(client).chat_postMessage(
                 channel=channel,
                 metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key}},
                 unfurl_links=False,
@@ -133,7 +143,10 @@ class SlackPoster:
                 **render_daily(maxim, thread=thread),
             )
         except SlackApiError as err:
-            raise self._error(err) from None
+            error = self._error(err)
+            if isinstance(error, RateLimited) and error.retry_after < MIN_POST_WAIT:
+                error = RateLimited(MIN_POST_WAIT, error.reason)
+            raise error from None
         except (aiohttp.ClientError, TimeoutError) as err:
             raise PostError(f"cannot reach Slack ({type(err).__name__})") from None
         return str(response["ts"])

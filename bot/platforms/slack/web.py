@@ -64,10 +64,11 @@ def without_rate_limit_retry(client: AsyncWebClient) -> AsyncWebClient:
     """A copy of `client` that lets every HTTP 429 through to the caller.
 
     slack_sdk's `AsyncRateLimitErrorRetryHandler` sleeps out a 429 silently; a caller that
-    waits out a long limit itself (a minute per ``conversations.history`` call for apps
-    outside the Slack Marketplace) must see each one, to say so in the log and to keep to its
-    own budget. The copy keeps everything else (token, base URL, session, the other retry
-    handlers); it is made only for the rare duplicate check, so it is not kept.
+    waits out a limit itself must see each one: the duplicate check (a minute per
+    ``conversations.history`` call for apps outside the Slack Marketplace), to say so in the
+    log and keep to its own budget, and the daily post, whose wait pauses only its workspace
+    (`bot.daily.pacing`). The copy keeps everything else (token, base URL, session, the other
+    retry handlers); it is a shallow copy, cheap enough to make for each call.
     """
     found = copy.copy(client)
     found.retry_handlers = [

@@ -16,7 +16,7 @@ import aiohttp
 
 from bot.config import ScheduleConfig
 from bot.daily.scheduler import DailyScheduler
-from bot.poster import PostError
+from bot.poster import PLATFORM_WIDE, PostError
 from bot.storage import Storage
 from maxims import Maxim, load_corpus
 
@@ -25,6 +25,7 @@ class HttpPoster:
     """Posts to the test's fake platform; `find_post` asks it for a key."""
 
     platform = "test"
+    rate_limits = PLATFORM_WIDE
 
     def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
         self.session = session

@@ -83,8 +83,13 @@ async def test_a_rate_limit_pauses_the_platform_for_at_least_retry_after(storage
 async def test_posts_in_flight_never_exceed_max_concurrent_posts(storage):
     channels = await subscribe(storage, 40)
     poster = RecordingPoster(gate=asyncio.Event())  # the platform holds every post
+    # All 40 channels are in one workspace: its own bound must not be what holds them back.
     scheduler = make_scheduler(
-        storage, poster, Clock(berlin(2026, 11, 28, 9, 0)), max_concurrent_posts=5
+        storage,
+        poster,
+        Clock(berlin(2026, 11, 28, 9, 0)),
+        max_concurrent_posts=5,
+        max_concurrent_per_workspace=40,
     )
     fan_out = asyncio.ensure_future(scheduler.run_slot(*NINE))
     await until(lambda: poster.in_flight >= 5)

@@ -50,7 +50,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from tests.fakes.loopback import LoopbackServer
 from tests.fakes.slack.blockkit import message_problem
 from tests.fakes.slack.files import FILES_SCOPE, SIZE_MISMATCH, UPLOAD, FilesMixin, UploadedFile
-from tests.fakes.slack.limits import HistoryRateLimit
+from tests.fakes.slack.limits import HistoryRateLimit, PostRateLimit
 from tests.fakes.slack.methods import WebApiMethods
 from tests.fakes.slack.oauth import OAuthApp, OAuthMixin
 from tests.fakes.slack.payloads import (
@@ -127,7 +127,8 @@ class Call:
     structure whichever encoding slack_sdk picked.  ``headers`` is case-insensitive.
     ``token`` is the token the call carried (``Authorization: Bearer`` or a ``token`` field);
     ``team`` the team id of the workspace it authenticated as (None: no valid workspace
-    token, e.g. an app-level token, oauth.v2.access, or a revoked token).
+    token, e.g. an app-level token, oauth.v2.access, or a revoked token). ``at`` is the
+    fake's ``clock`` when it answered (emulated time, where a test moves the clock).
     """
 
     method: str
@@ -137,6 +138,7 @@ class Call:
     response: Mapping[str, Any] = field(default_factory=dict)
     token: str | None = None
     team: str | None = None
+    at: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -258,6 +260,8 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
         self._init_oauth()
         #: conversations.history's limit for non-Marketplace apps (`history_rate_limit`).
         self.history_limit: HistoryRateLimit | None = None
+        #: chat.postMessage's per-channel and per-workspace limits (`post_rate_limit`).
+        self.post_limit: PostRateLimit | None = None
         #: People in each channel, for ``users.conversations``: ``{"C1": {"U1", "U2"}}``.
         self.channel_members: dict[str, set[str]] = {}
         #: Private channels: listed for another user only where the bot is a member too.
@@ -448,6 +452,30 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
         """
         self.history_limit = HistoryRateLimit(per_minute, max_limit)
         return self.history_limit
+
+    def post_rate_limit(self, channel_interval: float = 1.0) -> PostRateLimit:
+        """Slack's limits on chat.postMessage: one message a second per channel (by ``clock``).
+
+        A post to a channel within ``channel_interval`` of its last one gets HTTP 429
+        ``ratelimited`` with ``Retry-After``; `throttle` adds a workspace over its own limit.
+        Set ``fake.post_limit = None`` to lift them.
+        """
+        if self.post_limit is None:
+            self.post_limit = PostRateLimit(channel_interval)
+        self.post_limit.channel_interval = channel_interval
+        return self.post_limit
+
+    def throttle(self, team_id: str, seconds: float, *, retry_after: int | None = None) -> None:
+        """Answer every chat.postMessage of ``team_id`` with 429 for ``seconds`` (by ``clock``).
+
+        ``Retry-After`` says the whole seconds left, as Slack does for a workspace over its
+        limit, or always ``retry_after`` if given (a workspace limited all along); other
+        workspaces post as usual. Turns on `post_rate_limit` if it is off.
+        """
+        limit = self.post_limit or self.post_rate_limit()
+        limit.throttled[team_id] = self.clock() + seconds
+        if retry_after is not None:
+            limit.retry_afters[team_id] = retry_after
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -941,6 +969,7 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
             response=reply.body,
             token=token,
             team=self._team_of(token, body),
+            at=self.clock(),
         )
         await self._notify(lambda: self.calls.append(call))
         if drop:
@@ -994,7 +1023,7 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
         req = ApiRequest(body, headers, _carried_token(headers, body))
         try:
             req = self._authenticate(kind, req)
-            wait = self._history_wait(method, req)
+            wait = self._history_wait(method, req) or self._post_wait(method, req)
             if wait is not None:
                 return _Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": wait})
             self._check_scope(method, req)
@@ -1041,6 +1070,14 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
         if method != "conversations.history" or self.history_limit is None:
             return None
         wait = self.history_limit.retry_after(req.team.team_id, self.clock())
+        return None if wait is None else str(wait)
+
+    def _post_wait(self, method: str, req: ApiRequest) -> str | None:
+        """Retry-After for a chat.postMessage over a channel's or a workspace's limit."""
+        if method != "chat.postMessage" or self.post_limit is None:
+            return None
+        channel = str(req.body.get("channel", ""))
+        wait = self.post_limit.retry_after(req.team.team_id, channel, self.clock())
         return None if wait is None else str(wait)
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:

@@ -13,7 +13,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-__all__ = ["HistoryRateLimit"]
+__all__ = ["HistoryRateLimit", "PostRateLimit"]
 
 WINDOW_SECONDS = 60.0
 
@@ -48,3 +48,33 @@ class HistoryRateLimit:
     def cap(self, limit: int) -> int:
         """The page size Slack really serves for a requested ``limit``."""
         return min(limit, self.max_limit)
+
+
+@dataclass
+class PostRateLimit:
+    """chat.postMessage's limits: one message a second per channel, and throttled workspaces.
+
+    Slack allows an app about one message per second in a channel (short bursts are not
+    guaranteed), and keeps a workspace-wide limit of its own: `throttle` makes a workspace
+    answer every post with 429 until a time, as Slack does to a workspace over its limit.
+    """
+
+    channel_interval: float = 1.0
+    throttled: dict[str, float] = field(default_factory=dict)  # team id -> limited until
+    # team id -> the Retry-After it always answers (else: the seconds left, rounded up)
+    retry_afters: dict[str, int] = field(default_factory=dict)
+    _last: dict[str, float] = field(default_factory=dict, repr=False)  # channel -> last post
+
+    def retry_after(self, team_id: str, channel: str, now: float) -> int | None:
+        """Seconds to wait (rounded up, at least 1), or None: the post is admitted.
+
+        Refused posts do not count towards the channel's second.
+        """
+        until = self.throttled.get(team_id)
+        if until is not None and now < until:
+            return self.retry_afters.get(team_id) or max(1, math.ceil(until - now))
+        last = self._last.get(channel)
+        if last is not None and now - last < self.channel_interval:
+            return max(1, math.ceil(last + self.channel_interval - now))
+        self._last[channel] = now
+        return None

@@ -83,14 +83,28 @@ async def test_messages_older_than_the_scheduled_time_are_not_read(fake):
     assert [read for _, _, read in fake.history_pages] == [5]
 
 
-async def test_a_rate_limit_is_retried_once_by_slack_sdk(fake):
+async def test_a_rate_limit_reaches_the_scheduler_at_once_not_slept_out_in_slack_sdk(fake):
+    # slack_sdk would sleep it out holding one of the process's posting slots; the scheduler
+    # pauses only that workspace instead (`bot.daily.pacing`).
     poster = SlackPoster(production_client(fake))
-    fake.rate_limit_next("chat.postMessage", retry_after=0)  # slack_sdk sleeps 0 + random() s
+    fake.rate_limit_next("chat.postMessage", retry_after=30)
 
-    await poster.post("C1", load_corpus().get(1), key="k")
+    with pytest.raises(RateLimited) as caught:
+        await poster.post("C1", load_corpus().get(1), key="k")
 
-    assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 200]
-    assert len(fake.channel_messages("C1")) == 1
+    assert caught.value.retry_after == 30.0
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [429]
+    assert fake.channel_messages("C1") == []
+
+
+async def test_a_rate_limit_saying_wait_0_is_waited_a_second_not_retried_at_once(fake):
+    poster = SlackPoster(production_client(fake))
+    fake.rate_limit_next("chat.postMessage", retry_after=0)
+
+    with pytest.raises(RateLimited) as caught:
+        await poster.post("C1", load_corpus().get(1), key="k")
+
+    assert caught.value.retry_after == 1.0  # a channel's second: never a busy loop
 
 
 async def test_a_rate_limit_left_over_is_rate_limited_with_slacks_wait(fake):
