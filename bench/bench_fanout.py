@@ -197,7 +197,7 @@ async def one_minute(storage: Storage, workspaces: int, run: str, day: dt.date) 
     try:
         clients = {f"W{n:04d}": web_client(url, token(f"W{n:04d}")) for n in range(workspaces)}
 
-        async def client_for(team: str) -> Any:
+        async def client_for(team: str, channel: str) -> Any:
             return clients.get(team)
 
         poster = TimedPoster(
