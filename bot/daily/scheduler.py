@@ -33,18 +33,21 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot import ops
 from bot.background import Background
 from bot.chat import Clock, channel_key, utc_now
+from bot.daily.claims import ClaimBatcher
 from bot.daily.pacing import Pacing, Stopping
 from bot.daily.post_schedule import (
     DailyTrigger,
     claimable,
+    due_changes,
+    due_date,
     new_owner_id,
     post_key,
     slot_days,
-    slot_of,
 )
 from bot.daily.time_rules import posts_on, scheduled_instant
 from bot.log import report_failure
 from bot.poster import ChannelUnavailable, Poster, PostError
+from bot.storage import PostRecord, WantedPost
 
 if TYPE_CHECKING:
     from bot.config import ScheduleConfig
@@ -103,6 +106,8 @@ class DailyScheduler:
         self._sweep_wanted = False
         self._dead_seen: set[str] = set()
         self._next_prune: dt.datetime | None = None
+        self.claims = ClaimBatcher(self._take_claims, self._give_back)
+        self._changed: str | None = None  # the subscriptions' change token the jobs reflect
 
     @property
     def running(self) -> bool:
@@ -196,9 +201,12 @@ class DailyScheduler:
     async def reload(self) -> None:
         """Make the jobs match the subscriptions in storage (call after any change)."""
         async with self._reload_lock:
-            subs = await self.storage.list_subscriptions()
-            self._apply_slots(slot_days(subs, self.posters))
-            ops.record_subscriptions(self.posters, (s.platform for s in subs))
+            self._changed = await self.storage.subscriptions_changed()  # before the read
+            slots = await self.storage.subscription_slots()  # counted in SQL, none held here
+            self._apply_slots(slot_days(slots, self.posters))
+            ops.record_subscriptions(
+                self.posters, (s.platform for s in slots for _ in range(s.count))
+            )
 
     def _apply_slots(self, wanted: Mapping[tuple[dt.time, str], int]) -> None:
         for at, zone in self._slots - wanted.keys():
@@ -231,29 +239,14 @@ class DailyScheduler:
             today = self.clock().astimezone(ZoneInfo(zone)).date()
             subs = [
                 s
-                for s in await self.storage.list_subscriptions()
-                if slot_of(s) == (at, zone)
-                and s.platform in self.posters
+                for s in await self.storage.slot_subscriptions(at, zone)
+                if s.platform in self.posters
                 and not s.failing
                 and posts_on(today, s.days)  # the slot fires for its other channels' days
             ]
-            await self.fan_out([(s, today) for s in subs])
+            await self.fan_out(self._spread([(s, today) for s in subs]))
         except Exception:
             report_failure(log, f"daily slot {at:%H:%M} {zone}")
-
-    def due(self, sub: Subscription, now: dt.datetime) -> dt.date | None:
-        """Today's local date if its post time passed within the catch-up window, else None.
-
-        Only today counts: a process that comes back after midnight never posts yesterday's,
-        and only a chosen local day: catching up never posts on a day off.
-        """
-        zone = ZoneInfo(sub.timezone)
-        today = now.astimezone(zone).date()
-        if not posts_on(today, sub.days):
-            return None
-        start = scheduled_instant(today, sub.time, zone)
-        grace = dt.timedelta(minutes=self.config.catch_up_minutes)
-        return today if start <= now < start + grace else None
 
     async def sweep(self) -> None:
         """Catch up on due posts, retry failed ones, take over claims of dead processes."""
@@ -264,21 +257,17 @@ class DailyScheduler:
         await self._prune_daily()
         try:
             now = self.clock()
-            subs = await self.storage.list_subscriptions()
-            await self._refresh_slots(subs)
-            due = [
-                (sub, day)
-                for sub in subs
-                if sub.platform in self.posters
-                and not sub.failing
-                and (day := self.due(sub, now)) is not None
-            ]
+            if await self.storage.subscriptions_changed() != self._changed:
+                await self.reload()  # another process changed subscriptions: within a minute
+            read = await self.storage.due_subscriptions(now=now, platforms=list(self.posters))
+            if not read:
+                return  # most minutes: the due_at index finds nothing, nothing else is read
+            grace = dt.timedelta(minutes=self.config.catch_up_minutes)
+            due = [(d.sub, day) for d in read if (day := due_date(d.sub, now, grace)) is not None]
+            posts = await self.storage.posts_for((s.platform, s.channel, d) for s, d in due)
+            await self.storage.set_due_at(due_changes(read, posts, now, grace))
             if not due:
-                return  # most minutes: no post table read at all
-            posts = {
-                (p.platform, p.channel, p.local_date): p
-                for p in await self.storage.list_posts(since=min(day for _, day in due))
-            }
+                return
             dead = await self.storage.dead_owners(dead_after=self.dead_after)
             work = [
                 (sub, day)
@@ -288,17 +277,31 @@ class DailyScheduler:
             ]
             if work:
                 log.info("sweep: %d daily post(s) to deliver", len(work))
-                await self.fan_out(work)
+                await self.fan_out(self._spread(work))
         except Exception:
             report_failure(log, "daily sweep")
 
-    async def _refresh_slots(self, subs: Sequence[Subscription]) -> None:
-        # Another process may have changed subscriptions: pick that up within a minute.
-        wanted = slot_days(subs, self.posters)
-        ops.record_subscriptions(self.posters, (s.platform for s in subs))
-        if wanted != self._slot_days:
-            async with self._reload_lock:
-                self._apply_slots(wanted)
+    def _spread(
+        self, work: list[tuple[Subscription, dt.date]]
+    ) -> list[tuple[Subscription, dt.date]]:
+        """Each replica walks the due posts in an order of its own, so they seldom collide."""
+        return sorted(work, key=lambda w: hash((self.owner, w[0].platform, w[0].channel)))
+
+    async def _take_claims(self, batch: Sequence[WantedPost]) -> list[PostRecord]:
+        lease = dt.timedelta(seconds=self.config.claim_timeout_seconds)
+        return await self.storage.claim_posts(
+            batch, owner=self.owner, now=self.clock(), lease=lease, dead_after=self.dead_after
+        )
+
+    async def _give_back(self, record: PostRecord) -> None:
+        await self.storage.release_post(
+            record.platform,
+            record.channel,
+            record.local_date,
+            owner=self.owner,
+            now=self.clock(),
+            attempted=False,
+        )
 
     async def _prune_daily(self) -> None:
         """Once a day per process: old post records, ended cooldowns, old event ids."""
@@ -338,16 +341,7 @@ class DailyScheduler:
             return False
         poster = self.posters[sub.platform]
         maxim = self.corpus.for_day(day, channel_key(sub.platform, sub.channel), sub.days)
-        record = await self.storage.claim_post(
-            sub.platform,
-            sub.channel,
-            day,
-            maxim.number,
-            owner=self.owner,
-            now=self.clock(),
-            lease=dt.timedelta(seconds=self.config.claim_timeout_seconds),
-            dead_after=self.dead_after,
-        )
+        record = await self.claims.claim(WantedPost(sub.platform, sub.channel, day, maxim.number))
         if record is None:
             return False  # posted already, or another process has it
         # A retried claim keeps the number its first attempt used (it may have gone out).

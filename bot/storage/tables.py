@@ -78,6 +78,12 @@ subscriptions = sa.Table(
     sa.Column("days", sa.SmallInteger(), nullable=False, server_default="127"),
     # The post opens a thread to talk in (Discord) or invites replies in its thread (Slack).
     sa.Column("thread", sa.Boolean(), nullable=False, server_default=sa.false()),
+    # The next post's UTC instant that may still be due; NULL until the scheduler computes it
+    # (and again after any change). The sweep reads only rows due by it (its index).
+    sa.Column("due_at", UTCDateTime(), nullable=True),
+    sa.Index("ix_subscriptions_due_at", "due_at"),
+    # A slot's job reads only its own (time, zone).
+    sa.Index("ix_subscriptions_slot", "post_time", "timezone"),
 )
 
 daily_posts = sa.Table(
@@ -223,6 +229,7 @@ def subscription_values(sub: Subscription) -> dict[str, Any]:
         "style": sub.style,
         "days": sub.days,
         "thread": sub.thread,
+        "due_at": None,  # a changed subscription is due again by its new rules: recomputed
     }
 
 
