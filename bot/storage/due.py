@@ -43,22 +43,27 @@ class DueQueries(StorageBase):
     """The scheduler's reads that must not grow with the number of subscriptions."""
 
     async def due_subscriptions(
-        self, *, now: datetime.datetime, platforms: Collection[str]
+        self,
+        *,
+        now: datetime.datetime | None,
+        platforms: Collection[str],
+        limit: int | None = None,
     ) -> list[DueSubscription]:
-        """Healthy subscriptions of `platforms` whose `due_at` has come or is not computed.
+        """Healthy subscriptions of `platforms` whose `due_at` has come (by `now`).
 
-        Reads through the ``due_at`` index: rows due later are never read.
+        With `now` None: those whose `due_at` is not computed yet (new, changed, or from
+        before migration 0009), at most `limit` of them. Reads through the ``due_at`` index:
+        rows due later are never read.
         """
         c = subscriptions.c
+        when = c.due_at.is_(None) if now is None else c.due_at <= as_utc(now)
         stmt = sa.select(subscriptions).where(
-            sa.or_(c.due_at.is_(None), c.due_at <= as_utc(now)),
-            c.failing.is_(None),
-            c.platform.in_(list(platforms)),
+            when, c.failing.is_(None), c.platform.in_(list(platforms))
         )
         async with self._reading() as conn:
             return [
                 DueSubscription(subscription_from_row(row), row.due_at)
-                for row in await conn.execute(stmt)
+                for row in await conn.execute(stmt.limit(limit))
             ]
 
     async def set_due_at(
