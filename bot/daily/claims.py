@@ -13,23 +13,54 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.storage import PostRecord, WantedPost
 
-Take = Callable[[Sequence[WantedPost]], Awaitable[list[PostRecord]]]
-GiveBack = Callable[[PostRecord], Awaitable[None]]
+if TYPE_CHECKING:
+    from bot.chat import Clock
+    from bot.storage import Storage
 
 
 class ClaimBatcher:
     """Gathers concurrent claims into batches; each caller gets its own record or None."""
 
-    def __init__(self, take: Take, give_back: GiveBack) -> None:
-        """`take` claims a batch in storage; `give_back` releases a claim nobody will post."""
-        self._take = take
-        self._give_back = give_back
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        owner: str,
+        clock: Clock,
+        lease: dt.timedelta,
+        dead_after: dt.timedelta,
+    ) -> None:
+        """Claims for `owner` (a scheduler), with its lease and its rule for dead owners."""
+        self.storage = storage
+        self.owner = owner
+        self.clock = clock
+        self.lease = lease
+        self.dead_after = dead_after
         self._waiting: list[tuple[WantedPost, asyncio.Future[PostRecord | None]]] = []
         self._sending: asyncio.Task[None] | None = None
+
+    async def _take(self, batch: Sequence[WantedPost]) -> list[PostRecord]:
+        """One statement's batch (`Storage.claim_posts`)."""
+        return await self.storage.claim_posts(
+            batch, owner=self.owner, now=self.clock(), lease=self.lease, dead_after=self.dead_after
+        )
+
+    async def _give_back(self, record: PostRecord) -> None:
+        """Release a claim nobody will post: not attempted, so the next owner posts at once."""
+        await self.storage.release_post(
+            record.platform,
+            record.channel,
+            record.local_date,
+            owner=self.owner,
+            now=self.clock(),
+            attempted=False,
+        )
 
     async def claim(self, wanted: WantedPost) -> PostRecord | None:
         """Claim one post with whatever else is ready; its record if we own it now, else None.

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -47,7 +47,7 @@ from bot.daily.post_schedule import (
 from bot.daily.time_rules import posts_on, scheduled_instant
 from bot.log import report_failure
 from bot.poster import ChannelUnavailable, Poster, PostError
-from bot.storage import PostRecord, WantedPost
+from bot.storage import WantedPost
 
 if TYPE_CHECKING:
     from bot.config import ScheduleConfig
@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 UTC = dt.UTC
 MISSED_BEATS = 3  # a process this many heartbeats late is dead: one late beat is only a hiccup
 PRUNE_EVERY = dt.timedelta(days=1)
+COMPUTE_CHUNK = 2000  # subscriptions whose due_at a sweep computes per read: bounded memory
+COMPUTE_ROUNDS = 500  # up to a million rows (after the upgrade to 0009) in one sweep
 
 
 class DailyScheduler:
@@ -106,7 +108,10 @@ class DailyScheduler:
         self._sweep_wanted = False
         self._dead_seen: set[str] = set()
         self._next_prune: dt.datetime | None = None
-        self.claims = ClaimBatcher(self._take_claims, self._give_back)
+        lease = dt.timedelta(seconds=config.claim_timeout_seconds)
+        self.claims = ClaimBatcher(
+            storage, owner=self.owner, clock=clock, lease=lease, dead_after=self.dead_after
+        )
         self._changed: str | None = None  # the subscriptions' change token the jobs reflect
 
     @property
@@ -259,10 +264,11 @@ class DailyScheduler:
             now = self.clock()
             if await self.storage.subscriptions_changed() != self._changed:
                 await self.reload()  # another process changed subscriptions: within a minute
+            grace = dt.timedelta(minutes=self.config.catch_up_minutes)
+            await self._compute_due(now, grace)
             read = await self.storage.due_subscriptions(now=now, platforms=list(self.posters))
             if not read:
                 return  # most minutes: the due_at index finds nothing, nothing else is read
-            grace = dt.timedelta(minutes=self.config.catch_up_minutes)
             due = [(d.sub, day) for d in read if (day := due_date(d.sub, now, grace)) is not None]
             posts = await self.storage.posts_for((s.platform, s.channel, d) for s, d in due)
             await self.storage.set_due_at(due_changes(read, posts, now, grace))
@@ -281,27 +287,21 @@ class DailyScheduler:
         except Exception:
             report_failure(log, "daily sweep")
 
+    async def _compute_due(self, now: dt.datetime, grace: dt.timedelta) -> None:
+        """Compute `due_at` where it is missing (new or changed subscriptions), by chunks."""
+        for _ in range(COMPUTE_ROUNDS):  # bounded: rows changed again meanwhile come back
+            fresh = await self.storage.due_subscriptions(
+                now=None, platforms=list(self.posters), limit=COMPUTE_CHUNK
+            )
+            await self.storage.set_due_at(due_changes(fresh, {}, now, grace))
+            if len(fresh) < COMPUTE_CHUNK:
+                return
+
     def _spread(
         self, work: list[tuple[Subscription, dt.date]]
     ) -> list[tuple[Subscription, dt.date]]:
         """Each replica walks the due posts in an order of its own, so they seldom collide."""
         return sorted(work, key=lambda w: hash((self.owner, w[0].platform, w[0].channel)))
-
-    async def _take_claims(self, batch: Sequence[WantedPost]) -> list[PostRecord]:
-        lease = dt.timedelta(seconds=self.config.claim_timeout_seconds)
-        return await self.storage.claim_posts(
-            batch, owner=self.owner, now=self.clock(), lease=lease, dead_after=self.dead_after
-        )
-
-    async def _give_back(self, record: PostRecord) -> None:
-        await self.storage.release_post(
-            record.platform,
-            record.channel,
-            record.local_date,
-            owner=self.owner,
-            now=self.clock(),
-            attempted=False,
-        )
 
     async def _prune_daily(self) -> None:
         """Once a day per process: old post records, ended cooldowns, old event ids."""
