@@ -403,14 +403,7 @@ class DailyScheduler:
         return True
 
     async def _complete(self, sub: Subscription, day: dt.date, message_id: str) -> None:
-        await self.storage.complete_post(
-            sub.platform,
-            sub.channel,
-            day,
-            owner=self.owner,
-            message_id=message_id,
-            now=self.clock(),
-        )
+        await self.claims.complete((sub.platform, sub.channel, day), message_id)
 
     async def _fail(
         self, sub: Subscription, day: dt.date, reason: str, *, retry_at: dt.datetime | None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -204,6 +204,46 @@ class PostQueries(StorageBase):
             error=None,
             next_attempt_at=None,
         )
+
+    async def complete_posts(
+        self,
+        done: Sequence[tuple[str, str, datetime.date, str]],
+        *,
+        owner: str,
+        now: datetime.datetime,
+    ) -> set[tuple[str, str, datetime.date]]:
+        """Mark a batch of (platform, channel, local date, message id) posted, in one statement.
+
+        The keys done: as `complete_post`, only those `owner` still holds change.
+        """
+        if not done:
+            return set()
+        c = daily_posts.c
+        keys = {(p, ch, d): mid for p, ch, d, mid in done}
+        message_id = sa.case(
+            *((post_key(*key), mid) for key, mid in keys.items()), else_=c.message_id
+        )
+        stmt = (
+            sa.update(daily_posts)
+            .where(
+                sa.tuple_(c.platform, c.channel, c.local_date).in_(list(keys)),
+                c.state == "claimed",
+                c.owner == owner,
+            )
+            .values(
+                state="posted",
+                message_id=message_id,
+                posted_at=as_utc(now),
+                error=None,
+                next_attempt_at=None,
+            )
+            .returning(c.platform, c.channel, c.local_date)
+        )
+        async with self._engine.begin() as conn:
+            completed = {(r.platform, r.channel, r.local_date) for r in await conn.execute(stmt)}
+        for platform, channel, local_date in keys.keys() - completed:
+            log.warning("%s lost the claim on %s %s %s", owner, platform, channel, local_date)
+        return completed
 
     async def fail_post(
         self,

@@ -149,3 +149,23 @@ def all_cancelling(scheduler) -> bool:
     """Whether the stop has cancelled every task it waited for (its grace ran out)."""
     tasks = list(scheduler.background._tasks)
     return bool(tasks) and all(t.cancelling() for t in tasks)
+
+
+async def test_a_batch_completion_records_only_the_claims_still_held(storage):
+    """(Broken on purpose: without the owner condition the stranger's claim was completed.)"""
+    channels = await subscribe(storage, 3)
+    now = berlin(2026, 11, 28, 9, 0)
+    lease = dt.timedelta(minutes=5)
+    wanted = [WantedPost("console", c, DAY, 1) for c in channels]
+    await storage.claim_posts(wanted[:2], owner="me", now=now, lease=lease)
+    await storage.claim_posts(wanted[2:], owner="stranger", now=now, lease=lease)
+    done = await storage.complete_posts(
+        [("console", c, DAY, f"m-{c}") for c in channels], owner="me", now=now
+    )
+    assert done == {("console", c, DAY) for c in channels[:2]}
+    records = {r.channel: r for r in await storage.list_posts("console")}
+    assert [(records[c].state, records[c].message_id) for c in channels] == [
+        ("posted", "m-c00"),
+        ("posted", "m-c01"),
+        ("claimed", None),
+    ]
