@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import zlib
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -249,7 +250,7 @@ class DailyScheduler:
                 and not s.failing
                 and posts_on(today, s.days)  # the slot fires for its other channels' days
             ]
-            await self.fan_out(self._spread([(s, today) for s in subs]))
+            await self.fan_out(await self._spread([(s, today) for s in subs]))
         except Exception:
             report_failure(log, f"daily slot {at:%H:%M} {zone}")
 
@@ -283,7 +284,7 @@ class DailyScheduler:
             ]
             if work:
                 log.info("sweep: %d daily post(s) to deliver", len(work))
-                await self.fan_out(self._spread(work))
+                await self.fan_out(await self._spread(work))
         except Exception:
             report_failure(log, "daily sweep")
 
@@ -297,11 +298,24 @@ class DailyScheduler:
             if len(fresh) < COMPUTE_CHUNK:
                 return
 
-    def _spread(
+    async def _spread(
         self, work: list[tuple[Subscription, dt.date]]
     ) -> list[tuple[Subscription, dt.date]]:
-        """Each replica walks the due posts in an order of its own, so they seldom collide."""
-        return sorted(work, key=lambda w: hash((self.owner, w[0].platform, w[0].channel)))
+        """Replicas share a minute's posts: each its own part first, then the others' backwards.
+
+        Each live replica takes a part of the channels by a stable hash, so two replicas
+        seldom ask for the same post; one that finishes early helps the others from their
+        parts' ends, and a dead one's part is done by the rest.
+        """
+        owners = sorted(await self.storage.live_owners(dead_after=self.dead_after) | {self.owner})
+        rank, parts = owners.index(self.owner), len(owners)
+
+        def order(item: tuple[Subscription, dt.date]) -> tuple[int, int]:
+            spot = zlib.crc32(f"{item[0].platform}:{item[0].channel}".encode())
+            part = (spot - rank) % parts
+            return part, spot if part == 0 else -spot
+
+        return sorted(work, key=order)
 
     async def _prune_daily(self) -> None:
         """Once a day per process: old post records, ended cooldowns, old event ids."""

@@ -169,3 +169,22 @@ async def test_a_batch_completion_records_only_the_claims_still_held(storage):
         ("posted", "m-c01"),
         ("claimed", None),
     ]
+
+
+async def test_live_replicas_each_start_on_a_part_of_their_own(storage, db_url):
+    """(Broken on purpose: with every replica's rank 0 both started on the same posts.)"""
+    channels = await subscribe(storage, 60)
+    other = await Storage.open(db_url)
+    try:
+        clock = Clock(berlin(2026, 11, 28, 9, 0))
+        first = make_scheduler(storage, RecordingPoster(), clock)
+        second = make_scheduler(other, RecordingPoster(), clock)
+        for scheduler in (first, second):
+            await scheduler.heartbeat()
+        work = [(s, DAY) for s in await storage.slot_subscriptions(*NINE)]
+        orders = [[s.channel for s, _ in await r._spread(work)] for r in (first, second)]
+    finally:
+        await other.close()
+    assert all(sorted(order) == channels for order in orders)
+    (mine, theirs) = (order[: len(order) // 2] for order in orders)
+    assert len(set(mine) & set(theirs)) <= len(channels) // 4  # parts by hash, about even
