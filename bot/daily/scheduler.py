@@ -5,11 +5,14 @@ rebuilt from it: one APScheduler job per distinct (local time, time zone), posti
 channel subscribed at that time, so ten thousand subscriptions need only a few hundred jobs.
 
 Exactly once: each post is claimed in storage under (platform, channel, local date) before it
-is sent; the claim is atomic, so two processes never both post. A sweep every minute catches
+is sent; the claim is atomic, so two processes never both post. Posts ready together are
+claimed together, one statement a batch (`bot.daily.claims`). A sweep every minute catches
 up on what is due but unclaimed (a process that was down, a time skipped by daylight saving),
-retries failed posts with backoff and takes over claims whose owner died. Each process beats
-every `heartbeat_seconds`; one silent for `MISSED_BEATS` beats is dead, and the first beat
-that notices runs a sweep at once, so a crash costs seconds, not the claim's whole lease.
+retries failed posts with backoff and takes over claims whose owner died; it reads only the
+subscriptions whose stored ``due_at`` has come (`bot.storage.due`), never all of them. Each
+process beats every `heartbeat_seconds`; one silent for `MISSED_BEATS` beats is dead, and the
+first beat that notices runs a sweep at once, so a crash costs seconds, not the claim's whole
+lease.
 Silence is measured by the database's clock, never this process's `clock`: a replica whose
 clock runs ahead must not find its live peers dead.
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime
 import secrets
 from collections.abc import Collection, Iterable, Sequence
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.base import StorageBase
@@ -102,7 +103,10 @@ class DueQueries(StorageBase):
             for due, new in changes
         ]
         async with self._engine.begin() as conn:
-            await conn.execute(stmt, rows)
+            if self._dialect == "postgresql":  # one statement a batch: ~50 times faster
+                await conn.execute(*_update_from_arrays(rows))
+            else:
+                await conn.execute(stmt, rows)
 
     async def slot_subscriptions(self, at: datetime.time, timezone: str) -> list[Subscription]:
         """The subscriptions posting at `at` in `timezone` (one slot's job), by index."""
@@ -157,3 +161,39 @@ class DueQueries(StorageBase):
                     record = post_from_row(row)
                     found[record.platform, record.channel, record.local_date] = record
         return found
+
+
+def _update_from_arrays(rows: list[dict[str, Any]]) -> tuple[sa.Update, dict[str, Any]]:
+    """`set_due_at`'s compare-and-set as one ``UPDATE ... FROM unnest(arrays)`` (PostgreSQL).
+
+    Seven array parameters, whatever the batch's size: one statement, compiled once.
+    """
+    stamp = sa.DateTime(timezone=True)
+    types: dict[str, Any] = {
+        "k_platform": sa.String(),
+        "k_channel": sa.String(),
+        "k_time": sa.Time(),
+        "k_zone": sa.String(),
+        "k_days": sa.SmallInteger(),
+        "k_old": stamp,
+        "k_new": stamp,
+    }
+    v = (
+        sa.func.unnest(*(sa.bindparam(n, type_=pg_dialect.ARRAY(t)) for n, t in types.items()))
+        .table_valued(*types)
+        .render_derived(name="v")
+    )
+    c = subscriptions.c
+    stmt = (
+        sa.update(subscriptions)
+        .where(
+            c.platform == v.c.k_platform,
+            c.channel == v.c.k_channel,
+            c.post_time == v.c.k_time,
+            c.timezone == v.c.k_zone,
+            c.days == v.c.k_days,
+            c.due_at.is_not_distinct_from(v.c.k_old),
+        )
+        .values(due_at=v.c.k_new)
+    )
+    return stmt, {n: [row[n] for row in rows] for n in types}
