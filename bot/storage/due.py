@@ -103,7 +103,7 @@ class DueQueries(StorageBase):
             for due, new in changes
         ]
         async with self._engine.begin() as conn:
-            if self._dialect == "postgresql":  # one statement a batch: ~50 times faster
+            if self._dialect == "postgresql":  # one statement a batch, not one a row
                 await conn.execute(*_update_from_arrays(rows))
             else:
                 await conn.execute(stmt, rows)
