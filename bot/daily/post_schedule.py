@@ -10,17 +10,17 @@ import datetime as dt
 import os
 import secrets
 import socket
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Mapping
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 
-from bot.daily.time_rules import next_instant
+from bot.daily.time_rules import due_day, next_due, next_instant, scheduled_instant
 from maxims.weekdays import EVERY_DAY, describe_days
 
 if TYPE_CHECKING:
-    from bot.storage import PostRecord, Subscription
+    from bot.storage import DueSubscription, PostRecord, SlotCount, Subscription
 
 
 OWNER_RANDOM_BYTES = 8  # 64 bits: a restarted process reusing a pid never wears its old name
@@ -63,13 +63,44 @@ class DailyTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no
         return f"daily at {self.at:%H:%M} {self.zone.key} ({describe_days(self.days)})"
 
 
-def slot_of(sub: Subscription) -> tuple[dt.time, str]:
+def due_date(sub: Subscription, now: dt.datetime, grace: dt.timedelta) -> dt.date | None:
+    """The local date whose post `sub` has due at `now` (within `grace`), or None."""
+    return due_day(now, sub.time, ZoneInfo(sub.timezone), sub.days, grace)
+
+
+def due_changes(
+    read: Iterable[DueSubscription],
+    posts: Mapping[tuple[str, str, dt.date], PostRecord],
+    now: dt.datetime,
+    grace: dt.timedelta,
+) -> list[tuple[DueSubscription, dt.datetime]]:
+    """The new ``due_at`` of each row the sweep read, where it changes.
+
+    A post due now and not yet done keeps its instant (the row stays due, so retries and
+    takeovers are found); one done (posted or given up), or a row whose window has passed
+    or was never computed, moves on to its next instant.
+    """
+    changes = []
+    for due in read:
+        sub, zone = due.sub, ZoneInfo(due.sub.timezone)
+        day = due_date(sub, now, grace)
+        record = None if day is None else posts.get((sub.platform, sub.channel, day))
+        if day is not None and (record is None or record.state not in ("posted", "abandoned")):
+            new = scheduled_instant(day, sub.time, zone)
+        else:
+            new = next_due(now, sub.time, zone, sub.days, grace, past=day)
+        if new != due.due_at:
+            changes.append((due, new))
+    return changes
+
+
+def slot_of(sub: Subscription | SlotCount) -> tuple[dt.time, str]:
     """The (local time, zone) group a subscription is posted with."""
     return (sub.time, sub.timezone)
 
 
 def slot_days(
-    subs: Iterable[Subscription], platforms: Container[str]
+    subs: Iterable[Subscription | SlotCount], platforms: Container[str]
 ) -> dict[tuple[dt.time, str], int]:
     """Each slot of `platforms` with the days any of its channels posts on (its job's days)."""
     wanted: dict[tuple[dt.time, str], int] = {}

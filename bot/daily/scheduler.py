@@ -5,11 +5,14 @@ rebuilt from it: one APScheduler job per distinct (local time, time zone), posti
 channel subscribed at that time, so ten thousand subscriptions need only a few hundred jobs.
 
 Exactly once: each post is claimed in storage under (platform, channel, local date) before it
-is sent; the claim is atomic, so two processes never both post. A sweep every minute catches
+is sent; the claim is atomic, so two processes never both post. Posts ready together are
+claimed together, one statement a batch (`bot.daily.claims`). A sweep every minute catches
 up on what is due but unclaimed (a process that was down, a time skipped by daylight saving),
-retries failed posts with backoff and takes over claims whose owner died. Each process beats
-every `heartbeat_seconds`; one silent for `MISSED_BEATS` beats is dead, and the first beat
-that notices runs a sweep at once, so a crash costs seconds, not the claim's whole lease.
+retries failed posts with backoff and takes over claims whose owner died; it reads only the
+subscriptions whose stored ``due_at`` has come (`bot.storage.due`), never all of them. Each
+process beats every `heartbeat_seconds`; one silent for `MISSED_BEATS` beats is dead, and the
+first beat that notices runs a sweep at once, so a crash costs seconds, not the claim's whole
+lease.
 Silence is measured by the database's clock, never this process's `clock`: a replica whose
 clock runs ahead must not find its live peers dead.
 
@@ -23,7 +26,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+import zlib
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -33,18 +37,21 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot import ops
 from bot.background import Background
 from bot.chat import Clock, channel_key, utc_now
+from bot.daily.claims import ClaimBatcher
 from bot.daily.pacing import Pacing, Stopping, Timer
 from bot.daily.post_schedule import (
     DailyTrigger,
     claimable,
+    due_changes,
+    due_date,
     new_owner_id,
     post_key,
     slot_days,
-    slot_of,
 )
 from bot.daily.time_rules import posts_on, scheduled_instant
 from bot.log import report_failure
 from bot.poster import ChannelUnavailable, Poster, PostError
+from bot.storage import WantedPost
 
 if TYPE_CHECKING:
     from bot.config import ScheduleConfig
@@ -56,6 +63,8 @@ log = logging.getLogger(__name__)
 UTC = dt.UTC
 MISSED_BEATS = 3  # a process this many heartbeats late is dead: one late beat is only a hiccup
 PRUNE_EVERY = dt.timedelta(days=1)
+COMPUTE_CHUNK = 2000  # subscriptions whose due_at a sweep computes per read: bounded memory
+COMPUTE_ROUNDS = 500  # up to a million rows (after the upgrade to 0010) in one sweep
 
 
 class DailyScheduler:
@@ -103,6 +112,11 @@ class DailyScheduler:
         self._sweep_wanted = False
         self._dead_seen: set[str] = set()
         self._next_prune: dt.datetime | None = None
+        lease = dt.timedelta(seconds=config.claim_timeout_seconds)
+        self.claims = ClaimBatcher(
+            storage, owner=self.owner, clock=clock, lease=lease, dead_after=self.dead_after
+        )
+        self._changed: str | None = None  # the subscriptions' change token the jobs reflect
 
     @property
     def running(self) -> bool:
@@ -196,9 +210,12 @@ class DailyScheduler:
     async def reload(self) -> None:
         """Make the jobs match the subscriptions in storage (call after any change)."""
         async with self._reload_lock:
-            subs = await self.storage.list_subscriptions()
-            self._apply_slots(slot_days(subs, self.posters))
-            ops.record_subscriptions(self.posters, (s.platform for s in subs))
+            self._changed = await self.storage.subscriptions_changed()  # before the read
+            slots = await self.storage.subscription_slots()  # counted in SQL, none held here
+            self._apply_slots(slot_days(slots, self.posters))
+            ops.record_subscriptions(
+                self.posters, (s.platform for s in slots for _ in range(s.count))
+            )
 
     def _apply_slots(self, wanted: Mapping[tuple[dt.time, str], int]) -> None:
         for at, zone in self._slots - wanted.keys():
@@ -231,29 +248,14 @@ class DailyScheduler:
             today = self.clock().astimezone(ZoneInfo(zone)).date()
             subs = [
                 s
-                for s in await self.storage.list_subscriptions()
-                if slot_of(s) == (at, zone)
-                and s.platform in self.posters
+                for s in await self.storage.slot_subscriptions(at, zone)
+                if s.platform in self.posters
                 and not s.failing
                 and posts_on(today, s.days)  # the slot fires for its other channels' days
             ]
-            await self.fan_out([(s, today) for s in subs])
+            await self.fan_out(await self._spread([(s, today) for s in subs]))
         except Exception:
             report_failure(log, f"daily slot {at:%H:%M} {zone}")
-
-    def due(self, sub: Subscription, now: dt.datetime) -> dt.date | None:
-        """Today's local date if its post time passed within the catch-up window, else None.
-
-        Only today counts: a process that comes back after midnight never posts yesterday's,
-        and only a chosen local day: catching up never posts on a day off.
-        """
-        zone = ZoneInfo(sub.timezone)
-        today = now.astimezone(zone).date()
-        if not posts_on(today, sub.days):
-            return None
-        start = scheduled_instant(today, sub.time, zone)
-        grace = dt.timedelta(minutes=self.config.catch_up_minutes)
-        return today if start <= now < start + grace else None
 
     async def sweep(self) -> None:
         """Catch up on due posts, retry failed ones, take over claims of dead processes."""
@@ -264,21 +266,18 @@ class DailyScheduler:
         await self._prune_daily()
         try:
             now = self.clock()
-            subs = await self.storage.list_subscriptions()
-            await self._refresh_slots(subs)
-            due = [
-                (sub, day)
-                for sub in subs
-                if sub.platform in self.posters
-                and not sub.failing
-                and (day := self.due(sub, now)) is not None
-            ]
+            if await self.storage.subscriptions_changed() != self._changed:
+                await self.reload()  # another process changed subscriptions: within a minute
+            grace = dt.timedelta(minutes=self.config.catch_up_minutes)
+            await self._compute_due(now, grace)
+            read = await self.storage.due_subscriptions(now=now, platforms=list(self.posters))
+            if not read:
+                return  # most minutes: the due_at index finds nothing, nothing else is read
+            due = [(d.sub, day) for d in read if (day := due_date(d.sub, now, grace)) is not None]
+            posts = await self.storage.posts_for((s.platform, s.channel, d) for s, d in due)
+            await self.storage.set_due_at(due_changes(read, posts, now, grace))
             if not due:
-                return  # most minutes: no post table read at all
-            posts = {
-                (p.platform, p.channel, p.local_date): p
-                for p in await self.storage.list_posts(since=min(day for _, day in due))
-            }
+                return
             dead = await self.storage.dead_owners(dead_after=self.dead_after)
             work = [
                 (sub, day)
@@ -288,17 +287,38 @@ class DailyScheduler:
             ]
             if work:
                 log.info("sweep: %d daily post(s) to deliver", len(work))
-                await self.fan_out(work)
+                await self.fan_out(await self._spread(work))
         except Exception:
             report_failure(log, "daily sweep")
 
-    async def _refresh_slots(self, subs: Sequence[Subscription]) -> None:
-        # Another process may have changed subscriptions: pick that up within a minute.
-        wanted = slot_days(subs, self.posters)
-        ops.record_subscriptions(self.posters, (s.platform for s in subs))
-        if wanted != self._slot_days:
-            async with self._reload_lock:
-                self._apply_slots(wanted)
+    async def _compute_due(self, now: dt.datetime, grace: dt.timedelta) -> None:
+        """Compute `due_at` where it is missing (new or changed subscriptions), by chunks."""
+        for _ in range(COMPUTE_ROUNDS):  # bounded: rows changed again meanwhile come back
+            fresh = await self.storage.due_subscriptions(
+                now=None, platforms=list(self.posters), limit=COMPUTE_CHUNK
+            )
+            await self.storage.set_due_at(due_changes(fresh, {}, now, grace))
+            if len(fresh) < COMPUTE_CHUNK:
+                return
+
+    async def _spread(
+        self, work: list[tuple[Subscription, dt.date]]
+    ) -> list[tuple[Subscription, dt.date]]:
+        """Replicas share a minute's posts: each its own part first, then the others' backwards.
+
+        Each live replica takes a part of the channels by a stable hash, so two replicas
+        seldom ask for the same post; one that finishes early helps the others from their
+        parts' ends, and a dead one's part is done by the rest.
+        """
+        owners = sorted(await self.storage.live_owners(dead_after=self.dead_after) | {self.owner})
+        rank, parts = owners.index(self.owner), len(owners)
+
+        def order(item: tuple[Subscription, dt.date]) -> tuple[int, int]:
+            spot = zlib.crc32(f"{item[0].platform}:{item[0].channel}".encode())
+            part = (spot - rank) % parts
+            return part, spot if part == 0 else -spot
+
+        return sorted(work, key=order)
 
     async def _prune_daily(self) -> None:
         """Once a day per process: old post records, ended cooldowns, old event ids."""
@@ -339,16 +359,7 @@ class DailyScheduler:
             return False
         poster = self.posters[sub.platform]
         maxim = self.corpus.for_day(day, channel_key(sub.platform, sub.channel), sub.days)
-        record = await self.storage.claim_post(
-            sub.platform,
-            sub.channel,
-            day,
-            maxim.number,
-            owner=self.owner,
-            now=self.clock(),
-            lease=dt.timedelta(seconds=self.config.claim_timeout_seconds),
-            dead_after=self.dead_after,
-        )
+        record = await self.claims.claim(WantedPost(sub.platform, sub.channel, day, maxim.number))
         if record is None:
             return False  # posted already, or another process has it
         # A retried claim keeps the number its first attempt used (it may have gone out).
@@ -410,14 +421,7 @@ class DailyScheduler:
         return True
 
     async def _complete(self, sub: Subscription, day: dt.date, message_id: str) -> None:
-        await self.storage.complete_post(
-            sub.platform,
-            sub.channel,
-            day,
-            owner=self.owner,
-            message_id=message_id,
-            now=self.clock(),
-        )
+        await self.claims.complete((sub.platform, sub.channel, day), message_id)
 
     async def _fail(
         self, sub: Subscription, day: dt.date, reason: str, *, retry_at: dt.datetime | None

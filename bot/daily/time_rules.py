@@ -60,6 +60,48 @@ def next_instant(
         day += dt.timedelta(days=1)
 
 
+def due_day(
+    now: dt.datetime, at: dt.time, zone: ZoneInfo, days: int, grace: dt.timedelta
+) -> dt.date | None:
+    """Today's local date if its post time passed within `grace`, else None.
+
+    Only today counts: a process that comes back after midnight never posts yesterday's,
+    and only a chosen local day: catching up never posts on a day off.
+    """
+    today = now.astimezone(zone).date()
+    if not posts_on(today, days):
+        return None
+    start = scheduled_instant(today, at, zone)
+    return today if start <= now < start + grace else None
+
+
+def next_due(
+    after: dt.datetime,
+    at: dt.time,
+    zone: ZoneInfo,
+    days: int,
+    grace: dt.timedelta,
+    *,
+    past: dt.date | None = None,
+) -> dt.datetime:
+    """The first scheduled instant that is, or will be, due (`due_day`) after `after`.
+
+    A post of local day D is due from its instant until `grace` later or D's end, whichever
+    comes first. With `past`, days up to it are done (posted or given up) and skipped. The
+    sweep stores this as ``due_at`` and reads a row again only once it has come.
+    """
+    day = (after - grace).astimezone(zone).date()  # an earlier day's post ended before `after`
+    if past is not None:
+        day = max(day, past + dt.timedelta(days=1))
+    while True:
+        day = next_post_day(day, days)
+        start = scheduled_instant(day, at, zone)
+        ends = min(start + grace, scheduled_instant(day + dt.timedelta(days=1), dt.time(0), zone))
+        if ends > after:
+            return start
+        day += dt.timedelta(days=1)
+
+
 def describe_next(instant: dt.datetime, zone: str, now: dt.datetime) -> str:
     """``Mon 30 Nov 09:00 Europe/Berlin (in 14 h 5 min)``: when the next post comes, and its wait.
 

@@ -10,8 +10,8 @@ repository it calls. Inside, `records` holds those records, `tables` the SQLAlch
 `backends` the URLs and engines (SQLite set up by `sqlite_files` and `sqlite_pragmas`),
 `engine` opening the database at start with its timeouts, `schema` the Alembic migrations,
 `outages` the errors and telling an outage from a bug, and `repository` the `Storage`
-facade, which inherits the daily-post claims from `posts` and the process heartbeats and
-pruning from `processes`.
+facade, which inherits the daily-post claims from `posts`, the scheduler's reads of what is
+due from `due`, and the process heartbeats and pruning from `processes`.
 
 Slack OAuth (many workspaces) has its stores in the `slack` package: `SqlInstallationStore`
 (with token rotation done once across processes) and `SqlOAuthStateStore`, in
@@ -29,7 +29,15 @@ from bot.storage.outages import (
     StorageUnavailable,
     describe_outage,
 )
-from bot.storage.records import STAT_KINDS, PostRecord, StatsSummary, Subscription
+from bot.storage.records import (
+    STAT_KINDS,
+    DueSubscription,
+    PostRecord,
+    SlotCount,
+    StatsSummary,
+    Subscription,
+    WantedPost,
+)
 from bot.storage.repository import Storage
 from bot.storage.schema import migrate
 
@@ -57,7 +65,9 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "STAT_KINDS",
+    "DueSubscription",
     "PostRecord",
+    "SlotCount",
     "SqlInstallationStore",
     "SqlOAuthStateStore",
     "StatsSummary",
@@ -66,6 +76,7 @@ __all__ = [
     "StorageRefused",
     "StorageUnavailable",
     "Subscription",
+    "WantedPost",
     "describe_outage",
     "migrate",
 ]

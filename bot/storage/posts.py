@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from bot.storage.base import StorageBase
-from bot.storage.records import PostRecord
+from bot.storage.records import PostRecord, WantedPost
 from bot.storage.tables import (
     as_utc,
     daily_posts,
@@ -26,6 +27,7 @@ from bot.storage.tables import (
     post_from_row,
     post_key,
     processes,
+    subscriptions,
 )
 
 log = logging.getLogger(__name__)
@@ -79,11 +81,7 @@ class PostQueries(StorageBase):
         reclaim = (
             sa.update(daily_posts)
             .where(
-                post_key(platform, channel, local_date),
-                sa.or_(
-                    sa.and_(c.state == "claimed", _owner_gone(self._dialect, now, dead_after)),
-                    sa.and_(c.state == "failed", c.next_attempt_at <= now),
-                ),
+                post_key(platform, channel, local_date), _claimable(self._dialect, now, dead_after)
             )
             .values(
                 state="claimed",
@@ -112,6 +110,74 @@ class PostQueries(StorageBase):
             )
         return record
 
+    async def claim_posts(
+        self,
+        wanted: Iterable[WantedPost],
+        *,
+        owner: str,
+        now: datetime.datetime,
+        lease: datetime.timedelta,
+        dead_after: datetime.timedelta | None = None,
+    ) -> list[PostRecord]:
+        """Claim a batch of posts in one transaction; the records of those we now own.
+
+        Each post is claimable exactly as by `claim_post`. On PostgreSQL the subscriptions'
+        rows are locked ``FOR UPDATE SKIP LOCKED`` first: posts another process is claiming
+        right now are skipped, not waited for, so replicas take disjoint batches (a post whose
+        subscription row is gone has nothing to lock and is claimed as `claim_post` would).
+        SQLite has one writer at a time: its batches are disjoint by that alone.
+        Then one ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` takes the new posts and one
+        conditional ``UPDATE ... RETURNING`` the failed ones due again and those of dead
+        owners, with `claim_post`'s very conditions.
+        """
+        batch = {(w.platform, w.channel, w.local_date): w for w in wanted}
+        if not batch:
+            return []
+        now = as_utc(now)
+        lease_until = now + lease
+        s, c = subscriptions.c, daily_posts.c
+        asked = {k[:2] for k in batch}
+        channels = sa.select(s.platform, s.channel).where(
+            sa.tuple_(s.platform, s.channel).in_(sorted(asked))
+        )
+        lock = channels.order_by(s.platform, s.channel).with_for_update(skip_locked=True)
+        claimed = {
+            "state": "claimed",
+            "owner": owner,
+            "claimed_at": now,
+            "lease_until": lease_until,
+        }
+        async with self._engine.begin() as conn:
+            held = asked
+            if self._dialect == "postgresql":
+                held = {tuple(row) for row in await conn.execute(lock)}
+                if held != asked:  # skipped (being claimed), or no row to lock (unsubscribed)
+                    held |= asked - {tuple(row) for row in await conn.execute(channels)}
+            keys = sorted(k for k in batch if k[:2] in held)
+            if not keys:
+                return []
+            insert = insert_into(self._dialect, daily_posts).values(
+                [batch[k]._asdict() | claimed | {"attempts": 1} for k in keys]
+            )
+            rows = list(await conn.execute(insert.on_conflict_do_nothing().returning(*c)))
+            taken = {(r.platform, r.channel, r.local_date) for r in rows}
+            if rest := [k for k in keys if k not in taken]:
+                reclaim = (
+                    sa.update(daily_posts)
+                    .where(
+                        sa.tuple_(c.platform, c.channel, c.local_date).in_(rest),
+                        _claimable(self._dialect, now, dead_after),
+                    )
+                    .values(claimed | {"attempts": c.attempts + 1, "next_attempt_at": None})
+                    .returning(*c)
+                )
+                rows += list(await conn.execute(reclaim))
+        records = [post_from_row(row) for row in rows]
+        again = [r for r in records if r.attempts > 1]
+        if again:
+            log.info("claimed %d post(s) again (a retry or a takeover)", len(again))
+        return records
+
     async def complete_post(
         self,
         platform: str,
@@ -138,6 +204,46 @@ class PostQueries(StorageBase):
             error=None,
             next_attempt_at=None,
         )
+
+    async def complete_posts(
+        self,
+        done: Sequence[tuple[str, str, datetime.date, str]],
+        *,
+        owner: str,
+        now: datetime.datetime,
+    ) -> set[tuple[str, str, datetime.date]]:
+        """Mark a batch of (platform, channel, local date, message id) posted, in one statement.
+
+        The keys done: as `complete_post`, only those `owner` still holds change.
+        """
+        if not done:
+            return set()
+        c = daily_posts.c
+        keys = {(p, ch, d): mid for p, ch, d, mid in done}
+        message_id = sa.case(
+            *((post_key(*key), mid) for key, mid in keys.items()), else_=c.message_id
+        )
+        stmt = (
+            sa.update(daily_posts)
+            .where(
+                sa.tuple_(c.platform, c.channel, c.local_date).in_(list(keys)),
+                c.state == "claimed",
+                c.owner == owner,
+            )
+            .values(
+                state="posted",
+                message_id=message_id,
+                posted_at=as_utc(now),
+                error=None,
+                next_attempt_at=None,
+            )
+            .returning(c.platform, c.channel, c.local_date)
+        )
+        async with self._engine.begin() as conn:
+            completed = {(r.platform, r.channel, r.local_date) for r in await conn.execute(stmt)}
+        for platform, channel, local_date in keys.keys() - completed:
+            log.warning("%s lost the claim on %s %s %s", owner, platform, channel, local_date)
+        return completed
 
     async def fail_post(
         self,
@@ -244,6 +350,17 @@ class PostQueries(StorageBase):
             lease_until=as_utc(now),
             attempts=c.attempts if attempted else c.attempts - 1,
         )
+
+
+def _claimable(
+    dialect_name: str, now: datetime.datetime, dead_after: datetime.timedelta | None
+) -> sa.ColumnElement[bool]:
+    """Whether an existing post record may be claimed: its owner gone, or its retry due."""
+    c = daily_posts.c
+    return sa.or_(
+        sa.and_(c.state == "claimed", _owner_gone(dialect_name, now, dead_after)),
+        sa.and_(c.state == "failed", c.next_attempt_at <= now),
+    )
 
 
 def _owner_gone(

@@ -74,6 +74,13 @@ class ProcessQueries(StorageBase):
         async with self._reading() as conn:
             return set((await conn.scalars(stmt)).all())
 
+    async def live_owners(self, *, dead_after: datetime.timedelta) -> set[str]:
+        """The processes that beat within `dead_after` (by the database's clock): the replicas."""
+        deadline = database_now(self._dialect, -dead_after)
+        stmt = sa.select(processes.c.owner).where(processes.c.beat_at > deadline)
+        async with self._reading() as conn:
+            return set((await conn.scalars(stmt)).all())
+
     async def prune(
         self,
         *,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 POST_STATES: Final = ("claimed", "posted", "failed", "abandoned")
 
@@ -50,6 +50,34 @@ class PostRecord:
     lease_until: datetime.datetime
     next_attempt_at: datetime.datetime | None
     posted_at: datetime.datetime | None
+
+
+class WantedPost(NamedTuple):
+    """A daily post a scheduler wants to claim: its key, and the maxim it would post."""
+
+    platform: str
+    channel: str
+    local_date: datetime.date
+    maxim_number: int
+
+
+@dataclass(frozen=True)
+class DueSubscription:
+    """A subscription the sweep must look at, with the `due_at` it was read with."""
+
+    sub: Subscription
+    due_at: datetime.datetime | None  # None: not computed yet (new, or changed)
+
+
+@dataclass(frozen=True)
+class SlotCount:
+    """How many subscriptions of a platform post at a (time, zone) on the same days."""
+
+    platform: str
+    time: datetime.time
+    timezone: str
+    days: int
+    count: int
 
 
 STAT_KINDS: Final = ("asked", "shared", "posted", "nan")

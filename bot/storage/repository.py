@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.backends import normalise_url
+from bot.storage.due import DueQueries
 from bot.storage.engine import open_engine
 from bot.storage.posts import PostQueries
 from bot.storage.processes import EVENT_RETENTION, ProcessQueries
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 EVENT_PRUNE_EVERY: Final = datetime.timedelta(hours=1)
 
 
-class Storage(PostQueries, ProcessQueries, StatsQueries):
+class Storage(PostQueries, DueQueries, ProcessQueries, StatsQueries):
     """The bot's database; one instance per process, safe to share between its tasks."""
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -106,6 +107,7 @@ class Storage(PostQueries, ProcessQueries, StatsQueries):
         )
         async with self._engine.begin() as conn:
             await conn.execute(stmt)
+            await self._note_subscriptions_changed(conn)
 
     async def delete_subscription(self, platform: str, channel: str) -> bool:
         """Remove the channel's subscription (whatever its source); True if there was one."""
@@ -115,7 +117,10 @@ class Storage(PostQueries, ProcessQueries, StatsQueries):
             .returning(subscriptions.c.channel)
         )
         async with self._engine.begin() as conn:
-            return (await conn.execute(stmt)).first() is not None
+            deleted = (await conn.execute(stmt)).first() is not None
+            if deleted:
+                await self._note_subscriptions_changed(conn)
+            return deleted
 
     async def delete_workspace_subscriptions(self, platform: str, workspace: str) -> int:
         """Remove every subscription of a workspace (it uninstalled the app); how many."""
@@ -125,7 +130,10 @@ class Storage(PostQueries, ProcessQueries, StatsQueries):
             .returning(subscriptions.c.channel)
         )
         async with self._engine.begin() as conn:
-            return len((await conn.execute(stmt)).all())
+            deleted = len((await conn.execute(stmt)).all())
+            if deleted:
+                await self._note_subscriptions_changed(conn)
+            return deleted
 
     async def delete_enterprise_subscriptions(
         self, platform: str, enterprise: str, *, keep: Collection[str] = ()
@@ -223,6 +231,7 @@ class Storage(PostQueries, ProcessQueries, StatsQueries):
                         c.platform == platform, c.channel == channel, c.source == "config"
                     )
                 )
+            await self._note_subscriptions_changed(conn)
         log.info("config subscriptions synced: %d wanted, %d removed", len(wanted), len(stale))
 
     # -- event de-duplication --------------------------------------------------------------

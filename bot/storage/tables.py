@@ -80,6 +80,12 @@ subscriptions = sa.Table(
     sa.Column("thread", sa.Boolean(), nullable=False, server_default=sa.false()),
     # The Slack Enterprise Grid org it was set in (its org-wide installation may post it).
     sa.Column("enterprise", sa.String(), nullable=False, server_default=""),
+    # The next post's UTC instant that may still be due; NULL until the scheduler computes it
+    # (and again after any change). The sweep reads only rows due by it (its index).
+    sa.Column("due_at", UTCDateTime(), nullable=True),
+    sa.Index("ix_subscriptions_due_at", "due_at"),
+    # A slot's job reads only its own (time, zone).
+    sa.Index("ix_subscriptions_slot", "post_time", "timezone"),
 )
 
 daily_posts = sa.Table(
@@ -227,6 +233,7 @@ def subscription_values(sub: Subscription) -> dict[str, Any]:
         "days": sub.days,
         "thread": sub.thread,
         "enterprise": sub.enterprise,
+        "due_at": None,  # a changed subscription is due again by its new rules: recomputed
     }
 
 
