@@ -402,12 +402,15 @@ def percentile(values: list[float], pct: int) -> float:
 
 
 @contextlib.asynccontextmanager
-async def server(kind: str, *options: str) -> AsyncIterator[Server]:
-    """One server in a child process (so it has a core of its own), with `options`."""
+async def server(kind: str, *options: str, script: str = __file__) -> AsyncIterator[Server]:
+    """One server in a child process (so it has a core of its own), with `options`.
+
+    `script` is the bench whose ``--serve KIND`` starts it (`announce_and_wait` tells its port).
+    """
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     child = await asyncio.create_subprocess_exec(
         sys.executable,
-        __file__,
+        script,
         "--serve",
         kind,
         *options,

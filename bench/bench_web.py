@@ -22,18 +22,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import signal
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_slack import CLIENT_CORE, SERVER_CORE, percentile, pin  # noqa: E402
+from bench.bench_slack import (  # noqa: E402
+    CLIENT_CORE,
+    Server,
+    announce_and_wait,
+    percentile,
+    pin,
+    server,
+)
 
 PATHS = ("/maxims/34", "/cards/34.png")
 REQUESTS = 4000  # per path and server, one after another and again concurrent
@@ -100,43 +103,6 @@ async def serve_pages() -> None:
         assert served.port is not None, served.problem
         settle_heap()  # as `maxim-bot run` does once it runs
         await announce_and_wait(served.port)
-
-
-async def announce_and_wait(port: int) -> None:
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    print(port, flush=True)
-    await stop.wait()
-
-
-class Server(NamedTuple):
-    port: int
-    pid: int
-
-
-@contextlib.asynccontextmanager
-async def server(kind: str) -> AsyncIterator[Server]:
-    """One server in a child process, pinned to the servers' core."""
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        __file__,
-        "--serve",
-        kind,
-        stdout=asyncio.subprocess.PIPE,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        cwd=ROOT,
-    )
-    pin(child.pid, SERVER_CORE)
-    try:
-        assert child.stdout is not None
-        line = await asyncio.wait_for(child.stdout.readline(), timeout=60)
-        if not line.strip().isdigit():
-            raise SystemExit(f"the {kind} server did not start")
-        yield Server(int(line), child.pid)
-    finally:
-        if child.returncode is None:
-            child.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(child.wait(), timeout=30)
 
 
 async def measure(servers: dict[str, Server]) -> dict[tuple[str, str, str], dict[str, float]]:
@@ -224,7 +190,8 @@ async def main() -> int:
     pin(0, CLIENT_CORE)
     async with contextlib.AsyncExitStack() as stack:
         servers = {
-            kind: await stack.enter_async_context(server(kind)) for kind in ("bare", "pages")
+            kind: await stack.enter_async_context(server(kind, script=__file__))
+            for kind in ("bare", "pages")
         }
         results = await measure(servers)
     return 1 if report(results, time.perf_counter() - start) else 0
