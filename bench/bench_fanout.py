@@ -58,7 +58,7 @@ import sqlalchemy as sa  # noqa: E402
 from bot.config import ScheduleConfig  # noqa: E402
 from bot.daily.scheduler import DailyScheduler  # noqa: E402
 from bot.platforms.slack.poster import SlackPoster  # noqa: E402
-from bot.platforms.slack.web import web_client  # noqa: E402
+from bot.platforms.slack.web import open_session, web_client  # noqa: E402
 from bot.poster import PostLimits  # noqa: E402
 from bot.storage import Storage, Subscription  # noqa: E402
 from bot.storage.tables import subscription_values, subscriptions  # noqa: E402
@@ -194,8 +194,11 @@ def cpu_seconds() -> float:
 async def one_minute(storage: Storage, workspaces: int, run: str, day: dt.date) -> float:
     """Seconds until every post of the workspaces other than `THROTTLED` is out."""
     child, url = start_emulator(workspaces, throttled=run == "throttled")
+    session = open_session(30)  # as SlackPlatform shares one among all its clients
     try:
-        clients = {f"W{n:04d}": web_client(url, token(f"W{n:04d}")) for n in range(workspaces)}
+        clients = {
+            f"W{n:04d}": web_client(url, token(f"W{n:04d}"), session) for n in range(workspaces)
+        }
 
         async def client_for(team: str, channel: str) -> Any:
             return clients.get(team)
@@ -225,6 +228,7 @@ async def one_minute(storage: Storage, workspaces: int, run: str, day: dt.date) 
             raise SystemExit(f"{run}: only {poster.done} of {poster.others} posts went out")
         return elapsed
     finally:
+        await session.close()
         assert child.stdin is not None
         child.stdin.close()
         child.wait(timeout=30)

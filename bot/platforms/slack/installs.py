@@ -126,6 +126,7 @@ class SlackInstalls:
     ) -> None:
         self.client_id = client_id
         self.api_url = api_url
+        self.session: aiohttp.ClientSession | None = None  # the platform's, once it starts
         rotator = AsyncTokenRotator(
             client_id=client_id, client_secret=client_secret, client=web_client(api_url, None)
         )
@@ -193,7 +194,7 @@ class SlackInstalls:
             )
         if bot is None or not bot.bot_token:
             return None
-        return web_client(self.api_url, bot.bot_token)
+        return web_client(self.api_url, bot.bot_token, self.session)
 
     async def forget(self, enterprise_id: str | None, team_id: str | None) -> None:
         """Delete a workspace's installation and bot (uninstalled, or its tokens revoked)."""

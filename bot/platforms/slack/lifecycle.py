@@ -28,7 +28,7 @@ from bot.platforms.slack.installs import DailyPostClients, SlackInstalls
 from bot.platforms.slack.links import public_pages
 from bot.platforms.slack.poster import SlackPoster
 from bot.platforms.slack.server import build_http_app
-from bot.platforms.slack.web import PLATFORM, build_web_client, error_code
+from bot.platforms.slack.web import PLATFORM, build_web_client, error_code, open_session
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -149,6 +149,7 @@ class SlackPlatform:
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._serving = False
+        self._session: aiohttp.ClientSession | None = None
 
     def healthy(self) -> bool:
         """HTTP mode: serving, and the rest of the bot (the scheduler) is healthy."""
@@ -168,7 +169,13 @@ class SlackPlatform:
         """Check the tokens, then open the websocket or start the HTTP server.
 
         The settings were validated (`bot.config.checks`): the mode has the secret it needs.
+        Every Web API client of the platform (ours, Bolt's per-request copies of it, each
+        installation's) shares one pool of keep-alive connections from here on.
         """
+        self._session = open_session(self.client.timeout)
+        self.client.session = self._session
+        if self.installs is not None:
+            self.installs.session = self._session
         if self.installs is None:
             identity = await check_bot_token(self.client, self.config.api_url)
         else:  # many workspaces: no token of our own, each installation brings one
@@ -256,3 +263,6 @@ class SlackPlatform:
             await self._runner.cleanup()
             self._runner = None
         await self.background.close()
+        if self._session is not None:
+            await self._session.close()  # a call after this opens a session of its own
+            self._session = None

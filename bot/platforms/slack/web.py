@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -43,21 +44,39 @@ def build_web_client(config: SlackConfig, secrets: Secrets) -> AsyncWebClient:
     return web_client(config.api_url, token.get_secret_value() if token else None)
 
 
-def web_client(api_url: str, token: str | None) -> AsyncWebClient:
+def web_client(
+    api_url: str, token: str | None, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
     """A Web API client of `api_url` with `token`, and slack_sdk's retry handlers.
 
     Rate limits are retried once after Slack's Retry-After (then the caller decides: the
-    scheduler waits and tries again), server errors and dropped connections twice.
+    scheduler waits and tries again), server errors and dropped connections twice. `session`:
+    the process's shared connections (`open_session`); without one, slack_sdk opens a new
+    session, and so a new connection, for every call.
     """
     return AsyncWebClient(
         token=token,
         base_url=api_url,
+        session=session,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=1),
             AsyncServerErrorRetryHandler(max_retry_count=2),
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def open_session(timeout: float) -> aiohttp.ClientSession:
+    """One pool of keep-alive connections for every Web API client of this process.
+
+    slack_sdk opens (and closes) an aiohttp session for each call of a client that has none:
+    a new TCP and TLS handshake per message, which at a busy minute (thousands of daily posts
+    in many workspaces, each with its own token) costs more than the post itself. Tokens
+    travel in each request's header, so one session serves every workspace. At most 100
+    connections at once (aiohttp's default), calls beyond wait for one. `timeout`: each
+    call's total, as slack_sdk gives a session of its own.
+    """
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
 
 
 def without_rate_limit_retry(client: AsyncWebClient) -> AsyncWebClient:

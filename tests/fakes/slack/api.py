@@ -139,6 +139,7 @@ class Call:
     token: str | None = None
     team: str | None = None
     at: float = 0.0
+    peer: object = None  # the client's (host, port): which connection carried the call
 
     @property
     def ok(self) -> bool:
@@ -970,6 +971,7 @@ class FakeSlack(WebApiMethods, FilesMixin, OAuthMixin):
             token=token,
             team=self._team_of(token, body),
             at=self.clock(),
+            peer=request.transport.get_extra_info("peername") if request.transport else None,
         )
         await self._notify(lambda: self.calls.append(call))
         if drop:

@@ -101,6 +101,11 @@ async def test_a_throttled_workspace_holds_back_only_its_own_posts(bot, fake, st
     assert len(throttled) == CHANNELS
     assert min(throttled) >= start + LIMIT  # only once the limit lifted
     assert {p.state for p in await storage.list_posts("slack")} == {"posted"}
+    # One pool of keep-alive connections serves every workspace's token: the 120 posts (and
+    # the 429s) came over at most as many connections as posts may be under way at once.
+    assert len({c.peer for c in fake.calls_to("chat.postMessage")}) <= (
+        ScheduleConfig().max_concurrent_posts
+    )
 
 
 async def test_two_posts_to_one_channel_are_a_second_apart(fake):
