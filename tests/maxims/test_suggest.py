@@ -244,6 +244,11 @@ def test_days_reads_and_completes_what_was_typed(typed, first):
     assert days(typed)[0] == first
 
 
+def test_days_completes_every_day_that_fits_and_names_it_as_typed():
+    assert suggest_days("s")[:2] == [("sat", "sat"), ("sun", "sun")]  # both, not the last
+    assert suggest_days("mon, w")[0] == ("mon,wed", "mon,wed")  # ", " is one separator
+
+
 def test_days_never_offers_what_does_not_read_back():
     for typed in ("funday", "xyz", "mon,zz", "x" * 300, "-", ",", "tue-tue"):
         for name, value in suggest_days(typed):
