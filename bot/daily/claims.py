@@ -1,13 +1,17 @@
 """Claiming and completing daily posts in batches: one round trip for every post ready.
 
-A post is claimed only when it can start (it holds a place under the concurrency limits),
-so a stop never finds claims queued behind others. Posts that become ready together (a
-fan-out's first wave, the places freed when a wave's posts return) are claimed together:
+A post is claimed only when it holds a ready place (`bot.daily.pacing`: at most as many as
+may be on their way at once), so a stop finds only a few claims queued, and gives them back.
+Posts that become ready together (a fan-out's first wave, the places freed when a wave's
+posts return) are claimed together:
 the first asks, the others join it until its statement is sent, and those that become
 ready while it is in the database form the next batch. A batch is therefore as large as
 the free concurrency, and a replica that posts many a second makes a few statements, not
 one per channel (`bot.storage.posts.PostQueries.claim_posts`). Posts that come back from
-the platform together are recorded as posted together in the same way.
+the platform are recorded as posted in batches too; a recording waits for the posts still on
+their way, up to `RECORD_LINGER` seconds, so that a busy minute records them a dozen at a time
+rather than one or two. The wait is safe: until the record is written the claim is ours, and
+should the process die meanwhile the next owner looks for the post on the platform first.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 R = TypeVar("R")
 PostKey = tuple[str, str, dt.date]
+RECORD_LINGER = 0.05  # seconds a recording waits for the posts on their way to join it
+MAX_BATCH = 250  # items in one statement (well inside every database's limit on parameters)
 
 
 class Batches(Generic[T, R]):
@@ -36,13 +42,16 @@ class Batches(Generic[T, R]):
         self,
         send: Callable[[list[T]], Awaitable[list[R]]],
         abandoned: Callable[[R], Awaitable[None]] | None = None,
+        linger: Callable[[], float] = lambda: 0.0,
     ) -> None:
         """`send` answers a batch, a result per item in order.
 
         `abandoned` undoes a result whose caller was cancelled while its batch was out.
+        `linger` says how long a batch waits for more items before it goes (0: at once).
         """
         self._send_batch = send
         self._abandoned = abandoned
+        self._linger = linger
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._sending: asyncio.Task[None] | None = None
 
@@ -65,7 +74,9 @@ class Batches(Generic[T, R]):
         try:
             await asyncio.sleep(0)  # items submitted at the same moment join this batch
             while self._waiting:
-                batch, self._waiting = self._waiting, []
+                if (linger := self._linger()) > 0:
+                    await asyncio.sleep(linger)
+                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
                 await self._answer(batch)
         finally:
             self._sending = None
@@ -99,8 +110,12 @@ class ClaimBatcher:
         clock: Clock,
         lease: dt.timedelta,
         dead_after: dt.timedelta,
+        busy: Callable[[], bool] = lambda: False,
     ) -> None:
-        """Claims for `owner` (a scheduler), with its lease and its rule for dead owners."""
+        """Claims for `owner` (a scheduler), with its lease and its rule for dead owners.
+
+        `busy` says whether posts are on their way: a recording then waits for them to join.
+        """
         self.storage = storage
         self.owner = owner
         self.clock = clock
@@ -110,7 +125,7 @@ class ClaimBatcher:
             self._claim_batch, self._give_back
         )
         self._completions: Batches[tuple[str, str, dt.date, str], bool] = Batches(
-            self._complete_batch
+            self._complete_batch, linger=lambda: RECORD_LINGER if busy() else 0.0
         )
 
     async def claim(self, wanted: WantedPost) -> PostRecord | None:

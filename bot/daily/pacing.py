@@ -6,14 +6,19 @@ Kept apart from the scheduler because it is the one piece that waits: how long (
 one channel a second apart; Discord and the console pause the whole platform), and what a stop
 does to a wait (ends it at once; nothing was sent, so the scheduler gives the claim back).
 
-Concurrency has two bounds: `max_concurrent_posts` for the process and `per_workspace` for each
-(platform, workspace). A post takes its workspace's slot first, waits there for its workspace's
-limit to lift, and only then takes a process-wide slot; a rate limit met on the way gives the
-process-wide slot back for the length of the wait. So a post held back by its own workspace
-(its slots all taken, or a 429) never holds a slot the rest of the process could use: one
-throttled workspace with many channels costs the others nothing. Such a post queues for a
-process-wide slot again behind posts that have not started; it holds its claim meanwhile,
-which is safe (a process that beats is never robbed of a claim) and only makes it later.
+Concurrency has three bounds. `max_concurrent_posts` is the process-wide ceiling on posts on
+their way to a platform (a request sent, its answer not back); `per_workspace` bounds each
+(platform, workspace)'s posts from their claim to their answer; and as many again as the
+ceiling may be claimed and ready to go, so the next posts' claims are in the database while
+the ceiling's posts are on their way and a place that frees is used at once, not after a
+claim's round trip. A post takes its workspace's slot first, waits there for its workspace's
+limit to lift, then takes a ready place (and is claimed), then a place on the way, giving the
+ready place back; its answer gives back both of its slots, before the post is recorded. A rate
+limit met on the way gives back the place for the length of the wait. So a post held back by
+its own workspace (its slots all taken, or a 429) never holds a place the rest of the process
+could use: one throttled workspace with many channels costs the others nothing. After such a
+wait a post queues for a place on the way behind at most the ready posts; it holds its claim
+meanwhile, which is safe (a process that beats is never robbed of a claim).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot import ops
 from bot.poster import PostError, RateLimited
@@ -71,21 +76,42 @@ class _Until(dict[tuple[str, str], float]):
             self.prune_at = max(PRUNE_ABOVE, 2 * len(self))
 
 
-class _Slot:
-    """The process-wide slot one post holds, given back while it waits out a limit."""
+class _Ticket:
+    """The places one post holds on its way, each given back once (`give_back`)."""
 
-    def __init__(self, pool: asyncio.Semaphore) -> None:
-        self.pool = pool
-        self.held = False
+    def __init__(self, lane: asyncio.Semaphore, ready: asyncio.Semaphore, pool: _Pool) -> None:
+        self._held: dict[str, asyncio.Semaphore | _Pool] = {}
+        self._places = {"lane": lane, "ready": ready, "pool": pool}
 
-    async def take(self) -> None:
-        await self.pool.acquire()
-        self.held = True
+    async def take(self, place: str) -> None:
+        """Wait for one of `place` ("lane", "ready" or "pool") and hold it."""
+        if place not in self._held:
+            await self._places[place].acquire()
+            self._held[place] = self._places[place]
 
-    def give_back(self) -> None:
-        if self.held:
-            self.held = False
-            self.pool.release()
+    def give_back(self, *places: str) -> None:
+        """Give back `places` (all when none is named) that are held."""
+        for place in places or tuple(self._held):
+            held = self._held.pop(place, None)
+            if held is not None:
+                held.release()
+
+
+class _Pool(asyncio.Semaphore):
+    """The process-wide places on the way, counting those taken (`on_the_way`)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.on_the_way = 0
+
+    async def acquire(self) -> Literal[True]:
+        await super().acquire()
+        self.on_the_way += 1
+        return True
+
+    def release(self) -> None:
+        self.on_the_way -= 1
+        super().release()
 
 
 @dataclass
@@ -96,9 +122,9 @@ class _Lane:
     users: int = field(default=0)
 
 
-# The slot held by the task delivering a post: `Pacing.post` finds it here to give it back
-# during a wait, so `deliver` (also called on its own, holding no slot) needs no new argument.
-_held: ContextVar[_Slot | None] = ContextVar("daily_post_slot", default=None)
+# The places held by the task delivering a post: `Pacing.post` finds them here to trade them
+# as the post goes, so `deliver` (also called on its own, holding none) needs no new argument.
+_held: ContextVar[_Ticket | None] = ContextVar("daily_post_places", default=None)
 
 
 class Pacing:
@@ -120,7 +146,8 @@ class Pacing:
         timer = timer or Timer()
         self.clock = timer.clock
         self.sleep = timer.sleep
-        self._pool = asyncio.Semaphore(max_concurrent_posts)  # the process-wide ceiling
+        self._pool = _Pool(max_concurrent_posts)  # the process-wide ceiling, on the way
+        self._ready = asyncio.Semaphore(max_concurrent_posts)  # claimed (or claiming), not sent
         self._lanes: dict[tuple[str, str], _Lane] = {}  # (platform, workspace) -> its slots
         # (platform, workspace) of a Slack-like poster, else (platform, "") -> `clock` time
         # before which no post may go there (the last rate limit's end)
@@ -141,33 +168,40 @@ class Pacing:
             timer=timer,
         )
 
+    @property
+    def on_the_way(self) -> int:
+        """Posts of this process sent and not answered yet."""
+        return self._pool.on_the_way
+
     @contextlib.asynccontextmanager
     async def slot(self, poster: Poster, sub: Subscription) -> AsyncIterator[None]:
-        """Hold a slot to deliver `sub`'s post: its workspace's first, then the process's.
+        """Hold a ready place to claim and deliver `sub`'s post: its workspace's slot first.
 
         In between, the post waits for its workspace's (or channel's) rate limit to lift,
-        holding no claim and no process-wide slot. At a stop it yields at once, holding no
-        process-wide slot: the caller looks at `stopping` before claiming anything.
+        holding no claim and no process-wide place. At a stop it yields at once, holding no
+        process-wide place: the caller looks at `stopping` before claiming anything.
+        `post` trades the ready place for one on the way, and gives every place back at
+        the platform's answer; whatever is still held is given back here.
         """
         key = (sub.platform, sub.workspace)
         lane = self._lanes.get(key)
         if lane is None:
             lane = self._lanes[key] = _Lane(asyncio.Semaphore(self.per_workspace))
         lane.users += 1
+        ticket = _Ticket(lane.slots, self._ready, self._pool)
         try:
-            async with lane.slots:
-                while not self.stopping.is_set() and (wait := self._wait_for(poster, sub)) > 0:
-                    await self._nap(wait)
-                held = _Slot(self._pool)
-                if not self.stopping.is_set():
-                    await held.take()
-                token = _held.set(held)
-                try:
-                    yield
-                finally:
-                    _held.reset(token)
-                    held.give_back()
+            await ticket.take("lane")
+            while not self.stopping.is_set() and (wait := self._wait_for(poster, sub)) > 0:
+                await self._nap(wait)
+            if not self.stopping.is_set():
+                await ticket.take("ready")
+            token = _held.set(ticket)
+            try:
+                yield
+            finally:
+                _held.reset(token)
         finally:
+            ticket.give_back()
             lane.users -= 1
             if not lane.users:
                 del self._lanes[key]
@@ -180,6 +214,7 @@ class Pacing:
         ends the wait at once: nothing was sent, so the claim is given back (`Stopping`).
         """
         budget = self.clock() + self.budget
+        ticket = _held.get()
         while True:
             if self.stopping.is_set():
                 raise Stopping
@@ -187,9 +222,14 @@ class Pacing:
             if wait > 0:
                 await self._pause(wait)
                 continue  # another post may have met a new limit meanwhile: look again
+            if ticket is not None:
+                await ticket.take("pool")
+                ticket.give_back("ready")
+                if self.stopping.is_set() or self._wait_for(poster, sub) > 0:
+                    continue  # the stop, or a limit met while this post queued for its place
             self._space_channel(poster, sub)  # a post to this channel waits for this one
             try:
-                return await poster.post(
+                posted = await poster.post(
                     sub.channel,
                     maxim,
                     key=key,
@@ -212,8 +252,14 @@ class Pacing:
                     limit.retry_after,
                 )
                 ops.record_rate_limited(poster.platform)
+                continue
             finally:
                 self._space_channel(poster, sub)  # again, from the answer: `_space_channel`
+                if ticket is not None:
+                    ticket.give_back("pool")
+            if ticket is not None:
+                ticket.give_back()  # answered: the workspace's next post may go
+            return posted
 
     @staticmethod
     def _limit_key(poster: Poster, sub: Subscription) -> tuple[str, str]:
@@ -244,13 +290,11 @@ class Pacing:
             self._channel_free.put((poster.platform, sub.channel), free, now)
 
     async def _pause(self, seconds: float) -> None:
-        """Wait out a limit without the process-wide slot, then take one again (no stop)."""
+        """Wait out a limit holding no process-wide place (`post` takes one again after)."""
         held = _held.get()
         if held is not None:
-            held.give_back()
+            held.give_back("ready", "pool")
         await self._nap(seconds)
-        if held is not None and not self.stopping.is_set():
-            await held.take()
 
     async def _nap(self, seconds: float) -> None:
         """Sleep `seconds`, or less if the process stops meanwhile."""

@@ -116,6 +116,13 @@ def post_key(platform: str, channel: str, day: dt.date) -> str:
     return f"maxim-daily:{platform}:{channel}:{day.isoformat()}"
 
 
+def retry_time(now: dt.datetime, attempts: int, limit: int) -> dt.datetime | None:
+    """When a post that failed `attempts` times is tried again (backoff), None past `limit`."""
+    if attempts >= limit:
+        return None
+    return now + dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
 def claimable(record: PostRecord, now: dt.datetime, dead: set[str]) -> bool:
     """Whether the sweep should try `record` again: a lapsed claim, or a retry that is due."""
     # A superset of what `claim_post` takes (it also knows who still beats), never less.

@@ -46,6 +46,7 @@ from bot.daily.post_schedule import (
     due_date,
     new_owner_id,
     post_key,
+    retry_time,
     slot_days,
 )
 from bot.daily.time_rules import posts_on, scheduled_instant
@@ -114,7 +115,12 @@ class DailyScheduler:
         self._next_prune: dt.datetime | None = None
         lease = dt.timedelta(seconds=config.claim_timeout_seconds)
         self.claims = ClaimBatcher(
-            storage, owner=self.owner, clock=clock, lease=lease, dead_after=self.dead_after
+            storage,
+            owner=self.owner,
+            clock=clock,
+            lease=lease,
+            dead_after=self.dead_after,
+            busy=lambda: self.pacing.on_the_way > 0,
         )
         self._changed: str | None = None  # the subscriptions' change token the jobs reflect
 
@@ -344,7 +350,7 @@ class DailyScheduler:
                 group.create_task(self._deliver_bounded(sub, day))
 
     async def _deliver_bounded(self, sub: Subscription, day: dt.date) -> None:
-        # Per workspace first, process-wide last (`Pacing.slot`), and only then the claim.
+        # Per workspace first, then a ready place (`Pacing.slot`), and only then the claim.
         async with self.pacing.slot(self.posters[sub.platform], sub):
             if self._stopping.is_set():
                 return
@@ -401,7 +407,7 @@ class DailyScheduler:
             return False
         except Exception as err:
             reason = err.reason if isinstance(err, PostError) else type(err).__name__
-            retry_at = self._retry_at(record.attempts)
+            retry_at = retry_time(self.clock(), record.attempts, self.config.retry_limit)
             log.warning(
                 "daily post to %s %s failed (%s, attempt %d); %s",
                 sub.platform,
@@ -441,8 +447,3 @@ class DailyScheduler:
             sub.platform, sub.channel, day, owner=self.owner, now=self.clock(), attempted=attempted
         )
         log.info("gave back the daily post to %s %s: stopping", sub.platform, sub.channel)
-
-    def _retry_at(self, attempts: int) -> dt.datetime | None:
-        if attempts >= self.config.retry_limit:
-            return None
-        return self.clock() + dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))

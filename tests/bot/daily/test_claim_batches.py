@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.daily.claims import MAX_BATCH, Batches
 from bot.storage import PostRecord, Storage, WantedPost
 from bot.storage.tables import subscriptions
 from tests.bot.daily.test_delivery import NINE, subscribe, until
@@ -188,3 +189,39 @@ async def test_live_replicas_each_start_on_a_part_of_their_own(storage, db_url):
     assert all(sorted(order) == channels for order in orders)
     (mine, theirs) = (order[: len(order) // 2] for order in orders)
     assert len(set(mine) & set(theirs)) <= len(channels) // 4  # parts by hash, about even
+
+
+async def test_a_recording_waits_for_the_posts_on_their_way_and_only_then():
+    """While posts are on their way a recording lingers for them; alone it goes at once."""
+    sent: list[list[str]] = []
+
+    async def send(batch: list[str]) -> list[bool]:
+        sent.append(batch)
+        return [True] * len(batch)
+
+    busy = True
+    batches = Batches(send, linger=lambda: 0.5 if busy else 0.0)
+    first = asyncio.ensure_future(batches.submit("a"))
+    await asyncio.sleep(0.02)  # a post that answers a moment later joins the recording
+    await asyncio.gather(first, batches.submit("b"))
+    assert sent == [["a", "b"]]
+
+    busy = False
+    first = asyncio.ensure_future(batches.submit("c"))
+    await until(lambda: len(sent) == 2)  # the lone recording, sent at once
+    await asyncio.gather(first, batches.submit("d"))
+    assert sent == [["a", "b"], ["c"], ["d"]]
+
+
+async def test_a_batch_holds_at_most_max_batch_items():
+    sent: list[int] = []
+
+    async def send(batch: list[int]) -> list[int]:
+        sent.append(len(batch))
+        return batch
+
+    batches: Batches[int, int] = Batches(send)
+    assert await asyncio.gather(*(batches.submit(n) for n in range(MAX_BATCH + 3))) == list(
+        range(MAX_BATCH + 3)
+    )
+    assert sent == [MAX_BATCH, 3]

@@ -5,7 +5,9 @@ lifts when the test moves the clock, and each post records the emulated time it 
 the tests assert on order and time, never on how long anything took. Storage is real SQLite
 and PostgreSQL. Each test was seen to fail with pacing broken on purpose (see the report of
 the branch that added it): a 429 keyed by platform, the process-wide slot taken before the
-workspace's, a rate-limit wait that keeps its process-wide slot, no per-workspace bound.
+workspace's, a rate-limit wait that keeps its process-wide slot, no per-workspace bound; and
+for the pipeline, the claim taken inside the place on the way (as it was), no bound on the
+ready places, and the places held until the post is recorded.
 """
 
 from __future__ import annotations
@@ -182,6 +184,60 @@ async def test_a_stop_ends_every_wait_on_a_workspace_and_gives_its_claims_back(s
     records = [r for r in await storage.list_posts("console") if r.channel.startswith("T0")]
     assert [(r.state, r.attempts) for r in records] == [("failed", 0)] * 2  # given back
     assert landed_in(poster, "T0") == []
+
+
+async def claimed(storage: Storage) -> int:
+    return sum(r.state == "claimed" for r in await storage.list_posts("console"))
+
+
+async def test_the_next_posts_are_claimed_while_the_ceiling_is_on_its_way_and_no_more(storage):
+    """A freed place goes to a post claimed already; at most as many are claimed ahead."""
+    await subscribe(storage, {"T0": 4, "T1": 4, "T2": 4})
+    time = EmulatedTime()
+    poster = WorkspacePoster(rate_limits=SLACK_LIKE, clock=time, gate=asyncio.Event())
+    scheduler = scheduler_for(
+        storage, poster, time, max_concurrent_posts=2, max_concurrent_per_workspace=4
+    )
+    fan_out = asyncio.ensure_future(scheduler.run_slot(*NINE))
+    await until(lambda: poster.in_flight == 2, "the ceiling's two posts on their way")
+    for _ in range(200):  # claimed ahead: the two in flight, and two ready behind them
+        if await claimed(storage) == 4:
+            break
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.1)  # time enough for an unbounded fan-out to claim all twelve
+    assert await claimed(storage) == 4
+    assert poster.in_flight == 2  # the ceiling on posts on their way holds
+
+    poster.gate.set()
+    await fan_out
+    assert len(poster.landed) == 12
+    assert poster.max_in_flight == 2
+
+
+async def test_recording_a_post_holds_no_place(storage, monkeypatch):
+    """Posts keep going out while the database is slow to record the ones already out."""
+    await subscribe(storage, {"T0": 5, "T1": 5})
+    time = EmulatedTime()
+    poster = WorkspacePoster(rate_limits=SLACK_LIKE, clock=time)
+    scheduler = scheduler_for(
+        storage, poster, time, max_concurrent_posts=2, max_concurrent_per_workspace=2
+    )
+    recording = asyncio.Event()
+    complete_posts = storage.complete_posts
+
+    async def slow_to_record(*args, **kwargs):
+        await recording.wait()
+        return await complete_posts(*args, **kwargs)
+
+    monkeypatch.setattr(storage, "complete_posts", slow_to_record)
+    fan_out = asyncio.ensure_future(scheduler.run_slot(*NINE))
+    await until(lambda: len(poster.landed) == 10, "all ten posts out, none recorded yet")
+    assert await claimed(storage) == 10
+
+    recording.set()
+    await fan_out
+    records = await storage.list_posts("console")
+    assert sorted(r.state for r in records) == ["posted"] * 10
 
 
 def test_each_platform_keeps_its_limits_where_the_platform_does():
