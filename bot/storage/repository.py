@@ -136,19 +136,31 @@ class Storage(PostQueries, DueQueries, ProcessQueries, StatsQueries):
             return deleted
 
     async def delete_enterprise_subscriptions(
-        self, platform: str, enterprise: str, *, keep: Collection[str] = ()
+        self,
+        platform: str,
+        enterprise: str,
+        *,
+        keep: Collection[str] = (),
+        workspaces: Collection[str] | None = None,
     ) -> int:
         """Remove the subscriptions set in Grid org `enterprise`, but in workspaces `keep`.
 
         An org-wide installation went: its workspaces' daily posts go, except where a
-        workspace has an installation of its own (`keep`), which posts them. How many.
+        workspace has an installation of its own (`keep`), which posts them. With
+        `workspaces`, only those were taken out of it (``team_access_revoked``): only their
+        posts go, and none when it is empty. How many.
         """
         c = subscriptions.c
         stmt = sa.delete(subscriptions).where(c.platform == platform, c.enterprise == enterprise)
         if keep:
             stmt = stmt.where(c.workspace.not_in(sorted(keep)))
+        if workspaces is not None:
+            stmt = stmt.where(c.workspace.in_(sorted(workspaces)))
         async with self._engine.begin() as conn:
-            return len((await conn.execute(stmt.returning(c.channel))).all())
+            deleted = len((await conn.execute(stmt.returning(c.channel))).all())
+            if deleted:  # the scheduler drops the jobs left empty (other processes too)
+                await self._note_subscriptions_changed(conn)
+            return deleted
 
     async def get_subscription(self, platform: str, channel: str) -> Subscription | None:
         """Return the channel's subscription, or None."""

@@ -250,6 +250,42 @@ async def test_a_grid_orgs_subscriptions_go_but_in_workspaces_installed_on_their
     assert await storage.delete_enterprise_subscriptions("slack", "E9") == 0
 
 
+async def test_workspaces_taken_out_of_a_grid_org_lose_only_their_own_subscriptions(
+    storage: Storage,
+) -> None:
+    subs = [
+        sub("C1", workspace="T1", enterprise="E1"),  # taken out
+        sub("C1b", workspace="T1", enterprise="E1"),  # taken out
+        sub("C2", workspace="T2", enterprise="E1"),  # taken out, but installed on its own
+        sub("C3", workspace="T3", enterprise="E1"),  # still in the org install
+        sub("C4", workspace="T1", enterprise="E2"),  # the same id under another org
+        sub("C5", workspace="T1"),  # no org
+        sub("D1", platform="discord", workspace="T1", enterprise="E1"),
+    ]
+    for each in subs:
+        await storage.save_subscription(each)
+    before = await storage.subscriptions_changed()
+
+    gone = await storage.delete_enterprise_subscriptions(
+        "slack", "E1", keep={"T2"}, workspaces={"T1", "T2"}
+    )
+
+    assert gone == 2
+    left = await storage.list_subscriptions()
+    assert [(s.platform, s.channel) for s in left] == [
+        ("discord", "D1"),
+        ("slack", "C2"),
+        ("slack", "C3"),
+        ("slack", "C4"),
+        ("slack", "C5"),
+    ]
+    assert await storage.subscriptions_changed() != before  # the scheduler drops its jobs
+    unchanged = await storage.subscriptions_changed()
+    assert await storage.delete_enterprise_subscriptions("slack", "E1", workspaces=()) == 0
+    assert await storage.delete_enterprise_subscriptions("slack", "E1", workspaces={"T9"}) == 0
+    assert await storage.subscriptions_changed() == unchanged  # nothing went: no change
+
+
 async def test_sync_config_subscriptions_concurrently(
     storage: Storage, open_many: OpenMany
 ) -> None:
