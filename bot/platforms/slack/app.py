@@ -21,10 +21,12 @@ from bot.background import Background
 from bot.chat import ACK_DEADLINE, ChatService
 from bot.platforms.slack.admins import SlackAdmins
 from bot.platforms.slack.installs import (
+    TEAM_ACCESS_REVOKED,
     SlackInstalls,
     Uninstalls,
     WorkspaceAuthorize,
     ignore_uninstalled,
+    lift_team_access_event,
 )
 from bot.platforms.slack.links import PublicPages
 from bot.platforms.slack.listeners import SlackListeners
@@ -113,9 +115,11 @@ def build_slack_app(
         oauth=installs is not None,
         pages=pages,
     )
+    app.use(lift_team_access_event)  # before `ignore_uninstalled`: it may clear its flag
+    uninstalls = Uninstalls(installs, service)
+    app.event(TEAM_ACCESS_REVOKED)(uninstalls.on_team_access_revoked)
     if installs is not None:
         app.use(ignore_uninstalled)
-        uninstalls = Uninstalls(installs, service)
         app.event("app_uninstalled")(uninstalls.on_app_uninstalled)
         app.event("tokens_revoked")(uninstalls.on_tokens_revoked)
     app.command(re.compile(r"^/"))(listeners.on_maxim_command)  # `/maxim`, or a renamed copy

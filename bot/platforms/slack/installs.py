@@ -278,6 +278,30 @@ async def ignore_uninstalled(context: AsyncBoltContext, next: Any) -> BoltRespon
     return None
 
 
+TEAM_ACCESS_REVOKED: Final = "team_access_revoked"
+
+
+async def lift_team_access_event(
+    body: dict[str, Any], context: AsyncBoltContext, next: Any
+) -> None:
+    """Global middleware: read ``team_access_revoked`` in the shape Slack's docs show too.
+
+    Their example wraps the event once more (``event.event``, beside the org's
+    ``enterprise_id``), where every other callback has it at ``event``; Bolt then routes
+    nothing and authorises the request like a workspace's. Lifted, the listener gets it as
+    usual, the org kept; an authorisation miss is forgotten, as Bolt skips authorising it.
+    """
+    outer = body.get("event")
+    if isinstance(outer, dict) and "type" not in outer:
+        inner = outer.get("event")
+        if isinstance(inner, dict) and inner.get("type") == TEAM_ACCESS_REVOKED:
+            body["event"] = inner
+            if outer.get("enterprise_id") and not body.get("enterprise_id"):
+                body["enterprise_id"] = outer["enterprise_id"]
+            context.pop(NOT_INSTALLED, None)
+    await next()
+
+
 class Uninstalls:
     """``app_uninstalled`` and ``tokens_revoked``: forget the installation and its daily posts.
 
@@ -285,9 +309,12 @@ class Uninstalls:
     org-wide installation's (``is_enterprise_install``, read by Bolt from the event's
     authorizations): the org's installation, and the daily posts set in the org, except in
     workspaces that have an installation of their own (those post with it).
+    ``team_access_revoked``: some workspaces were taken out of the org-wide installation;
+    their daily posts set under the org go, with the same exception. It is the one event
+    also handled with a single token (`installs` None), which is org-wide if it gets it.
     """
 
-    def __init__(self, installs: SlackInstalls, service: ChatService) -> None:
+    def __init__(self, installs: SlackInstalls | None, service: ChatService) -> None:
         self.installs = installs
         self.service = service
 
@@ -302,6 +329,42 @@ class Uninstalls:
         if (event.get("tokens") or {}).get("bot"):
             await self._forget(body, context, "bot token revoked")
 
+    async def on_team_access_revoked(
+        self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """Workspaces were taken out of the org-wide installation: their daily posts go.
+
+        Bolt skips authorising this event (the org's token no longer reaches them).
+        ``team_access_granted`` needs nothing: the new workspaces' admins set
+        ``/maxim daily`` there when they want a daily post.
+        """
+        teams = {str(team) for team in event.get("team_ids") or () if team}
+        enterprise = str(context.enterprise_id or body.get("enterprise_id") or "")
+        event_id = str(body.get("event_id") or "")
+        if not enterprise or not teams:
+            log.info("Slack: a team_access_revoked without an org or workspaces; nothing to do")
+            return
+        if event_id and not await self.service.first_request(PLATFORM, f"{enterprise}:{event_id}"):
+            log.info(
+                "Slack: team access revoked in %s already handled (event %s)", enterprise, event_id
+            )
+            return
+        keep: set[str] = set()
+        if self.installs is not None:
+            keep = await self.installs.store.async_installed_teams(enterprise) & teams
+        dropped = await self.service.storage.delete_enterprise_subscriptions(
+            PLATFORM, enterprise, keep=keep, workspaces=teams
+        )
+        log.info(
+            "Slack: %d workspace(s) of %s taken out of its org-wide installation: dropped %d "
+            "daily post(s) in %d workspace(s) (%d keep theirs: installed on their own)",
+            len(teams),
+            enterprise,
+            dropped,
+            len(teams - keep),
+            len(keep),
+        )
+
     async def _forget(self, body: dict[str, Any], context: AsyncBoltContext, why: str) -> None:
         enterprise = str(context.enterprise_id or body.get("enterprise_id") or "")
         org_wide = bool(context.is_enterprise_install) and bool(enterprise)
@@ -313,6 +376,7 @@ class Uninstalls:
             log.info("Slack: %s for %s already handled (event %s)", why, whose, event_id)
             return
         storage = self.service.storage
+        assert self.installs is not None  # noqa: S101 - registered in OAuth mode only
         await self.installs.forget(enterprise or None, team or None)
         if org_wide:
             keep = await self.installs.store.async_installed_teams(enterprise)
