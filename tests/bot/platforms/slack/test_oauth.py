@@ -318,6 +318,7 @@ def test_the_oauth_manifest_is_the_single_workspace_one_plus_what_sharing_needs(
         "    request_url: https://bot.example.com/slack/events",
         "      - app_uninstalled",
         "      - tokens_revoked",
+        "      - team_access_revoked",
         "    request_url: https://bot.example.com/slack/events",
         "  org_deploy_enabled: true",
         "  socket_mode_enabled: false",
