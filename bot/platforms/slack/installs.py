@@ -18,7 +18,8 @@ every workspace of the org it was granted. A request from one of them says so
 (``is_enterprise_install``), and `WorkspaceAuthorize` finds the org's bot. A daily post records
 the org it was set in (`Subscription.enterprise`): it goes out with its workspace's own
 installation when there is one, else with the org's. The org's uninstall removes the daily
-posts of every workspace it covered, except those with an installation of their own.
+posts of every workspace it covered, except those with an installation of their own; so does
+``team_access_revoked`` for the workspaces an org admin takes out of the org-wide installation.
 """
 
 from __future__ import annotations
