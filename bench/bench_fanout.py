@@ -18,8 +18,8 @@ floor that latency and concurrency set (posts x 30 ms / ``max_concurrent_posts``
 throttled workspace costs the others at most 5 %).
 
 Why the real emulator over HTTP rather than a poster that only sleeps: the cost of a post
-(slack_sdk building the request, a connection per call as the bot's OAuth clients make, the
-429 travelling back as an `SlackApiError`) is part of what the scheduler must keep up with.
+(slack_sdk building the request and sending it over the pool of connections the bot's
+clients share, the 429 travelling back as an `SlackApiError`) is part of what the scheduler must keep up with.
 The emulator takes about 0.8 ms of CPU a post (client and server together, measured on the
 2-core machine the figures come from), well under the 3.75 ms a post the floor allows at
 ``max_concurrent_posts = 8``, and in its own process it does not take the scheduler's core.
