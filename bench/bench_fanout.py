@@ -15,11 +15,14 @@ Two runs, each with a fresh emulator and its own day:
 Figures: the time until every post of the 1,999 other workspaces is out, as a ratio to the
 floor that latency and concurrency set (posts x 30 ms / ``max_concurrent_posts``; target
 <= 1.2x), and the throttled run's time against the healthy one's (target <= 1.05x: the
-throttled workspace costs the others at most 5 %).
+throttled workspace costs the others at most 5 %). For scale, one more run posts the other
+workspaces' posts with the client alone (no scheduler, no storage) at the same concurrency:
+how near this machine's HTTP round trips let anything come to the floor.
 
 Why the real emulator over HTTP rather than a poster that only sleeps: the cost of a post
 (slack_sdk building the request and sending it over the pool of connections the bot's
-clients share, the 429 travelling back as an `SlackApiError`) is part of what the scheduler must keep up with.
+clients share, the 429 travelling back as an `SlackApiError`) is part of what the scheduler
+must keep up with.
 The emulator takes about 0.8 ms of CPU a post (client and server together, measured on the
 2-core machine the figures come from), well under the 3.75 ms a post the floor allows at
 ``max_concurrent_posts = 8``, and in its own process it does not take the scheduler's core.
@@ -234,6 +237,38 @@ async def one_minute(storage: Storage, workspaces: int, run: str, day: dt.date) 
         child.wait(timeout=30)
 
 
+async def bare_minute(workspaces: int, concurrency: int, maxim: Maxim) -> float:
+    """The same posts of the other workspaces by the client alone: no scheduler, no storage.
+
+    `concurrency` tasks post them through the same `SlackPoster`, clients and pool of
+    connections: what the latency and the concurrency allow on this machine, for comparison.
+    """
+    child, url = start_emulator(workspaces, throttled=False)
+    session = open_session(30)
+    try:
+        teams = [f"W{n:04d}" for n in range(workspaces) if f"W{n:04d}" != THROTTLED]
+        clients = {team: web_client(url, token(team), session) for team in teams}
+
+        async def client_for(team: str, channel: str) -> Any:
+            return clients.get(team)
+
+        poster = SlackPoster(web_client(url, None), clients=client_for)
+        work = iter([(team, channel) for team in teams for channel in channels_of(team)])
+
+        async def worker() -> None:
+            for team, channel in work:
+                await poster.post(channel, maxim, key=f"bare {channel}", workspace=team)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - start
+    finally:
+        await session.close()
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=30)
+
+
 async def main(workspaces: int, rounds: int) -> None:
     config = ScheduleConfig()
     posts = workspaces * CHANNELS_PER_WORKSPACE
@@ -256,6 +291,9 @@ async def main(workspaces: int, rounds: int) -> None:
                 times[run].append(await one_minute(storage, workspaces, run, day))
         cpu = (cpu_seconds() - cpu) / (posts * rounds * len(RUNS)) * 1000
         await storage.close()
+        maxim = load_corpus().get(34)
+        assert maxim is not None
+        bare = await bare_minute(workspaces, config.max_concurrent_posts, maxim)
     took = {run: statistics.median(t) for run, t in times.items()}
     print(
         f"fan-out of {posts:,} posts in {workspaces:,} Slack workspaces over HTTP "
@@ -269,6 +307,11 @@ async def main(workspaces: int, rounds: int) -> None:
             f"  {run:>9}: the others out in {seconds:.1f} s = {ratio:.2f}x the floor  "
             f"target <= {TARGET_FLOOR}x: {'ok' if ratio <= TARGET_FLOOR else 'MISSED'}"
         )
+    print(
+        f"  {'for scale':>9}: the client alone (no scheduler, no storage; one run) "
+        f"posts them in {bare:.1f} s = {bare / floor:.2f}x the floor: the HTTP round trip's own "
+        "cost over the emulated latency"
+    )
     cost = took["throttled"] / took["healthy"]
     print(
         f"  one workspace answering 429 (Retry-After {RETRY_AFTER}) all along costs the others "

@@ -326,11 +326,12 @@ class ChatService:
         The maxim of the day is the person's (key ``home:USER``) on their local date in `zone`,
         so it turns at their midnight and, like a channel's, does not repeat within a cycle.
         `channels` (those the person shares with the bot) costs the platform a call, so it is
-        asked only when the platform has daily posts at all.
+        asked only when the workspace has daily posts at all. Only the origin's workspace's
+        posts are read (and those naming none): one deployment may serve thousands.
         """
         today = self.clock().astimezone(zone).date()
         maxim = self.corpus.for_day(today, channel_key(origin.platform, f"home:{origin.user}"))
-        posts = await self.storage.list_subscriptions(origin.platform)
+        posts = await self.storage.list_subscriptions(origin.platform, workspace=origin.workspace)
         if posts:
             theirs = set(await channels())
             posts = [post for post in posts if post.channel in theirs]

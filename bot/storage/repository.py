@@ -171,11 +171,21 @@ class Storage(PostQueries, DueQueries, ProcessQueries, StatsQueries):
             row = (await conn.execute(stmt)).first()
         return None if row is None else subscription_from_row(row)
 
-    async def list_subscriptions(self, platform: str | None = None) -> list[Subscription]:
-        """Return all subscriptions (of one platform), ordered by platform then channel."""
-        stmt = sa.select(subscriptions).order_by(subscriptions.c.platform, subscriptions.c.channel)
+    async def list_subscriptions(
+        self, platform: str | None = None, *, workspace: str | None = None
+    ) -> list[Subscription]:
+        """Return all subscriptions (of one platform), ordered by platform then channel.
+
+        With `workspace` (and `platform`), only that workspace's, and those that name none
+        (``[[daily]]`` entries without one, posts set before workspaces were recorded), read
+        through the index on (platform, workspace): never every workspace's.
+        """
+        c = subscriptions.c
+        stmt = sa.select(subscriptions).order_by(c.platform, c.channel)
         if platform is not None:
-            stmt = stmt.where(subscriptions.c.platform == platform)
+            stmt = stmt.where(c.platform == platform)
+        if workspace is not None:
+            stmt = stmt.where(c.workspace.in_(sorted({workspace, ""})))
         async with self._reading() as conn:
             return [subscription_from_row(row) for row in await conn.execute(stmt)]
 

@@ -86,6 +86,8 @@ subscriptions = sa.Table(
     sa.Index("ix_subscriptions_due_at", "due_at"),
     # A slot's job reads only its own (time, zone).
     sa.Index("ix_subscriptions_slot", "post_time", "timezone"),
+    # A Home tab reads, and an uninstall removes, one workspace's posts among thousands.
+    sa.Index("ix_subscriptions_workspace", "platform", "workspace"),
 )
 
 daily_posts = sa.Table(

@@ -28,7 +28,7 @@ from tests.helpers import ROOT, python_env, race, subscription
 
 T0 = dt.datetime(2024, 3, 1, 7, 0, tzinfo=dt.UTC)
 DAY = dt.date(2024, 3, 1)
-HEAD = "0010"
+HEAD = "0011"
 
 
 @pytest.fixture

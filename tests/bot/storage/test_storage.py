@@ -112,6 +112,13 @@ async def test_subscription_upsert_get_list_delete(storage: Storage) -> None:
     ]
     assert [s.channel for s in await storage.list_subscriptions("slack")] == ["C0", "C1"]
     assert await storage.list_subscriptions("teams") == []
+    await storage.save_subscription(sub("C9", workspace="T9"))
+    await storage.save_subscription(sub("C8", workspace=""))
+    mine = await storage.list_subscriptions("slack", workspace="T1")  # and those naming none
+    assert [(s.channel, s.workspace) for s in mine] == [("C0", "T1"), ("C1", "T1"), ("C8", "")]
+    assert [s.channel for s in await storage.list_subscriptions("slack", workspace="")] == ["C8"]
+    assert await storage.delete_subscription("slack", "C9") is True
+    assert await storage.delete_subscription("slack", "C8") is True
 
     assert await storage.delete_subscription("slack", "C1") is True
     assert await storage.delete_subscription("slack", "C1") is False

@@ -225,6 +225,26 @@ async def test_home_lists_the_daily_posts_of_the_users_channels_only(make_bot, f
     assert listing.body["user"] == "U1"
 
 
+async def test_home_reads_only_the_daily_posts_of_its_own_workspace(make_bot, fake, storage):
+    """One deployment serves thousands of workspaces: a Home tab reads its own workspace's."""
+    fake.users["U1"] = {}
+    shared = {"C1", "CCONNECT", "CCONFIG"}  # CCONNECT: a channel shared with workspace T2
+    fake.member_of |= shared
+    fake.channel_members.update({c: {"U1"} for c in shared})
+    await storage.save_subscription(subscription("C1", dt.time(9, 0), "UTC"))
+    other = subscription("CCONNECT", dt.time(10, 0), "UTC")
+    await storage.save_subscription(replace(other, workspace="T2"))  # set in T2
+    unnamed = subscription("CCONFIG", dt.time(11, 0), "UTC")  # a [[daily]] naming no workspace
+    await storage.save_subscription(replace(unnamed, workspace=""))
+
+    view = await open_home(make_bot())
+
+    assert view is not None
+    assert "<#C1> · daily at 09:00 UTC" in texts(view)
+    assert "<#CCONFIG> · daily at 11:00 UTC" in texts(view)
+    assert "CCONNECT" not in texts(view)
+
+
 async def test_home_names_the_next_post_on_chosen_days_as_maxim_daily_does(fake, storage):
     # Seen on Friday 4 Dec: a sat,sun post comes tomorrow, a mon-fri one in an hour (10:00
     # Berlin), a tue-thu one next Tuesday; `/maxim daily` in each channel says the same.
