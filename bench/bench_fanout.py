@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import resource
 import statistics
@@ -50,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -194,9 +196,10 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def one_minute(storage: Storage, workspaces: int, run: str, day: dt.date) -> float:
-    """Seconds until every post of the workspaces other than `THROTTLED` is out."""
-    child, url = start_emulator(workspaces, throttled=run == "throttled")
+@contextlib.asynccontextmanager
+async def emulated_slack(workspaces: int, throttled: bool) -> AsyncIterator[SlackPoster]:
+    """A `SlackPoster` for `workspaces` workspaces of a fresh emulator, a token each."""
+    child, url = start_emulator(workspaces, throttled)
     session = open_session(30)  # as SlackPlatform shares one among all its clients
     try:
         clients = {
@@ -206,10 +209,18 @@ async def one_minute(storage: Storage, workspaces: int, run: str, day: dt.date) 
         async def client_for(team: str, channel: str) -> Any:
             return clients.get(team)
 
-        poster = TimedPoster(
-            SlackPoster(web_client(url, None), clients=client_for),
-            others=(workspaces - 1) * CHANNELS_PER_WORKSPACE,
-        )
+        yield SlackPoster(web_client(url, None), clients=client_for)
+    finally:
+        await session.close()
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=30)
+
+
+async def one_minute(storage: Storage, workspaces: int, run: str, day: dt.date) -> float:
+    """Seconds until every post of the workspaces other than `THROTTLED` is out."""
+    async with emulated_slack(workspaces, throttled=run == "throttled") as slack:
+        poster = TimedPoster(slack, others=(workspaces - 1) * CHANNELS_PER_WORKSPACE)
         now = dt.datetime.combine(day, AT, tzinfo=dt.UTC) + dt.timedelta(seconds=5)
         scheduler = DailyScheduler(
             storage=storage,
@@ -230,11 +241,6 @@ async def one_minute(storage: Storage, workspaces: int, run: str, day: dt.date) 
         if poster.done != poster.others:
             raise SystemExit(f"{run}: only {poster.done} of {poster.others} posts went out")
         return elapsed
-    finally:
-        await session.close()
-        assert child.stdin is not None
-        child.stdin.close()
-        child.wait(timeout=30)
 
 
 async def bare_minute(workspaces: int, concurrency: int, maxim: Maxim) -> float:
@@ -243,16 +249,8 @@ async def bare_minute(workspaces: int, concurrency: int, maxim: Maxim) -> float:
     `concurrency` tasks post them through the same `SlackPoster`, clients and pool of
     connections: what the latency and the concurrency allow on this machine, for comparison.
     """
-    child, url = start_emulator(workspaces, throttled=False)
-    session = open_session(30)
-    try:
+    async with emulated_slack(workspaces, throttled=False) as poster:
         teams = [f"W{n:04d}" for n in range(workspaces) if f"W{n:04d}" != THROTTLED]
-        clients = {team: web_client(url, token(team), session) for team in teams}
-
-        async def client_for(team: str, channel: str) -> Any:
-            return clients.get(team)
-
-        poster = SlackPoster(web_client(url, None), clients=client_for)
         work = iter([(team, channel) for team in teams for channel in channels_of(team)])
 
         async def worker() -> None:
@@ -262,11 +260,6 @@ async def bare_minute(workspaces: int, concurrency: int, maxim: Maxim) -> float:
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return time.perf_counter() - start
-    finally:
-        await session.close()
-        assert child.stdin is not None
-        child.stdin.close()
-        child.wait(timeout=30)
 
 
 async def main(workspaces: int, rounds: int) -> None:
