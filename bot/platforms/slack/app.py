@@ -26,7 +26,6 @@ from bot.platforms.slack.installs import (
     Uninstalls,
     WorkspaceAuthorize,
     ignore_uninstalled,
-    lift_team_access_event,
 )
 from bot.platforms.slack.links import PublicPages
 from bot.platforms.slack.listeners import SlackListeners
@@ -115,7 +114,6 @@ def build_slack_app(
         oauth=installs is not None,
         pages=pages,
     )
-    app.use(lift_team_access_event)  # before `ignore_uninstalled`: it may clear its flag
     uninstalls = Uninstalls(installs, service)
     app.event(TEAM_ACCESS_REVOKED)(uninstalls.on_team_access_revoked)
     if installs is not None:

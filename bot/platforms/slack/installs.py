@@ -282,27 +282,6 @@ async def ignore_uninstalled(context: AsyncBoltContext, next: Any) -> BoltRespon
 TEAM_ACCESS_REVOKED: Final = "team_access_revoked"
 
 
-async def lift_team_access_event(
-    body: dict[str, Any], context: AsyncBoltContext, next: Any
-) -> None:
-    """Global middleware: read ``team_access_revoked`` in the shape Slack's docs show too.
-
-    Their example wraps the event once more (``event.event``, beside the org's
-    ``enterprise_id``), where every other callback has it at ``event``; Bolt then routes
-    nothing and authorises the request like a workspace's. Lifted, the listener gets it as
-    usual, the org kept; an authorisation miss is forgotten, as Bolt skips authorising it.
-    """
-    outer = body.get("event")
-    if isinstance(outer, dict) and "type" not in outer:
-        inner = outer.get("event")
-        if isinstance(inner, dict) and inner.get("type") == TEAM_ACCESS_REVOKED:
-            body["event"] = inner
-            if outer.get("enterprise_id") and not body.get("enterprise_id"):
-                body["enterprise_id"] = outer["enterprise_id"]
-            context.pop(NOT_INSTALLED, None)
-    await next()
-
-
 class Uninstalls:
     """``app_uninstalled`` and ``tokens_revoked``: forget the installation and its daily posts.
 

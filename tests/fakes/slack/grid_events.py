@@ -2,10 +2,9 @@
 
 `take_out_of_org` is what an org admin does on Slack's side (the org token stops working in
 those workspaces: ``team_access_not_granted``) and returns the ``team_access_revoked`` callback
-Slack then sends, for the test to deliver. Slack's reference shows the event wrapped once more
-(``event.event``, beside the org's id); ``nested=True`` builds that shape, the default the one
-every other callback has. Either way the wrapper names a workspace of the org with a
-non-enterprise authorization, as the reference's example does.
+Slack then sends, for the test to deliver, in the shape every callback has (the one Bolt
+reads: ``event.type``). The wrapper names a workspace of the org with a non-enterprise
+authorization, as the example in Slack's reference does.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ def team_access_revoked_payload(
     team_id: str,
     api_app_id: str,
     event_id: str = "EvTeamAccess",
-    nested: bool = False,
 ) -> dict[str, Any]:
     """The ``team_access_revoked`` callback for ``team_ids`` of org ``enterprise_id``.
 
@@ -35,13 +33,6 @@ def team_access_revoked_payload(
         "team_ids": list(team_ids),
         "event_ts": "1700000000.000100",
     }
-    if nested:
-        event = {
-            "team_id": None,
-            "enterprise_id": enterprise_id,
-            "api_app_id": api_app_id,
-            "event": event,
-        }
     authorization = {
         "enterprise_id": enterprise_id,
         "team_id": team_id,
@@ -49,8 +40,7 @@ def team_access_revoked_payload(
         "is_enterprise_install": False,
     }
     payload = event_payload(event, event_id, team_id, api_app_id, [authorization])
-    if not nested:
-        payload["enterprise_id"] = enterprise_id  # the wrapper may name the org too
+    payload["enterprise_id"] = enterprise_id  # the wrapper names the org
     return payload
 
 
@@ -61,7 +51,6 @@ def take_out_of_org(
     *,
     team_id: str,
     event_id: str = "EvTeamAccess",
-    nested: bool = False,
 ) -> dict[str, Any]:
     """An org admin takes ``team_ids`` out of the org-wide installation; Slack's callback."""
     teams = list(team_ids)
@@ -73,7 +62,6 @@ def take_out_of_org(
         team_id=team_id,
         api_app_id=fake.app_id,
         event_id=event_id,
-        nested=nested,
     )
 
 
