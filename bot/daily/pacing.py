@@ -13,7 +13,7 @@ ceiling may be claimed and ready to go, so the next posts' claims are in the dat
 the ceiling's posts are on their way and a place that frees is used at once, not after a
 claim's round trip. A post takes its workspace's slot first, waits there for its workspace's
 limit to lift, then takes a ready place (and is claimed), then a place on the way, giving the
-ready place back; its answer gives back both of its slots, before the post is recorded. A rate
+ready place back; its answer gives back its places, before the post is recorded. A rate
 limit met on the way gives back the place for the length of the wait. So a post held back by
 its own workspace (its slots all taken, or a 429) never holds a place the rest of the process
 could use: one throttled workspace with many channels costs the others nothing. After such a
@@ -76,20 +76,23 @@ class _Until(dict[tuple[str, str], float]):
             self.prune_at = max(PRUNE_ABOVE, 2 * len(self))
 
 
+Place = Literal["lane", "ready", "pool"]  # the workspace's slot, ready, on the way
+
+
 class _Ticket:
     """The places one post holds on its way, each given back once (`give_back`)."""
 
     def __init__(self, lane: asyncio.Semaphore, ready: asyncio.Semaphore, pool: _Pool) -> None:
-        self._held: dict[str, asyncio.Semaphore | _Pool] = {}
-        self._places = {"lane": lane, "ready": ready, "pool": pool}
+        self._held: dict[Place, asyncio.Semaphore] = {}
+        self._places: dict[Place, asyncio.Semaphore] = {"lane": lane, "ready": ready, "pool": pool}
 
-    async def take(self, place: str) -> None:
-        """Wait for one of `place` ("lane", "ready" or "pool") and hold it."""
+    async def take(self, place: Place) -> None:
+        """Wait for one of `place` and hold it."""
         if place not in self._held:
             await self._places[place].acquire()
             self._held[place] = self._places[place]
 
-    def give_back(self, *places: str) -> None:
+    def give_back(self, *places: Place) -> None:
         """Give back `places` (all when none is named) that are held."""
         for place in places or tuple(self._held):
             held = self._held.pop(place, None)
